@@ -1,0 +1,1 @@
+//! Benchmark helpers: generators of realistic logs. Not a dependency of anything shipped.

@@ -1,0 +1,3 @@
+//! The `hivewall` binary.
+
+fn main() {}

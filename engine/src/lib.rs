@@ -1,0 +1,8 @@
+//! hivewall's engine: CrowdSec-compatible parsing (grok, expr, parser stages) and, later,
+//! detection (leaky buckets), as pure synchronous code.
+//!
+//! The engine takes lines in and gives events out; the caller owns I/O, threads and time. It
+//! must never depend on tokio, rdkafka, rocksdb, axum or any other runtime or storage crate,
+//! and never reads the wall clock: time comes in with the data or through an injected clock.
+
+pub mod expr;
