@@ -1,0 +1,107 @@
+//! The event model: what a line becomes as it goes through parser stages.
+//!
+//! Field names and zero values follow CrowdSec's `pipeline.Event`, because hub files read them
+//! by name (`evt.Parsed.program`, `evt.Line.Labels.type`, `evt.StrTime`) and hub tests compare
+//! dumps of them.
+
+mod dump;
+mod object;
+mod strmap;
+mod unmarshaled;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset};
+
+pub use dump::{event_to_json, go_time_string};
+pub use strmap::StrMap;
+pub use unmarshaled::Unmarshaled;
+
+/// Whether an event is a log line or a bucket overflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EventType {
+    /// A parsed log line (Go `types.LOG`, 0).
+    #[default]
+    Log,
+    /// An overflow produced by a scenario (Go `types.OVFLW`, 1).
+    Overflow,
+}
+
+/// How time is taken: from the log (replay, "time machine") or from arrival (live).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExpectMode {
+    /// Live processing (Go `types.LIVE`, 1).
+    #[default]
+    Live,
+    /// Replay of old logs: the parsed timestamp becomes the event time (Go `TIMEMACHINE`, 2).
+    TimeMachine,
+}
+
+/// The line as acquisition read it (Go `types.Line`).
+#[derive(Debug, Clone, Default)]
+pub struct Line {
+    /// The raw text.
+    pub raw: String,
+    /// Source: a file path, a socket address, `stdin`.
+    pub src: Arc<str>,
+    /// When acquisition read it.
+    pub time: Option<DateTime<FixedOffset>>,
+    /// Labels of the acquisition (`type` chief among them), shared by all lines of a source.
+    pub labels: Arc<StrMap>,
+    /// The acquisition module (`file`, `syslog`, ...).
+    pub module: Arc<str>,
+    /// Go's `Line.Process` flag.
+    pub process: bool,
+}
+
+/// One event (Go `pipeline.Event`).
+#[derive(Debug, Clone, Default)]
+pub struct Event {
+    /// Log or overflow.
+    pub kind: EventType,
+    /// Live or time machine.
+    pub expect_mode: ExpectMode,
+    /// Set by a whitelist.
+    pub whitelisted: bool,
+    /// The reason of the whitelist that matched.
+    pub whitelist_reason: String,
+    /// The parser stage the event is at (`s00-raw`, ...).
+    pub stage: Arc<str>,
+    /// The original line.
+    pub line: Line,
+    /// Output of groks and `parsed:` statics.
+    pub parsed: StrMap,
+    /// Output of enrichers.
+    pub enriched: StrMap,
+    /// Output of `UnmarshalJSON` / `ParseKV`.
+    pub unmarshaled: Unmarshaled,
+    /// The event's time: the parsed timestamp in time-machine mode, arrival time otherwise.
+    pub time: Option<DateTime<FixedOffset>>,
+    /// The timestamp text a parser extracted.
+    pub str_time: String,
+    /// A Go layout to parse `str_time` with, when a parser knows it.
+    pub str_time_format: String,
+    /// The parsed time serialized (RFC 3339 nano).
+    pub marshaled_time: String,
+    /// Whether the event made it through all stages.
+    pub process: bool,
+    /// Normalized fields that reach alerts and the API.
+    pub meta: StrMap,
+}
+
+impl Event {
+    /// A fresh log event for `line`, as acquisition makes it.
+    pub fn from_line(line: Line, expect_mode: ExpectMode) -> Self {
+        Event {
+            line,
+            expect_mode,
+            process: true,
+            ..Event::default()
+        }
+    }
+
+    /// Go's `Event.GetMeta`: the meta value or `""`.
+    pub fn get_meta(&self, key: &str) -> &str {
+        self.meta.get_or_empty(key)
+    }
+}

@@ -1,0 +1,127 @@
+//! How expressions see events: `evt.Parsed.program`, `evt.Line.Labels.type`, `evt.GetMeta("k")`.
+
+use std::borrow::Cow;
+
+use crate::expr::{Object, Value};
+
+use super::dump::{go_zero_time, time_or_zero};
+use super::{Event, EventType, ExpectMode, Line};
+
+const EVENT_FIELDS: &[&str] = &[
+    "Type",
+    "ExpectMode",
+    "Whitelisted",
+    "WhitelistReason",
+    "Stage",
+    "Line",
+    "Parsed",
+    "Enriched",
+    "Unmarshaled",
+    "Overflow",
+    "Time",
+    "StrTime",
+    "StrTimeFormat",
+    "MarshaledTime",
+    "Process",
+    "Meta",
+];
+
+impl Object for Event {
+    fn type_name(&self) -> &'static str {
+        "*types.Event"
+    }
+
+    fn member(&self, name: &str) -> Option<Value<'_>> {
+        Some(match name {
+            "Parsed" => Value::Obj(&self.parsed),
+            "Meta" => Value::Obj(&self.meta),
+            "Enriched" => Value::Obj(&self.enriched),
+            "Line" => Value::Obj(&self.line),
+            "Unmarshaled" => Value::Obj(&self.unmarshaled),
+            "StrTime" => Value::str(&self.str_time),
+            "StrTimeFormat" => Value::str(&self.str_time_format),
+            "MarshaledTime" => Value::str(&self.marshaled_time),
+            "Stage" => Value::str(&self.stage),
+            "Whitelisted" => Value::Bool(self.whitelisted),
+            "WhitelistReason" => Value::str(&self.whitelist_reason),
+            "Process" => Value::Bool(self.process),
+            "Time" => Value::Time(time_or_zero(self.time)),
+            "Type" => Value::Int(match self.kind {
+                EventType::Log => 0,
+                EventType::Overflow => 1,
+            }),
+            "ExpectMode" => Value::Int(match self.expect_mode {
+                ExpectMode::Live => 1,
+                ExpectMode::TimeMachine => 2,
+            }),
+            "Overflow" => Value::Nil,
+            _ => return None,
+        })
+    }
+
+    fn keys(&self) -> Vec<Cow<'_, str>> {
+        EVENT_FIELDS.iter().map(|f| Cow::Borrowed(*f)).collect()
+    }
+
+    fn call_method(&self, name: &str, args: &[Value<'_>]) -> Option<Result<Value<'_>, String>> {
+        Some(match (name, args) {
+            ("GetMeta", [Value::Str(k)]) => Ok(Value::str(self.get_meta(k))),
+            ("GetMeta", _) => Err("GetMeta takes one string".into()),
+            ("GetType", []) => Ok(Value::str(match self.kind {
+                EventType::Log => "log",
+                EventType::Overflow => "overflow",
+            })),
+            ("ParseIPSources", []) => Ok(Value::List(
+                self.meta
+                    .get("source_ip")
+                    .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
+                    .map(|ip| vec![Value::str(ip)])
+                    .unwrap_or_default(),
+            )),
+            _ => return None,
+        })
+    }
+
+    fn to_value(&self) -> Value<'_> {
+        Value::Map(
+            EVENT_FIELDS
+                .iter()
+                .filter_map(|f| self.member(f).map(|v| (f.to_string(), v)))
+                .collect(),
+        )
+    }
+}
+
+impl Object for Line {
+    fn type_name(&self) -> &'static str {
+        "types.Line"
+    }
+
+    fn member(&self, name: &str) -> Option<Value<'_>> {
+        Some(match name {
+            "Raw" => Value::str(&self.raw),
+            "Src" => Value::str(&self.src),
+            "Module" => Value::str(&self.module),
+            "Labels" => Value::Obj(&*self.labels),
+            "Process" => Value::Bool(self.process),
+            "Time" => Value::Time(self.time.unwrap_or_else(go_zero_time)),
+            _ => return None,
+        })
+    }
+
+    fn keys(&self) -> Vec<Cow<'_, str>> {
+        ["Raw", "Src", "Time", "Labels", "Process", "Module"]
+            .iter()
+            .map(|f| Cow::Borrowed(*f))
+            .collect()
+    }
+
+    fn to_value(&self) -> Value<'_> {
+        Value::Map(
+            ["Raw", "Src", "Time", "Labels", "Process", "Module"]
+                .iter()
+                .filter_map(|f| self.member(f).map(|v| (f.to_string(), v)))
+                .collect(),
+        )
+    }
+}
