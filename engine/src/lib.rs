@@ -5,5 +5,9 @@
 //! must never depend on tokio, rdkafka, rocksdb, axum or any other runtime or storage crate,
 //! and never reads the wall clock: time comes in with the data or through an injected clock.
 
+pub mod clock;
 pub mod event;
 pub mod expr;
+pub mod grok;
+pub mod parser;
+pub mod time;

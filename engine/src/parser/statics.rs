@@ -1,0 +1,216 @@
+//! Statics: `meta:`/`parsed:`/`enriched:`/`target:` assignments and enrichment `method:` calls.
+
+use std::sync::Arc;
+
+use crate::event::Event;
+use crate::expr::{Compiler, Program, Value};
+
+use super::config::StaticConfig;
+use super::enrich::{EnrichCtx, Enricher};
+use super::error::NodeError;
+
+/// Where a static writes.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// `evt.Parsed[key]`.
+    Parsed(String),
+    /// `evt.Meta[key]`.
+    Meta(String),
+    /// `evt.Enriched[key]`.
+    Enriched(String),
+    /// A string field of the event, by name.
+    Field(Field),
+    /// An enrichment method whose results are merged into `evt.Enriched`.
+    Method(Enricher),
+    /// A target CrowdSec would refuse at run time (logged there, ignored here, reported at load).
+    Invalid(String),
+}
+
+/// String fields a `target:` may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// `evt.StrTime`.
+    StrTime,
+    /// `evt.StrTimeFormat`.
+    StrTimeFormat,
+    /// `evt.MarshaledTime`.
+    MarshaledTime,
+    /// `evt.WhitelistReason`.
+    WhitelistReason,
+    /// `evt.Line.Raw`.
+    LineRaw,
+    /// `evt.Stage`.
+    Stage,
+    /// `evt.Unmarshaled.<key>` (string value).
+    Unmarshaled,
+}
+
+/// Where the value comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// `value:`.
+    Const(String),
+    /// `expression:`.
+    Expr(Program),
+}
+
+/// One compiled static.
+#[derive(Debug, Clone)]
+pub struct Static {
+    /// Where it writes.
+    pub target: Target,
+    /// What it writes.
+    pub source: Source,
+    /// Map key for `Field::Unmarshaled`.
+    pub key: String,
+    /// How it was written, for `explain`.
+    pub label: String,
+}
+
+impl Static {
+    /// Compiles one static config.
+    pub fn compile(
+        cfg: &StaticConfig,
+        compiler: &Compiler,
+        ectx: &EnrichCtx,
+    ) -> Result<Static, NodeError> {
+        let source = if !cfg.value.is_empty() {
+            Source::Const(cfg.value.clone())
+        } else if !cfg.expression.is_empty() {
+            Source::Expr(compiler.compile(&cfg.expression).map_err(NodeError::expr)?)
+        } else {
+            return Err(NodeError::Invalid(
+                "static needs `value` or `expression`".into(),
+            ));
+        };
+        let mut key = String::new();
+        let (target, label) = if !cfg.method.is_empty() {
+            (
+                Target::Method(ectx.resolve(&cfg.method)),
+                format!("method {}", cfg.method),
+            )
+        } else if !cfg.parsed.is_empty() {
+            (
+                Target::Parsed(cfg.parsed.clone()),
+                format!("evt.Parsed.{}", cfg.parsed),
+            )
+        } else if !cfg.meta.is_empty() {
+            (
+                Target::Meta(cfg.meta.clone()),
+                format!("evt.Meta.{}", cfg.meta),
+            )
+        } else if !cfg.enriched.is_empty() {
+            (
+                Target::Enriched(cfg.enriched.clone()),
+                format!("evt.Enriched.{}", cfg.enriched),
+            )
+        } else if !cfg.target.is_empty() {
+            let (t, k) = resolve_target(&cfg.target);
+            key = k;
+            (t, cfg.target.clone())
+        } else {
+            return Err(NodeError::Invalid(
+                "static needs one of meta, parsed, enriched, target or method".into(),
+            ));
+        };
+        Ok(Static {
+            target,
+            source,
+            key,
+            label,
+        })
+    }
+
+    /// Applies the static to `evt`. Errors only where CrowdSec aborts the line (a value of a type
+    /// that cannot become a string).
+    pub fn apply(&self, evt: &mut Event, ectx: &EnrichCtx) -> Result<(), NodeError> {
+        let value = match &self.source {
+            Source::Const(s) => s.clone(),
+            Source::Expr(p) => {
+                let out = match p.eval(&[Value::Obj(&*evt)]) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        tracing::debug!(expr = p.source(), error = %e, "Static expression failed.");
+                        return Ok(());
+                    }
+                };
+                match value_to_static_string(&out) {
+                    Ok(Some(s)) => s,
+                    Ok(None) => return Ok(()),
+                    Err(t) => {
+                        return Err(NodeError::Invalid(format!(
+                            "expression {:?} returned a {t}, which cannot be stored",
+                            p.source()
+                        )));
+                    }
+                }
+            }
+        };
+        if value.is_empty() && !matches!(&self.target, Target::Method(Enricher::ParseDate)) {
+            return Ok(());
+        }
+        match &self.target {
+            Target::Parsed(k) => evt.parsed.insert(k, &value),
+            Target::Meta(k) => evt.meta.insert(k, &value),
+            Target::Enriched(k) => evt.enriched.insert(k, &value),
+            Target::Method(m) => {
+                for (k, v) in ectx.run(*m, &value, evt) {
+                    evt.enriched.insert(k, &v);
+                }
+            }
+            Target::Field(f) => match f {
+                Field::StrTime => evt.str_time = value,
+                Field::StrTimeFormat => evt.str_time_format = value,
+                Field::MarshaledTime => evt.marshaled_time = value,
+                Field::WhitelistReason => evt.whitelist_reason = value,
+                Field::LineRaw => evt.line.raw = value,
+                Field::Stage => evt.stage = Arc::from(value),
+                Field::Unmarshaled => evt
+                    .unmarshaled
+                    .insert(&self.key, serde_json::Value::String(value)),
+            },
+            Target::Invalid(t) => tracing::debug!(target = %t, "Static target cannot be set."),
+        }
+        Ok(())
+    }
+}
+
+/// Go's conversion of a static's expression result: strings as is, ints in decimal, floats as
+/// `%f`, nil/maps/lists skipped (`Ok(None)`), anything else an error naming the type.
+pub fn value_to_static_string(v: &Value<'_>) -> Result<Option<String>, &'static str> {
+    match v {
+        Value::Str(s) => Ok(Some(s.to_string())),
+        Value::Int(i) => Ok(Some(i.to_string())),
+        Value::Float(f) => Ok(Some(format!("{f:.6}"))),
+        Value::Nil | Value::List(_) | Value::Map(_) => Ok(None),
+        Value::Obj(o) => match o.to_value() {
+            Value::List(_) | Value::Map(_) => Ok(None),
+            _ => Err(o.type_name()),
+        },
+        other => Err(other.type_name()),
+    }
+}
+
+/// Resolves `target: evt.X.Y` the way CrowdSec's reflection walk does.
+fn resolve_target(target: &str) -> (Target, String) {
+    let t = target.strip_prefix("evt.").unwrap_or(target);
+    let mut parts = t.splitn(2, '.');
+    let head = parts.next().unwrap_or("");
+    let rest = parts.next().unwrap_or("");
+    // For maps, only the segment right after the map is the key.
+    let first = |s: &str| s.split('.').next().unwrap_or("").to_string();
+    let field = |f| (Target::Field(f), String::new());
+    match (head, rest) {
+        ("Parsed", k) if !k.is_empty() => (Target::Parsed(first(k)), String::new()),
+        ("Meta", k) if !k.is_empty() => (Target::Meta(first(k)), String::new()),
+        ("Enriched", k) if !k.is_empty() => (Target::Enriched(first(k)), String::new()),
+        ("Unmarshaled", k) if !k.is_empty() => (Target::Field(Field::Unmarshaled), first(k)),
+        ("StrTime", "") => field(Field::StrTime),
+        ("StrTimeFormat", "") => field(Field::StrTimeFormat),
+        ("MarshaledTime", "") => field(Field::MarshaledTime),
+        ("WhitelistReason", "") => field(Field::WhitelistReason),
+        ("Stage", "") => field(Field::Stage),
+        ("Line", "Raw") => field(Field::LineRaw),
+        _ => (Target::Invalid(target.to_string()), String::new()),
+    }
+}
