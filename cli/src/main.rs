@@ -1,3 +1,47 @@
-//! The `hivewall` binary.
+//! The `hivewall` binary: the embedded pipeline, the services, and operator tools.
+//!
+//! A thin layer: argument parsing, files and terminals here; all behaviour lives in the library
+//! crates. Errors are `anyhow` here and nowhere else.
 
-fn main() {}
+mod clock;
+mod explain;
+mod hubtest;
+mod hubtest_cmd;
+mod input;
+mod sources;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// hivewall: crowd-powered intrusion prevention, compatible with CrowdSec's hub.
+#[derive(Debug, Parser)]
+#[command(name = "hivewall", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show, stage by stage, what the parsers do to a line (like `cscli explain`).
+    Explain(explain::ExplainArgs),
+    /// Run CrowdSec hub tests with hivewall's engine.
+    #[command(subcommand)]
+    Hubtest(hubtest_cmd::HubtestCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Explain(args) => explain::run(&args),
+        Command::Hubtest(cmd) => hubtest_cmd::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! A hub test's `config.yaml` (CrowdSec's hubtest format).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The fields of a test's `config.yaml` that matter to a replay.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TestConfig {
+    /// Parsers by hub name or path.
+    #[serde(default)]
+    pub parsers: Vec<String>,
+    /// Scenarios by hub name or path.
+    #[serde(default)]
+    pub scenarios: Vec<String>,
+    /// Postoverflows by hub name or path.
+    #[serde(default)]
+    pub postoverflows: Vec<String>,
+    /// The log to replay, relative to the test directory.
+    pub log_file: String,
+    /// The acquisition type label.
+    pub log_type: String,
+    /// Extra acquisition labels.
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// When true, `parser.assert` is not evaluated.
+    #[serde(default)]
+    pub ignore_parsers: bool,
+    /// Statics applied before `s00-raw`.
+    #[serde(default)]
+    pub override_statics: Vec<serde_json::Value>,
+}
+
+/// A test directory with its configuration.
+#[derive(Debug, Clone)]
+pub struct HubTest {
+    /// The test's name (its directory name).
+    pub name: String,
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Its configuration.
+    pub config: TestConfig,
+}
+
+impl HubTest {
+    /// Reads `<dir>/config.yaml`.
+    pub fn load(dir: &Path) -> anyhow::Result<HubTest> {
+        let path = dir.join("config.yaml");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let config: TestConfig = serde_saphyr::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(HubTest {
+            name,
+            dir: dir.to_path_buf(),
+            config,
+        })
+    }
+
+    /// The log file's path.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join(&self.config.log_file)
+    }
+
+    /// The scenarios actually named (CrowdSec skips empty entries).
+    pub fn scenario_names(&self) -> Vec<String> {
+        self.config
+            .scenarios
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .cloned()
+            .collect()
+    }
+}
