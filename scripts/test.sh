@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The test command (README): installs what a fresh machine lacks, then builds, lints and tests.
+# Build output goes outside the clone so CI and later runs reuse it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hivewall/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+SHARED="${HIVEWALL_SHARED:-$(cd .. && pwd)/shared}"
+
+need_apt=()
+command -v cc >/dev/null || need_apt+=(build-essential)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+if ((${#need_apt[@]})); then
+  echo "== installing ${need_apt[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+if ! command -v cargo >/dev/null; then
+  echo "cargo is missing: install Rust (rustup) first" >&2
+  exit 1
+fi
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+
+if [ ! -d "$SHARED/crowdsec/hub" ]; then
+  echo "conformance data not found at $SHARED/crowdsec (set HIVEWALL_SHARED)" >&2
+  exit 1
+fi
+export HIVEWALL_SHARED="$SHARED"
+
+echo "== fmt";    cargo fmt --all -- --check
+echo "== clippy"; cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== doc";    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked -q
+echo "== test (includes the hub conformance check, cli/tests/hub_conformance.rs)"
+cargo test --workspace --locked
