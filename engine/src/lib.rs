@@ -6,3 +6,5 @@
 //! and never reads the wall clock: time comes in with the data or through an injected clock.
 
 pub mod expr;
+pub mod grok;
+pub mod time;

@@ -1,0 +1,1 @@
+//! Log timestamp parsing and Go-compatible time formatting.
