@@ -32,8 +32,9 @@ static NON_CAP_LEFT: LazyLock<Regex> =
 static NON_CAP_FLAGS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\(?[imsU\-]+\)").unwrap_or_else(|_| unreachable!()));
 /// A pattern-file line: a word name, blanks, then the pattern.
-static LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^([0-9A-Za-z_]+)[\t\n\x0C\r ]+(.+)$").unwrap_or_else(|_| unreachable!()));
+static LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^([0-9A-Za-z_]+)[\t\n\x0C\r ]+(.+)$").unwrap_or_else(|_| unreachable!())
+});
 
 /// A set of named grok patterns, starting with grokky's built-in base patterns.
 #[derive(Debug, Clone)]
@@ -77,7 +78,9 @@ impl PatternLibrary {
 
     /// A library with no pattern at all.
     pub fn empty() -> Self {
-        Self { patterns: FastMap::default() }
+        Self {
+            patterns: FastMap::default(),
+        }
     }
 
     /// Number of named patterns.
@@ -112,7 +115,9 @@ impl PatternLibrary {
         for (_, path) in files {
             let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
             for (n, line) in text.split('\n').enumerate() {
-                let Some(caps) = LINE.captures(line) else { continue };
+                let Some(caps) = LINE.captures(line) else {
+                    continue;
+                };
                 let (name, pattern) = (&caps[1], &caps[2]);
                 if self.patterns.contains_key(name) {
                     return Err(GrokError::Duplicate {
@@ -166,9 +171,10 @@ impl PatternLibrary {
 
     /// Compiles the named pattern itself (a parser's `grok: {name: ...}`), like grokky's `Get`.
     pub fn compile_named(&self, name: &str) -> Result<Grok, GrokError> {
-        let text = self
-            .get(name)
-            .ok_or_else(|| GrokError::UnknownPattern { name: name.to_string(), within: None })?;
+        let text = self.get(name).ok_or_else(|| GrokError::UnknownPattern {
+            name: name.to_string(),
+            within: None,
+        })?;
         let mut memo = HashMap::new();
         let exp = self.expand(text, Some(name), &mut vec![name.to_string()], &mut memo)?;
         Grok::build(text, Some(name), exp.regex, exp.fields, exp.groups)
@@ -189,7 +195,11 @@ impl PatternLibrary {
         let refs: Vec<_> = REFERENCE.captures_iter(expr).collect();
         if refs.is_empty() {
             let t = translate(expr).map_err(|m| translate_err(expr, m))?;
-            return Ok(Expanded { regex: expr.to_string(), fields: HashMap::new(), groups: t.groups });
+            return Ok(Expanded {
+                regex: expr.to_string(),
+                fields: HashMap::new(),
+                groups: t.groups,
+            });
         }
         let mut top = Vec::new();
         for c in &refs {
@@ -233,7 +243,11 @@ impl PatternLibrary {
             .into_iter()
             .filter_map(|(k, v)| usize::try_from(v).ok().map(|v| (k, v)))
             .collect();
-        Ok(Expanded { regex: res, fields, groups: t.groups })
+        Ok(Expanded {
+            regex: res,
+            fields,
+            groups: t.groups,
+        })
     }
 
     fn expand_named(
@@ -248,11 +262,14 @@ impl PatternLibrary {
         if stack.iter().any(|s| s == name) {
             let mut chain = stack.clone();
             chain.push(name.to_string());
-            return Err(GrokError::Recursive { chain: chain.join(" -> ") });
+            return Err(GrokError::Recursive {
+                chain: chain.join(" -> "),
+            });
         }
-        let text = self
-            .get(name)
-            .ok_or_else(|| GrokError::UnknownPattern { name: name.to_string(), within: None })?;
+        let text = self.get(name).ok_or_else(|| GrokError::UnknownPattern {
+            name: name.to_string(),
+            within: None,
+        })?;
         stack.push(name.to_string());
         let exp = self.expand(text, Some(name), stack, memo);
         stack.pop();

@@ -124,11 +124,20 @@ impl Grok {
             .map_err(|e| err(e.to_string()))?;
         debug_assert_eq!(regex.captures_len(), groups + 1);
         // Go would panic on a field bound past the last group; such fields are dropped here.
-        let mut fields: Vec<(String, usize)> =
-            fields.into_iter().filter(|(_, g)| *g < regex.captures_len()).collect();
+        let mut fields: Vec<(String, usize)> = fields
+            .into_iter()
+            .filter(|(_, g)| *g < regex.captures_len())
+            .collect();
         fields.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
         let names = fields.iter().map(|(f, _)| f.clone()).collect();
-        Ok(Grok { inner: Arc::new(Inner { pattern: pattern.to_string(), regex, fields, names }) })
+        Ok(Grok {
+            inner: Arc::new(Inner {
+                pattern: pattern.to_string(),
+                regex,
+                fields,
+                names,
+            }),
+        })
     }
 
     /// The original grok text.

@@ -56,10 +56,16 @@ fn quoting_escapes_and_classes() {
     assert!(rx(r"^\/\-\@\#\ \<\>\:$").is_match("/-@# <>:"));
     assert!(rx(r"^\101$").is_match("A"));
     assert!(rx(r"^\x41\x{42}$").is_match("AB"));
-    assert!(rx(r"^a{,2}$").is_match("a{,2}"), "invalid repetition is literal in Go");
+    assert!(
+        rx(r"^a{,2}$").is_match("a{,2}"),
+        "invalid repetition is literal in Go"
+    );
     assert!(rx(r"^%{INT:x:int}$").is_match("%{INT:x:int}"));
     assert!(rx(r"^a{2}$").is_match("aa"));
-    assert!(rx(r"^[[a]+$").is_match("[a["), "`[` inside a class is literal");
+    assert!(
+        rx(r"^[[a]+$").is_match("[a["),
+        "`[` inside a class is literal"
+    );
     assert!(rx(r"^[a&&b]+$").is_match("a&b"));
     assert!(rx(r"^[+--]+$").is_match("+,-"));
     assert!(rx(r"^[a-]+$").is_match("a-"));
@@ -88,8 +94,11 @@ fn named_groups_keep_numbering() {
 fn syslogline_fields() {
     let l = lib();
     let g = l.compile("%{SYSLOGLINE}").unwrap();
-    let m = run(&g, "Jan 24 15:32:31 server sshd[2651912]: Disconnected from 1.2.3.4 port 22")
-        .unwrap();
+    let m = run(
+        &g,
+        "Jan 24 15:32:31 server sshd[2651912]: Disconnected from 1.2.3.4 port 22",
+    )
+    .unwrap();
     assert_eq!(m["program"], "sshd");
     assert_eq!(m["pid"], "2651912");
     assert_eq!(m["logsource"], "server");
@@ -112,7 +121,11 @@ fn duplicate_and_empty_fields() {
     assert_eq!(run(&g, "p q").unwrap()["a"], "q");
     let g = l.compile("^(?:%{INT:a}|%{WORD:a})$").unwrap();
     assert_eq!(run(&g, "ab").unwrap()["a"], "ab");
-    assert_eq!(run(&g, "42").unwrap()["a"], "", "the last group wins even when unmatched");
+    assert_eq!(
+        run(&g, "42").unwrap()["a"],
+        "",
+        "the last group wins even when unmatched"
+    );
     // no field: CrowdSec considers the grok failed
     assert!(run(&l.compile("%{WORD}").unwrap(), "abc").is_none());
     // unnamed references are not fields, type suffixes are not references
@@ -165,7 +178,9 @@ fn scratch_reuse() {
 }
 
 /// Every grok of every hub parser, with the parser's `pattern_syntax`.
-fn hub_groks() -> Vec<(String, Vec<(String, String)>, String, bool)> {
+type HubGrok = (String, Vec<(String, String)>, String, bool);
+
+fn hub_groks() -> Vec<HubGrok> {
     fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap().flatten() {
             let p = e.path();
@@ -176,7 +191,11 @@ fn hub_groks() -> Vec<(String, Vec<(String, String)>, String, bool)> {
             }
         }
     }
-    fn collect(v: &serde_json::Value, syn: &mut Vec<(String, String)>, groks: &mut Vec<(String, bool)>) {
+    fn collect(
+        v: &serde_json::Value,
+        syn: &mut Vec<(String, String)>,
+        groks: &mut Vec<(String, bool)>,
+    ) {
         match v {
             serde_json::Value::Object(m) => {
                 if let Some(serde_json::Value::Object(ps)) = m.get("pattern_syntax") {
@@ -242,12 +261,21 @@ fn whole_library_and_hub_compile() {
         for (k, v) in syn {
             l.add_if_absent(k, v);
         }
-        let r = if *named { l.compile_named(g) } else { l.compile(g) };
+        let r = if *named {
+            l.compile_named(g)
+        } else {
+            l.compile(g)
+        };
         if let Err(e) = r {
             hub_failed.push(format!("{file}: {e}"));
         }
     }
-    eprintln!("library patterns compiled: {}; hub groks compiled: {}/{}", names.len(), hub.len() - hub_failed.len(), hub.len());
+    eprintln!(
+        "library patterns compiled: {}; hub groks compiled: {}/{}",
+        names.len(),
+        hub.len() - hub_failed.len(),
+        hub.len()
+    );
     assert!(hub_failed.is_empty(), "{hub_failed:#?}");
 }
 

@@ -58,8 +58,7 @@ pub fn translate(src: &str) -> Result<Translated, String> {
                             .position(|&c| c == '>')
                             .ok_or_else(|| "unterminated group name".to_string())?;
                         let name = &chars[start..start + close];
-                        if name.is_empty()
-                            || !name.iter().all(|c| c.is_alphanumeric() || *c == '_')
+                        if name.is_empty() || !name.iter().all(|c| c.is_alphanumeric() || *c == '_')
                         {
                             return Err(format!(
                                 "invalid capture group name `{}`",
@@ -275,7 +274,10 @@ fn class_item(chars: &[char], i: usize) -> Result<(Item, usize), String> {
                 let len = rest[..end + 2].chars().count();
                 return Ok((Item::Set(rest[..end + 2].to_string()), i + len));
             }
-            return Err(format!("invalid character class range `{}`", &rest[..end + 2]));
+            return Err(format!(
+                "invalid character class range `{}`",
+                &rest[..end + 2]
+            ));
         }
     }
     if c != '\\' {
