@@ -99,10 +99,9 @@ impl Node {
             "" => None,
             f => Some(cx.compiler.compile(f).map_err(NodeError::expr)?),
         };
+        // One library for all files: the first definition of a name wins, as in CrowdSec.
         for (name, pattern) in &cfg.pattern_syntax {
-            if cx.patterns.get(name).is_none() {
-                cx.patterns.add(name, pattern);
-            }
+            cx.patterns.add_if_absent(name, pattern);
         }
         let mut valid = false;
         let grok = match &cfg.grok {

@@ -1,0 +1,135 @@
+//! CrowdSec's date enricher (`pkg/parser/enrich_date.go`).
+//!
+//! Order of attempts: the parser's `StrTimeFormat` layout if any, then [`LAYOUTS`] in order,
+//! then a unix epoch in seconds (`1700000000`, or `1700000000.123` whose fraction is dropped;
+//! the value must be positive). A layout without a year yields year 0, which is replaced by
+//! `default_year` (Go adds the years to the date, so Feb 29 of year 0 becomes Mar 1 in a
+//! non-leap year). A parse giving Go's zero time (0001-01-01T00:00:00Z) counts as a failure.
+//! Note: current CrowdSec does not call `dateparse.ParseAny`; only these layouts are tried.
+
+use chrono::{DateTime, Datelike, FixedOffset, Months, NaiveDate, TimeZone, Timelike};
+
+use super::goformat::go_parse;
+
+/// The layouts CrowdSec tries, in order, when the parser gave no (working) `StrTimeFormat`.
+pub const LAYOUTS: [&str; 16] = [
+    "2006-01-02T15:04:05Z07:00",
+    "02/Jan/2006:15:04:05 -0700",
+    "Mon Jan 2 15:04:05 2006",
+    "02-Jan-2006 15:04:05 europe/paris",
+    "01/02/2006 15:04:05",
+    "2006-01-02 15:04:05.999999999 -0700 MST",
+    "Jan  2 15:04:05",
+    "Mon Jan 02 15:04:05.000000 2006",
+    "2006-01-02T15:04:05Z07:00",
+    "2006/01/02",
+    "2006/01/02 15:04",
+    "2006-01-02",
+    "2006-01-02 15:04",
+    "2006/01/02 15:04:05",
+    "2006-01-02 15:04:05",
+    "2006-01-02T15:04:05",
+];
+
+fn with_layout(s: &str, layout: &str, default_year: i32) -> Option<DateTime<FixedOffset>> {
+    let t = go_parse(s, layout)?;
+    let zero = NaiveDate::from_ymd_opt(1, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+    if Some(t.naive_utc()) == zero {
+        return None;
+    }
+    if t.year() != 0 {
+        return Some(t);
+    }
+    let years = u32::try_from(default_year).ok()?;
+    // Go's AddDate normalises Feb 29 into Mar 1 in non-leap years.
+    let local = t.naive_local();
+    let date = match NaiveDate::from_ymd_opt(default_year, local.month(), local.day()) {
+        Some(d) => d,
+        None => local
+            .date()
+            .checked_add_months(Months::new(years * 12))?
+            .succ_opt()?,
+    };
+    let naive = date.and_time(local.time());
+    t.offset().from_local_datetime(&naive).single()
+}
+
+fn unix(s: &str) -> Option<DateTime<FixedOffset>> {
+    let head = s.split('.').next()?;
+    let secs: i64 = parse_go_int(head)?;
+    if secs <= 0 {
+        return None;
+    }
+    let t = DateTime::from_timestamp(secs, 0)?;
+    Some(t.fixed_offset())
+}
+
+/// Go's `strconv.ParseInt(s, 10, 64)`: optional sign, ASCII digits only.
+fn parse_go_int(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Parses a log timestamp like CrowdSec's `ParseDate` enricher. `strtime_format`: the parser's
+/// Go layout (`evt.StrTimeFormat`) if any; `default_year`: the year for year-less layouts.
+/// Returns the time with its offset (UTC when the text has none) and the Go layout that
+/// matched, or `"unix"` for an epoch. `None` where CrowdSec falls back to "now".
+pub fn parse_date(
+    s: &str,
+    strtime_format: Option<&str>,
+    default_year: i32,
+) -> Option<(DateTime<FixedOffset>, String)> {
+    if s.is_empty() {
+        return None;
+    }
+    let layouts = strtime_format
+        .filter(|f| !f.is_empty())
+        .into_iter()
+        .chain(LAYOUTS);
+    for layout in layouts {
+        if let Some(t) = with_layout(s, layout, default_year) {
+            return Some((t, layout.to_string()));
+        }
+    }
+    unix(s).map(|t| (t, "unix".to_string()))
+}
+
+/// Formats like Go's `time.Time.MarshalText` (RFC 3339 with nanoseconds): trailing zeros of the
+/// fraction dropped, `Z` for offset 0, `+02:00` otherwise.
+pub fn format_rfc3339_nano(t: &DateTime<FixedOffset>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(35);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    let ns = t.nanosecond() % 1_000_000_000;
+    if ns != 0 {
+        let frac = format!("{ns:09}");
+        out.push('.');
+        out.push_str(frac.trim_end_matches('0'));
+    }
+    let off = t.offset().local_minus_utc();
+    if off == 0 {
+        out.push('Z');
+    } else {
+        let a = off.unsigned_abs() / 60;
+        let _ = write!(
+            out,
+            "{}{:02}:{:02}",
+            if off < 0 { '-' } else { '+' },
+            a / 60,
+            a % 60
+        );
+    }
+    out
+}
