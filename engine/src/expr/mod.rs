@@ -8,5 +8,3 @@ pub mod functions;
 pub mod value;
 
 pub use value::{Object, Value};
-mod stub;
-pub use stub::{Compiler, EvalError, ExprError, Program};
