@@ -61,6 +61,11 @@ pub(crate) enum Kind {
         l: Box<Node>,
         r: Box<Node>,
     },
+    /// A flattened chain of `&&` or `||` (kept flat so long hub filters stay shallow).
+    Logic {
+        op: &'static str,
+        items: Vec<Node>,
+    },
     Cond {
         c: Box<Node>,
         a: Box<Node>,
@@ -94,7 +99,9 @@ impl Kind {
         match self {
             Kind::Nil | Kind::Bool(_) | Kind::Int(_) | Kind::Float(_) | Kind::Str(_) => {}
             Kind::Ident(_) | Kind::Pointer(_) => {}
-            Kind::Array(v) | Kind::Call { args: v, .. } => v.iter().for_each(f),
+            Kind::Array(v) | Kind::Call { args: v, .. } | Kind::Logic { items: v, .. } => {
+                v.iter().for_each(f)
+            }
             Kind::Map(kv) => kv.iter().for_each(|(k, v)| {
                 f(k);
                 f(v)
@@ -211,6 +218,16 @@ impl fmt::Display for Node {
             Kind::Closure(e) => write!(f, "{{{e}}}"),
             Kind::Unary { op, e } => write!(f, "({op} {e})"),
             Kind::Binary { op, l, r } => write!(f, "({l} {op} {r})"),
+            Kind::Logic { op, items } => {
+                f.write_str("(")?;
+                for (i, n) in items.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, " {op} ")?;
+                    }
+                    write!(f, "({n})")?;
+                }
+                f.write_str(")")
+            }
             Kind::Cond { c, a, b } => write!(f, "({c} ? {a} : {b})"),
             Kind::Chain(e) => write!(f, "{e}"),
             Kind::Let { name, value, body } => write!(f, "(let {name} = {value}; {body})"),

@@ -104,8 +104,8 @@ pub(crate) enum Ir {
         l: Box<Ir>,
         r: Box<Ir>,
     },
-    And(Box<Ir>, Box<Ir>),
-    Or(Box<Ir>, Box<Ir>),
+    All(Vec<Ir>),
+    Any(Vec<Ir>),
     Coalesce(Box<Ir>, Box<Ir>),
     Elvis(Box<Ir>, Box<Ir>),
     Cond(Box<Ir>, Box<Ir>, Box<Ir>),
@@ -303,6 +303,14 @@ impl Resolver<'_> {
                 }
             }
             Kind::Binary { op, l, r } => self.binary(n, op, l, r)?,
+            Kind::Logic { op, items } => {
+                let items = self.nodes(items)?;
+                if *op == "&&" {
+                    Ir::All(items)
+                } else {
+                    Ir::Any(items)
+                }
+            }
             Kind::Cond { c, a, b } => {
                 Ir::Cond(bx(self.node(c)?), bx(self.node(a)?), bx(self.node(b)?))
             }
@@ -335,8 +343,8 @@ impl Resolver<'_> {
         }
         let ri = bx(self.node(r)?);
         let bop = match op {
-            "or" | "||" => return Ok(Ir::Or(li, ri)),
-            "and" | "&&" => return Ok(Ir::And(li, ri)),
+            "or" | "||" => return Ok(Ir::Any(vec![*li, *ri])),
+            "and" | "&&" => return Ok(Ir::All(vec![*li, *ri])),
             "??" => return Ok(Ir::Coalesce(li, ri)),
             "?:" => return Ok(Ir::Elvis(li, ri)),
             "matches" => return Ok(Ir::MatchesDyn(li, ri)),

@@ -288,17 +288,21 @@ impl<'a> Ctx<'a, '_> {
                 v @ (Value::Int(_) | Value::Float(_) | Value::Duration(_)) => Ok(v),
                 other => fail(format!("invalid operation: + {}", other.type_name())),
             },
-            Ir::And(l, r) => {
-                if !want_bool(&self.eval(l)?, "and")? {
-                    return Ok(Value::Bool(false));
+            Ir::All(items) => {
+                for i in items {
+                    if !want_bool(&self.eval(i)?, "and")? {
+                        return Ok(Value::Bool(false));
+                    }
                 }
-                Ok(Value::Bool(want_bool(&self.eval(r)?, "and")?))
+                Ok(Value::Bool(true))
             }
-            Ir::Or(l, r) => {
-                if want_bool(&self.eval(l)?, "or")? {
-                    return Ok(Value::Bool(true));
+            Ir::Any(items) => {
+                for i in items {
+                    if want_bool(&self.eval(i)?, "or")? {
+                        return Ok(Value::Bool(true));
+                    }
                 }
-                Ok(Value::Bool(want_bool(&self.eval(r)?, "or")?))
+                Ok(Value::Bool(false))
             }
             Ir::Coalesce(l, r) => match self.eval(l) {
                 Ok(Value::Nil) | Err(Fail::Nil) => self.eval(r),

@@ -5,7 +5,10 @@ use super::error::SyntaxError;
 use super::lexer::{Tok, Token, lex};
 
 /// Deepest nesting accepted (parentheses, operands); keeps recursion bounded on any input.
-const MAX_DEPTH: u32 = 200;
+const MAX_DEPTH: u32 = 150;
+
+/// Deepest recursion of the parser itself (each level costs several stack frames).
+const MAX_RECURSION: u32 = 64;
 
 /// Builtins whose arguments after the first are closures (`{# > 1}` or a bare predicate).
 pub(crate) const CLOSURE_BUILTINS: &[&str] = &[
@@ -144,7 +147,7 @@ impl Parser {
 
     fn expression(&mut self, prec: u32) -> Result<Node, SyntaxError> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth > MAX_RECURSION {
             return Err(SyntaxError::new(
                 self.cur().col,
                 "expression is nested too deeply",
@@ -158,6 +161,9 @@ impl Parser {
     fn expression_inner(&mut self, prec: u32) -> Result<Node, SyntaxError> {
         if prec == 0 && self.is_op("let") {
             return self.let_decl();
+        }
+        if prec == 0 && matches!(&self.cur().tok, Tok::Ident(i) if i == "if") {
+            return self.if_else();
         }
         let mut left = self.primary()?;
         loop {
@@ -203,14 +209,39 @@ impl Parser {
             }
             let right = self.expression(if right_assoc { p } else { p + 1 })?;
             let col = left.col;
-            left = self.mk(
-                Kind::Binary {
-                    op,
-                    l: Box::new(left),
-                    r: Box::new(right),
-                },
-                col,
-            )?;
+            left = match op {
+                "and" | "&&" | "or" | "||" => {
+                    let op = if matches!(op, "and" | "&&") {
+                        "&&"
+                    } else {
+                        "||"
+                    };
+                    match left.kind {
+                        Kind::Logic { op: lop, mut items } if lop == op => {
+                            items.push(right);
+                            self.mk(Kind::Logic { op, items }, col)?
+                        }
+                        kind => {
+                            let left = Node::new(kind, col);
+                            self.mk(
+                                Kind::Logic {
+                                    op,
+                                    items: vec![left, right],
+                                },
+                                col,
+                            )?
+                        }
+                    }
+                }
+                _ => self.mk(
+                    Kind::Binary {
+                        op,
+                        l: Box::new(left),
+                        r: Box::new(right),
+                    },
+                    col,
+                )?,
+            };
             if negate {
                 left = self.mk(
                     Kind::Unary {
@@ -300,6 +331,36 @@ impl Parser {
         root.ok_or_else(|| self.unexpected())
     }
 
+    /// `if cond { a } else { b }` (also `else if`).
+    fn if_else(&mut self) -> Result<Node, SyntaxError> {
+        let col = self.cur().col;
+        self.next();
+        let c = self.expression(0)?;
+        self.expect("{")?;
+        let a = self.expression(0)?;
+        self.expect("}")?;
+        if !matches!(&self.cur().tok, Tok::Ident(e) if e == "else") {
+            return Err(self.unexpected());
+        }
+        self.next();
+        let b = if matches!(&self.cur().tok, Tok::Ident(i) if i == "if") {
+            self.if_else()?
+        } else {
+            self.expect("{")?;
+            let b = self.expression(0)?;
+            self.expect("}")?;
+            b
+        };
+        self.mk(
+            Kind::Cond {
+                c: Box::new(c),
+                a: Box::new(a),
+                b: Box::new(b),
+            },
+            col,
+        )
+    }
+
     fn let_decl(&mut self) -> Result<Node, SyntaxError> {
         let col = self.cur().col;
         self.next();
@@ -350,22 +411,9 @@ impl Parser {
                 return self.postfix(n);
             }
             if self.closures > 0 && op == "." {
-                // `.field` inside a closure is `#.field`.
-                self.next();
-                let Tok::Ident(name) = self.cur().tok.clone() else {
-                    return Err(self.unexpected());
-                };
-                self.next();
+                // `.field` / `.Method()` inside a closure applies to `#`.
                 let ptr = self.mk(Kind::Pointer(None), t.col)?;
-                let n = self.mk(
-                    Kind::Member {
-                        obj: Box::new(ptr),
-                        name,
-                        optional: false,
-                    },
-                    t.col,
-                )?;
-                return self.postfix(n);
+                return self.postfix(ptr);
             }
         }
         let n = self.secondary()?;
