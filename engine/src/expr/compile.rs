@@ -333,8 +333,8 @@ impl Resolver<'_> {
 
     fn binary(&mut self, n: &Node, op: &str, l: &Node, r: &Node) -> Result<Ir, SyntaxError> {
         let li = bx(self.node(l)?);
-        if op == "matches" {
-            if let Kind::Str(pat) = &r.kind {
+        if let ("matches", Kind::Str(pat)) = (op, &r.kind) {
+            {
                 let re = Regex::new(pat).map_err(|e| {
                     SyntaxError::new(r.col, format!("invalid regular expression {pat:?}: {e}"))
                 })?;

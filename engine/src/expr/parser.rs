@@ -166,10 +166,7 @@ impl Parser {
             return self.if_else();
         }
         let mut left = self.primary()?;
-        loop {
-            let Tok::Op(mut op) = self.cur().tok else {
-                break;
-            };
+        while let Tok::Op(mut op) = self.cur().tok {
             let mut op_col = self.cur().col;
             let mut negate = false;
             if op == "not" {
