@@ -1,10 +1,24 @@
 //! The expression language of CrowdSec's YAML (expr-lang), with Go's semantics.
 //!
-//! Source text is lexed (logos), parsed by a Pratt parser into an AST, resolved against the
-//! helper registry and variable names once, and then evaluated many times against borrowed
-//! data. Nothing on the evaluation path compiles a regex or parses text.
+//! Source text is lexed, parsed by a Pratt parser into an AST, resolved against the helper
+//! registry and variable names once, and then evaluated many times against borrowed data.
+//! Nothing on the evaluation path parses text; `matches` with a literal pattern compiles its
+//! regex at compile time.
 
+mod ast;
+mod builtins;
+pub mod compile;
+pub mod error;
+mod eval;
 pub mod functions;
+mod lexer;
+pub mod ops;
+mod parser;
 pub mod value;
 
+#[cfg(test)]
+mod tests;
+
+pub use compile::{Compiler, Program};
+pub use error::{EvalError, ExprError};
 pub use value::{Object, Value};

@@ -1,0 +1,608 @@
+//! Tree-walking evaluation of resolved programs.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use super::compile::{BinOp, ClosureKind, Ir, Program, ProgramInner};
+use super::error::EvalError;
+use super::value::Value;
+
+/// Why evaluation stopped early.
+pub(crate) enum Fail {
+    /// A runtime error.
+    Msg(String),
+    /// `?.` met nil: the enclosing chain evaluates to nil.
+    Nil,
+}
+
+impl From<String> for Fail {
+    fn from(s: String) -> Self {
+        Fail::Msg(s)
+    }
+}
+
+type R<'a> = Result<Value<'a>, Fail>;
+
+fn fail<T>(msg: String) -> Result<T, Fail> {
+    Err(Fail::Msg(msg))
+}
+
+/// Largest list `a..b` may build.
+const MAX_RANGE: i64 = 10_000_000;
+
+impl Program {
+    /// Evaluates the program; `vars` are in the order given to the [`super::Compiler`].
+    pub fn eval<'a>(&'a self, vars: &[Value<'a>]) -> Result<Value<'a>, EvalError> {
+        let p: &'a ProgramInner = &self.inner;
+        let mut cx = Ctx {
+            p,
+            vars,
+            locals: Vec::new(),
+            elems: Vec::new(),
+        };
+        if p.locals > 0 {
+            cx.locals = vec![Value::Nil; p.locals];
+        }
+        match cx.eval(&p.ir) {
+            Ok(v) => Ok(v),
+            Err(Fail::Nil) => Ok(Value::Nil),
+            Err(Fail::Msg(message)) => Err(EvalError {
+                source: p.source.clone(),
+                message,
+            }),
+        }
+    }
+
+    /// Like [`Program::eval`] but the result must be a bool (filters, conditions).
+    pub fn eval_bool<'a>(&'a self, vars: &[Value<'a>]) -> Result<bool, EvalError> {
+        match self.eval(vars)? {
+            Value::Bool(b) => Ok(b),
+            other => Err(EvalError {
+                source: self.inner.source.clone(),
+                message: format!("expected bool, but got {}", other.type_name()),
+            }),
+        }
+    }
+}
+
+struct Ctx<'a, 'v> {
+    p: &'a ProgramInner,
+    vars: &'v [Value<'a>],
+    locals: Vec<Value<'a>>,
+    elems: Vec<(Value<'a>, i64)>,
+}
+
+/// A compile-time constant as a value borrowing from the program.
+fn constant<'a>(v: &'a Value<'static>) -> Value<'a> {
+    match v {
+        Value::Str(s) => Value::Str(Cow::Borrowed(s)),
+        other => other.clone(),
+    }
+}
+
+fn want_bool(v: &Value<'_>, what: &str) -> Result<bool, Fail> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        other => fail(format!(
+            "{what}: expected bool, but got {}",
+            other.type_name()
+        )),
+    }
+}
+
+/// `obj.name` / `obj["name"]` with Go semantics.
+pub(crate) fn member<'a>(obj: Value<'a>, name: &str) -> R<'a> {
+    match obj {
+        Value::Obj(o) => match o.member(name) {
+            Some(v) => Ok(v),
+            None if o.type_name().starts_with("map[") => Ok(Value::Nil),
+            None => fail(format!("cannot fetch {name} from {}", o.type_name())),
+        },
+        Value::Map(mut m) => Ok(m.remove(name).unwrap_or(Value::Nil)),
+        other => fail(format!("cannot fetch {name} from {}", other.type_name())),
+    }
+}
+
+fn norm_index(i: i64, len: usize) -> Option<usize> {
+    let i = if i < 0 { i.checked_add(len as i64)? } else { i };
+    usize::try_from(i).ok().filter(|&i| i < len)
+}
+
+fn index<'a>(obj: Value<'a>, idx: Value<'a>) -> R<'a> {
+    let i = match &idx {
+        Value::Str(s) => return member(obj, s),
+        Value::Int(i) => *i,
+        Value::Float(f) => *f as i64,
+        other => {
+            if let Value::Map(_) = obj {
+                return Ok(Value::Nil);
+            }
+            return fail(format!(
+                "cannot use {} as index to {}",
+                other.type_name(),
+                obj.type_name()
+            ));
+        }
+    };
+    let out_of_range =
+        |len: usize| fail(format!("index out of range: {i} (array length is {len})"));
+    match obj {
+        Value::List(mut l) => match norm_index(i, l.len()) {
+            Some(k) => Ok(l.swap_remove(k)),
+            None => out_of_range(l.len()),
+        },
+        Value::Str(s) => match norm_index(i, s.len()) {
+            Some(k) => Ok(Value::Int(i64::from(s.as_bytes()[k]))),
+            None => out_of_range(s.len()),
+        },
+        Value::Obj(o) => match o.index(i) {
+            Some(v) => Ok(v),
+            None if o.type_name().starts_with("map[") => Ok(Value::Nil),
+            None => out_of_range(o.len().unwrap_or(0)),
+        },
+        Value::Map(_) => Ok(Value::Nil),
+        other => fail(format!("cannot fetch {i} from {}", other.type_name())),
+    }
+}
+
+/// The elements of something iterable (lists and list-like host objects).
+pub(crate) fn elements<'a>(v: Value<'a>, what: &str) -> Result<Vec<Value<'a>>, Fail> {
+    match v {
+        Value::List(l) => Ok(l),
+        Value::Obj(o) if o.type_name().starts_with('[') => {
+            let n = o.len().unwrap_or(0);
+            Ok((0..n as i64)
+                .map(|i| o.index(i).unwrap_or(Value::Nil))
+                .collect())
+        }
+        Value::Obj(o) => match o.to_value() {
+            Value::List(l) => Ok(l),
+            other => fail(format!("{what}: cannot iterate over {}", other.type_name())),
+        },
+        other => fail(format!("{what}: cannot iterate over {}", other.type_name())),
+    }
+}
+
+fn slice<'a>(obj: Value<'a>, from: Option<i64>, to: Option<i64>) -> R<'a> {
+    let bounds = |len: usize| {
+        let clamp = |x: i64| -> usize {
+            let x = if x < 0 { x + len as i64 } else { x };
+            x.clamp(0, len as i64) as usize
+        };
+        let a = from.map_or(0, clamp);
+        let b = to.map_or(len, clamp);
+        (a, b.max(a))
+    };
+    match obj {
+        Value::Str(s) => {
+            let (a, b) = bounds(s.len());
+            Ok(match s {
+                Cow::Borrowed(s) => match s.get(a..b) {
+                    Some(sub) => Value::str(sub),
+                    None => {
+                        Value::string(String::from_utf8_lossy(&s.as_bytes()[a..b]).into_owned())
+                    }
+                },
+                Cow::Owned(s) => {
+                    Value::string(String::from_utf8_lossy(&s.as_bytes()[a..b]).into_owned())
+                }
+            })
+        }
+        Value::Nil => fail("cannot slice <nil>".to_string()),
+        other => {
+            let mut l = elements(other, "slice")?;
+            let (a, b) = bounds(l.len());
+            l.truncate(b);
+            Ok(Value::List(l.split_off(a)))
+        }
+    }
+}
+
+impl<'a> Ctx<'a, '_> {
+    fn eval(&mut self, ir: &'a Ir) -> R<'a> {
+        match ir {
+            Ir::Const(v) => Ok(constant(v)),
+            Ir::Var(i) => Ok(self.vars.get(*i).cloned().unwrap_or(Value::Nil)),
+            Ir::Local(i) => Ok(self.locals.get(*i).cloned().unwrap_or(Value::Nil)),
+            Ir::Elem => Ok(self.elems.last().map(|e| e.0.clone()).unwrap_or(Value::Nil)),
+            Ir::ElemIndex => Ok(Value::Int(self.elems.last().map_or(0, |e| e.1))),
+            Ir::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    out.push(self.eval(i)?);
+                }
+                Ok(Value::List(out))
+            }
+            Ir::Map(kv) => {
+                let mut out = BTreeMap::new();
+                for (k, v) in kv {
+                    let k = self.eval(k)?.go_string().into_owned();
+                    let v = self.eval(v)?;
+                    out.insert(k, v);
+                }
+                Ok(Value::Map(out))
+            }
+            Ir::Member {
+                obj,
+                name,
+                optional,
+            } => {
+                let o = self.eval(obj)?;
+                if *optional && matches!(o, Value::Nil) {
+                    return Err(Fail::Nil);
+                }
+                member(o, name)
+            }
+            Ir::Index { obj, idx, optional } => {
+                let o = self.eval(obj)?;
+                if *optional && matches!(o, Value::Nil) {
+                    return Err(Fail::Nil);
+                }
+                let i = self.eval(idx)?;
+                index(o, i)
+            }
+            Ir::Slice { obj, from, to } => {
+                let o = self.eval(obj)?;
+                let from = self.opt_int(from.as_deref())?;
+                let to = self.opt_int(to.as_deref())?;
+                slice(o, from, to)
+            }
+            Ir::Func { name, args } => {
+                let args = self.args(args)?;
+                match self.p.functions.get(name) {
+                    Some(f) => (f.call)(&args).map_err(|e| Fail::Msg(format!("{name}: {e}"))),
+                    None => fail(format!("unknown function {name}")),
+                }
+            }
+            Ir::Builtin { name, f, args } => {
+                let args = self.args(args)?;
+                f(&args).map_err(|e| Fail::Msg(format!("{name}: {e}")))
+            }
+            Ir::Method {
+                obj,
+                name,
+                args,
+                optional,
+            } => {
+                let o = self.eval(obj)?;
+                let args = self.args(args)?;
+                match o {
+                    Value::Obj(h) => match h.call_method(name, &args) {
+                        Some(r) => r.map_err(|e| Fail::Msg(format!("{name}: {e}"))),
+                        None => fail(format!("type {} has no method {name}", h.type_name())),
+                    },
+                    Value::Nil if *optional => Err(Fail::Nil),
+                    other => fail(format!("type {} has no method {name}", other.type_name())),
+                }
+            }
+            Ir::Closure { kind, list, body } => self.closure(*kind, list, body.as_deref()),
+            Ir::Not(e) => Ok(Value::Bool(!want_bool(&self.eval(e)?, "not")?)),
+            Ir::Neg(e) => match self.eval(e)? {
+                Value::Int(i) => Ok(Value::Int(i.wrapping_neg())),
+                Value::Float(f) => Ok(Value::Float(-f)),
+                Value::Duration(d) => Ok(Value::Duration(d.wrapping_neg())),
+                other => fail(format!("invalid operation: - {}", other.type_name())),
+            },
+            Ir::Plus(e) => match self.eval(e)? {
+                v @ (Value::Int(_) | Value::Float(_) | Value::Duration(_)) => Ok(v),
+                other => fail(format!("invalid operation: + {}", other.type_name())),
+            },
+            Ir::All(items) => {
+                for i in items {
+                    if !want_bool(&self.eval(i)?, "and")? {
+                        return Ok(Value::Bool(false));
+                    }
+                }
+                Ok(Value::Bool(true))
+            }
+            Ir::Any(items) => {
+                for i in items {
+                    if want_bool(&self.eval(i)?, "or")? {
+                        return Ok(Value::Bool(true));
+                    }
+                }
+                Ok(Value::Bool(false))
+            }
+            Ir::Coalesce(l, r) => match self.eval(l) {
+                Ok(Value::Nil) | Err(Fail::Nil) => self.eval(r),
+                other => other,
+            },
+            Ir::Elvis(l, r) => match self.eval(l)? {
+                Value::Nil | Value::Bool(false) => self.eval(r),
+                v => Ok(v),
+            },
+            Ir::Cond(c, a, b) => {
+                if want_bool(&self.eval(c)?, "ternary condition")? {
+                    self.eval(a)
+                } else {
+                    self.eval(b)
+                }
+            }
+            Ir::Matches(e, re) => match self.eval(e)? {
+                Value::Str(s) => Ok(Value::Bool(re.is_match(&s))),
+                other => fail(format!(
+                    "invalid operation: matches on {}",
+                    other.type_name()
+                )),
+            },
+            Ir::MatchesDyn(l, r) => {
+                let l = self.eval(l)?;
+                let r = self.eval(r)?;
+                match (l, r) {
+                    (Value::Str(s), Value::Str(p)) => {
+                        let re = regex::Regex::new(&p)
+                            .map_err(|e| Fail::Msg(format!("invalid regular expression: {e}")))?;
+                        Ok(Value::Bool(re.is_match(&s)))
+                    }
+                    (l, r) => fail(format!(
+                        "invalid operation: {} matches {}",
+                        l.type_name(),
+                        r.type_name()
+                    )),
+                }
+            }
+            Ir::Chain(e) => match self.eval(e) {
+                Err(Fail::Nil) => Ok(Value::Nil),
+                other => other,
+            },
+            Ir::Let { slot, value, body } => {
+                let v = self.eval(value)?;
+                if let Some(s) = self.locals.get_mut(*slot) {
+                    *s = v;
+                }
+                self.eval(body)
+            }
+            Ir::Bin { op, l, r } => {
+                let l = self.eval(l)?;
+                let r = self.eval(r)?;
+                binary(*op, l, r)
+            }
+        }
+    }
+
+    fn args(&mut self, args: &'a [Ir]) -> Result<Vec<Value<'a>>, Fail> {
+        let mut out = Vec::with_capacity(args.len());
+        for a in args {
+            out.push(self.eval(a)?);
+        }
+        Ok(out)
+    }
+
+    fn opt_int(&mut self, e: Option<&'a Ir>) -> Result<Option<i64>, Fail> {
+        match e {
+            None => Ok(None),
+            Some(e) => match self.eval(e)? {
+                Value::Int(i) => Ok(Some(i)),
+                other => fail(format!(
+                    "slice index must be int, got {}",
+                    other.type_name()
+                )),
+            },
+        }
+    }
+
+    fn with_elem(&mut self, body: &'a Ir, v: Value<'a>, i: usize) -> R<'a> {
+        self.elems.push((v, i as i64));
+        let r = self.eval(body);
+        self.elems.pop();
+        r
+    }
+
+    fn closure(&mut self, kind: ClosureKind, list: &'a Ir, body: Option<&'a Ir>) -> R<'a> {
+        let items = elements(self.eval(list)?, "closure")?;
+        let Some(body) = body else {
+            return match kind {
+                ClosureKind::Count => {
+                    let mut n = 0;
+                    for v in &items {
+                        n += i64::from(want_bool(v, "count")?);
+                    }
+                    Ok(Value::Int(n))
+                }
+                _ => items
+                    .into_iter()
+                    .try_fold(Value::Int(0), |acc, v| binary(BinOp::Add, acc, v)),
+            };
+        };
+        let name = format!("{kind:?}");
+        match kind {
+            ClosureKind::All
+            | ClosureKind::Any
+            | ClosureKind::None
+            | ClosureKind::One
+            | ClosureKind::Count => {
+                let mut n = 0i64;
+                for (i, v) in items.into_iter().enumerate() {
+                    let b = want_bool(&self.with_elem(body, v, i)?, &name)?;
+                    match kind {
+                        ClosureKind::All if !b => return Ok(Value::Bool(false)),
+                        ClosureKind::Any if b => return Ok(Value::Bool(true)),
+                        ClosureKind::None if b => return Ok(Value::Bool(false)),
+                        _ => n += i64::from(b),
+                    }
+                }
+                Ok(match kind {
+                    ClosureKind::All | ClosureKind::None => Value::Bool(true),
+                    ClosureKind::Any => Value::Bool(false),
+                    ClosureKind::One => Value::Bool(n == 1),
+                    _ => Value::Int(n),
+                })
+            }
+            ClosureKind::Filter => {
+                let mut out = Vec::new();
+                for (i, v) in items.into_iter().enumerate() {
+                    if want_bool(&self.with_elem(body, v.clone(), i)?, &name)? {
+                        out.push(v);
+                    }
+                }
+                Ok(Value::List(out))
+            }
+            ClosureKind::Map => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, v) in items.into_iter().enumerate() {
+                    out.push(self.with_elem(body, v, i)?);
+                }
+                Ok(Value::List(out))
+            }
+            ClosureKind::Sum => {
+                let mut acc = Value::Int(0);
+                for (i, v) in items.into_iter().enumerate() {
+                    acc = binary(BinOp::Add, acc, self.with_elem(body, v, i)?)?;
+                }
+                Ok(acc)
+            }
+            ClosureKind::Find
+            | ClosureKind::FindIndex
+            | ClosureKind::FindLast
+            | ClosureKind::FindLastIndex => {
+                let last = matches!(kind, ClosureKind::FindLast | ClosureKind::FindLastIndex);
+                let want_index =
+                    matches!(kind, ClosureKind::FindIndex | ClosureKind::FindLastIndex);
+                let mut order: Vec<(usize, Value<'a>)> = items.into_iter().enumerate().collect();
+                if last {
+                    order.reverse();
+                }
+                for (i, v) in order {
+                    if want_bool(&self.with_elem(body, v.clone(), i)?, &name)? {
+                        return Ok(if want_index { Value::Int(i as i64) } else { v });
+                    }
+                }
+                Ok(if want_index {
+                    Value::Int(-1)
+                } else {
+                    Value::Nil
+                })
+            }
+        }
+    }
+}
+
+/// Evaluates an eager binary operator with Go/expr-lang semantics.
+pub(crate) fn binary<'a>(op: BinOp, l: Value<'a>, r: Value<'a>) -> R<'a> {
+    use Value::*;
+    let mismatch = |sym: &str, l: &Value<'_>, r: &Value<'_>| {
+        fail(format!(
+            "invalid operation: {} {sym} {} (mismatched types)",
+            l.type_name(),
+            r.type_name()
+        ))
+    };
+    match op {
+        BinOp::Eq => Ok(Bool(l.go_eq(&r))),
+        BinOp::Ne => Ok(Bool(!l.go_eq(&r))),
+        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+            let sym = match op {
+                BinOp::Lt => "<",
+                BinOp::Le => "<=",
+                BinOp::Gt => ">",
+                _ => ">=",
+            };
+            let nan = matches!(l, Float(f) if f.is_nan()) || matches!(r, Float(f) if f.is_nan());
+            match l.go_cmp(&r) {
+                Some(_) if nan => Ok(Bool(false)),
+                Some(o) => Ok(Bool(match op {
+                    BinOp::Lt => o == Ordering::Less,
+                    BinOp::Le => o != Ordering::Greater,
+                    BinOp::Gt => o == Ordering::Greater,
+                    _ => o != Ordering::Less,
+                })),
+                None => mismatch(sym, &l, &r),
+            }
+        }
+        BinOp::In => in_op(&l, r).map(Bool),
+        BinOp::Contains | BinOp::StartsWith | BinOp::EndsWith => match (&l, &r) {
+            (Str(a), Str(b)) => Ok(Bool(match op {
+                BinOp::Contains => a.contains(b.as_ref()),
+                BinOp::StartsWith => a.starts_with(b.as_ref()),
+                _ => a.ends_with(b.as_ref()),
+            })),
+            _ => mismatch(&format!("{op:?}"), &l, &r),
+        },
+        BinOp::Range => match (&l, &r) {
+            (Int(a), Int(b)) => {
+                if b.saturating_sub(*a) > MAX_RANGE {
+                    return fail(format!("range {a}..{b} is too large"));
+                }
+                Ok(List((*a..=*b).map(Int).collect()))
+            }
+            _ => mismatch("..", &l, &r),
+        },
+        BinOp::Add => match (l, r) {
+            (Int(a), Int(b)) => Ok(Int(a.wrapping_add(b))),
+            (Str(a), Str(b)) => {
+                let mut s = a.into_owned();
+                s.push_str(&b);
+                Ok(Value::string(s))
+            }
+            (Time(t), Duration(d)) | (Duration(d), Time(t)) => {
+                Ok(Time(t + chrono::Duration::nanoseconds(d)))
+            }
+            (Duration(a), Duration(b)) => Ok(Duration(a.wrapping_add(b))),
+            (List(mut a), List(b)) => {
+                a.extend(b);
+                Ok(List(a))
+            }
+            (l, r) => match (l.as_f64(), r.as_f64()) {
+                (Some(a), Some(b)) => Ok(Float(a + b)),
+                _ => mismatch("+", &l, &r),
+            },
+        },
+        BinOp::Sub => match (l, r) {
+            (Int(a), Int(b)) => Ok(Int(a.wrapping_sub(b))),
+            (Time(a), Time(b)) => Ok(Duration((a - b).num_nanoseconds().unwrap_or(i64::MAX))),
+            (Time(t), Duration(d)) => Ok(Time(t - chrono::Duration::nanoseconds(d))),
+            (Duration(a), Duration(b)) => Ok(Duration(a.wrapping_sub(b))),
+            (l, r) => match (l.as_f64(), r.as_f64()) {
+                (Some(a), Some(b)) => Ok(Float(a - b)),
+                _ => mismatch("-", &l, &r),
+            },
+        },
+        BinOp::Mul => match (l, r) {
+            (Int(a), Int(b)) => Ok(Int(a.wrapping_mul(b))),
+            (Duration(a), Int(b)) | (Int(b), Duration(a)) => Ok(Duration(a.wrapping_mul(b))),
+            (l, r) => match (l.as_f64(), r.as_f64()) {
+                (Some(a), Some(b)) => Ok(Float(a * b)),
+                _ => mismatch("*", &l, &r),
+            },
+        },
+        BinOp::Div => match (l.as_f64(), r.as_f64()) {
+            (Some(a), Some(b)) => Ok(Float(a / b)),
+            _ => mismatch("/", &l, &r),
+        },
+        BinOp::Mod => match (&l, &r) {
+            (Int(_), Int(0)) => fail("integer divide by zero".to_string()),
+            (Int(a), Int(b)) => Ok(Int(a.wrapping_rem(*b))),
+            _ => mismatch("%", &l, &r),
+        },
+        BinOp::Pow => match (l.as_f64(), r.as_f64()) {
+            (Some(a), Some(b)) => Ok(Float(a.powf(b))),
+            _ => mismatch("**", &l, &r),
+        },
+    }
+}
+
+fn in_op(needle: &Value<'_>, hay: Value<'_>) -> Result<bool, Fail> {
+    match hay {
+        Value::Nil => Ok(false),
+        Value::List(l) => Ok(l.iter().any(|v| v.go_eq(needle))),
+        Value::Map(m) => match needle {
+            Value::Str(k) => Ok(m.contains_key(k.as_ref())),
+            Value::Nil => Ok(false),
+            other => fail(format!("cannot use {} as map key", other.type_name())),
+        },
+        Value::Obj(o) if o.type_name().starts_with('[') => {
+            let n = o.len().unwrap_or(0);
+            Ok((0..n as i64).any(|i| o.index(i).is_some_and(|v| v.go_eq(needle))))
+        }
+        Value::Obj(o) => match needle {
+            Value::Str(k) => Ok(o.keys().iter().any(|x| x == k)),
+            Value::Nil => Ok(false),
+            other => fail(format!("cannot use {} as map key", other.type_name())),
+        },
+        other => fail(format!(
+            "operator \"in\" not defined on {}",
+            other.type_name()
+        )),
+    }
+}
