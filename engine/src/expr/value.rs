@@ -226,9 +226,11 @@ impl Object for serde_json::Value {
     fn to_value(&self) -> Value<'_> {
         match self {
             serde_json::Value::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
-            serde_json::Value::Object(m) => {
-                Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
-            }
+            serde_json::Value::Object(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
+            ),
             other => Value::from_json(other),
         }
     }
