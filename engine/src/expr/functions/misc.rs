@@ -315,7 +315,7 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
 /// Go's `base64.StdEncoding.DecodeString` (padding required; `\r` and `\n` ignored).
 pub fn b64_decode(s: &str) -> Option<Vec<u8>> {
     let clean: Vec<u8> = s.bytes().filter(|c| *c != b'\r' && *c != b'\n').collect();
-    if clean.len() % 4 != 0 {
+    if !clean.len().is_multiple_of(4) {
         return None;
     }
     let val = |c: u8| -> Option<u32> {

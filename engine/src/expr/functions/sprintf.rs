@@ -24,11 +24,11 @@ pub(crate) fn register(f: &mut Functions) {
 /// Renders a value as Go's `%v` does (`<nil>`, `[a b]`, `map[k:v]`, `1e+06`, ...).
 pub fn go_sprint(v: &Value<'_>) -> String {
     let mut s = String::new();
-    write_v(&mut s, v, false);
+    write_v(&mut s, v);
     s
 }
 
-fn write_v(out: &mut String, v: &Value<'_>, plus: bool) {
+fn write_v(out: &mut String, v: &Value<'_>) {
     match v {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -41,7 +41,7 @@ fn write_v(out: &mut String, v: &Value<'_>, plus: bool) {
                 if n > 0 {
                     out.push(' ');
                 }
-                write_v(out, item, plus);
+                write_v(out, item);
             }
             out.push(']');
         }
@@ -53,11 +53,11 @@ fn write_v(out: &mut String, v: &Value<'_>, plus: bool) {
                 }
                 out.push_str(k);
                 out.push(':');
-                write_v(out, item, plus);
+                write_v(out, item);
             }
             out.push(']');
         }
-        Value::Obj(o) => write_v(out, &o.to_value(), plus),
+        Value::Obj(o) => write_v(out, &o.to_value()),
         Value::Time(t) => out.push_str(&go_time_string(t)),
         Value::Duration(d) => out.push_str(&go_duration_string(*d)),
     }
