@@ -2,13 +2,93 @@
 //!
 //! The registry is built once, after every `data:` file of the loaded parsers and scenarios has
 //! been read, and is then shared read-only by all compiled programs. Helpers that need state
-//! (data files, the stash) capture an `Arc` of it.
+//! (data files, the stash) capture an `Arc` of it: see [`HelperContext`] and
+//! [`Functions::crowdsec`].
+//!
+//! Helpers follow Go's semantics: where CrowdSec logs and returns a zero value (`Atof("x")`,
+//! `JsonExtract` on bad JSON, `IpInRange` on a bad IP), so do they; where CrowdSec returns an
+//! error (`Distance` on a non-number, `B64Decode` on bad input, `UnmarshalJSON` on bad JSON,
+//! `ParseKV` with no pair), they return `Err`. Wrong argument types give `Err` too (expr-lang
+//! would refuse to call them). They never panic.
+//!
+//! # Helpers that write into the event
+//!
+//! In CrowdSec, `UnmarshalJSON(src, evt.Unmarshaled, "key")`, `ParseKV(src, evt.Unmarshaled,
+//! "key")` and `ParseKVLax(...)` mutate their second argument (storing at `key`) and return
+//! `nil`. Values are immutable here, so the registered helpers only *compute* what is to be
+//! stored and return it:
+//!
+//! - `UnmarshalJSON` returns the parsed document as Go sees it (every number a `float64`);
+//! - `ParseKV` / `ParseKVLax` return a `Value::Map` of string values.
+//!
+//! The runtime that evaluates parser nodes must intercept calls to the helpers listed in
+//! [`WRITING_HELPERS`]: store (for `ParseKV*`, merge key by key into any existing map at
+//! `key`) the returned value into the map named by the second argument, and then use
+//! `Value::Nil` as the call's result, because hub filters test `UnmarshalJSON(...) in ["",
+//! nil]` or `ParseKV(...) == nil`. It can also call the plain functions [`unmarshal_json`]
+//! (then [`convert::json_to_go_value`]) and [`parse_kv`] directly.
+//!
+//! # Data files
+//!
+//! `File`, `RegexpInFile`, `FileMap` and `LookupFile` read from [`DataFiles`], filled by the
+//! loader from each `data:` entry's `dest_file` in the local data directory.
+//!
+//! # Omitted helpers
+//!
+//! Not registered because they need the wall clock, the network, a database, GeoIP databases,
+//! the WAF or the host: `TimeNow`, `Hostname`, `LookupHost`, `GetDecisionsCount`,
+//! `GetDecisionsSinceCount`, `GetActiveDecisionsCount`, `GetActiveDecisionsTimeLeft`,
+//! `CrowdsecCTI`, `GeoIPEnrich`, `GeoIPASNEnrich`, `GeoIPRangeEnrich`, `IPToCountry`,
+//! `LibInjectionIsSQLI`, `LibInjectionIsXSS`, `JA4H`, `HTTPGet`, `HTTPHead`, `HTTPPost`,
+//! `HTTPRequest`, `MatchKnownBot` (its `bots` data files are not supported).
 
 use std::sync::Arc;
 
 use foldhash::HashMap;
 
 use super::value::Value;
+
+pub mod convert;
+pub mod files;
+pub mod json;
+pub mod kv;
+mod misc;
+pub mod net;
+pub mod sprintf;
+pub mod stash;
+pub mod strings;
+pub mod xml;
+
+#[cfg(test)]
+mod tests;
+
+pub use files::{DataError, DataFiles, DataKind};
+pub use json::unmarshal_json;
+pub use kv::parse_kv;
+pub use misc::{b64_decode, distance_km, glob_match, go_atof, parse_go_float, parse_unix};
+pub use stash::Stash;
+
+/// Helpers that CrowdSec uses to write into their second argument, with the index of the
+/// argument naming the key to write (see the module documentation).
+pub const WRITING_HELPERS: &[(&str, usize)] =
+    &[("UnmarshalJSON", 2), ("ParseKV", 2), ("ParseKVLax", 2)];
+
+/// The state helpers share: loaded data files and the stash.
+#[derive(Debug, Clone, Default)]
+pub struct HelperContext {
+    /// Data files (`File`, `RegexpInFile`, `LookupFile`, `FileMap`).
+    pub data: Arc<DataFiles>,
+    /// Named key/value caches (`GetFromStash`, `SetInStash`).
+    pub stash: Arc<Stash>,
+}
+
+/// Wraps a closure as a [`NativeFn`], giving it the required higher-ranked signature.
+pub(crate) fn native<F>(f: F) -> NativeFn
+where
+    F: for<'a> Fn(&[Value<'a>]) -> Result<Value<'a>, String> + Send + Sync + 'static,
+{
+    Box::new(f)
+}
 
 /// A native helper: takes evaluated arguments, returns a value or an error message.
 pub type NativeFn = Box<dyn for<'a> Fn(&[Value<'a>]) -> Result<Value<'a>, String> + Send + Sync>;
@@ -55,6 +135,21 @@ impl Functions {
     /// An empty registry (only the language builtins remain available).
     pub fn empty() -> Self {
         Self::default()
+    }
+
+    /// Every CrowdSec helper this engine implements, over the given shared state.
+    pub fn crowdsec(ctx: HelperContext) -> Self {
+        let mut f = Self::empty();
+        strings::register(&mut f);
+        json::register(&mut f);
+        net::register(&mut f);
+        kv::register(&mut f);
+        xml::register(&mut f);
+        misc::register(&mut f);
+        sprintf::register(&mut f);
+        files::register(&mut f, &ctx.data);
+        stash::register(&mut f, &ctx.stash);
+        f
     }
 
     /// Registers (or replaces) a helper.

@@ -1,0 +1,341 @@
+//! Data files declared by parsers and scenarios (`data:` entries), read from a local data
+//! directory (never downloaded), and the helpers that use them: `File`, `RegexpInFile`,
+//! `FileMap` and `LookupFile`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use foldhash::HashMap;
+use regex::{Regex, RegexSet};
+
+use super::convert::{arg_str, str_list};
+use super::{Arity, Functions, native};
+use crate::expr::value::Value;
+
+/// The `type:` of a `data:` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKind {
+    /// `string`: one literal per line, for `File(...)`.
+    String,
+    /// `regexp` (or `regex`): one regular expression per line, for `RegexpInFile(...)`.
+    Regexp,
+    /// `map`: one JSON object per line (`pattern`, `tag`, `type`), for `LookupFile(...)`.
+    Map,
+}
+
+impl DataKind {
+    /// Parses the YAML `type:` value; `None` for unknown types.
+    pub fn from_type(s: &str) -> Option<Self> {
+        match s {
+            "string" => Some(Self::String),
+            "regexp" | "regex" => Some(Self::Regexp),
+            "map" => Some(Self::Map),
+            _ => None,
+        }
+    }
+}
+
+/// Errors while loading a data file.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The file could not be read.
+    #[error("cannot read data file {path}: {source}")]
+    Io {
+        /// The full path tried.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A line of a `regexp` file is not a valid regular expression.
+    #[error("{file}:{line}: invalid regular expression: {message}")]
+    Regex {
+        /// The data file name.
+        file: String,
+        /// 1-based line number.
+        line: usize,
+        /// The compiler's message.
+        message: String,
+    },
+    /// A line of a `map` file is not a valid entry.
+    #[error("{file}:{line}: invalid map entry: {message}")]
+    Map {
+        /// The data file name.
+        file: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// `dest_file` tries to leave the data directory.
+    #[error("data file name {0:?} must be a relative path inside the data directory")]
+    BadName(String),
+}
+
+/// A loaded `map` file: rows in file order, plus indexes by match type.
+#[derive(Debug, Default)]
+struct MapFile {
+    rows: Vec<HashMap<String, String>>,
+    equals: HashMap<String, usize>,
+    contains: Vec<(String, usize)>,
+    regexes: Vec<(Regex, usize)>,
+}
+
+/// A loaded `regexp` file: its patterns, as one set when the set fits the size limit.
+#[derive(Debug)]
+struct RegexFile {
+    patterns: Vec<String>,
+    set: Option<RegexSet>,
+    each: Vec<Regex>,
+}
+
+/// Every data file loaded, by file name (`dest_file`).
+#[derive(Debug, Default)]
+pub struct DataFiles {
+    strings: HashMap<String, Vec<String>>,
+    regexps: HashMap<String, RegexFile>,
+    maps: HashMap<String, MapFile>,
+}
+
+/// Lines of a data file that carry data: not empty and not starting with `#`, with 1-based
+/// line numbers. Like Go's `bufio.ScanLines`, a `\r` before the `\n` is dropped; other
+/// whitespace is kept.
+fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+}
+
+impl DataFiles {
+    /// No files loaded.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads `data_dir/dest_file` as `kind`. Loading the same name and kind twice is a no-op,
+    /// as in CrowdSec.
+    pub fn load(
+        &mut self,
+        data_dir: &Path,
+        dest_file: &str,
+        kind: DataKind,
+    ) -> Result<(), DataError> {
+        if self.is_loaded(dest_file, kind) {
+            return Ok(());
+        }
+        let rel = Path::new(dest_file);
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(DataError::BadName(dest_file.to_owned()));
+        }
+        let path = data_dir.join(rel);
+        let bytes = std::fs::read(&path).map_err(|source| DataError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let text = String::from_utf8_lossy(&bytes);
+        self.load_str(dest_file, &text, kind)
+    }
+
+    /// Loads a file's content given as text (used by [`DataFiles::load`] and by tests).
+    pub fn load_str(&mut self, name: &str, text: &str, kind: DataKind) -> Result<(), DataError> {
+        match kind {
+            DataKind::String => {
+                let lines = data_lines(text).map(|(_, l)| l.to_owned()).collect();
+                self.strings.insert(name.to_owned(), lines);
+            }
+            DataKind::Regexp => {
+                let mut patterns = Vec::new();
+                let mut each = Vec::new();
+                for (n, l) in data_lines(text) {
+                    let re = Regex::new(l).map_err(|e| DataError::Regex {
+                        file: name.to_owned(),
+                        line: n,
+                        message: e.to_string(),
+                    })?;
+                    each.push(re);
+                    patterns.push(l.to_owned());
+                }
+                // A set answers "does any match" in one pass; if the combined automaton is too
+                // big, fall back to trying each regex in turn.
+                let set = RegexSet::new(&patterns).ok();
+                if set.is_some() {
+                    each.clear();
+                }
+                self.regexps.insert(
+                    name.to_owned(),
+                    RegexFile {
+                        patterns,
+                        set,
+                        each,
+                    },
+                );
+            }
+            DataKind::Map => {
+                let m = parse_map_file(name, text)?;
+                self.maps.insert(name.to_owned(), m);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `name` was loaded as `kind`.
+    pub fn is_loaded(&self, name: &str, kind: DataKind) -> bool {
+        match kind {
+            DataKind::String => self.strings.contains_key(name),
+            DataKind::Regexp => self.regexps.contains_key(name),
+            DataKind::Map => self.maps.contains_key(name),
+        }
+    }
+
+    /// The lines of a `string` file.
+    pub fn lines(&self, name: &str) -> Option<&[String]> {
+        self.strings.get(name).map(Vec::as_slice)
+    }
+
+    /// Whether any regular expression of a `regexp` file matches `s`; `None` if not loaded.
+    pub fn regexp_match(&self, name: &str, s: &str) -> Option<bool> {
+        self.regexps.get(name).map(|f| match &f.set {
+            Some(set) => set.is_match(s),
+            None => f.each.iter().any(|re| re.is_match(s)),
+        })
+    }
+
+    /// The patterns of a `regexp` file.
+    pub fn regexp_patterns(&self, name: &str) -> Option<&[String]> {
+        self.regexps.get(name).map(|f| f.patterns.as_slice())
+    }
+
+    /// The `tag` of the first row of a `map` file matching `haystack`: `equals` rows first,
+    /// then `contains` rows (in file order), then `regex` rows. `None` if not loaded.
+    pub fn lookup(&self, name: &str, haystack: &str) -> Option<String> {
+        let m = self.maps.get(name)?;
+        let tag = |row: usize| {
+            m.rows
+                .get(row)
+                .and_then(|r| r.get("tag"))
+                .cloned()
+                .unwrap_or_default()
+        };
+        if let Some(&row) = m.equals.get(haystack) {
+            return Some(tag(row));
+        }
+        // Leftmost-first semantics: the earliest match position wins, ties go to file order.
+        let best = m
+            .contains
+            .iter()
+            .filter_map(|(p, row)| haystack.find(p.as_str()).map(|pos| (pos, *row)))
+            .min_by_key(|(pos, _)| *pos);
+        if let Some((_, row)) = best {
+            return Some(tag(row));
+        }
+        for (re, row) in &m.regexes {
+            if re.is_match(haystack) {
+                return Some(tag(*row));
+            }
+        }
+        Some(String::new())
+    }
+
+    /// The rows of a `map` file, each a map of its JSON fields.
+    pub fn map_rows(&self, name: &str) -> Option<&[HashMap<String, String>]> {
+        self.maps.get(name).map(|m| m.rows.as_slice())
+    }
+}
+
+fn parse_map_file(name: &str, text: &str) -> Result<MapFile, DataError> {
+    let mut m = MapFile::default();
+    for (n, l) in data_lines(text) {
+        let err = |message: String| DataError::Map {
+            file: name.to_owned(),
+            line: n,
+            message,
+        };
+        let rec: HashMap<String, String> =
+            serde_json::from_str(l).map_err(|e| err(e.to_string()))?;
+        for field in ["pattern", "tag", "type"] {
+            if rec.get(field).is_none_or(String::is_empty) {
+                return Err(err(format!("missing mandatory '{field}' field")));
+            }
+        }
+        let row = m.rows.len();
+        let pattern = rec.get("pattern").cloned().unwrap_or_default();
+        match rec.get("type").map(String::as_str) {
+            Some("equals") => {
+                m.equals.insert(pattern, row);
+            }
+            Some("contains") => m.contains.push((pattern, row)),
+            // CrowdSec only logs invalid regexes of map files and skips them.
+            Some("regex") => {
+                if let Ok(re) = Regex::new(&pattern) {
+                    m.regexes.push((re, row));
+                }
+            }
+            other => {
+                return Err(err(format!(
+                    "unknown entry type '{}' (supported: equals, contains, regex)",
+                    other.unwrap_or_default()
+                )));
+            }
+        }
+        m.rows.push(rec);
+    }
+    Ok(m)
+}
+
+/// Registers the data-file helpers over `data`.
+pub(crate) fn register(f: &mut Functions, data: &Arc<DataFiles>) {
+    let d = Arc::clone(data);
+    f.register(
+        "File",
+        Arity::Exact(1),
+        native(move |a| {
+            let name = arg_str("File", a, 0)?;
+            Ok(str_list(d.lines(name).unwrap_or_default().iter().cloned()))
+        }),
+    );
+    let d = Arc::clone(data);
+    f.register(
+        "RegexpInFile",
+        Arity::Exact(2),
+        native(move |a| {
+            let (s, name) = (
+                arg_str("RegexpInFile", a, 0)?,
+                arg_str("RegexpInFile", a, 1)?,
+            );
+            Ok(Value::Bool(d.regexp_match(name, s).unwrap_or(false)))
+        }),
+    );
+    let d = Arc::clone(data);
+    f.register(
+        "LookupFile",
+        Arity::Exact(2),
+        native(move |a| {
+            let (s, name) = (arg_str("LookupFile", a, 0)?, arg_str("LookupFile", a, 1)?);
+            Ok(Value::string(d.lookup(name, s).unwrap_or_default()))
+        }),
+    );
+    let d = Arc::clone(data);
+    f.register(
+        "FileMap",
+        Arity::Exact(1),
+        native(move |a| {
+            let name = arg_str("FileMap", a, 0)?;
+            let rows = d.map_rows(name).unwrap_or_default();
+            Ok(Value::List(
+                rows.iter()
+                    .map(|r| {
+                        Value::Map(
+                            r.iter()
+                                .map(|(k, v)| (k.clone(), Value::string(v.clone())))
+                                .collect(),
+                        )
+                    })
+                    .collect(),
+            ))
+        }),
+    );
+}
