@@ -10,13 +10,13 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct TestConfig {
     /// Parsers by hub name or path.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub parsers: Vec<String>,
     /// Scenarios by hub name or path.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub scenarios: Vec<String>,
     /// Postoverflows by hub name or path.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub postoverflows: Vec<String>,
     /// The log to replay, relative to the test directory.
     pub log_file: String,
@@ -29,7 +29,7 @@ pub struct TestConfig {
     #[serde(default)]
     pub ignore_parsers: bool,
     /// Statics applied before `s00-raw`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub override_statics: Vec<serde_json::Value>,
 }
 
@@ -77,4 +77,13 @@ impl HubTest {
             .cloned()
             .collect()
     }
+}
+
+/// `scenarios:` with nothing after it is YAML null: read it as an empty list, as Go does.
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }

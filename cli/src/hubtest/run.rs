@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use engine::event::{Event, ExpectMode, Line, StrMap};
 use engine::expr::Compiler;
-use engine::expr::functions::Functions;
+use engine::expr::functions::{Functions, HelperContext};
 use engine::parser::{LoadOptions, ParserSet, resolve_hub_items};
 
 use super::assert::{AssertOutcome, assert_functions, run_assert_file};
@@ -97,7 +97,7 @@ pub fn run_test(paths: &HubPaths, test: &HubTest) -> anyhow::Result<TestRun> {
     let assert_path = test.dir.join("parser.assert");
     let has_asserts = std::fs::read_to_string(&assert_path).is_ok_and(|t| !t.trim().is_empty());
     if !test.config.ignore_parsers && has_asserts {
-        let compiler = Compiler::new(assert_functions(Functions::empty()), &["results"]);
+        let compiler = Compiler::new(assert_functions(Functions::crowdsec(HelperContext::default())), &["results"]);
         let value = parser_results.as_value();
         parser_assert = Some(
             run_assert_file(&assert_path, &compiler, &value)

@@ -15,7 +15,7 @@ use chrono::{DateTime, FixedOffset};
 
 pub use dump::{event_to_json, go_time_string};
 pub use strmap::StrMap;
-pub use unmarshaled::Unmarshaled;
+pub use unmarshaled::{STORE_METHOD, Unmarshaled};
 
 /// Whether an event is a log line or a bucket overflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

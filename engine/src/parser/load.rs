@@ -9,7 +9,11 @@ use crate::expr::functions::Functions;
 use crate::grok::PatternLibrary;
 
 use super::ParserSet;
-use super::config::{DataConfig, NodeConfig};
+use crate::expr::functions::{DataError, DataFiles, DataKind, HelperContext, Stash};
+use crate::expr::ops::parse_duration;
+
+use super::config::{DataConfig, NodeConfig, StashConfig};
+use super::writers;
 use super::enrich::EnrichCtx;
 use super::error::LoadError;
 use super::layout::ParserFile;
@@ -54,21 +58,28 @@ impl ParserSet {
             .map_err(LoadError::Patterns)?;
         let mut docs = Vec::with_capacity(files.len());
         let mut data = Vec::new();
+        let mut stashes = Vec::new();
         for f in files {
             let nodes = read_node_file(&f.path)?;
             for n in &nodes {
                 data.extend(n.data.iter().cloned());
+                collect_stashes(n, &mut stashes);
             }
             docs.push((f, nodes));
         }
-        let functions = build_functions(&data, &opts.data_dir)?;
-        Self::compile(docs, patterns, functions, opts)
+        let mut warnings = Vec::new();
+        let (functions, helpers) = build_functions(&data, &stashes, &opts.data_dir, &mut warnings)?;
+        let mut set = Self::compile(docs, patterns, functions, helpers, opts)?;
+        warnings.append(&mut set.warnings);
+        set.warnings = warnings;
+        Ok(set)
     }
 
     fn compile(
         docs: Vec<(&ParserFile, Vec<NodeConfig>)>,
         mut patterns: PatternLibrary,
         functions: Arc<Functions>,
+        helpers: HelperContext,
         opts: &LoadOptions,
     ) -> Result<ParserSet, LoadError> {
         let docs_files: Vec<ParserFile> = docs.iter().map(|(f, _)| (*f).clone()).collect();
@@ -113,23 +124,47 @@ impl ParserSet {
             }
         }
         stages.sort();
-        let files = files_of(&docs_files);
-        Ok(ParserSet {
-            nodes,
-            stages,
-            enrich,
-            functions,
-            warnings,
-            files,
-        })
+        Ok(ParserSet { nodes, stages, enrich, functions, helpers, warnings, files: docs_files })
     }
 }
 
-fn files_of(files: &[ParserFile]) -> Vec<ParserFile> {
-    files.to_vec()
+/// Builds the helper registry with every declared data file loaded and every stash declared.
+/// A data file that cannot be read is a warning, as in CrowdSec (its lookups then find nothing).
+pub(crate) fn build_functions(
+    data: &[DataConfig],
+    stashes: &[StashConfig],
+    data_dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<(Arc<Functions>, HelperContext), LoadError> {
+    let mut files = DataFiles::new();
+    for d in data {
+        let Some(kind) = DataKind::from_type(&d.kind) else {
+            if !d.kind.is_empty() {
+                warnings.push(format!("data file {:?}: unknown type {:?}", d.dest_file, d.kind));
+            }
+            continue;
+        };
+        if let Err(e) = files.load(data_dir, &d.dest_file, kind) {
+            match e {
+                DataError::Io { .. } => warnings.push(format!("data file {:?}: {e}", d.dest_file)),
+                other => return Err(LoadError::Data(other.to_string())),
+            }
+        }
+    }
+    let ctx = HelperContext { data: Arc::new(files), stash: Arc::new(Stash::new()) };
+    for s in stashes {
+        let ttl = if s.ttl.is_empty() { 0 } else { parse_duration(&s.ttl).unwrap_or(0) };
+        ctx.stash.declare(&s.name, s.size, ttl);
+    }
+    let mut functions = Functions::crowdsec(ctx.clone());
+    writers::install(&mut functions);
+    Ok((Arc::new(functions), ctx))
 }
 
-/// Builds the helper registry with every declared data file loaded.
-fn build_functions(_data: &[DataConfig], _data_dir: &Path) -> Result<Arc<Functions>, LoadError> {
-    Ok(Arc::new(Functions::empty()))
+/// Every `stash:` entry of a node and its children.
+fn collect_stashes(n: &NodeConfig, out: &mut Vec<StashConfig>) {
+    out.extend(n.stash.iter().cloned());
+    for c in &n.nodes {
+        collect_stashes(c, out);
+    }
 }

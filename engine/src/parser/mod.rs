@@ -12,6 +12,7 @@ mod load;
 mod node;
 mod statics;
 mod whitelist;
+mod writers;
 
 #[cfg(test)]
 mod tests;
@@ -19,7 +20,7 @@ mod tests;
 use std::sync::Arc;
 
 use crate::event::Event;
-use crate::expr::functions::Functions;
+use crate::expr::functions::{Functions, HelperContext};
 
 pub use config::{DataConfig, NodeConfig};
 pub use enrich::{EnrichCtx, Enricher};
@@ -42,6 +43,7 @@ pub struct ParserSet {
     stages: Vec<Arc<str>>,
     enrich: EnrichCtx,
     functions: Arc<Functions>,
+    helpers: HelperContext,
     /// Things the operator should know about (unsupported methods...), one line each.
     pub warnings: Vec<String>,
     /// The files loaded, in load order.
@@ -88,6 +90,9 @@ impl ParserSet {
         evt.process = false;
         if evt.time.is_none() {
             evt.time = Some(self.enrich.now().fixed_offset());
+        }
+        if let Some(t) = evt.time.and_then(|t| t.timestamp_nanos_opt()) {
+            self.helpers.stash.set_now(t);
         }
         let rt = Runtime {
             stages: &self.stages,
