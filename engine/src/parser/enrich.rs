@@ -72,7 +72,7 @@ impl EnrichCtx {
                     serde_json::from_str::<serde_json::Value>(&evt.line.raw)
                 {
                     for (k, v) in map {
-                        evt.unmarshaled.insert(&k, v);
+                        evt.unmarshaled.insert(&k, super::writers::go_numbers(v));
                     }
                 }
                 Vec::new()

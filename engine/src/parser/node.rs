@@ -238,12 +238,15 @@ impl Node {
                 state = false;
             }
         }
+        if !state {
+            return Ok(false);
+        }
         if !self.statics.is_empty() && (whitelisted || !has_wl) {
             for s in &self.statics {
                 s.apply(evt, rt.enrich)?;
             }
         }
-        if state && self.next_stage {
+        if self.next_stage {
             if let Some(next) = rt.next_stage(&evt.stage) {
                 evt.stage = next.clone();
             }

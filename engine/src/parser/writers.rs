@@ -48,6 +48,21 @@ fn kv(args: &[Value<'_>], lax: bool, name: &str) -> Result<serde_json::Value, St
     Ok(serde_json::Value::Object(merged))
 }
 
+/// Go decodes every JSON number into a float64; keep that, so statics print `401.000000`.
+pub(crate) fn go_numbers(j: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match j {
+        J::Number(n) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map(J::Number)
+            .unwrap_or(J::Null),
+        J::Array(a) => J::Array(a.into_iter().map(go_numbers).collect()),
+        J::Object(m) => J::Object(m.into_iter().map(|(k, v)| (k, go_numbers(v))).collect()),
+        other => other,
+    }
+}
+
 fn json_value(j: &serde_json::Value) -> Value<'_> {
     Value::from_json(j)
 }
@@ -58,7 +73,7 @@ pub fn install(f: &mut Functions) {
         "UnmarshalJSON",
         Arity::Exact(3),
         Box::new(|args| {
-            let parsed = unmarshal_json(str_arg(args, 0, "UnmarshalJSON")?)?;
+            let parsed = go_numbers(unmarshal_json(str_arg(args, 0, "UnmarshalJSON")?)?);
             let key = str_arg(args, 2, "UnmarshalJSON")?;
             store(&args[1], key, json_value(&parsed))
         }),
