@@ -33,15 +33,23 @@ impl Rng {
     }
 }
 
-const MONTHS: [&str; 12] =
-    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const USERS: [&str; 10] =
-    ["root", "admin", "test", "oracle", "ubuntu", "git", "postgres", "user", "deploy", "pi"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const USERS: [&str; 10] = [
+    "root", "admin", "test", "oracle", "ubuntu", "git", "postgres", "user", "deploy", "pi",
+];
 const HOSTS: [&str; 4] = ["bastion", "web-01", "db-02", "edge"];
 
 fn ip(rng: &mut Rng, attackers: u64) -> String {
     let n = rng.below(attackers);
-    format!("{}.{}.{}.{}", 11 + (n >> 16) % 200, (n >> 8) & 255, n & 255, 1 + n % 250)
+    format!(
+        "{}.{}.{}.{}",
+        11 + (n >> 16) % 200,
+        (n >> 8) & 255,
+        n & 255,
+        1 + n % 250
+    )
 }
 
 /// An sshd/syslog auth log of `lines` lines, one second apart on average, with brute force from
@@ -63,27 +71,45 @@ pub fn auth_log(lines: usize, seed: u64) -> String {
         let _ = match rng.below(100) {
             0..=34 => {
                 let src = ip(&mut rng, 5_000);
-                writeln!(out, "sshd[{pid}]: Failed password for invalid user {user} from {src} port {port} ssh2")
+                writeln!(
+                    out,
+                    "sshd[{pid}]: Failed password for invalid user {user} from {src} port {port} ssh2"
+                )
             }
             35..=54 => {
                 let src = ip(&mut rng, 5_000);
-                writeln!(out, "sshd[{pid}]: Failed password for {user} from {src} port {port} ssh2")
+                writeln!(
+                    out,
+                    "sshd[{pid}]: Failed password for {user} from {src} port {port} ssh2"
+                )
             }
             55..=64 => {
                 let src = ip(&mut rng, 5_000);
-                writeln!(out, "sshd[{pid}]: Invalid user {user} from {src} port {port}")
+                writeln!(
+                    out,
+                    "sshd[{pid}]: Invalid user {user} from {src} port {port}"
+                )
             }
             65..=72 => {
                 let src = ip(&mut rng, 5_000);
-                writeln!(out, "sshd[{pid}]: Disconnected from authenticating user {user} {src} port {port} [preauth]")
+                writeln!(
+                    out,
+                    "sshd[{pid}]: Disconnected from authenticating user {user} {src} port {port} [preauth]"
+                )
             }
             73..=79 => {
                 let src = ip(&mut rng, 50);
-                writeln!(out, "sshd[{pid}]: Accepted publickey for {user} from {src} port {port} ssh2: ED25519 SHA256:Xq9vR2mB7c")
+                writeln!(
+                    out,
+                    "sshd[{pid}]: Accepted publickey for {user} from {src} port {port} ssh2: ED25519 SHA256:Xq9vR2mB7c"
+                )
             }
             80..=86 => {
                 let src = ip(&mut rng, 5_000);
-                writeln!(out, "sshd[{pid}]: Connection closed by {src} port {port} [preauth]")
+                writeln!(
+                    out,
+                    "sshd[{pid}]: Connection closed by {src} port {port} [preauth]"
+                )
             }
             87..=92 => writeln!(
                 out,
@@ -107,7 +133,7 @@ mod tests {
         let a = auth_log(1000, 42);
         assert_eq!(a, auth_log(1000, 42));
         assert_eq!(a.lines().count(), 1000);
-        assert!(a.lines().all(|l| l.len() > 30 && l.contains(']: ')));
+        assert!(a.lines().all(|l| l.len() > 30 && l.contains("]: ")));
         assert_ne!(a, auth_log(1000, 43));
     }
 }

@@ -73,10 +73,10 @@ fn flatten(evt: &Event) -> BTreeMap<String, String> {
         "MarshaledTime",
         "WhitelistReason",
     ] {
-        if let Some(Json::String(s)) = j.get(f) {
-            if !s.is_empty() {
-                out.insert(f.to_string(), s.clone());
-            }
+        if let Some(Json::String(s)) = j.get(f)
+            && !s.is_empty()
+        {
+            out.insert(f.to_string(), s.clone());
         }
     }
     if evt.whitelisted {
@@ -128,7 +128,11 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let parsers = args.config.load()?;
     let lines = match (&args.line, &args.file) {
         (Some(l), _) => vec![l.clone()],
-        (None, Some(f)) => read_lines(f)?,
+        (None, Some(f)) => {
+            let l = read_lines(f)?;
+            l.report(f);
+            l.lines
+        }
         (None, None) => anyhow::bail!("give --line or --file"),
     };
     let src: Arc<str> = Arc::from(

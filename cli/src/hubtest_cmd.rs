@@ -61,6 +61,9 @@ pub struct RunArgs {
     /// Print every failing assert (default: the first three per test).
     #[arg(long)]
     all_failures: bool,
+    /// Also print load warnings (unsupported enrichers, missing data files).
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 /// Runs a `hubtest` subcommand.
@@ -111,7 +114,17 @@ fn run_tests(a: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
     for name in &names {
-        let outcome = HubTest::load(&tests_dir.join(name)).and_then(|t| run_test(&paths, &t));
+        let test = HubTest::load(&tests_dir.join(name));
+        let scenarios_note = match &test {
+            Ok(t) if t.has_scenarios() => "; scenario.assert not evaluated (no bucket engine yet)",
+            _ => "",
+        };
+        let outcome = test.and_then(|t| run_test(&paths, &t));
+        if let Ok(run) = &outcome {
+            for w in run.warnings.iter().filter(|_| a.verbose) {
+                writeln!(out, "    warning: {w}")?;
+            }
+        }
         match outcome {
             Err(e) => {
                 failed += 1;
@@ -120,11 +133,18 @@ fn run_tests(a: &RunArgs) -> anyhow::Result<ExitCode> {
             Ok(run) => match &run.parser_assert {
                 None => {
                     skipped += 1;
-                    writeln!(out, "- {name}: no parser asserts to evaluate")?;
+                    writeln!(
+                        out,
+                        "- {name}: no parser asserts to evaluate{scenarios_note}"
+                    )?;
                 }
                 Some(pa) if pa.passed() => {
                     passed += 1;
-                    writeln!(out, "{ok} {name} ({} parser asserts)", pa.total)?;
+                    writeln!(
+                        out,
+                        "{ok} {name} ({} parser asserts){scenarios_note}",
+                        pa.total
+                    )?;
                 }
                 Some(pa) => {
                     failed += 1;

@@ -13,7 +13,11 @@ fn hub() -> PathBuf {
 
 /// Parses the closing `N passed, M failed` line.
 fn summary(out: &str) -> (usize, usize) {
-    let line = out.lines().rev().find(|l| l.ends_with(" failed")).expect("summary line");
+    let line = out
+        .lines()
+        .rev()
+        .find(|l| l.ends_with(" failed"))
+        .expect("summary line");
     let nums: Vec<usize> = line
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
@@ -25,7 +29,11 @@ fn summary(out: &str) -> (usize, usize) {
 #[test]
 fn parser_asserts_pass_at_least_95_percent() {
     let hub = hub();
-    assert!(hub.join(".tests").is_dir(), "hub tests not found at {}", hub.display());
+    assert!(
+        hub.join(".tests").is_dir(),
+        "hub tests not found at {}",
+        hub.display()
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_hivewall"))
         .args(["hubtest", "run", "--hub"])
         .arg(&hub)
@@ -35,7 +43,10 @@ fn parser_asserts_pass_at_least_95_percent() {
     let (passed, failed) = summary(&stdout);
     let total = passed + failed;
     eprintln!("hub parser conformance: {passed} of {total}");
-    assert!(total >= 120, "expected ~129 tests with parser asserts, got {total}");
+    assert!(
+        total >= 120,
+        "expected ~129 tests with parser asserts, got {total}"
+    );
     assert!(
         passed * 100 >= total * 95,
         "only {passed} of {total} hub tests pass their parser asserts:\n{stdout}"

@@ -10,7 +10,5 @@ mod config;
 mod results;
 mod run;
 
-pub use assert::{AssertFailure, AssertOutcome};
 pub use config::HubTest;
-pub use results::ParserResults;
-pub use run::{HubPaths, TestRun, replay_test, run_test};
+pub use run::{HubPaths, replay_test, run_test};

@@ -7,7 +7,7 @@ use anyhow::Context;
 use engine::event::{Event, ExpectMode, Line, StrMap};
 use engine::expr::Compiler;
 use engine::expr::functions::{Functions, HelperContext};
-use engine::parser::{LoadOptions, ParserSet, resolve_hub_items};
+use engine::parser::{LoadOptions, ParserFile, ParserSet, resolve_hub_items};
 
 use super::assert::{AssertOutcome, assert_functions, run_assert_file};
 use super::config::HubTest;
@@ -40,8 +40,6 @@ impl HubPaths {
 /// Everything a test run produced.
 #[derive(Debug)]
 pub struct TestRun {
-    /// Per-node results of every line.
-    pub parser_results: ParserResults,
     /// `parser.assert` outcome, when evaluated.
     pub parser_assert: Option<AssertOutcome>,
     /// Load warnings (unsupported enrichers...).
@@ -53,12 +51,25 @@ pub fn replay_test(
     paths: &HubPaths,
     test: &HubTest,
 ) -> anyhow::Result<(ParserResults, Vec<String>)> {
-    let files = resolve_hub_items(
+    let mut files = resolve_hub_items(
         &paths.hub,
         "parsers",
         &test.config.parsers,
         &[paths.hub.clone(), test.dir.clone()],
     )?;
+    let _overrides = match overrides_file(test)? {
+        Some(f) => {
+            files.insert(
+                0,
+                ParserFile {
+                    stage: "s00-raw".into(),
+                    path: f.path().to_path_buf(),
+                },
+            );
+            Some(f)
+        }
+        None => None,
+    };
     let opts = LoadOptions {
         patterns_dir: paths.patterns.clone(),
         data_dir: paths.data.clone(),
@@ -75,7 +86,7 @@ pub fn replay_test(
     let labels = Arc::new(labels);
     let module: Arc<str> = Arc::from("file");
     let mut results = ParserResults::default();
-    for raw in read_lines(&log)? {
+    for raw in read_lines(&log)?.lines {
         let line = Line {
             raw,
             src: src.clone(),
@@ -97,7 +108,10 @@ pub fn run_test(paths: &HubPaths, test: &HubTest) -> anyhow::Result<TestRun> {
     let assert_path = test.dir.join("parser.assert");
     let has_asserts = std::fs::read_to_string(&assert_path).is_ok_and(|t| !t.trim().is_empty());
     if !test.config.ignore_parsers && has_asserts {
-        let compiler = Compiler::new(assert_functions(Functions::crowdsec(HelperContext::default())), &["results"]);
+        let compiler = Compiler::new(
+            assert_functions(Functions::crowdsec(HelperContext::default())),
+            &["results"],
+        );
         let value = parser_results.as_value();
         parser_assert = Some(
             run_assert_file(&assert_path, &compiler, &value)
@@ -105,8 +119,39 @@ pub fn run_test(paths: &HubPaths, test: &HubTest) -> anyhow::Result<TestRun> {
         );
     }
     Ok(TestRun {
-        parser_results,
         parser_assert,
         warnings,
     })
+}
+
+/// A temporary file removed when dropped.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// `override_statics` become a node named `overrides` that runs first in `s00-raw`, as in
+/// CrowdSec's hubtest (JSON is YAML, so the statics are written as they were read).
+fn overrides_file(test: &HubTest) -> anyhow::Result<Option<TempFile>> {
+    if test.config.override_statics.is_empty() {
+        return Ok(None);
+    }
+    let doc = serde_json::json!({"name": "overrides", "statics": test.config.override_statics});
+    let path = std::env::temp_dir().join(format!(
+        "hivewall-{}-{}-00_overrides.yaml",
+        std::process::id(),
+        test.name
+    ));
+    std::fs::write(&path, serde_json::to_vec(&doc)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(Some(TempFile(path)))
 }

@@ -114,14 +114,14 @@ pub fn resolve_hub_items(
                     break;
                 }
             }
-        } else if let Some((author, item)) = name.split_once('/') {
-            if let Ok(stages) = std::fs::read_dir(hub.join(kind)) {
-                for stage in stages.flatten() {
-                    let p = stage.path().join(author).join(format!("{item}.yaml"));
-                    if p.is_file() {
-                        found = Some(p);
-                        break;
-                    }
+        } else if let Some((author, item)) = name.split_once('/')
+            && let Ok(stages) = std::fs::read_dir(hub.join(kind))
+        {
+            for stage in stages.flatten() {
+                let p = stage.path().join(author).join(format!("{item}.yaml"));
+                if p.is_file() {
+                    found = Some(p);
+                    break;
                 }
             }
         }

@@ -13,11 +13,11 @@ use crate::expr::functions::{DataError, DataFiles, DataKind, HelperContext, Stas
 use crate::expr::ops::parse_duration;
 
 use super::config::{DataConfig, NodeConfig, StashConfig};
-use super::writers;
 use super::enrich::EnrichCtx;
 use super::error::LoadError;
 use super::layout::ParserFile;
 use super::node::{CompileCtx, Node};
+use super::writers;
 
 /// Where the things parsers refer to live.
 #[derive(Clone)]
@@ -124,7 +124,15 @@ impl ParserSet {
             }
         }
         stages.sort();
-        Ok(ParserSet { nodes, stages, enrich, functions, helpers, warnings, files: docs_files })
+        Ok(ParserSet {
+            nodes,
+            stages,
+            enrich,
+            functions,
+            helpers,
+            warnings,
+            files: docs_files,
+        })
     }
 }
 
@@ -140,7 +148,10 @@ pub(crate) fn build_functions(
     for d in data {
         let Some(kind) = DataKind::from_type(&d.kind) else {
             if !d.kind.is_empty() {
-                warnings.push(format!("data file {:?}: unknown type {:?}", d.dest_file, d.kind));
+                warnings.push(format!(
+                    "data file {:?}: unknown type {:?}",
+                    d.dest_file, d.kind
+                ));
             }
             continue;
         };
@@ -151,9 +162,16 @@ pub(crate) fn build_functions(
             }
         }
     }
-    let ctx = HelperContext { data: Arc::new(files), stash: Arc::new(Stash::new()) };
+    let ctx = HelperContext {
+        data: Arc::new(files),
+        stash: Arc::new(Stash::new()),
+    };
     for s in stashes {
-        let ttl = if s.ttl.is_empty() { 0 } else { parse_duration(&s.ttl).unwrap_or(0) };
+        let ttl = if s.ttl.is_empty() {
+            0
+        } else {
+            parse_duration(&s.ttl).unwrap_or(0)
+        };
         ctx.stash.declare(&s.name, s.size, ttl);
     }
     let mut functions = Functions::crowdsec(ctx.clone());

@@ -82,10 +82,10 @@ impl ParserSet {
         evt: &mut Event,
         mut collector: Option<&mut dyn Collector>,
     ) -> Result<bool, NodeError> {
-        if evt.stage.is_empty() {
-            if let Some(first) = self.stages.first() {
-                evt.stage = first.clone();
-            }
+        if evt.stage.is_empty()
+            && let Some(first) = self.stages.first()
+        {
+            evt.stage = first.clone();
         }
         evt.process = false;
         if evt.time.is_none() {

@@ -246,10 +246,10 @@ impl Node {
                 s.apply(evt, rt.enrich)?;
             }
         }
-        if self.next_stage {
-            if let Some(next) = rt.next_stage(&evt.stage) {
-                evt.stage = next.clone();
-            }
+        if self.next_stage
+            && let Some(next) = rt.next_stage(&evt.stage)
+        {
+            evt.stage = next.clone();
         }
         Ok(state)
     }

@@ -23,7 +23,11 @@ fn store<'a>(target: &Value<'a>, key: &str, value: Value<'_>) -> Result<Value<'a
 fn str_arg<'v>(args: &'v [Value<'_>], i: usize, f: &str) -> Result<&'v str, String> {
     match args.get(i) {
         Some(Value::Str(s)) => Ok(s),
-        Some(other) => Err(format!("{f}: argument {} must be a string, got {}", i + 1, other.type_name())),
+        Some(other) => Err(format!(
+            "{f}: argument {} must be a string, got {}",
+            i + 1,
+            other.type_name()
+        )),
         None => Err(format!("{f}: missing argument {}", i + 1)),
     }
 }
