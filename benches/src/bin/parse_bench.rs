@@ -1,0 +1,115 @@
+//! Parse throughput: syslog-logs + sshd-logs + dateparse-enrich on a generated auth log, next to
+//! `fail2ban-regex` with its sshd filter on the same log, in the same run.
+//!
+//! `cargo run --release -p benches --bin parse_bench -- [--lines N] [--f2b-lines N] [--hub DIR]`
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use engine::clock::FixedClock;
+use engine::event::{Event, ExpectMode, Line, StrMap};
+use engine::parser::{LoadOptions, ParserSet, resolve_hub_items};
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let lines: usize = arg("--lines").map_or(Ok(1_000_000), |s| s.parse())?;
+    let f2b_lines: usize = arg("--f2b-lines").map_or(Ok(200_000), |s| s.parse())?;
+    let hub = PathBuf::from(arg("--hub").unwrap_or_else(|| "../shared/crowdsec/hub".into()));
+    let shared = hub.parent().map(PathBuf::from).unwrap_or_default();
+
+    let names: Vec<String> = [
+        "crowdsecurity/syslog-logs",
+        "crowdsecurity/sshd-logs",
+        "crowdsecurity/dateparse-enrich",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let files = resolve_hub_items(&hub, "parsers", &names, &[])?;
+    let opts = LoadOptions {
+        patterns_dir: shared.join("patterns"),
+        data_dir: shared.join("data"),
+        clock: Arc::new(FixedClock(
+            chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(),
+        )),
+    };
+    let parsers = ParserSet::load(&files, &opts)?;
+
+    let log = benches::auth_log(lines, 42);
+    let dir = std::env::temp_dir().join(format!("hivewall-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("auth.log");
+    std::fs::write(&path, &log)?;
+
+    // hivewall: one thread, the whole parse path per line (event build, 3 stages).
+    let mut labels = StrMap::new();
+    labels.insert("type", "syslog");
+    let labels = Arc::new(labels);
+    let src: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
+    let module: Arc<str> = Arc::from("file");
+    let start = Instant::now();
+    let mut parsed = 0usize;
+    for raw in log.lines() {
+        let line = Line {
+            raw: raw.to_string(),
+            src: src.clone(),
+            labels: labels.clone(),
+            module: module.clone(),
+            ..Line::default()
+        };
+        let mut evt = Event::from_line(line, ExpectMode::TimeMachine);
+        if parsers.parse(&mut evt, None).unwrap_or(false) {
+            parsed += 1;
+        }
+    }
+    let ours = start.elapsed().as_secs_f64();
+    let ours_rate = lines as f64 / ours;
+    println!(
+        "hivewall: {lines} lines in {ours:.3}s = {ours_rate:.0} lines/s on 1 core ({parsed} fully parsed)"
+    );
+
+    // fail2ban-regex with its sshd filter, on the first f2b_lines lines of the same log.
+    let f2b_path = dir.join("auth-f2b.log");
+    let head: String = log
+        .lines()
+        .take(f2b_lines)
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    std::fs::write(&f2b_path, head)?;
+    let start = Instant::now();
+    let out = Command::new("fail2ban-regex")
+        .arg(&f2b_path)
+        .arg("/etc/fail2ban/filter.d/sshd.conf")
+        .output();
+    let f2b = start.elapsed().as_secs_f64();
+    match out {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            let matched = text
+                .lines()
+                .find(|l| l.starts_with("Lines:"))
+                .unwrap_or("")
+                .to_string();
+            let f2b_rate = f2b_lines as f64 / f2b;
+            println!(
+                "fail2ban-regex: {f2b_lines} lines in {f2b:.3}s = {f2b_rate:.0} lines/s ({matched})"
+            );
+            println!("ratio: {:.1}x", ours_rate / f2b_rate);
+        }
+        Ok(o) => println!(
+            "fail2ban-regex failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => println!("fail2ban-regex not available ({e}): install Debian package fail2ban"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
