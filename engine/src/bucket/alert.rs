@@ -10,8 +10,8 @@ use crate::expr::{Object, Value};
 use super::config::{SCOPE_IP, SCOPE_RANGE};
 use super::overflow::{Alert, AlertEvent, MetaItem, RuntimeAlert, Source};
 use super::scenario::Scenario;
-use super::state::Bucket;
 use super::stamp::Stamp;
+use super::state::Bucket;
 
 /// Evaluates the scope expression: its string value, or `""`.
 fn scope_value(sc: &Scenario, evt: &Event) -> Result<Option<String>, String> {
@@ -58,7 +58,9 @@ fn sources_of(sc: &Scenario, evt: &Event) -> Result<BTreeMap<String, Source>, St
     match scope {
         SCOPE_IP | SCOPE_RANGE => {
             let Some(ip) = evt.meta.get("source_ip") else {
-                return Err(format!("scope is {scope} but Meta[source_ip] doesn't exist"));
+                return Err(format!(
+                    "scope is {scope} but Meta[source_ip] doesn't exist"
+                ));
             };
             if ip.parse::<IpAddr>().is_err() {
                 return Err(format!("scope is {scope} but '{ip}' isn't a valid ip"));
@@ -88,9 +90,9 @@ fn sources_of(sc: &Scenario, evt: &Event) -> Result<BTreeMap<String, Source>, St
                 src.longitude = v.parse::<f32>().unwrap_or(0.0);
             }
             if let Some(v) = evt.meta.get("SourceRange").filter(|v| !v.is_empty()) {
-                let net: ipnet::IpNet = v.parse().map_err(|_| {
-                    format!("declared range {v} of {} can't be parsed", src.ip)
-                })?;
+                let net: ipnet::IpNet = v
+                    .parse()
+                    .map_err(|_| format!("declared range {v} of {} can't be parsed", src.ip))?;
                 src.range = net.trunc().to_string();
             }
             src.value = if scope == SCOPE_IP {

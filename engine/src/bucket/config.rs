@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 
 use crate::expr::ops::parse_duration;
-use crate::parser::DataConfig;
 
 /// One scenario document (Go `leakybucket.BucketSpec`).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -91,6 +90,31 @@ pub struct ScenarioConfig {
     /// Scenario version (set by the hub, may be written in the file).
     #[serde(default, deserialize_with = "scalar")]
     pub version: String,
+}
+
+/// One `data:` entry (Go `enrichment.DataProvider`): a file read from the data directory, never
+/// downloaded.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Where CrowdSec would download it from (informative only).
+    #[serde(default)]
+    pub source_url: String,
+    /// File name inside the data directory.
+    #[serde(default)]
+    pub dest_file: String,
+    /// `string`, `regexp` or `map`.
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// Regexp cache strategy (`LRU`, ...); accepted, the cache is not replicated.
+    #[serde(default)]
+    pub strategy: Option<String>,
+    /// Regexp cache size.
+    #[serde(default)]
+    pub size: Option<i64>,
+    /// Regexp cache TTL.
+    #[serde(default, deserialize_with = "scalar")]
+    pub ttl: String,
 }
 
 /// `scope:` of a scenario (Go `ScopeType`).

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::event::Event;
 use crate::expr::{Object, Value};
 
+use super::ScenarioSet;
 use super::alert::{new_alert, overflow_event};
 use super::config::BucketKind;
 use super::leaky::LeakyView;
@@ -22,7 +23,6 @@ use super::scenario::Scenario;
 use super::stamp::Stamp;
 use super::state::{Bucket, BucketKey};
 use super::store::{BucketStore, MemoryStore};
-use super::ScenarioSet;
 
 /// How deep overflows with `reprocess: true` may be poured again (a guard against loops).
 pub const MAX_REPROCESS_DEPTH: usize = 8;
@@ -379,8 +379,11 @@ impl<S: BucketStore> Detector<S> {
                         triggered.push(i);
                     }
                     Ok(false) => {
-                        posterior =
-                            update(posterior, 1.0 - c.prob_given_evil, 1.0 - c.prob_given_benign);
+                        posterior = update(
+                            posterior,
+                            1.0 - c.prob_given_evil,
+                            1.0 - c.prob_given_benign,
+                        );
                     }
                     Err(_) => {}
                 }

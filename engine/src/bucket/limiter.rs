@@ -65,7 +65,11 @@ impl Limiter {
             } else {
                 // Go converts the float duration to integer nanoseconds by truncation.
                 let d = (-tokens / limit) * 1e9;
-                if d > i64::MAX as f64 { i64::MAX } else { d as i64 }
+                if d > i64::MAX as f64 {
+                    i64::MAX
+                } else {
+                    d as i64
+                }
             }
         } else {
             0

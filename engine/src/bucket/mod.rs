@@ -24,9 +24,9 @@ pub mod state;
 pub mod store;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod testdata_tests;
+#[cfg(test)]
+mod tests;
 
 pub use alert::overflow_event;
 pub use config::{BucketKind, ScenarioConfig};

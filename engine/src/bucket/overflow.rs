@@ -156,10 +156,18 @@ impl Object for RuntimeAlert {
     }
 
     fn keys(&self) -> Vec<Cow<'_, str>> {
-        ["Mapkey", "BucketId", "Whitelisted", "Reprocess", "Sources", "Alert", "APIAlerts"]
-            .into_iter()
-            .map(Cow::Borrowed)
-            .collect()
+        [
+            "Mapkey",
+            "BucketId",
+            "Whitelisted",
+            "Reprocess",
+            "Sources",
+            "Alert",
+            "APIAlerts",
+        ]
+        .into_iter()
+        .map(Cow::Borrowed)
+        .collect()
     }
 
     fn to_value(&self) -> Value<'_> {
@@ -277,7 +285,15 @@ impl Object for Source {
 
     fn keys(&self) -> Vec<Cow<'_, str>> {
         [
-            "Scope", "Value", "IP", "Range", "AsNumber", "AsName", "Cn", "Latitude", "Longitude",
+            "Scope",
+            "Value",
+            "IP",
+            "Range",
+            "AsNumber",
+            "AsName",
+            "Cn",
+            "Latitude",
+            "Longitude",
         ]
         .into_iter()
         .map(Cow::Borrowed)

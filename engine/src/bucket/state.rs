@@ -46,7 +46,11 @@ pub struct Bucket {
     #[serde(rename = "q")]
     pub queue: Queue,
     /// `distinct` values already poured.
-    #[serde(rename = "u", default, skip_serializing_if = "foldhash::HashSet::is_empty")]
+    #[serde(
+        rename = "u",
+        default,
+        skip_serializing_if = "foldhash::HashSet::is_empty"
+    )]
     pub seen: foldhash::HashSet<String>,
     /// Bayesian guillotines already triggered, one per condition.
     #[serde(rename = "b", default, skip_serializing_if = "Vec::is_empty")]
@@ -71,7 +75,10 @@ impl Bucket {
         for e in &self.queue.events {
             n += e.line.raw.capacity() + e.str_time.capacity() + e.marshaled_time.capacity();
             for m in [&e.parsed, &e.meta, &e.enriched] {
-                n += m.iter().map(|(k, v)| 2 * 24 + heap(k) + heap(v)).sum::<usize>();
+                n += m
+                    .iter()
+                    .map(|(k, v)| 2 * 24 + heap(k) + heap(v))
+                    .sum::<usize>();
             }
         }
         n += self

@@ -83,7 +83,11 @@ fn expected(j: &Json) -> Res {
 fn got(s: &Signal) -> Res {
     let a = s.alert()?;
     let alert = a.alert.as_ref()?;
-    Some((alert.scenario.clone(), i64::from(alert.events_count), a.sources.clone()))
+    Some((
+        alert.scenario.clone(),
+        i64::from(alert.events_count),
+        a.sources.clone(),
+    ))
 }
 
 fn scenario_files(dir: &Path) -> Vec<ScenarioFile> {
@@ -171,5 +175,10 @@ fn crowdsec_bucket_testdata() {
         }
     }
     assert_eq!(ran, 21, "every case runs");
-    assert!(failures.is_empty(), "{} failing:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
