@@ -5,6 +5,7 @@
 //! must never depend on tokio, rdkafka, rocksdb, axum or any other runtime or storage crate,
 //! and never reads the wall clock: time comes in with the data or through an injected clock.
 
+pub mod bucket;
 pub mod clock;
 pub mod event;
 pub mod expr;

@@ -87,6 +87,8 @@ pub struct Event {
     pub process: bool,
     /// Normalized fields that reach alerts and the API.
     pub meta: StrMap,
+    /// The overflow this event carries (Go `Event.Overflow`), for overflow events.
+    pub overflow: Option<Box<crate::bucket::RuntimeAlert>>,
 }
 
 impl Event {

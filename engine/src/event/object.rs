@@ -54,7 +54,10 @@ impl Object for Event {
                 ExpectMode::Live => 1,
                 ExpectMode::TimeMachine => 2,
             }),
-            "Overflow" => Value::Nil,
+            "Overflow" => match &self.overflow {
+                Some(o) => Value::Obj(&**o),
+                None => Value::Obj(&crate::bucket::EMPTY_RUNTIME_ALERT),
+            },
             _ => return None,
         })
     }

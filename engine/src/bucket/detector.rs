@@ -1,0 +1,447 @@
+//! The detector: pours events into the buckets of a scenario set and reports what overflows.
+//!
+//! It follows CrowdSec's replay ("time machine") mode, where bucket time is event time, with
+//! CrowdSec's wall-clock timers replaced by deadlines checked by [`Detector::advance`]:
+//! a leaky, conditional or bayesian bucket dies (underflow) once its lifetime has passed since
+//! its last event; a counter (any bucket with `duration`) overflows once its duration has passed
+//! since its first event. A deadline has passed when time is strictly after it, as in
+//! CrowdSec's own expiry check on pour. Per event, the processing order is CrowdSec's: for each
+//! scenario in load order, filter, groupby, then the bucket's processors (trigger, distinct,
+//! cancel_on, pour, condition, bayesian) and on overflow `overflow_filter` then blackhole.
+
+use std::sync::Arc;
+
+use crate::event::Event;
+use crate::expr::{Object, Value};
+
+use super::ScenarioSet;
+use super::alert::{new_alert, overflow_event};
+use super::config::BucketKind;
+use super::leaky::LeakyView;
+use super::overflow::RuntimeAlert;
+use super::scenario::Scenario;
+use super::stamp::Stamp;
+use super::state::{Bucket, BucketKey};
+use super::store::{BucketStore, MemoryStore};
+
+/// How deep overflows with `reprocess: true` may be poured again (a guard against loops).
+pub const MAX_REPROCESS_DEPTH: usize = 8;
+
+/// How often (event time, ns) expired blackhole entries are dropped.
+const BLACKHOLE_PRUNE_EVERY: i64 = 60 * 1_000_000_000;
+
+/// What a bucket did that the caller may want to know.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SignalKind {
+    /// The bucket overflowed into an alert.
+    Overflow(Box<RuntimeAlert>),
+    /// The overflow was discarded by `overflow_filter`.
+    Filtered,
+    /// The overflow was discarded because the partition is blackholed.
+    Blackholed,
+    /// The overflow could not be turned into an alert (e.g. no valid source IP).
+    Invalid(String),
+    /// `cancel_on` matched: the bucket was destroyed.
+    Cancelled,
+    /// The bucket leaked empty and was destroyed.
+    Underflow,
+}
+
+/// One signal, with the bucket it comes from. CrowdSec sends all of these on its overflow
+/// channel; only [`SignalKind::Overflow`] carries an alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    /// Index of the scenario in the set.
+    pub scenario: usize,
+    /// The partition (`groupby` value).
+    pub group: String,
+    /// The bucket's time when it happened (overflow time, deadline).
+    pub at: Stamp,
+    /// What happened.
+    pub kind: SignalKind,
+}
+
+impl Signal {
+    /// The alert, for overflows.
+    pub fn alert(&self) -> Option<&RuntimeAlert> {
+        match &self.kind {
+            SignalKind::Overflow(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+/// An error evaluating a scenario's filter or groupby: CrowdSec stops pouring the event into
+/// the remaining scenarios.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("scenario {scenario}: {message}")]
+pub struct PourError {
+    /// The scenario's name.
+    pub scenario: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Result of processing one event.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Signals, in the order CrowdSec would emit them.
+    pub signals: Vec<Signal>,
+    /// Whether the event went into at least one bucket.
+    pub poured: bool,
+    /// Errors of filters and groupbys (each stopped the pouring of one event).
+    pub errors: Vec<PourError>,
+}
+
+/// Pours events into buckets (Go `PourItemToHolders` and the bucket routines).
+pub struct Detector<S: BucketStore = MemoryStore> {
+    scenarios: Arc<ScenarioSet>,
+    store: S,
+    blackholes: foldhash::HashMap<BucketKey, i64>,
+    last_prune: i64,
+}
+
+impl Detector<MemoryStore> {
+    /// A detector over `scenarios` with an in-memory store.
+    pub fn new(scenarios: Arc<ScenarioSet>) -> Self {
+        Self::with_store(scenarios, MemoryStore::new())
+    }
+}
+
+impl<S: BucketStore> Detector<S> {
+    /// A detector over `scenarios` keeping buckets in `store`.
+    pub fn with_store(scenarios: Arc<ScenarioSet>, store: S) -> Self {
+        Detector {
+            scenarios,
+            store,
+            blackholes: foldhash::HashMap::default(),
+            last_prune: i64::MIN,
+        }
+    }
+
+    /// The scenarios.
+    pub fn scenarios(&self) -> &Arc<ScenarioSet> {
+        &self.scenarios
+    }
+
+    /// The bucket store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Number of blackholed partitions remembered.
+    pub fn blackholed(&self) -> usize {
+        self.blackholes.len()
+    }
+
+    /// The time CrowdSec pours `evt` at: its `MarshaledTime`, else its `Time`.
+    pub fn event_time(evt: &Event) -> Option<Stamp> {
+        if !evt.marshaled_time.is_empty() {
+            return Stamp::parse(&evt.marshaled_time);
+        }
+        evt.time.as_ref().map(Stamp::from_time)
+    }
+
+    /// Moves time to `now`: counters whose duration ended overflow, buckets that leaked empty
+    /// are destroyed, forgotten blackholes are dropped.
+    pub fn advance(&mut self, now: Stamp) -> Vec<Signal> {
+        let mut out = Vec::new();
+        for (key, b, deadline) in self.store.drain_expired(now.nanos) {
+            self.expire(key, b, deadline, &mut out);
+        }
+        // Expired blackhole entries are harmless (they are checked against the overflow time);
+        // dropping them once a minute of event time bounds memory without a scan per event.
+        if now.nanos.saturating_sub(self.last_prune) >= BLACKHOLE_PRUNE_EVERY {
+            self.blackholes.retain(|_, exp| *exp > now.nanos);
+            self.last_prune = now.nanos;
+        }
+        out
+    }
+
+    fn expire(&mut self, key: BucketKey, b: Bucket, deadline: i64, out: &mut Vec<Signal>) {
+        let scenarios = Arc::clone(&self.scenarios);
+        let Some(sc) = scenarios.get(key.scenario as usize) else {
+            return;
+        };
+        let offset = b.first_ts.map_or(0, |s| s.offset);
+        let at = Stamp {
+            nanos: deadline,
+            offset,
+        };
+        if sc.timed_overflow {
+            out.push(self.overflow(sc, key, b, at));
+        } else {
+            out.push(Signal {
+                scenario: key.scenario as usize,
+                group: key.group,
+                at,
+                kind: SignalKind::Underflow,
+            });
+        }
+    }
+
+    /// Advances time to the event's, pours it, and pours again the overflows that ask for it.
+    pub fn process(&mut self, evt: &Event) -> Outcome {
+        let mut outcome = Outcome::default();
+        let Some(t) = Self::event_time(evt) else {
+            return outcome;
+        };
+        outcome.signals = self.advance(t);
+        let first = outcome.signals.len();
+        self.pour(evt, t, &mut outcome);
+        let mut depth = 0;
+        let mut from = first;
+        while depth < MAX_REPROCESS_DEPTH {
+            let again: Vec<Event> = outcome.signals[from..]
+                .iter()
+                .filter_map(|s| match &s.kind {
+                    SignalKind::Overflow(a) if a.reprocess => {
+                        Some(overflow_event((**a).clone(), s.at))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if again.is_empty() {
+                break;
+            }
+            from = outcome.signals.len();
+            for e in &again {
+                let at = Self::event_time(e).unwrap_or(t);
+                self.pour(e, at, &mut outcome);
+            }
+            depth += 1;
+        }
+        outcome
+    }
+
+    /// Pours `evt` at time `t` into every scenario whose filter matches (no time advance).
+    pub fn pour(&mut self, evt: &Event, t: Stamp, outcome: &mut Outcome) {
+        let scenarios = Arc::clone(&self.scenarios);
+        for (idx, sc) in scenarios.iter().enumerate() {
+            let ev = Value::Obj(evt as &dyn Object);
+            match sc.filter.eval_bool(std::slice::from_ref(&ev)) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    outcome.errors.push(PourError {
+                        scenario: sc.name().to_string(),
+                        message: format!("failed parsing: {e}"),
+                    });
+                    return;
+                }
+            }
+            let group = match &sc.groupby {
+                None => String::new(),
+                Some(p) => match p.eval(std::slice::from_ref(&ev)) {
+                    Ok(Value::Str(s)) => s.into_owned(),
+                    Ok(other) => {
+                        outcome.errors.push(PourError {
+                            scenario: sc.name().to_string(),
+                            message: format!("groupby wrong type: {}", other.type_name()),
+                        });
+                        return;
+                    }
+                    Err(e) => {
+                        outcome.errors.push(PourError {
+                            scenario: sc.name().to_string(),
+                            message: format!("failed groupby: {e}"),
+                        });
+                        return;
+                    }
+                },
+            };
+            let key = BucketKey {
+                scenario: u32::try_from(idx).unwrap_or(u32::MAX),
+                group,
+            };
+            self.pour_one(sc, key, evt, t, &mut outcome.signals);
+            outcome.poured = true;
+        }
+    }
+
+    fn pour_one(
+        &mut self,
+        sc: &Scenario,
+        key: BucketKey,
+        evt: &Event,
+        t: Stamp,
+        out: &mut Vec<Signal>,
+    ) {
+        let mut b = match self.store.take(&key) {
+            Some(b) => {
+                let deadline = sc.deadline(&b);
+                if b.first_ts.is_some() && t.nanos > deadline {
+                    self.expire(key.clone(), b, deadline, out);
+                    Bucket::new(sc)
+                } else {
+                    b
+                }
+            }
+            None => Bucket::new(sc),
+        };
+        if sc.kind == BucketKind::Trigger {
+            b.first_ts = Some(t);
+            b.last_ts = Some(t);
+            b.total_count = 1;
+            b.queue.add(evt.clone());
+            out.push(self.overflow(sc, key, b, t));
+            return;
+        }
+        let ev = Value::Obj(evt as &dyn Object);
+        if let Some(d) = &sc.distinct {
+            let element = match d.eval(std::slice::from_ref(&ev)) {
+                Ok(Value::Str(s)) => Some(s.into_owned()),
+                Ok(_) => Some(String::new()),
+                Err(_) => None,
+            };
+            if let Some(element) = element
+                && !b.seen.insert(element)
+            {
+                self.put_back(sc, key, b);
+                return;
+            }
+        }
+        if let Some(c) = &sc.cancel_on
+            && let Ok(true) = c.eval_bool(std::slice::from_ref(&ev))
+        {
+            out.push(Signal {
+                scenario: key.scenario as usize,
+                group: key.group,
+                at: t,
+                kind: SignalKind::Cancelled,
+            });
+            return;
+        }
+        b.total_count += 1;
+        if b.first_ts.is_none() {
+            b.first_ts = Some(t);
+        }
+        b.last_ts = Some(t);
+        let allowed = !sc.limited()
+            || b.limiter.allow(t.nanos, sc.rate, sc.config.capacity)
+            || sc.kind == BucketKind::Conditional;
+        b.queue.add(evt.clone());
+        let mut overflow_at = (!allowed).then_some(t);
+        if let Some(c) = &sc.condition {
+            if self.holds(c, evt, &b, &key, sc) {
+                overflow_at = Some(t);
+            }
+        } else if sc.config.bayesian_threshold != 0.0 && self.bayesian(sc, evt, &mut b, &key) {
+            overflow_at = Some(t);
+        }
+        match overflow_at {
+            Some(at) => out.push(self.overflow(sc, key, b, at)),
+            None => self.put_back(sc, key, b),
+        }
+    }
+
+    fn put_back(&mut self, sc: &Scenario, key: BucketKey, b: Bucket) {
+        let deadline = sc.deadline(&b);
+        self.store.put(key, b, deadline);
+    }
+
+    fn holds(
+        &self,
+        p: &crate::expr::Program,
+        evt: &Event,
+        b: &Bucket,
+        key: &BucketKey,
+        sc: &Scenario,
+    ) -> bool {
+        let leaky = LeakyView::new(sc, b, key);
+        let vars = [
+            Value::Obj(evt as &dyn Object),
+            Value::Obj(&b.queue as &dyn Object),
+            Value::Obj(&leaky as &dyn Object),
+        ];
+        matches!(p.eval_bool(&vars), Ok(true))
+    }
+
+    /// Go `BayesianProcessor.AfterBucketPour`: whether the posterior exceeds the threshold.
+    fn bayesian(&self, sc: &Scenario, evt: &Event, b: &mut Bucket, key: &BucketKey) -> bool {
+        let mut posterior = sc.config.bayesian_prior;
+        let mut triggered = Vec::new();
+        {
+            let leaky = LeakyView::new(sc, b, key);
+            let vars = [
+                Value::Obj(evt as &dyn Object),
+                Value::Obj(&b.queue as &dyn Object),
+                Value::Obj(&leaky as &dyn Object),
+            ];
+            for (i, c) in sc.bayesian.iter().enumerate() {
+                if c.guillotine && b.guillotines.get(i).copied().unwrap_or(false) {
+                    posterior = update(posterior, c.prob_given_evil, c.prob_given_benign);
+                    continue;
+                }
+                match c.program.eval_bool(&vars) {
+                    Ok(true) => {
+                        posterior = update(posterior, c.prob_given_evil, c.prob_given_benign);
+                        triggered.push(i);
+                    }
+                    Ok(false) => {
+                        posterior = update(
+                            posterior,
+                            1.0 - c.prob_given_evil,
+                            1.0 - c.prob_given_benign,
+                        );
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+        for i in triggered {
+            if let Some(g) = b.guillotines.get_mut(i) {
+                *g = true;
+            }
+        }
+        posterior > sc.config.bayesian_threshold
+    }
+
+    /// Go `Leaky.overflow`: builds the alert, then runs `overflow_filter` and the blackhole.
+    fn overflow(&mut self, sc: &Scenario, key: BucketKey, b: Bucket, at: Stamp) -> Signal {
+        let mapkey = format!("{}/{}", sc.name(), key.group);
+        let (alert, error) = new_alert(sc, &b, mapkey, at);
+        let mut kind = match error {
+            Some(e) => SignalKind::Invalid(e),
+            None => SignalKind::Overflow(Box::new(alert)),
+        };
+        if let Some(f) = &sc.overflow_filter {
+            let leaky = LeakyView::new(sc, &b, &key);
+            let signal = match &kind {
+                SignalKind::Overflow(a) => (**a).clone(),
+                _ => RuntimeAlert::default(),
+            };
+            let vars = [
+                Value::Nil,
+                Value::Obj(&b.queue as &dyn Object),
+                Value::Obj(&signal as &dyn Object),
+                Value::Obj(&leaky as &dyn Object),
+            ];
+            if let Ok(false) = f.eval_bool(&vars) {
+                kind = SignalKind::Filtered;
+            }
+        }
+        if sc.blackhole != 0 && kind != SignalKind::Filtered {
+            match self.blackholes.get(&key) {
+                Some(exp) if *exp > at.nanos => kind = SignalKind::Blackholed,
+                _ => {
+                    self.blackholes
+                        .insert(key.clone(), at.nanos.saturating_add(sc.blackhole));
+                }
+            }
+        }
+        Signal {
+            scenario: key.scenario as usize,
+            group: key.group,
+            at,
+            kind,
+        }
+    }
+}
+
+/// Go `updateProbability`, in float32 as CrowdSec computes it.
+fn update(prior: f32, given_evil: f32, given_benign: f32) -> f32 {
+    let numerator = given_evil * prior;
+    let denominator = numerator + given_benign * (1.0 - prior);
+    numerator / denominator
+}

@@ -1,0 +1,84 @@
+//! The token bucket behind leaky buckets: Go's `golang.org/x/time/rate.Limiter` in replay
+//! ("time machine") mode, where every call says what time it is.
+//!
+//! CrowdSec builds `rate.NewLimiter(rate.Every(leakspeed), capacity)` and calls `AllowN(t, 1)`
+//! with the event's time. The arithmetic below follows Go's float operations step by step
+//! (`Duration.Seconds`, the `1/interval` rate, the truncating duration conversion) so that
+//! boundary cases overflow exactly when CrowdSec's do. The state is two numbers, so it
+//! serializes in a few bytes; rate and burst come from the scenario, not from the state.
+
+use serde::{Deserialize, Serialize};
+
+/// Nanoseconds per second.
+pub const NANOS: i64 = 1_000_000_000;
+
+/// Go's `Duration.Seconds()`.
+pub fn go_seconds(d: i64) -> f64 {
+    let sec = d / NANOS;
+    let nsec = d % NANOS;
+    sec as f64 + nsec as f64 / 1e9
+}
+
+/// Go's `rate.Every(interval)`: events per second.
+pub fn every(interval: i64) -> f64 {
+    if interval <= 0 {
+        f64::INFINITY
+    } else {
+        1.0 / go_seconds(interval)
+    }
+}
+
+/// A token bucket's state. A fresh limiter is full (Go's zero `last` makes the first refill
+/// saturate to the burst).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Limiter {
+    /// Tokens left at `last`.
+    #[serde(rename = "t")]
+    tokens: f64,
+    /// Unix nanoseconds of the last granted call; `None` for a fresh limiter.
+    #[serde(rename = "l")]
+    last: Option<i64>,
+}
+
+impl Limiter {
+    /// The tokens available at `now` (Go `advance`), without changing the state.
+    pub fn tokens_at(&self, now: i64, limit: f64, burst: i64) -> f64 {
+        let burst = burst as f64;
+        let Some(last) = self.last else {
+            return burst;
+        };
+        let last = last.min(now);
+        let elapsed = now.saturating_sub(last);
+        let tokens = self.tokens + go_seconds(elapsed) * limit;
+        tokens.min(burst)
+    }
+
+    /// Go `AllowN(now, 1)`: takes one token if one is available at `now`.
+    pub fn allow(&mut self, now: i64, limit: f64, burst: i64) -> bool {
+        if limit.is_infinite() {
+            return true;
+        }
+        let tokens = self.tokens_at(now, limit, burst) - 1.0;
+        let wait = if tokens < 0.0 {
+            if limit <= 0.0 {
+                i64::MAX
+            } else {
+                // Go converts the float duration to integer nanoseconds by truncation.
+                let d = (-tokens / limit) * 1e9;
+                if d > i64::MAX as f64 {
+                    i64::MAX
+                } else {
+                    d as i64
+                }
+            }
+        } else {
+            0
+        };
+        let ok = burst >= 1 && wait <= 0;
+        if ok {
+            self.last = Some(now);
+            self.tokens = tokens;
+        }
+        ok
+    }
+}

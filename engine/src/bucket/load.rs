@@ -1,0 +1,206 @@
+//! Reading scenario files and compiling them into a [`ScenarioSet`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::expr::functions::{DataError, DataFiles, DataKind, Functions, HelperContext, Stash};
+
+use super::config::ScenarioConfig;
+use super::scenario::Scenario;
+
+/// An error loading scenarios; always names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Bad YAML or an unknown field (the message carries line and column).
+    #[error("bad yaml in {path}: {message}")]
+    Yaml {
+        /// The file.
+        path: PathBuf,
+        /// The decoder's message.
+        message: String,
+    },
+    /// A scenario failed validation or compilation.
+    #[error("{path}: bucket {name}: {message}")]
+    Scenario {
+        /// The file.
+        path: PathBuf,
+        /// The scenario's name.
+        name: String,
+        /// Why.
+        message: String,
+    },
+    /// A data file is invalid (an unreadable one is only a warning, as in CrowdSec).
+    #[error("data file: {0}")]
+    Data(String),
+}
+
+/// A scenario file to load, with what the hub knows about it.
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioFile {
+    /// Path of the YAML file.
+    pub path: PathBuf,
+    /// Hub hash (`scenario_hash` of alerts); empty for local files.
+    pub hash: String,
+    /// Hub version; when empty the file's `version:` is used.
+    pub version: String,
+}
+
+impl ScenarioFile {
+    /// A local file.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        ScenarioFile {
+            path: path.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Where scenarios' data files are and which helper state they share.
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioLoadOptions {
+    /// Directory of `data:` files.
+    pub data_dir: PathBuf,
+    /// Stash shared with the parsers (`GetFromStash`), if any.
+    pub stash: Option<Arc<Stash>>,
+    /// Names of scenarios in simulation mode.
+    pub simulated: Vec<String>,
+}
+
+/// The compiled scenarios, in load order (the order CrowdSec pours into them).
+#[derive(Debug, Default)]
+pub struct ScenarioSet {
+    scenarios: Vec<Scenario>,
+    /// Non-fatal problems (unreadable data files).
+    pub warnings: Vec<String>,
+}
+
+/// Reads every scenario document of a YAML file.
+pub fn read_scenario_file(path: &Path) -> Result<Vec<ScenarioConfig>, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let docs: Vec<Option<ScenarioConfig>> =
+        serde_saphyr::from_multiple(&text).map_err(|e| LoadError::Yaml {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    Ok(docs.into_iter().flatten().collect())
+}
+
+impl ScenarioSet {
+    /// Loads, validates and compiles `files`, loading their data files from `opts.data_dir`.
+    pub fn load(files: &[ScenarioFile], opts: &ScenarioLoadOptions) -> Result<Self, LoadError> {
+        let mut docs = Vec::new();
+        for f in files {
+            for cfg in read_scenario_file(&f.path)? {
+                if cfg.name.is_empty() {
+                    return Err(LoadError::Scenario {
+                        path: f.path.clone(),
+                        name: String::new(),
+                        message: "nameless bucket".into(),
+                    });
+                }
+                docs.push((f, cfg));
+            }
+        }
+        let mut warnings = Vec::new();
+        let mut data = DataFiles::new();
+        for (_, cfg) in &docs {
+            for d in &cfg.data {
+                let Some(kind) = DataKind::from_type(&d.kind) else {
+                    continue;
+                };
+                if d.dest_file.is_empty() || data.is_loaded(&d.dest_file, kind) {
+                    continue;
+                }
+                if let Err(e) = data.load(&opts.data_dir, &d.dest_file, kind) {
+                    match e {
+                        DataError::Io { .. } => {
+                            warnings.push(format!("data file {:?}: {e}", d.dest_file));
+                        }
+                        other => return Err(LoadError::Data(other.to_string())),
+                    }
+                }
+            }
+        }
+        let ctx = HelperContext {
+            data: Arc::new(data),
+            stash: opts.stash.clone().unwrap_or_else(|| Arc::new(Stash::new())),
+        };
+        let functions = Arc::new(Functions::crowdsec(ctx));
+        Self::compile(docs, &functions, opts, warnings)
+    }
+
+    /// Compiles already-read scenario documents with the given helpers (no I/O).
+    pub fn from_configs(
+        configs: Vec<(ScenarioFile, ScenarioConfig)>,
+        functions: &Arc<Functions>,
+    ) -> Result<Self, LoadError> {
+        let docs: Vec<(&ScenarioFile, ScenarioConfig)> =
+            configs.iter().map(|(f, c)| (f, c.clone())).collect();
+        Self::compile(docs, functions, &ScenarioLoadOptions::default(), Vec::new())
+    }
+
+    fn compile(
+        docs: Vec<(&ScenarioFile, ScenarioConfig)>,
+        functions: &Arc<Functions>,
+        opts: &ScenarioLoadOptions,
+        warnings: Vec<String>,
+    ) -> Result<Self, LoadError> {
+        let mut scenarios = Vec::with_capacity(docs.len());
+        for (f, cfg) in docs {
+            let name = cfg.name.clone();
+            let mut sc = Scenario::compile(cfg, f.path.clone(), functions).map_err(|message| {
+                LoadError::Scenario {
+                    path: f.path.clone(),
+                    name: name.clone(),
+                    message,
+                }
+            })?;
+            sc.hash = f.hash.clone();
+            if !f.version.is_empty() {
+                sc.version = f.version.clone();
+            }
+            sc.simulated = opts.simulated.iter().any(|s| *s == name);
+            scenarios.push(sc);
+        }
+        Ok(ScenarioSet {
+            scenarios,
+            warnings,
+        })
+    }
+
+    /// The scenario at `idx`.
+    pub fn get(&self, idx: usize) -> Option<&Scenario> {
+        self.scenarios.get(idx)
+    }
+
+    /// The scenarios in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Scenario> {
+        self.scenarios.iter()
+    }
+
+    /// Number of scenarios.
+    pub fn len(&self) -> usize {
+        self.scenarios.len()
+    }
+
+    /// Whether no scenario is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.scenarios.is_empty()
+    }
+
+    /// The index of the scenario named `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.scenarios.iter().position(|s| s.name() == name)
+    }
+}

@@ -1,0 +1,306 @@
+//! What an overflow produces: CrowdSec's `RuntimeAlert` and the LAPI alert model.
+//!
+//! The structs serialize to the Local API's JSON (`Alert`, `Source`, `Event`, `Meta` in
+//! `localapi_swagger.yaml`) so that the service can post them as they are. Sources are kept in
+//! a `BTreeMap` (Go uses a map with random order) so that output is reproducible.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::expr::{Object, Value};
+
+/// One key/value of an event's or alert's meta (LAPI `Meta` item).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaItem {
+    /// Meta key.
+    pub key: String,
+    /// Meta value.
+    pub value: String,
+}
+
+/// An event of an alert (LAPI `Event`): its time and its meta.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertEvent {
+    /// The event's time (Go `MarshalText`).
+    pub timestamp: String,
+    /// The event's meta, sorted by key.
+    pub meta: Vec<MetaItem>,
+}
+
+/// Who the alert is about (LAPI `Source`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    /// `Ip`, `Range` or a custom scope.
+    pub scope: String,
+    /// The scope's value (the IP, the range, ...).
+    pub value: String,
+    /// The source IP, when known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ip: String,
+    /// The source range, when known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub range: String,
+    /// Autonomous system number.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub as_number: String,
+    /// Autonomous system name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub as_name: String,
+    /// Country code.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cn: String,
+    /// Latitude (Go float32).
+    #[serde(default, skip_serializing_if = "is_zero_f32")]
+    pub latitude: f32,
+    /// Longitude (Go float32).
+    #[serde(default, skip_serializing_if = "is_zero_f32")]
+    pub longitude: f32,
+}
+
+fn is_zero_f32(f: &f32) -> bool {
+    *f == 0.0
+}
+
+/// An alert as the Local API takes it (LAPI `Alert`, the fields a bucket fills).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario hash (from the hub, empty for local files).
+    pub scenario_hash: String,
+    /// Scenario version.
+    pub scenario_version: String,
+    /// `Ip 1.2.3.4 performed 'x' (6 events over 2.5s) at ...`.
+    pub message: String,
+    /// Events poured into the bucket.
+    pub events_count: i32,
+    /// First event time.
+    pub start_at: String,
+    /// Overflow time.
+    pub stop_at: String,
+    /// Scenario capacity.
+    pub capacity: i32,
+    /// Scenario leak speed (Go duration string).
+    pub leakspeed: String,
+    /// Whether the scenario is in simulation mode.
+    pub simulated: bool,
+    /// The events of the bucket's queue, with their meta.
+    pub events: Vec<AlertEvent>,
+    /// Whether decisions should be taken (`labels.remediation: true`).
+    #[serde(default)]
+    pub remediation: bool,
+    /// The source this alert is about.
+    pub source: Source,
+    /// Alert context.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub meta: Vec<MetaItem>,
+    /// `crowdsec`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+}
+
+/// An overflow with everything CrowdSec attaches to it (Go `pipeline.RuntimeAlert`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeAlert {
+    /// The bucket's key (scenario and partition).
+    #[serde(rename = "MapKey")]
+    pub mapkey: String,
+    /// Whether the overflow is to be poured into scenarios again.
+    #[serde(rename = "Reprocess")]
+    pub reprocess: bool,
+    /// Every source found in the queue, by scope value.
+    #[serde(rename = "Sources")]
+    pub sources: BTreeMap<String, Source>,
+    /// The first of `api_alerts` (Go keeps a pointer to it), if any.
+    #[serde(rename = "Alert")]
+    pub alert: Option<Alert>,
+    /// One alert per source.
+    #[serde(rename = "APIAlerts")]
+    pub api_alerts: Vec<Alert>,
+    /// The scenario's labels.
+    #[serde(rename = "Labels", default)]
+    pub labels: BTreeMap<String, serde_json::Value>,
+}
+
+impl Object for RuntimeAlert {
+    fn type_name(&self) -> &'static str {
+        "types.RuntimeAlert"
+    }
+
+    fn member(&self, name: &str) -> Option<Value<'_>> {
+        Some(match name {
+            "Mapkey" => Value::str(&self.mapkey),
+            "BucketId" => Value::str(""),
+            "Whitelisted" => Value::Bool(false),
+            "Reprocess" => Value::Bool(self.reprocess),
+            "Sources" => Value::Map(
+                self.sources
+                    .iter()
+                    .map(|(k, s)| (k.clone(), Value::Obj(s as &dyn Object)))
+                    .collect(),
+            ),
+            "Alert" => match &self.alert {
+                Some(a) => Value::Obj(a),
+                None => Value::Nil,
+            },
+            "APIAlerts" => Value::List(
+                self.api_alerts
+                    .iter()
+                    .map(|a| Value::Obj(a as &dyn Object))
+                    .collect(),
+            ),
+            _ => return None,
+        })
+    }
+
+    fn keys(&self) -> Vec<Cow<'_, str>> {
+        [
+            "Mapkey",
+            "BucketId",
+            "Whitelisted",
+            "Reprocess",
+            "Sources",
+            "Alert",
+            "APIAlerts",
+        ]
+        .into_iter()
+        .map(Cow::Borrowed)
+        .collect()
+    }
+
+    fn to_value(&self) -> Value<'_> {
+        map_of(self)
+    }
+}
+
+fn map_of<'a>(o: &'a dyn Object) -> Value<'a> {
+    Value::Map(
+        o.keys()
+            .into_iter()
+            .filter_map(|k| o.member(&k).map(|v| (k.into_owned(), v)))
+            .collect(),
+    )
+}
+
+fn meta_value(m: &[MetaItem]) -> Value<'_> {
+    Value::List(
+        m.iter()
+            .map(|i| {
+                Value::Map(BTreeMap::from([
+                    ("Key".to_string(), Value::str(&i.key)),
+                    ("Value".to_string(), Value::str(&i.value)),
+                ]))
+            })
+            .collect(),
+    )
+}
+
+const ALERT_FIELDS: &[&str] = &[
+    "Scenario",
+    "ScenarioHash",
+    "ScenarioVersion",
+    "Message",
+    "EventsCount",
+    "StartAt",
+    "StopAt",
+    "Capacity",
+    "Leakspeed",
+    "Simulated",
+    "Events",
+    "Remediation",
+    "Source",
+    "Meta",
+    "Kind",
+];
+
+impl Object for Alert {
+    fn type_name(&self) -> &'static str {
+        "*models.Alert"
+    }
+
+    fn member(&self, name: &str) -> Option<Value<'_>> {
+        Some(match name {
+            "Scenario" => Value::str(&self.scenario),
+            "ScenarioHash" => Value::str(&self.scenario_hash),
+            "ScenarioVersion" => Value::str(&self.scenario_version),
+            "Message" => Value::str(&self.message),
+            "EventsCount" => Value::Int(i64::from(self.events_count)),
+            "StartAt" => Value::str(&self.start_at),
+            "StopAt" => Value::str(&self.stop_at),
+            "Capacity" => Value::Int(i64::from(self.capacity)),
+            "Leakspeed" => Value::str(&self.leakspeed),
+            "Simulated" => Value::Bool(self.simulated),
+            "Remediation" => Value::Bool(self.remediation),
+            "Source" => Value::Obj(&self.source),
+            "Kind" => Value::str(&self.kind),
+            "Meta" => meta_value(&self.meta),
+            "Events" => Value::List(
+                self.events
+                    .iter()
+                    .map(|e| {
+                        Value::Map(BTreeMap::from([
+                            ("Timestamp".to_string(), Value::str(&e.timestamp)),
+                            ("Meta".to_string(), meta_value(&e.meta)),
+                        ]))
+                    })
+                    .collect(),
+            ),
+            "Labels" | "Decisions" => Value::List(Vec::new()),
+            "ID" => Value::Int(0),
+            "UUID" | "MachineID" | "CreatedAt" => Value::str(""),
+            _ => return None,
+        })
+    }
+
+    fn keys(&self) -> Vec<Cow<'_, str>> {
+        ALERT_FIELDS.iter().map(|f| Cow::Borrowed(*f)).collect()
+    }
+
+    fn to_value(&self) -> Value<'_> {
+        map_of(self)
+    }
+}
+
+impl Object for Source {
+    fn type_name(&self) -> &'static str {
+        "models.Source"
+    }
+
+    fn member(&self, name: &str) -> Option<Value<'_>> {
+        Some(match name {
+            "Scope" => Value::str(&self.scope),
+            "Value" => Value::str(&self.value),
+            "IP" => Value::str(&self.ip),
+            "Range" => Value::str(&self.range),
+            "AsNumber" => Value::str(&self.as_number),
+            "AsName" => Value::str(&self.as_name),
+            "Cn" => Value::str(&self.cn),
+            "Latitude" => Value::Float(f64::from(self.latitude)),
+            "Longitude" => Value::Float(f64::from(self.longitude)),
+            _ => return None,
+        })
+    }
+
+    fn keys(&self) -> Vec<Cow<'_, str>> {
+        [
+            "Scope",
+            "Value",
+            "IP",
+            "Range",
+            "AsNumber",
+            "AsName",
+            "Cn",
+            "Latitude",
+            "Longitude",
+        ]
+        .into_iter()
+        .map(Cow::Borrowed)
+        .collect()
+    }
+
+    fn to_value(&self) -> Value<'_> {
+        map_of(self)
+    }
+}

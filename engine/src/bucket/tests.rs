@@ -1,0 +1,232 @@
+//! Unit and property tests of the bucket engine, and loading of the whole hub.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::event::{Event, StrMap};
+use crate::expr::functions::{Functions, HelperContext};
+
+const HUB: &str = "/work/shared/crowdsec/hub/scenarios";
+const DATA: &str = "/work/shared/crowdsec/data";
+
+fn set(yaml: &str) -> Arc<ScenarioSet> {
+    let cfg: ScenarioConfig = serde_saphyr::from_str(yaml).unwrap();
+    let f = Arc::new(Functions::crowdsec(HelperContext::default()));
+    Arc::new(ScenarioSet::from_configs(vec![(ScenarioFile::new("t.yaml"), cfg)], &f).unwrap())
+}
+
+fn evt(ip: &str, secs: i64) -> Event {
+    let t = Stamp {
+        nanos: 1_577_872_800_000_000_000 + secs * 1_000_000,
+        offset: 0,
+    };
+    Event {
+        meta: [("source_ip", ip)].into_iter().collect::<StrMap>(),
+        marshaled_time: t.marshal(),
+        ..Event::default()
+    }
+}
+
+/// Alerts (scenario, count) from processing `events` (times in ms) then advancing by `tail` ms.
+fn alerts(set: &Arc<ScenarioSet>, events: &[(&str, i64)], tail: i64) -> Vec<(String, i32)> {
+    let mut d = Detector::new(set.clone());
+    let mut out = Vec::new();
+    let mut last = 0;
+    for (ip, ms) in events {
+        out.extend(d.process(&evt(ip, *ms)).signals);
+        last = last.max(*ms);
+    }
+    let end = Detector::<MemoryStore>::event_time(&evt("1.1.1.1", last + tail)).unwrap();
+    out.extend(d.advance(end));
+    out.iter()
+        .filter_map(|s| s.alert().and_then(|a| a.alert.as_ref()))
+        .map(|a| (a.source.value.clone(), a.events_count))
+        .collect()
+}
+
+const LEAKY: &str = "type: leaky\nname: t/leaky\ndescription: d\nfilter: 'true'\ngroupby: evt.Meta.source_ip\ncapacity: 3\nleakspeed: 1s\n";
+
+#[test]
+fn leaky_overflows_on_capacity_plus_one() {
+    let s = set(LEAKY);
+    let burst: Vec<(&str, i64)> = (0..4).map(|i| ("1.2.3.4", i)).collect();
+    assert_eq!(alerts(&s, &burst, 0), vec![("1.2.3.4".to_string(), 4)]);
+    let slow: Vec<(&str, i64)> = (0..10).map(|i| ("1.2.3.4", i * 1000)).collect();
+    assert!(alerts(&s, &slow, 0).is_empty());
+}
+
+#[test]
+fn leaky_underflows_after_lifetime() {
+    let s = set(LEAKY);
+    let mut d = Detector::new(s);
+    d.process(&evt("1.2.3.4", 0));
+    assert_eq!(d.store().len(), 1);
+    // Lifetime is (capacity + 1) * leakspeed = 4s; strictly after it the bucket dies.
+    let sig = d.advance(Detector::<MemoryStore>::event_time(&evt("x", 4000)).unwrap());
+    assert!(sig.is_empty());
+    let sig = d.advance(Detector::<MemoryStore>::event_time(&evt("x", 4001)).unwrap());
+    assert_eq!(sig[0].kind, SignalKind::Underflow);
+    assert!(d.store().is_empty());
+}
+
+#[test]
+fn trigger_overflows_each_event() {
+    let s = set(
+        "type: trigger\nname: t/trig\ndescription: d\nfilter: 'true'\ngroupby: evt.Meta.source_ip\n",
+    );
+    let a = alerts(&s, &[("1.2.3.4", 0), ("1.2.3.4", 1)], 0);
+    assert_eq!(a.len(), 2);
+}
+
+#[test]
+fn counter_fires_at_duration_with_count() {
+    let s = set(
+        "type: counter\nname: t/c\ndescription: d\nfilter: 'true'\ngroupby: evt.Meta.source_ip\ncapacity: -1\nduration: 10s\n",
+    );
+    let ev: Vec<(&str, i64)> = (0..5).map(|i| ("1.2.3.4", i * 1000)).collect();
+    assert!(alerts(&s, &ev, 5000).is_empty());
+    assert_eq!(alerts(&s, &ev, 6001), vec![("1.2.3.4".to_string(), 5)]);
+}
+
+#[test]
+fn blackhole_silences_partition() {
+    let s = set(&format!("{LEAKY}blackhole: 1m\n"));
+    let ev: Vec<(&str, i64)> = (0..8).map(|i| ("1.2.3.4", i)).collect();
+    assert_eq!(alerts(&s, &ev, 0).len(), 1);
+}
+
+#[test]
+fn distinct_ignores_repeats() {
+    let s = set(&format!("{LEAKY}distinct: evt.Meta.source_ip\n"));
+    let ev: Vec<(&str, i64)> = (0..8).map(|i| ("1.2.3.4", i)).collect();
+    assert!(alerts(&s, &ev, 0).is_empty());
+}
+
+#[test]
+fn conditional_and_cancel() {
+    let s = set(
+        "type: conditional\nname: t/cond\ndescription: d\nfilter: 'true'\ngroupby: evt.Meta.source_ip\ncapacity: -1\nleakspeed: 1m\ncondition: len(queue.Queue) >= 3\n",
+    );
+    assert_eq!(
+        alerts(&s, &[("1.2.3.4", 0), ("1.2.3.4", 1), ("1.2.3.4", 2)], 0),
+        vec![("1.2.3.4".to_string(), 3)]
+    );
+    let s = set(&format!(
+        "{LEAKY}cancel_on: evt.Meta.source_ip == '9.9.9.9'\n"
+    ));
+    let mut d = Detector::new(s);
+    d.process(&evt("9.9.9.9", 0));
+    let out = d.process(&evt("9.9.9.9", 1));
+    assert_eq!(out.signals[0].kind, SignalKind::Cancelled);
+}
+
+#[test]
+fn invalid_configs_are_rejected() {
+    let f = Arc::new(Functions::crowdsec(HelperContext::default()));
+    for (yaml, why) in [
+        (
+            "type: leaky\nname: a\ndescription: d\nfilter: 'true'\ncapacity: 0\nleakspeed: 1s\n",
+            "capacity",
+        ),
+        (
+            "type: leaky\nname: a\ndescription: d\nfilter: 'true'\ncapacity: 2\n",
+            "leakspeed",
+        ),
+        (
+            "type: counter\nname: a\ndescription: d\nfilter: 'true'\ncapacity: -1\n",
+            "duration",
+        ),
+        (
+            "type: trigger\nname: a\ndescription: d\nfilter: 'true'\ncapacity: 1\n",
+            "capacity",
+        ),
+        (
+            "type: nope\nname: a\ndescription: d\nfilter: 'true'\n",
+            "type",
+        ),
+        ("type: trigger\nname: a\ndescription: d\n", "filter"),
+        ("type: trigger\nname: a\nfilter: 'true'\n", "description"),
+    ] {
+        let cfg: ScenarioConfig = serde_saphyr::from_str(yaml).unwrap();
+        let err = ScenarioSet::from_configs(vec![(ScenarioFile::new("x"), cfg)], &f).unwrap_err();
+        assert!(err.to_string().contains(why), "{err}");
+    }
+    let err = serde_saphyr::from_str::<ScenarioConfig>("name: a\nbogus: 1\n").unwrap_err();
+    assert!(err.to_string().contains("bogus"), "{err}");
+}
+
+#[test]
+fn bucket_state_roundtrips_and_is_small() {
+    let s = set(LEAKY);
+    let mut d = Detector::new(s);
+    d.process(&evt("1.2.3.4", 0));
+    let mut seen = None;
+    d.store().for_each(&mut |_, b, _| seen = Some(b.clone()));
+    let b = seen.unwrap();
+    let json = serde_json::to_string(&b).unwrap();
+    let back: Bucket = serde_json::from_str(&json).unwrap();
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    let (bytes, n) = memory_usage(d.store());
+    assert_eq!(n, 1);
+    assert!(bytes < 4096, "{bytes}");
+    assert!(serialized_size(&b) < 512, "{json}");
+}
+
+proptest! {
+    #[test]
+    fn leaky_never_overflows_below_capacity(gaps in proptest::collection::vec(0i64..5000, 0..3)) {
+        // Capacity 3: three events or fewer can never overflow, whatever their spacing.
+        let s = set(LEAKY);
+        let mut t = 0;
+        let ev: Vec<(&str, i64)> = gaps.iter().map(|g| { t += g; ("1.2.3.4", t) }).collect();
+        prop_assert!(alerts(&s, &ev, 0).is_empty());
+    }
+
+    #[test]
+    fn replay_is_deterministic(gaps in proptest::collection::vec((0i64..3000, 0usize..3), 0..40)) {
+        let s = set(&format!("{LEAKY}blackhole: 5s\n"));
+        let ips = ["1.1.1.1", "2.2.2.2", "3.3.3.3"];
+        let mut t = 0;
+        let ev: Vec<(&str, i64)> = gaps.iter().map(|(g, i)| { t += g; (ips[*i], t) }).collect();
+        prop_assert_eq!(alerts(&s, &ev, 100_000), alerts(&s, &ev, 100_000));
+    }
+}
+
+fn yaml_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            yaml_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn hub_scenarios_load() {
+    let mut files = Vec::new();
+    yaml_files(std::path::Path::new(HUB), &mut files);
+    files.sort();
+    let opts = ScenarioLoadOptions {
+        data_dir: PathBuf::from(DATA),
+        ..Default::default()
+    };
+    let mut failures = Vec::new();
+    let mut loaded = 0;
+    for f in &files {
+        match ScenarioSet::load(&[ScenarioFile::new(f)], &opts) {
+            Ok(s) => loaded += s.len(),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    eprintln!(
+        "hub: {loaded} scenarios loaded from {} files, {} failing",
+        files.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
