@@ -258,6 +258,24 @@ impl Object for Alert {
         ALERT_FIELDS.iter().map(|f| Cow::Borrowed(*f)).collect()
     }
 
+    fn call_method(&self, name: &str, args: &[Value<'_>]) -> Option<Result<Value<'_>, String>> {
+        let meta = |items: &[MetaItem], k: &str| {
+            items.iter().find(|m| m.key == k).map_or(String::new(), |m| m.value.clone())
+        };
+        Some(match (name, args) {
+            ("GetScope", []) => Ok(Value::str(&self.source.scope)),
+            ("GetValue", []) => Ok(Value::str(&self.source.value)),
+            ("GetScenario", []) => Ok(Value::str(&self.scenario)),
+            ("GetEventsCount", []) => Ok(Value::Int(i64::from(self.events_count))),
+            ("GetMeta", [Value::Str(k)]) => Ok(Value::string(meta(&self.meta, k))),
+            (
+                "GetScope" | "GetValue" | "GetScenario" | "GetEventsCount" | "GetMeta",
+                _,
+            ) => Err(format!("{name}: wrong arguments")),
+            _ => return None,
+        })
+    }
+
     fn to_value(&self) -> Value<'_> {
         map_of(self)
     }
