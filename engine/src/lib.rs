@@ -11,5 +11,6 @@ pub mod event;
 pub mod expr;
 pub mod grok;
 pub mod parser;
+pub mod pipeline;
 pub mod profile;
 pub mod time;

@@ -260,7 +260,10 @@ impl Object for Alert {
 
     fn call_method(&self, name: &str, args: &[Value<'_>]) -> Option<Result<Value<'_>, String>> {
         let meta = |items: &[MetaItem], k: &str| {
-            items.iter().find(|m| m.key == k).map_or(String::new(), |m| m.value.clone())
+            items
+                .iter()
+                .find(|m| m.key == k)
+                .map_or(String::new(), |m| m.value.clone())
         };
         Some(match (name, args) {
             ("GetScope", []) => Ok(Value::str(&self.source.scope)),
@@ -268,10 +271,9 @@ impl Object for Alert {
             ("GetScenario", []) => Ok(Value::str(&self.scenario)),
             ("GetEventsCount", []) => Ok(Value::Int(i64::from(self.events_count))),
             ("GetMeta", [Value::Str(k)]) => Ok(Value::string(meta(&self.meta, k))),
-            (
-                "GetScope" | "GetValue" | "GetScenario" | "GetEventsCount" | "GetMeta",
-                _,
-            ) => Err(format!("{name}: wrong arguments")),
+            ("GetScope" | "GetValue" | "GetScenario" | "GetEventsCount" | "GetMeta", _) => {
+                Err(format!("{name}: wrong arguments"))
+            }
             _ => return None,
         })
     }

@@ -70,6 +70,11 @@ impl ParserSet {
         &self.nodes
     }
 
+    /// The helper state (data files, stash) the nodes share.
+    pub fn helpers(&self) -> &HelperContext {
+        &self.helpers
+    }
+
     /// The helper registry the nodes were compiled with (shared with scenarios).
     pub fn functions(&self) -> &Arc<Functions> {
         &self.functions

@@ -90,6 +90,10 @@ fn sources(evt: &Event) -> Vec<IpAddr> {
             .and_then(|s| s.parse().ok())
             .into_iter()
             .collect(),
-        EventType::Overflow => Vec::new(),
+        EventType::Overflow => evt
+            .overflow
+            .as_ref()
+            .map(|o| o.sources.keys().filter_map(|k| k.parse().ok()).collect())
+            .unwrap_or_default(),
     }
 }

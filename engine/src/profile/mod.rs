@@ -94,8 +94,14 @@ pub struct Profiles {
 /// Go durations with a `d` (days) unit, as CrowdSec accepts them.
 pub fn parse_duration_with_days(s: &str) -> Result<i64, String> {
     if let Some((days, rest)) = s.split_once('d') {
-        let d: i64 = days.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-        let rest_ns = if rest.is_empty() { 0 } else { parse_duration(rest)? };
+        let d: i64 = days
+            .parse()
+            .map_err(|_| format!("invalid duration {s:?}"))?;
+        let rest_ns = if rest.is_empty() {
+            0
+        } else {
+            parse_duration(rest)?
+        };
         return Ok(d * 86_400_000_000_000 + rest_ns);
     }
     parse_duration(s)
@@ -105,15 +111,24 @@ impl Profiles {
     /// Reads and compiles a `profiles.yaml`.
     pub fn load(path: &Path, functions: Arc<Functions>) -> Result<Profiles, ProfileError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ProfileError::Io { path: p.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+            path: p.clone(),
+            source,
+        })?;
         Self::parse(&text, &p, functions)
     }
 
     /// Compiles profiles from YAML text; `origin` names it in errors.
-    pub fn parse(text: &str, origin: &str, functions: Arc<Functions>) -> Result<Profiles, ProfileError> {
-        let docs: Vec<Option<ProfileConfig>> = serde_saphyr::from_multiple(text)
-            .map_err(|e| ProfileError::Yaml { path: origin.to_string(), message: e.to_string() })?;
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        functions: Arc<Functions>,
+    ) -> Result<Profiles, ProfileError> {
+        let docs: Vec<Option<ProfileConfig>> =
+            serde_saphyr::from_multiple(text).map_err(|e| ProfileError::Yaml {
+                path: origin.to_string(),
+                message: e.to_string(),
+            })?;
         let compiler = Compiler::new(functions, &["Alert"]);
         let mut profiles = Vec::new();
         for cfg in docs.into_iter().flatten() {
@@ -140,10 +155,15 @@ impl Profiles {
             if duration_expr.is_none() {
                 for d in &cfg.decisions {
                     let dur = d.duration.as_deref().unwrap_or(DEFAULT_DURATION);
-                    parse_duration_with_days(dur).map_err(|e| bad(format!("duration {dur:?}: {e}")))?;
+                    parse_duration_with_days(dur)
+                        .map_err(|e| bad(format!("duration {dur:?}: {e}")))?;
                 }
             }
-            profiles.push(Profile { config: cfg, filters, duration_expr });
+            profiles.push(Profile {
+                config: cfg,
+                filters,
+                duration_expr,
+            });
         }
         Ok(Profiles { profiles })
     }

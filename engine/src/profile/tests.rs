@@ -11,13 +11,22 @@ fn alert(scope: &str, value: &str, remediation: bool) -> Alert {
         scenario: "hivewall/ssh-bf".into(),
         remediation,
         events_count: 6,
-        source: Source { scope: scope.into(), value: value.into(), ..Source::default() },
+        source: Source {
+            scope: scope.into(),
+            value: value.into(),
+            ..Source::default()
+        },
         ..Alert::default()
     }
 }
 
 fn profiles(yaml: &str) -> Profiles {
-    Profiles::parse(yaml, "test", Arc::new(Functions::crowdsec(HelperContext::default()))).unwrap()
+    Profiles::parse(
+        yaml,
+        "test",
+        Arc::new(Functions::crowdsec(HelperContext::default())),
+    )
+    .unwrap()
 }
 
 const DEFAULT: &str = r#"
@@ -43,14 +52,21 @@ fn ip_alert_gets_a_4h_ban_on_its_source() {
     let d = profiles(DEFAULT).decide(&alert("Ip", "192.0.2.7", true));
     assert_eq!(d.len(), 1);
     assert_eq!((d[0].kind.as_str(), d[0].duration.as_str()), ("ban", "4h"));
-    assert_eq!((d[0].scope.as_str(), d[0].value.as_str()), ("Ip", "192.0.2.7"));
+    assert_eq!(
+        (d[0].scope.as_str(), d[0].value.as_str()),
+        ("Ip", "192.0.2.7")
+    );
     assert_eq!(d[0].origin, "crowdsec");
     assert_eq!(d[0].scenario, "hivewall/ssh-bf");
 }
 
 #[test]
 fn no_remediation_no_decision() {
-    assert!(profiles(DEFAULT).decide(&alert("Ip", "192.0.2.7", false)).is_empty());
+    assert!(
+        profiles(DEFAULT)
+            .decide(&alert("Ip", "192.0.2.7", false))
+            .is_empty()
+    );
 }
 
 #[test]
@@ -100,8 +116,12 @@ fn bad_values_are_errors() {
     let f = Arc::new(Functions::crowdsec(HelperContext::default()));
     let e = Profiles::parse("name: x\non_success: maybe\n", "p.yaml", f.clone()).unwrap_err();
     assert!(e.to_string().contains("on_success"), "{e}");
-    let e = Profiles::parse("name: x\ndecisions: [{type: ban, duration: soon}]\n", "p.yaml", f.clone())
-        .unwrap_err();
+    let e = Profiles::parse(
+        "name: x\ndecisions: [{type: ban, duration: soon}]\n",
+        "p.yaml",
+        f.clone(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("soon"), "{e}");
     let e = Profiles::parse("name: x\nfilterz: []\n", "p.yaml", f).unwrap_err();
     assert!(e.to_string().contains("filterz"), "{e}");
@@ -109,6 +129,9 @@ fn bad_values_are_errors() {
 
 #[test]
 fn days_are_accepted_in_durations() {
-    assert_eq!(parse_duration_with_days("1d12h").unwrap(), 36 * 3_600_000_000_000);
+    assert_eq!(
+        parse_duration_with_days("1d12h").unwrap(),
+        36 * 3_600_000_000_000
+    );
     assert!(parse_duration_with_days("xd").is_err());
 }

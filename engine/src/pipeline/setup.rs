@@ -1,0 +1,136 @@
+//! Which files make a pipeline: CrowdSec's installed layout or a hub checkout.
+
+use std::path::{Path, PathBuf};
+
+use crate::bucket::ScenarioFile;
+use crate::parser::{ParserFile, hub_stage_files, installed_stage_files, resolve_hub_items};
+
+use super::SetupError;
+
+/// Everything a pipeline is built from.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// Parser files, in load order.
+    pub parsers: Vec<ParserFile>,
+    /// Postoverflow files (whitelists and enrichment of overflows), in load order.
+    pub postoverflows: Vec<ParserFile>,
+    /// Scenario files, in load order.
+    pub scenarios: Vec<ScenarioFile>,
+    /// `profiles.yaml`, if any (without it, alerts get no decisions).
+    pub profiles: Option<PathBuf>,
+    /// The grok pattern library.
+    pub patterns_dir: PathBuf,
+    /// Where data files are read from.
+    pub data_dir: PathBuf,
+}
+
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+impl Setup {
+    /// CrowdSec's installed layout (`/etc/crowdsec`): `parsers/<stage>/*.yaml`,
+    /// `postoverflows/<stage>/*.yaml`, `scenarios/*.yaml`, `profiles.yaml`, `patterns/`.
+    pub fn installed(config_dir: &Path, data_dir: PathBuf) -> Result<Setup, SetupError> {
+        let parsers = installed_stage_files(&config_dir.join("parsers"))?;
+        if parsers.is_empty() {
+            return Err(SetupError::Empty(format!(
+                "no parsers in {}/parsers/<stage>/",
+                config_dir.display()
+            )));
+        }
+        let profiles = config_dir.join("profiles.yaml");
+        Ok(Setup {
+            parsers,
+            postoverflows: installed_stage_files(&config_dir.join("postoverflows"))?,
+            scenarios: yaml_files(&config_dir.join("scenarios"))
+                .into_iter()
+                .map(ScenarioFile::new)
+                .collect(),
+            profiles: profiles.is_file().then_some(profiles),
+            patterns_dir: config_dir.join("patterns"),
+            data_dir,
+        })
+    }
+
+    /// A hub checkout. `None` selects every item of that kind; names are hub names
+    /// (`crowdsecurity/ssh-bf`) or paths relative to the hub.
+    pub fn hub(
+        hub: &Path,
+        patterns_dir: PathBuf,
+        data_dir: PathBuf,
+        parsers: Option<&[String]>,
+        scenarios: Option<&[String]>,
+        postoverflows: Option<&[String]>,
+        extra_dirs: &[PathBuf],
+    ) -> Result<Setup, SetupError> {
+        let parsers = match parsers {
+            Some(n) => resolve_hub_items(hub, "parsers", n, extra_dirs)?,
+            None => hub_stage_files(hub, "parsers")?,
+        };
+        let postoverflows = match postoverflows {
+            Some(n) => resolve_hub_items(hub, "postoverflows", n, extra_dirs)?,
+            None => Vec::new(),
+        };
+        let scenarios = match scenarios {
+            Some(names) => resolve_scenarios(hub, names, extra_dirs)?,
+            None => {
+                let mut all = Vec::new();
+                for author in std::fs::read_dir(hub.join("scenarios"))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
+                    all.extend(yaml_files(&author.path()));
+                }
+                all.sort();
+                all.into_iter().map(ScenarioFile::new).collect()
+            }
+        };
+        Ok(Setup {
+            parsers,
+            postoverflows,
+            scenarios,
+            profiles: None,
+            patterns_dir,
+            data_dir,
+        })
+    }
+}
+
+/// Resolves scenario names (`author/name`) or paths relative to the hub or `extra_dirs`.
+pub fn resolve_scenarios(
+    hub: &Path,
+    names: &[String],
+    extra_dirs: &[PathBuf],
+) -> Result<Vec<ScenarioFile>, SetupError> {
+    let mut out = Vec::new();
+    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        let candidates: Vec<PathBuf> = if name.ends_with(".yaml") || name.ends_with(".yml") {
+            std::iter::once(hub.to_path_buf())
+                .chain(extra_dirs.iter().cloned())
+                .map(|b| b.join(name))
+                .collect()
+        } else {
+            vec![hub.join("scenarios").join(format!("{name}.yaml"))]
+        };
+        let path = candidates
+            .into_iter()
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                SetupError::Empty(format!("scenario {name:?} not found in {}", hub.display()))
+            })?;
+        out.push(ScenarioFile::new(path));
+    }
+    Ok(out)
+}
