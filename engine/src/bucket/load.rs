@@ -170,7 +170,7 @@ impl ScenarioSet {
             if !f.version.is_empty() {
                 sc.version = f.version.clone();
             }
-            sc.simulated = opts.simulated.iter().any(|s| *s == name);
+            sc.simulated = opts.simulated.contains(&name);
             scenarios.push(sc);
         }
         Ok(ScenarioSet {

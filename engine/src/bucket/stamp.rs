@@ -49,7 +49,7 @@ impl Stamp {
     }
 
     /// The same offset, `d` nanoseconds later.
-    pub fn add(self, d: i64) -> Self {
+    pub fn plus(self, d: i64) -> Self {
         Stamp {
             nanos: self.nanos.saturating_add(d),
             offset: self.offset,

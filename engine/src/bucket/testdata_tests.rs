@@ -126,7 +126,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
         results.extend(out.signals.iter().map(got));
     }
     if let Some(l) = latest {
-        results.extend(det.advance(l.add(GRACE)).iter().map(got));
+        results.extend(det.advance(l.plus(GRACE)).iter().map(got));
     }
     let mut want: Vec<Res> = tf["results"]
         .as_array()

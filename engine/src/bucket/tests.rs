@@ -171,6 +171,10 @@ fn bucket_state_roundtrips_and_is_small() {
     assert_eq!(serde_json::to_string(&back).unwrap(), json);
     let (bytes, n) = memory_usage(d.store());
     assert_eq!(n, 1);
+    eprintln!(
+        "bucket: {bytes} bytes in memory, {} serialized",
+        serialized_size(&b)
+    );
     assert!(bytes < 4096, "{bytes}");
     assert!(serialized_size(&b) < 512, "{json}");
 }
