@@ -125,7 +125,7 @@ impl Paint {
 
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
-    let parsers = args.config.load()?;
+    let parsers = args.config.load_parsers()?;
     let lines = match (&args.line, &args.file) {
         (Some(l), _) => vec![l.clone()],
         (None, Some(f)) => {

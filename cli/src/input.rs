@@ -100,3 +100,41 @@ mod tests {
         assert_eq!(l.lines[1], "next");
     }
 }
+
+/// Streams a file's lines to `f` with the rules of [`read_lines`], holding one line at a time.
+/// `progress` is called with the bytes read so far every few thousand lines.
+pub fn for_each_line(
+    path: &Path,
+    mut progress: impl FnMut(u64),
+    mut f: impl FnMut(String),
+) -> anyhow::Result<Lines> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut buf = Vec::with_capacity(4096);
+    let mut stats = Lines::default();
+    let mut read: u64 = 0;
+    let mut n: u64 = 0;
+    loop {
+        buf.clear();
+        let got = reader
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if got == 0 {
+            break;
+        }
+        read += got as u64;
+        let mut one = split_lines(&buf);
+        stats.invalid_utf8 += one.invalid_utf8;
+        stats.truncated += one.truncated;
+        if let Some(line) = one.lines.pop() {
+            f(line);
+            n += 1;
+            if n % 4096 == 0 {
+                progress(read);
+            }
+        }
+    }
+    progress(read);
+    Ok(stats)
+}

@@ -8,6 +8,7 @@ mod explain;
 mod hubtest;
 mod hubtest_cmd;
 mod input;
+mod replay;
 mod sources;
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ struct Cli {
 enum Command {
     /// Show, stage by stage, what the parsers do to a line (like `cscli explain`).
     Explain(explain::ExplainArgs),
+    /// Replay log files through parsers, scenarios and profiles; print the alerts.
+    Replay(replay::ReplayArgs),
     /// Run CrowdSec hub tests with hivewall's engine.
     #[command(subcommand)]
     Hubtest(hubtest_cmd::HubtestCommand),
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Explain(args) => explain::run(&args),
         Command::Hubtest(cmd) => hubtest_cmd::run(cmd),
+        Command::Replay(args) => replay::run(&args),
     };
     match result {
         Ok(code) => code,
