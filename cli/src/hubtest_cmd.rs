@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use crate::hubtest::{HubPaths, HubTest, replay_test, run_test};
+use crate::hubtest::{AssertOutcome, HubPaths, HubTest, bucket_dump, replay_test, run_test};
 
 /// `hubtest` subcommands.
 #[derive(Debug, Subcommand)]
@@ -76,16 +76,23 @@ pub fn run(cmd: HubtestCommand) -> anyhow::Result<ExitCode> {
 
 fn dump(a: &DumpArgs) -> anyhow::Result<ExitCode> {
     let test = HubTest::load(&a.test)?;
-    let (results, warnings) = replay_test(&a.hub.paths(), &test)?;
-    for w in warnings {
+    let replayed = replay_test(&a.hub.paths(), &test)?;
+    for w in &replayed.warnings {
         eprintln!("warning: {w}");
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let pd = a.out.join("parser-dump.json");
-    std::fs::write(&pd, serde_json::to_vec_pretty(&results.to_json())?)
-        .with_context(|| format!("writing {}", pd.display()))?;
+    std::fs::write(
+        &pd,
+        serde_json::to_vec_pretty(&replayed.parser_results.to_json())?,
+    )
+    .with_context(|| format!("writing {}", pd.display()))?;
     let bd = a.out.join("bucket-dump.json");
-    std::fs::write(&bd, b"[]\n").with_context(|| format!("writing {}", bd.display()))?;
+    std::fs::write(
+        &bd,
+        serde_json::to_vec_pretty(&bucket_dump(&replayed.overflows))?,
+    )
+    .with_context(|| format!("writing {}", bd.display()))?;
     eprintln!("wrote {} and {}", pd.display(), bd.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -113,60 +120,68 @@ fn run_tests(a: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     let mut out = std::io::stdout().lock();
     let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
+    let (mut p_ok, mut p_all, mut s_ok, mut s_all) = (0usize, 0usize, 0usize, 0usize);
+    let shown = if a.all_failures { usize::MAX } else { 3 };
     for name in &names {
-        let test = HubTest::load(&tests_dir.join(name));
-        let scenarios_note = match &test {
-            Ok(t) if t.has_scenarios() => "; scenario.assert not evaluated (no bucket engine yet)",
-            _ => "",
-        };
-        let outcome = test.and_then(|t| run_test(&paths, &t));
-        if let Ok(run) = &outcome {
-            for w in run.warnings.iter().filter(|_| a.verbose) {
-                writeln!(out, "    warning: {w}")?;
-            }
-        }
-        match outcome {
+        let outcome = HubTest::load(&tests_dir.join(name)).and_then(|t| run_test(&paths, &t));
+        let run = match outcome {
+            Ok(run) => run,
             Err(e) => {
                 failed += 1;
                 writeln!(out, "{ko} {name}: error: {e:#}")?;
+                continue;
             }
-            Ok(run) => match &run.parser_assert {
-                None => {
-                    skipped += 1;
+        };
+        for w in run.warnings.iter().filter(|_| a.verbose) {
+            writeln!(out, "    warning: {w}")?;
+        }
+        let parts = [
+            ("parser", &run.parser_assert),
+            ("scenario", &run.scenario_assert),
+        ];
+        if parts.iter().all(|(_, o)| o.is_none()) {
+            skipped += 1;
+            writeln!(out, "- {name}: nothing to assert")?;
+            continue;
+        }
+        if let Some(pa) = &run.parser_assert {
+            p_all += 1;
+            p_ok += usize::from(pa.passed());
+        }
+        if let Some(sa) = &run.scenario_assert {
+            s_all += 1;
+            s_ok += usize::from(sa.passed());
+        }
+        let good = parts
+            .iter()
+            .all(|(_, o)| o.as_ref().is_none_or(AssertOutcome::passed));
+        let counts: Vec<String> = parts
+            .iter()
+            .filter_map(|(k, o)| {
+                o.as_ref()
+                    .map(|o| format!("{k} {}/{}", o.total - o.failures.len(), o.total))
+            })
+            .collect();
+        if good {
+            passed += 1;
+            writeln!(out, "{ok} {name} ({})", counts.join(", "))?;
+        } else {
+            failed += 1;
+            writeln!(out, "{ko} {name} ({})", counts.join(", "))?;
+            for (kind, o) in parts {
+                for f in o.iter().flat_map(|o| o.failures.iter()).take(shown) {
                     writeln!(
                         out,
-                        "- {name}: no parser asserts to evaluate{scenarios_note}"
+                        "    {kind}.assert:{}: {}\n        found: {}",
+                        f.line, f.expr, f.found
                     )?;
                 }
-                Some(pa) if pa.passed() => {
-                    passed += 1;
-                    writeln!(
-                        out,
-                        "{ok} {name} ({} parser asserts){scenarios_note}",
-                        pa.total
-                    )?;
-                }
-                Some(pa) => {
-                    failed += 1;
-                    writeln!(
-                        out,
-                        "{ko} {name}: {} of {} parser asserts failed",
-                        pa.failures.len(),
-                        pa.total
-                    )?;
-                    let shown = if a.all_failures { usize::MAX } else { 3 };
-                    for f in pa.failures.iter().take(shown) {
-                        writeln!(
-                            out,
-                            "    parser.assert:{}: {}\n        found: {}",
-                            f.line, f.expr, f.found
-                        )?;
-                    }
-                }
-            },
+            }
         }
     }
     writeln!(out, "{skipped} skipped (nothing to assert)")?;
+    writeln!(out, "parser asserts: {p_ok} of {p_all} tests pass")?;
+    writeln!(out, "scenario asserts: {s_ok} of {s_all} tests pass")?;
     writeln!(out, "{passed} passed, {failed} failed")?;
     Ok(if failed == 0 {
         ExitCode::SUCCESS

@@ -10,5 +10,6 @@ mod config;
 mod results;
 mod run;
 
+pub use assert::AssertOutcome;
 pub use config::HubTest;
-pub use run::{HubPaths, replay_test, run_test};
+pub use run::{HubPaths, bucket_dump, replay_test, run_test};

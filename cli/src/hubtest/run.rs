@@ -4,10 +4,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use engine::event::{Event, ExpectMode, Line, StrMap};
-use engine::expr::Compiler;
+use engine::event::{Event, ExpectMode, Line, StrMap, event_to_json};
 use engine::expr::functions::{Functions, HelperContext};
-use engine::parser::{LoadOptions, ParserFile, ParserSet, resolve_hub_items};
+use engine::expr::{Compiler, Object, Value};
+use engine::parser::ParserFile;
+use engine::pipeline::{Pipeline, Setup};
 
 use super::assert::{AssertOutcome, assert_functions, run_assert_file};
 use super::config::HubTest;
@@ -42,24 +43,45 @@ impl HubPaths {
 pub struct TestRun {
     /// `parser.assert` outcome, when evaluated.
     pub parser_assert: Option<AssertOutcome>,
+    /// `scenario.assert` outcome, when evaluated.
+    pub scenario_assert: Option<AssertOutcome>,
     /// Load warnings (unsupported enrichers...).
     pub warnings: Vec<String>,
 }
 
-/// Loads the test's parsers and replays its log.
-pub fn replay_test(
-    paths: &HubPaths,
-    test: &HubTest,
-) -> anyhow::Result<(ParserResults, Vec<String>)> {
-    let mut files = resolve_hub_items(
+/// What replaying a test's log produced.
+#[derive(Debug, Default)]
+pub struct Replayed {
+    /// Per-node results of every line (postoverflow nodes included, as in CrowdSec's dump).
+    pub parser_results: ParserResults,
+    /// Overflow events after postoverflows, in CrowdSec hubtest's order.
+    pub overflows: Vec<Event>,
+    /// Load warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Loads the test's parsers, scenarios and postoverflows, and replays its log.
+pub fn replay_test(paths: &HubPaths, test: &HubTest) -> anyhow::Result<Replayed> {
+    let extra = [paths.hub.clone(), test.dir.clone()];
+    let scenarios: Vec<String> = test
+        .config
+        .scenarios
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .cloned()
+        .collect();
+    let mut setup = Setup::hub(
         &paths.hub,
-        "parsers",
-        &test.config.parsers,
-        &[paths.hub.clone(), test.dir.clone()],
+        paths.patterns.clone(),
+        paths.data.clone(),
+        Some(&test.config.parsers),
+        Some(&scenarios),
+        Some(&test.config.postoverflows),
+        &extra,
     )?;
     let _overrides = match overrides_file(test)? {
         Some(f) => {
-            files.insert(
+            setup.parsers.insert(
                 0,
                 ParserFile {
                     stage: "s00-raw".into(),
@@ -70,12 +92,7 @@ pub fn replay_test(
         }
         None => None,
     };
-    let opts = LoadOptions {
-        patterns_dir: paths.patterns.clone(),
-        data_dir: paths.data.clone(),
-        clock: Arc::new(crate::clock::SystemClock),
-    };
-    let parsers = ParserSet::load(&files, &opts)?;
+    let mut pipeline = Pipeline::load(&setup, Arc::new(crate::clock::SystemClock))?;
     let log = test.log_path();
     let src: Arc<str> = Arc::from(log.to_string_lossy().as_ref());
     let mut labels = StrMap::new();
@@ -85,7 +102,10 @@ pub fn replay_test(
     labels.insert("type", &test.config.log_type);
     let labels = Arc::new(labels);
     let module: Arc<str> = Arc::from("file");
-    let mut results = ParserResults::default();
+    let mut out = Replayed {
+        warnings: pipeline.warnings.clone(),
+        ..Replayed::default()
+    };
     for raw in read_lines(&log)?.lines {
         let line = Line {
             raw,
@@ -94,33 +114,84 @@ pub fn replay_test(
             module: module.clone(),
             ..Line::default()
         };
-        let mut evt = Event::from_line(line, ExpectMode::TimeMachine);
-        // A node that aborts the line drops it, as CrowdSec does; the dump keeps what ran.
-        let _ = parsers.parse(&mut evt, Some(&mut results));
+        let evt = Event::from_line(line, ExpectMode::TimeMachine);
+        for a in pipeline.process(evt, Some(&mut out.parser_results)) {
+            out.overflows.push(a.event);
+        }
     }
-    Ok((results, parsers.warnings.clone()))
+    sort_like_hubtest(&mut out.overflows);
+    Ok(out)
+}
+
+/// CrowdSec's hubtest sorts overflows by scenario name and sources, descending.
+fn sort_like_hubtest(events: &mut [Event]) {
+    let key = |e: &Event| -> String {
+        let Some(o) = &e.overflow else {
+            return String::new();
+        };
+        let scenario = o.alert.as_ref().map_or("", |a| a.scenario.as_str());
+        let sources: Vec<&str> = o.sources.keys().map(String::as_str).collect();
+        format!("{scenario}{}", sources.join("@"))
+    };
+    events.sort_by_key(|e| std::cmp::Reverse(key(e)));
+}
+
+/// The bucket dump (`bucket-dump.json`): overflow events with their `Overflow`.
+pub fn bucket_dump(events: &[Event]) -> serde_json::Value {
+    events
+        .iter()
+        .map(|e| {
+            let mut j = event_to_json(e);
+            if let (Some(o), serde_json::Value::Object(m)) = (&e.overflow, &mut j) {
+                m.insert(
+                    "Overflow".into(),
+                    serde_json::to_value(o).unwrap_or_default(),
+                );
+            }
+            j
+        })
+        .collect()
+}
+
+fn non_empty(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| !t.trim().is_empty())
 }
 
 /// Runs one test end to end.
 pub fn run_test(paths: &HubPaths, test: &HubTest) -> anyhow::Result<TestRun> {
-    let (parser_results, warnings) = replay_test(paths, test)?;
+    let replayed = replay_test(paths, test)?;
+    let compiler = Compiler::new(
+        assert_functions(Functions::crowdsec(HelperContext::default())),
+        &["results"],
+    );
     let mut parser_assert = None;
     let assert_path = test.dir.join("parser.assert");
-    let has_asserts = std::fs::read_to_string(&assert_path).is_ok_and(|t| !t.trim().is_empty());
-    if !test.config.ignore_parsers && has_asserts {
-        let compiler = Compiler::new(
-            assert_functions(Functions::crowdsec(HelperContext::default())),
-            &["results"],
-        );
-        let value = parser_results.as_value();
+    if !test.config.ignore_parsers && non_empty(&assert_path) {
+        let value = replayed.parser_results.as_value();
         parser_assert = Some(
+            run_assert_file(&assert_path, &compiler, &value)
+                .with_context(|| format!("test {}", test.name))?,
+        );
+    }
+    let mut scenario_assert = None;
+    let assert_path = test.dir.join("scenario.assert");
+    if test.has_scenarios() && non_empty(&assert_path) {
+        let value = Value::List(
+            replayed
+                .overflows
+                .iter()
+                .map(|e| Value::Obj(e as &dyn Object))
+                .collect(),
+        );
+        scenario_assert = Some(
             run_assert_file(&assert_path, &compiler, &value)
                 .with_context(|| format!("test {}", test.name))?,
         );
     }
     Ok(TestRun {
         parser_assert,
-        warnings,
+        scenario_assert,
+        warnings: replayed.warnings,
     })
 }
 

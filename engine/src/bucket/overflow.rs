@@ -155,6 +155,17 @@ impl Object for RuntimeAlert {
         })
     }
 
+    fn call_method(&self, name: &str, args: &[Value<'_>]) -> Option<Result<Value<'_>, String>> {
+        match (name, args) {
+            // Go returns the map's keys in random order; sorted here.
+            ("GetSources", []) => Some(Ok(Value::List(
+                self.sources.keys().map(|k| Value::str(k)).collect(),
+            ))),
+            ("GetSources", _) => Some(Err("GetSources takes no argument".into())),
+            _ => None,
+        }
+    }
+
     fn keys(&self) -> Vec<Cow<'_, str>> {
         [
             "Mapkey",
@@ -239,12 +250,7 @@ impl Object for Alert {
             "Events" => Value::List(
                 self.events
                     .iter()
-                    .map(|e| {
-                        Value::Map(BTreeMap::from([
-                            ("Timestamp".to_string(), Value::str(&e.timestamp)),
-                            ("Meta".to_string(), meta_value(&e.meta)),
-                        ]))
-                    })
+                    .map(|e| Value::Obj(e as &dyn Object))
                     .collect(),
             ),
             "Labels" | "Decisions" => Value::List(Vec::new()),
@@ -303,6 +309,15 @@ impl Object for Source {
         })
     }
 
+    fn call_method(&self, name: &str, args: &[Value<'_>]) -> Option<Result<Value<'_>, String>> {
+        match (name, args) {
+            ("GetValue", []) => Some(Ok(Value::str(&self.value))),
+            ("GetScope", []) => Some(Ok(Value::str(&self.scope))),
+            ("GetValue" | "GetScope", _) => Some(Err(format!("{name} takes no argument"))),
+            _ => None,
+        }
+    }
+
     fn keys(&self) -> Vec<Cow<'_, str>> {
         [
             "Scope",
@@ -318,6 +333,41 @@ impl Object for Source {
         .into_iter()
         .map(Cow::Borrowed)
         .collect()
+    }
+
+    fn to_value(&self) -> Value<'_> {
+        map_of(self)
+    }
+}
+
+impl Object for AlertEvent {
+    fn type_name(&self) -> &'static str {
+        "*models.Event"
+    }
+
+    fn member(&self, name: &str) -> Option<Value<'_>> {
+        match name {
+            "Timestamp" => Some(Value::str(&self.timestamp)),
+            "Meta" => Some(meta_value(&self.meta)),
+            _ => None,
+        }
+    }
+
+    fn keys(&self) -> Vec<Cow<'_, str>> {
+        vec![Cow::Borrowed("Timestamp"), Cow::Borrowed("Meta")]
+    }
+
+    fn call_method(&self, name: &str, args: &[Value<'_>]) -> Option<Result<Value<'_>, String>> {
+        match (name, args) {
+            ("GetMeta", [Value::Str(k)]) => Some(Ok(Value::str(
+                self.meta
+                    .iter()
+                    .find(|m| m.key == **k)
+                    .map_or("", |m| m.value.as_str()),
+            ))),
+            ("GetMeta", _) => Some(Err("GetMeta takes one string".into())),
+            _ => None,
+        }
     }
 
     fn to_value(&self) -> Value<'_> {

@@ -24,9 +24,12 @@ use std::sync::Arc;
 
 use regex::{CaptureLocations, Regex, RegexBuilder};
 
+/// Source of [`Inner::id`].
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 thread_local! {
-    /// Capture slots per grok (keyed by its address) for this thread.
-    static SLOTS: std::cell::RefCell<HashMap<usize, CaptureLocations>> =
+    /// Capture slots per grok (keyed by its id) for this thread.
+    static SLOTS: std::cell::RefCell<HashMap<u64, CaptureLocations>> =
         std::cell::RefCell::new(HashMap::new());
 }
 
@@ -88,6 +91,8 @@ pub struct Grok {
 
 #[derive(Debug)]
 struct Inner {
+    /// Unique for the life of the process (addresses are reused after a grok is dropped).
+    id: u64,
     pattern: String,
     regex: Regex,
     /// `(field, group index)`, sorted by group index.
@@ -98,7 +103,7 @@ struct Inner {
 /// Reusable match scratch space for [`Grok::captures_with`]; one per thread or worker.
 #[derive(Debug, Default)]
 pub struct GrokScratch {
-    owner: usize,
+    owner: u64,
     locs: Option<CaptureLocations>,
 }
 
@@ -138,6 +143,7 @@ impl Grok {
         let names = fields.iter().map(|(f, _)| f.clone()).collect();
         Ok(Grok {
             inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 pattern: pattern.to_string(),
                 regex,
                 fields,
@@ -171,7 +177,7 @@ impl Grok {
         }
         // One set of capture slots per grok and thread, reused across calls: allocating them
         // per line showed up at ~10% of a grok match.
-        let id = Arc::as_ptr(&self.inner) as usize;
+        let id = inner.id;
         let found = SLOTS.with(|cell| {
             let mut slots = cell.borrow_mut();
             let locs = slots
@@ -206,7 +212,7 @@ impl Grok {
         if inner.fields.is_empty() {
             return false;
         }
-        let id = Arc::as_ptr(&self.inner) as usize;
+        let id = inner.id;
         let locs = match &mut scratch.locs {
             Some(l) if scratch.owner == id && l.len() == inner.regex.captures_len() => l,
             slot => {

@@ -107,8 +107,9 @@ pub fn resolve_hub_items(
     for name in names.iter().filter(|n| !n.trim().is_empty()) {
         let mut found = None;
         if name.ends_with(".yaml") || name.ends_with(".yml") {
+            let rel = name.trim_start_matches('/');
             for base in std::iter::once(&hub.to_path_buf()).chain(extra_dirs) {
-                let p = base.join(name);
+                let p = base.join(rel);
                 if p.is_file() {
                     found = Some(p);
                     break;

@@ -117,9 +117,16 @@ pub fn resolve_scenarios(
     let mut out = Vec::new();
     for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
         let candidates: Vec<PathBuf> = if name.ends_with(".yaml") || name.ends_with(".yml") {
-            std::iter::once(hub.to_path_buf())
-                .chain(extra_dirs.iter().cloned())
-                .map(|b| b.join(name))
+            // CrowdSec joins even "/scenarios/x.yaml" to the hub directory.
+            let rel = name.trim_start_matches('/');
+            let absolute = Some(PathBuf::from(name)).filter(|p| p.is_absolute());
+            absolute
+                .into_iter()
+                .chain(
+                    std::iter::once(hub.to_path_buf())
+                        .chain(extra_dirs.iter().cloned())
+                        .map(|b| b.join(rel)),
+                )
                 .collect()
         } else {
             vec![hub.join("scenarios").join(format!("{name}.yaml"))]
