@@ -122,7 +122,7 @@ impl ScenarioSet {
                 if d.dest_file.is_empty() || data.is_loaded(&d.dest_file, kind) {
                     continue;
                 }
-                if let Err(e) = data.load(&opts.data_dir, &d.dest_file, kind) {
+                if let Err(e) = data.load_entry(&opts.data_dir, &d.dest_file, &d.source_url, kind) {
                     match e {
                         DataError::Io { .. } => {
                             warnings.push(format!("data file {:?}: {e}", d.dest_file));

@@ -155,7 +155,7 @@ pub(crate) fn build_functions(
             }
             continue;
         };
-        if let Err(e) = files.load(data_dir, &d.dest_file, kind) {
+        if let Err(e) = files.load_entry(data_dir, &d.dest_file, &d.source_url, kind) {
             match e {
                 DataError::Io { .. } => warnings.push(format!("data file {:?}: {e}", d.dest_file)),
                 other => return Err(LoadError::Data(other.to_string())),

@@ -140,6 +140,30 @@ impl DataFiles {
         self.load_str(dest_file, &text, kind)
     }
 
+    /// Like [`DataFiles::load`], but when `data_dir/dest_file` is missing also looks for the
+    /// file where the hub's data repository keeps it: the path of its `source_url`
+    /// (`https://hub-data.crowdsec.net/web/x.txt` → `data_dir/web/x.txt`).
+    pub fn load_entry(
+        &mut self,
+        data_dir: &Path,
+        dest_file: &str,
+        source_url: &str,
+        kind: DataKind,
+    ) -> Result<(), DataError> {
+        if self.is_loaded(dest_file, kind) || data_dir.join(dest_file).is_file() {
+            return self.load(data_dir, dest_file, kind);
+        }
+        let rel = source_url.split_once("://").map_or("", |(_, rest)| rest);
+        let rel = rel.split_once('/').map_or("", |(_, path)| path);
+        let rel = rel.split(['?', '#']).next().unwrap_or("");
+        if rel.is_empty() || rel.split('/').any(|c| c == "..") || !data_dir.join(rel).is_file() {
+            return self.load(data_dir, dest_file, kind);
+        }
+        let path = data_dir.join(rel);
+        let bytes = std::fs::read(&path).map_err(|source| DataError::Io { path, source })?;
+        self.load_str(dest_file, &String::from_utf8_lossy(&bytes), kind)
+    }
+
     /// Loads a file's content given as text (used by [`DataFiles::load`] and by tests).
     pub fn load_str(&mut self, name: &str, text: &str, kind: DataKind) -> Result<(), DataError> {
         match kind {
