@@ -43,6 +43,10 @@ pub enum Field {
     Stage,
     /// `evt.Unmarshaled.<key>` (string value).
     Unmarshaled,
+    /// `evt.Overflow.Alert.Source.Value` (postoverflows rewriting an alert's target).
+    OverflowSourceValue,
+    /// `evt.Overflow.Alert.Source.Scope`.
+    OverflowSourceScope,
 }
 
 /// Where the value comes from.
@@ -168,6 +172,9 @@ impl Static {
                 Field::Unmarshaled => evt
                     .unmarshaled
                     .insert(&self.key, serde_json::Value::String(value)),
+                Field::OverflowSourceValue | Field::OverflowSourceScope => {
+                    set_overflow_source(evt, *f == Field::OverflowSourceValue, value)
+                }
             },
             Target::Invalid(t) => tracing::debug!(target = %t, "Static target cannot be set."),
         }
@@ -211,6 +218,38 @@ fn resolve_target(target: &str) -> (Target, String) {
         ("WhitelistReason", "") => field(Field::WhitelistReason),
         ("Stage", "") => field(Field::Stage),
         ("Line", "Raw") => field(Field::LineRaw),
+        ("Overflow", "Alert.Source.Value") => field(Field::OverflowSourceValue),
+        ("Overflow", "Alert.Source.Scope") => field(Field::OverflowSourceScope),
         _ => (Target::Invalid(target.to_string()), String::new()),
+    }
+}
+
+/// Rewrites the source of an overflow's alert. In CrowdSec the alert, its first API alert and
+/// the source map entry of the same address are one object; all three are updated here.
+fn set_overflow_source(evt: &mut Event, is_value: bool, value: String) {
+    let Some(o) = evt.overflow.as_deref_mut() else {
+        tracing::debug!("Static targets evt.Overflow on an event that is not an overflow.");
+        return;
+    };
+    let ip = o
+        .alert
+        .as_ref()
+        .map(|a| a.source.ip.clone())
+        .unwrap_or_default();
+    let set = |src: &mut crate::bucket::Source| {
+        if is_value {
+            src.value = value.clone();
+        } else {
+            src.scope = value.clone();
+        }
+    };
+    if let Some(a) = o.alert.as_mut() {
+        set(&mut a.source);
+    }
+    if let Some(a) = o.api_alerts.first_mut() {
+        set(&mut a.source);
+    }
+    for src in o.sources.values_mut().filter(|s| s.ip == ip) {
+        set(src);
     }
 }
