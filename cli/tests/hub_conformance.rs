@@ -1,23 +1,29 @@
-//! Runs `hivewall hubtest run` over CrowdSec's hub tests and holds the pass rate of the parser
-//! asserts to the target of docs/conformance.md.
+//! Runs `hivewall hubtest run` over CrowdSec's hub tests and over our own `scenarios/` tests,
+//! and holds the pass rates to the targets of docs/conformance.md.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn hub() -> PathBuf {
-    let shared = std::env::var_os("HIVEWALL_SHARED")
+fn shared() -> PathBuf {
+    std::env::var_os("HIVEWALL_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    shared.join("crowdsec/hub")
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
 }
 
-/// Parses the closing `N passed, M failed` line.
-fn summary(out: &str) -> (usize, usize) {
-    let line = out
-        .lines()
-        .rev()
-        .find(|l| l.ends_with(" failed"))
-        .expect("summary line");
+fn hubtest(hub: &Path) -> String {
+    assert!(hub.join(".tests").is_dir(), "hub tests not found at {}", hub.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_hivewall"))
+        .args(["hubtest", "run", "--hub"])
+        .arg(hub)
+        .output()
+        .expect("run hivewall");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Reads `<kind> asserts: X of Y tests pass`.
+fn rate(out: &str, kind: &str) -> (usize, usize) {
+    let prefix = format!("{kind} asserts: ");
+    let line = out.lines().find_map(|l| l.strip_prefix(&prefix)).expect("summary line");
     let nums: Vec<usize> = line
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
@@ -27,28 +33,22 @@ fn summary(out: &str) -> (usize, usize) {
 }
 
 #[test]
-fn parser_asserts_pass_at_least_95_percent() {
-    let hub = hub();
-    assert!(
-        hub.join(".tests").is_dir(),
-        "hub tests not found at {}",
-        hub.display()
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_hivewall"))
-        .args(["hubtest", "run", "--hub"])
-        .arg(&hub)
-        .output()
-        .expect("run hivewall");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let (passed, failed) = summary(&stdout);
-    let total = passed + failed;
-    eprintln!("hub parser conformance: {passed} of {total}");
-    assert!(
-        total >= 120,
-        "expected ~129 tests with parser asserts, got {total}"
-    );
-    assert!(
-        passed * 100 >= total * 95,
-        "only {passed} of {total} hub tests pass their parser asserts:\n{stdout}"
-    );
+fn crowdsec_hub_tests_pass_at_target_rates() {
+    let out = hubtest(&shared().join("crowdsec/hub"));
+    let (p_ok, p_all) = rate(&out, "parser");
+    let (s_ok, s_all) = rate(&out, "scenario");
+    eprintln!("hub conformance: parsers {p_ok}/{p_all}, scenarios {s_ok}/{s_all}");
+    assert!(p_all >= 120 && s_all >= 150, "too few tests evaluated:\n{out}");
+    assert!(p_ok * 100 >= p_all * 95, "parser asserts: {p_ok} of {p_all}:\n{out}");
+    assert!(s_ok * 100 >= s_all * 90, "scenario asserts: {s_ok} of {s_all}:\n{out}");
+}
+
+#[test]
+fn our_own_content_passes_all_its_tests() {
+    let hub = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/hub");
+    let out = hubtest(&hub);
+    let (p_ok, p_all) = rate(&out, "parser");
+    let (s_ok, s_all) = rate(&out, "scenario");
+    assert!(p_all >= 5 && s_all >= 8, "too few tests evaluated:\n{out}");
+    assert_eq!((p_ok, s_ok), (p_all, s_all), "{out}");
 }
