@@ -24,10 +24,10 @@ pub struct HubArgs {
     /// The hub checkout (with `.tests/`).
     #[arg(long, value_name = "DIR")]
     pub hub: PathBuf,
-    /// Grok patterns [default: `patterns/` beside the hub].
+    /// Grok patterns (default: `patterns/` beside the hub).
     #[arg(long, value_name = "DIR")]
     pub patterns: Option<PathBuf>,
-    /// Data files [default: `data/` beside the hub].
+    /// Data files (default: `data/` beside the hub).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }

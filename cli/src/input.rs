@@ -71,36 +71,6 @@ pub fn split_lines(bytes: &[u8]) -> Lines {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lines_are_split_like_crowdsec() {
-        let l = split_lines(b"a\r\n\nb\nc");
-        assert_eq!(l.lines, ["a", "b", "c"]);
-        assert_eq!((l.invalid_utf8, l.truncated), (0, 0));
-    }
-
-    #[test]
-    fn invalid_utf8_is_kept_lossily_and_counted() {
-        let l = split_lines(b"ok\nbad \xff\xfe byte\n");
-        assert_eq!(l.lines.len(), 2);
-        assert_eq!(l.lines[1], "bad \u{fffd}\u{fffd} byte");
-        assert_eq!(l.invalid_utf8, 1);
-    }
-
-    #[test]
-    fn overlong_lines_are_cut_on_a_char_boundary_and_counted() {
-        let mut big = "é".repeat(MAX_LINE).into_bytes();
-        big.extend_from_slice(b"\nnext\n");
-        let l = split_lines(&big);
-        assert_eq!(l.truncated, 1);
-        assert!(l.lines[0].len() <= MAX_LINE && l.lines[0].len() > MAX_LINE - 4);
-        assert_eq!(l.lines[1], "next");
-    }
-}
-
 /// Streams a file's lines to `f` with the rules of [`read_lines`], holding one line at a time.
 /// `progress` is called with the bytes read so far every few thousand lines.
 pub fn for_each_line(
@@ -130,11 +100,41 @@ pub fn for_each_line(
         if let Some(line) = one.lines.pop() {
             f(line);
             n += 1;
-            if n % 4096 == 0 {
+            if n.is_multiple_of(4096) {
                 progress(read);
             }
         }
     }
     progress(read);
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_split_like_crowdsec() {
+        let l = split_lines(b"a\r\n\nb\nc");
+        assert_eq!(l.lines, ["a", "b", "c"]);
+        assert_eq!((l.invalid_utf8, l.truncated), (0, 0));
+    }
+
+    #[test]
+    fn invalid_utf8_is_kept_lossily_and_counted() {
+        let l = split_lines(b"ok\nbad \xff\xfe byte\n");
+        assert_eq!(l.lines.len(), 2);
+        assert_eq!(l.lines[1], "bad \u{fffd}\u{fffd} byte");
+        assert_eq!(l.invalid_utf8, 1);
+    }
+
+    #[test]
+    fn overlong_lines_are_cut_on_a_char_boundary_and_counted() {
+        let mut big = "é".repeat(MAX_LINE).into_bytes();
+        big.extend_from_slice(b"\nnext\n");
+        let l = split_lines(&big);
+        assert_eq!(l.truncated, 1);
+        assert!(l.lines[0].len() <= MAX_LINE && l.lines[0].len() > MAX_LINE - 4);
+        assert_eq!(l.lines[1], "next");
+    }
 }

@@ -18,23 +18,23 @@ pub struct ConfigArgs {
     /// `scenarios/`, `postoverflows/`, `profiles.yaml`, `patterns/`).
     #[arg(long, value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
-    /// The grok pattern library [default: `patterns/` of the config dir, or beside the hub].
+    /// The grok pattern library (default: `patterns/` of the config dir, or beside the hub).
     #[arg(long, value_name = "DIR")]
     pub patterns: Option<PathBuf>,
-    /// Where data files (`data:` of parsers and scenarios) are read from [default: `data/`
-    /// beside the hub, `<config-dir>/data` if it exists, else `/var/lib/crowdsec/data`].
+    /// Where data files (`data:` of parsers and scenarios) are read from (default: `data/`
+    /// beside the hub, `<config-dir>/data` if it exists, else `/var/lib/crowdsec/data`).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// With --hub: only these parsers (hub names or paths, comma separated) [default: all].
+    /// With --hub: only these parsers (hub names or paths, comma separated) (default: all).
     #[arg(long, value_delimiter = ',', requires = "hub")]
     pub parsers: Option<Vec<String>>,
-    /// With --hub: only these scenarios (hub names or paths, comma separated) [default: all].
+    /// With --hub: only these scenarios (hub names or paths, comma separated) (default: all).
     #[arg(long, value_delimiter = ',', requires = "hub")]
     pub scenarios: Option<Vec<String>>,
-    /// With --hub: these postoverflows (hub names or paths, comma separated) [default: none].
+    /// With --hub: these postoverflows (hub names or paths, comma separated) (default: none).
     #[arg(long, value_delimiter = ',', requires = "hub")]
     pub postoverflows: Option<Vec<String>>,
-    /// A profiles file [default: `profiles.yaml` of the config dir].
+    /// A profiles file (default: `profiles.yaml` of the config dir).
     #[arg(long, value_name = "FILE")]
     pub profiles: Option<PathBuf>,
 }

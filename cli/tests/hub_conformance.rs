@@ -11,7 +11,11 @@ fn shared() -> PathBuf {
 }
 
 fn hubtest(hub: &Path) -> String {
-    assert!(hub.join(".tests").is_dir(), "hub tests not found at {}", hub.display());
+    assert!(
+        hub.join(".tests").is_dir(),
+        "hub tests not found at {}",
+        hub.display()
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_hivewall"))
         .args(["hubtest", "run", "--hub"])
         .arg(hub)
@@ -23,7 +27,10 @@ fn hubtest(hub: &Path) -> String {
 /// Reads `<kind> asserts: X of Y tests pass`.
 fn rate(out: &str, kind: &str) -> (usize, usize) {
     let prefix = format!("{kind} asserts: ");
-    let line = out.lines().find_map(|l| l.strip_prefix(&prefix)).expect("summary line");
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .expect("summary line");
     let nums: Vec<usize> = line
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
@@ -38,9 +45,18 @@ fn crowdsec_hub_tests_pass_at_target_rates() {
     let (p_ok, p_all) = rate(&out, "parser");
     let (s_ok, s_all) = rate(&out, "scenario");
     eprintln!("hub conformance: parsers {p_ok}/{p_all}, scenarios {s_ok}/{s_all}");
-    assert!(p_all >= 120 && s_all >= 150, "too few tests evaluated:\n{out}");
-    assert!(p_ok * 100 >= p_all * 95, "parser asserts: {p_ok} of {p_all}:\n{out}");
-    assert!(s_ok * 100 >= s_all * 90, "scenario asserts: {s_ok} of {s_all}:\n{out}");
+    assert!(
+        p_all >= 120 && s_all >= 150,
+        "too few tests evaluated:\n{out}"
+    );
+    assert!(
+        p_ok * 100 >= p_all * 95,
+        "parser asserts: {p_ok} of {p_all}:\n{out}"
+    );
+    assert!(
+        s_ok * 100 >= s_all * 90,
+        "scenario asserts: {s_ok} of {s_all}:\n{out}"
+    );
 }
 
 #[test]
