@@ -129,6 +129,12 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         s.poured,
         s.overflows
     );
+    let (bytes, live) = engine::bucket::memory_usage(pipeline.detector().store());
+    eprintln!(
+        "{live} live buckets, {} bytes each on average, {:.1} MiB in all",
+        bytes.checked_div(live).unwrap_or(0),
+        bytes as f64 / (1024.0 * 1024.0)
+    );
     if !args.json {
         print_table(&alerts)?;
     }
