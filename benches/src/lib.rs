@@ -271,15 +271,15 @@ impl Attack {
     /// (kind, weight, min length, max length, max burst)
     const TABLE: [(Attack, u64, u64, u64, u64); 16] = [
         (Attack::Probe, 20, 12, 40, 4),
-        (Attack::Sensitive, 10, 5, 12, 3),
+        (Attack::Sensitive, 10, 5, 12, 5),
         (Attack::BadAgent, 10, 1, 4, 2),
         (Attack::Traversal, 8, 4, 9, 3),
-        (Attack::Crawl, 10, 50, 200, 12),
+        (Attack::Crawl, 10, 50, 200, 25),
         (Attack::WpLogin, 8, 6, 25, 7),
         (Attack::XmlRpc, 5, 6, 12, 3),
         (Attack::Sqli, 5, 11, 20, 20),
         (Attack::Xss, 5, 6, 12, 12),
-        (Attack::Backdoor, 5, 2, 5, 2),
+        (Attack::Backdoor, 5, 2, 5, 3),
         (Attack::W00t, 3, 1, 1, 1),
         (Attack::OpenProxy, 3, 1, 2, 1),
         (Attack::AuthFail, 5, 6, 15, 6),
@@ -358,7 +358,7 @@ fn attack_line(out: &mut String, rng: &mut Rng, s: &Session, t: i64) {
             access_line(out, ip, &time, "GET", &path, 404, bytes, "-", agent);
         }
         Attack::Sensitive => {
-            let path = SENSITIVE[((step + rng.below(3)) % SENSITIVE.len() as u64) as usize];
+            let path = SENSITIVE[((step * 5 + rng.below(2)) % SENSITIVE.len() as u64) as usize];
             access_line(out, ip, &time, "GET", path, 404, bytes, "-", agent);
         }
         Attack::BadAgent => {
@@ -426,7 +426,7 @@ fn attack_line(out: &mut String, rng: &mut Rng, s: &Session, t: i64) {
             let path = format!(
                 "{}{}",
                 rng.pick(&dirs),
-                BACKDOORS[((step + rng.below(2)) % BACKDOORS.len() as u64) as usize]
+                BACKDOORS[(step % BACKDOORS.len() as u64) as usize]
             );
             access_line(out, ip, &time, "GET", &path, 404, bytes, "-", agent);
         }
@@ -527,8 +527,8 @@ pub fn nginx_log(lines: usize, seed: u64) -> String {
     let mut sessions: Vec<Session> = Vec::new();
     let mut emitted = 0;
     while emitted < lines {
-        if rng.below(100) < 8 {
-            if sessions.len() < 3 || rng.below(4) == 0 {
+        if rng.below(100) < 10 {
+            if sessions.len() < 2 {
                 let mut w = rng.below(total_weight);
                 let mut entry = Attack::TABLE[0];
                 for e in Attack::TABLE {
@@ -692,10 +692,10 @@ mod tests {
 
     #[test]
     fn nginx_log_is_deterministic_parseable_and_varied() {
-        let a = nginx_log(5000, 7);
-        assert_eq!(a, nginx_log(5000, 7));
-        assert_ne!(a, nginx_log(5000, 8));
-        assert_eq!(a.lines().count(), 5000);
+        let a = nginx_log(20_000, 7);
+        assert_eq!(a, nginx_log(20_000, 7));
+        assert_ne!(a, nginx_log(20_000, 8));
+        assert_eq!(a.lines().count(), 20_000);
         for l in a.lines() {
             assert!(nginx_line_ok(l), "bad line: {l}");
         }
@@ -740,7 +740,7 @@ mod tests {
             .lines()
             .filter(|l| l.starts_with("45.") || l.contains("client: 45."))
             .count();
-        assert!((500..2500).contains(&attacks), "{attacks} attack lines");
+        assert!((3_000..9_000).contains(&attacks), "{attacks} attack lines");
         assert_eq!(nginx_log(0, 1), "");
         assert_eq!(nginx_log(1, 1).lines().count(), 1);
     }
