@@ -124,6 +124,83 @@ pub fn auth_log(lines: usize, seed: u64) -> String {
     out
 }
 
+/// An sshd/syslog auth log like [`auth_log`] (same line shapes, about one line per 0.5 s),
+/// where one brute-force session at a time (an address of a pool of 300 trying 5 to 40
+/// passwords, fast or slow) is mixed with background noise from 5000 addresses, so that the
+/// hub's ssh-bf / ssh-slow-bf scenarios (and their user-enum variants) fire.
+pub fn auth_bf_log(lines: usize, seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    let mut out = String::with_capacity(lines * 110);
+    let mut t: u64 = 0;
+    // (attacker, attempts left, percent of lines)
+    let mut session: Option<(String, u64, u64)> = None;
+    for _ in 0..lines {
+        t += rng.below(2);
+        let day = 1 + (t / 86_400) % 28;
+        let month = MONTHS[((t / (86_400 * 28)) % 12) as usize];
+        let (h, m, s) = ((t / 3600) % 24, (t / 60) % 60, t % 60);
+        let host = rng.pick(&HOSTS);
+        let pid = 1000 + rng.below(60_000);
+        let port = 1024 + rng.below(64_000);
+        let user = rng.pick(&USERS);
+        let _ = write!(out, "{month} {day:>2} {h:02}:{m:02}:{s:02} {host} ");
+        let (attacker, left, rate) = session.get_or_insert_with(|| {
+            let n = rng.below(300);
+            let src = format!(
+                "{}.{}.{}.{}",
+                185 + n % 10,
+                100 + n % 50,
+                (n * 13) & 255,
+                1 + n % 254
+            );
+            let rate = if rng.below(3) == 0 { 6 } else { 35 };
+            (src, 5 + rng.below(36), rate)
+        });
+        if rng.below(100) < *rate {
+            let _ = if rng.below(2) == 0 {
+                writeln!(
+                    out,
+                    "sshd[{pid}]: Failed password for invalid user {user} from {attacker} port {port} ssh2"
+                )
+            } else {
+                writeln!(
+                    out,
+                    "sshd[{pid}]: Failed password for {user} from {attacker} port {port} ssh2"
+                )
+            };
+            *left -= 1;
+            if *left == 0 {
+                session = None;
+            }
+            continue;
+        }
+        let src = ip(&mut rng, 5_000);
+        let _ = match rng.below(100) {
+            0..=29 => writeln!(
+                out,
+                "sshd[{pid}]: Failed password for invalid user {user} from {src} port {port} ssh2"
+            ),
+            30..=44 => writeln!(
+                out,
+                "sshd[{pid}]: Invalid user {user} from {src} port {port}"
+            ),
+            45..=59 => writeln!(
+                out,
+                "sshd[{pid}]: Accepted publickey for {user} from {src} port {port} ssh2: ED25519 SHA256:Xq9vR2mB7c"
+            ),
+            60..=79 => writeln!(
+                out,
+                "sshd[{pid}]: Connection closed by {src} port {port} [preauth]"
+            ),
+            _ => writeln!(
+                out,
+                "CRON[{pid}]: pam_unix(cron:session): session closed for user root"
+            ),
+        };
+    }
+    out
+}
+
 /// Normal browsers for the nginx log.
 const BROWSERS: [&str; 6] = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
@@ -653,6 +730,31 @@ mod tests {
         assert_eq!(a.lines().count(), 1000);
         assert!(a.lines().all(|l| l.len() > 30 && l.contains("]: ")));
         assert_ne!(a, auth_log(1000, 43));
+    }
+
+    #[test]
+    fn auth_bf_log_is_deterministic_and_bursty() {
+        let a = auth_bf_log(5000, 3);
+        assert_eq!(a, auth_bf_log(5000, 3));
+        assert_ne!(a, auth_bf_log(5000, 4));
+        assert_eq!(a.lines().count(), 5000);
+        assert!(a.lines().all(|l| l.len() > 30 && l.contains("]: ")));
+        // Some address fails at least 6 times within 10 seconds of log time.
+        let mut by_ip: std::collections::HashMap<&str, Vec<u32>> = Default::default();
+        for l in a.lines().filter(|l| l.contains("Failed password")) {
+            let ip = l.split(" from ").nth(1).unwrap().split(' ').next().unwrap();
+            let clock: Vec<u32> = l[7..15].split(':').map(|x| x.parse().unwrap()).collect();
+            let day: u32 = l[4..6].trim().parse().unwrap();
+            by_ip
+                .entry(ip)
+                .or_default()
+                .push(((day * 24 + clock[0]) * 60 + clock[1]) * 60 + clock[2]);
+        }
+        assert!(
+            by_ip
+                .values()
+                .any(|ts| ts.windows(6).any(|w| w[5] - w[0] <= 10))
+        );
     }
 
     /// Shape of a combined-format access line, or of an nginx error-log line.

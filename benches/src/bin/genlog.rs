@@ -1,11 +1,11 @@
-//! `genlog auth|nginx LINES SEED`: write a deterministic generated log to stdout.
+//! `genlog auth|auth-bf|nginx LINES SEED`: write a deterministic generated log to stdout.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: genlog auth|nginx LINES SEED > file";
+    let usage = "usage: genlog auth|auth-bf|nginx LINES SEED > file";
     let [kind, lines, seed] = args.as_slice() else {
         eprintln!("{usage}");
         return ExitCode::from(2);
@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     };
     let text = match kind.as_str() {
         "auth" => benches::auth_log(lines, seed),
+        "auth-bf" => benches::auth_bf_log(lines, seed),
         "nginx" => benches::nginx_log(lines, seed),
         other => {
             eprintln!("genlog: unknown log kind '{other}'\n{usage}");
