@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Differential check: the real CrowdSec 1.4.6 and hivewall replay the same log with the same
+parser and scenario files (the package's own hub snapshot) and must give the same overflows.
+
+  scripts/differential.py LOG TYPE OUTDIR [--hivewall BIN] [--runs N]
+
+CrowdSec is run N times (default 2): it is not fully deterministic on busy logs, so only the
+overflows every run agrees on are held against hivewall, and those it disagrees with itself on
+are left out (and reported). hivewall then runs on the config dir CrowdSec used. An overflow
+is compared on (scenario, source scope, source value, events count, start, stop). Exit 0 when
+hivewall's overflows equal CrowdSec's stable ones, 1 otherwise; OUTDIR/summary.json says why.
+"""
+
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def key(o):
+    s = o.get("source", {})
+    return (o["scenario"], s.get("scope", ""), s.get("value", ""), int(o["events_count"]),
+            o.get("start_at", ""), o.get("stop_at", ""))
+
+
+def load_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    ap.add_argument("log")
+    ap.add_argument("type")
+    ap.add_argument("outdir")
+    ap.add_argument("--hivewall", default=os.path.join(
+        os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "hivewall"))
+    ap.add_argument("--runs", type=int, default=2)
+    a = ap.parse_args()
+    os.makedirs(a.outdir, exist_ok=True)
+    log = os.path.abspath(a.log)
+
+    runs = []
+    for i in range(1, a.runs + 1):
+        out = os.path.join(a.outdir, f"crowdsec-{i}")
+        cmd = [os.path.join(HERE, "crowdsec", "replay.sh"), log, a.type, out]
+        if i == 1:
+            cmd.append("--keep-work")
+        subprocess.run(cmd, check=True)
+        runs.append(collections.Counter(key(o) for o in load_jsonl(os.path.join(out, "overflows.jsonl"))))
+    stable = runs[0]
+    for r in runs[1:]:
+        stable = stable & r
+    unstable = collections.Counter()
+    for r in runs:
+        unstable |= (r - stable)
+
+    work = os.path.join(a.outdir, "crowdsec-1", "work")
+    hw_out = os.path.join(a.outdir, "hivewall.jsonl")
+    with open(hw_out, "w", encoding="utf-8") as f:
+        subprocess.run([a.hivewall, "replay", "--config-dir", os.path.join(work, "config"),
+                        "--data-dir", os.path.join(work, "data"), "--type", a.type, log, "--json"],
+                       check=True, stdout=f)
+    ours = collections.Counter(key(o) for o in load_jsonl(hw_out))
+    # What CrowdSec itself is unsure about is not held against us.
+    ours_cmp = ours - unstable
+    missing = stable - ours_cmp
+    extra = ours_cmp - stable
+
+    per = collections.defaultdict(lambda: [0, 0])
+    for k, n in stable.items():
+        per[k[0]][0] += n
+    for k, n in ours.items():
+        per[k[0]][1] += n
+    summary = {
+        "log": log, "type": a.type, "crowdsec_runs": a.runs,
+        "crowdsec_stable": sum(stable.values()),
+        "crowdsec_unstable_left_out": sum(unstable.values()),
+        "hivewall": sum(ours.values()),
+        "missing_in_hivewall": [list(k) for k in sorted(missing.elements())],
+        "extra_in_hivewall": [list(k) for k in sorted(extra.elements())],
+        "per_scenario": {s: {"crowdsec": c, "hivewall": h} for s, (c, h) in sorted(per.items())},
+    }
+    with open(os.path.join(a.outdir, "summary.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2)
+    width = max([len(s) for s in per] + [8])
+    print(f"{'scenario':<{width}} {'crowdsec':>9} {'hivewall':>9}")
+    for s, (c, h) in sorted(per.items()):
+        print(f"{s:<{width}} {c:>9} {h:>9}")
+    print(f"crowdsec stable {summary['crowdsec_stable']}, left out {summary['crowdsec_unstable_left_out']}, "
+          f"hivewall {summary['hivewall']}, missing {len(summary['missing_in_hivewall'])}, "
+          f"extra {len(summary['extra_in_hivewall'])}")
+    for k in summary["missing_in_hivewall"][:20]:
+        print("missing in hivewall:", k)
+    for k in summary["extra_in_hivewall"][:20]:
+        print("extra in hivewall:", k)
+    ok = not missing and not extra
+    print("identical" if ok else "DIFFERENT")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
