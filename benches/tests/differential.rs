@@ -1,0 +1,65 @@
+//! The differential check against the real CrowdSec 1.4.6 (Debian), on ~20k-line generated
+//! logs: same log, same parser and scenario files → the same overflows (scenario, source, events
+//! count, start, stop). `scripts/differential.py` does the work; CrowdSec's own run-to-run
+//! disagreements are left out there. Larger logs are checked by hand (see docs/conformance.md).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The `hivewall` binary `cargo test --workspace` built next to this test.
+fn hivewall() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = dir.join("hivewall");
+    assert!(
+        bin.is_file(),
+        "{} not built (run the workspace tests)",
+        bin.display()
+    );
+    bin
+}
+
+fn check(kind: &str, log_type: &str, text: String) {
+    let dir = std::env::temp_dir().join(format!("hivewall-diff-{kind}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join(format!("{kind}.log"));
+    std::fs::write(&log, text).unwrap();
+    let out = Command::new("python3")
+        .arg(repo().join("scripts/differential.py"))
+        .arg(&log)
+        .arg(log_type)
+        .arg(dir.join("out"))
+        .arg("--hivewall")
+        .arg(hivewall())
+        .output()
+        .expect("run scripts/differential.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{kind}: differential check failed\n{stdout}\n{stderr}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("out/summary.json")).unwrap()).unwrap();
+    let stable = summary["crowdsec_stable"].as_u64().unwrap();
+    assert!(
+        stable >= 100,
+        "{kind}: too few overflows to compare ({stable})\n{stdout}"
+    );
+    eprintln!("{kind}: {stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn same_overflows_as_crowdsec_on_an_sshd_log() {
+    check("auth", "syslog", benches::auth_bf_log(20_000, 1));
+}
+
+#[test]
+fn same_overflows_as_crowdsec_on_an_nginx_log() {
+    check("nginx", "nginx", benches::nginx_log(20_000, 1));
+}
