@@ -39,6 +39,10 @@ pub enum Field {
     WhitelistReason,
     /// `evt.Line.Raw`.
     LineRaw,
+    /// `evt.Line.Module`.
+    LineModule,
+    /// `evt.Line.Src`.
+    LineSrc,
     /// `evt.Stage`.
     Stage,
     /// `evt.Unmarshaled.<key>` (string value).
@@ -168,6 +172,8 @@ impl Static {
                 Field::MarshaledTime => evt.marshaled_time = value,
                 Field::WhitelistReason => evt.whitelist_reason = value,
                 Field::LineRaw => evt.line.raw = value,
+                Field::LineModule => evt.line.module = Arc::from(value),
+                Field::LineSrc => evt.line.src = Arc::from(value),
                 Field::Stage => evt.stage = Arc::from(value),
                 Field::Unmarshaled => evt
                     .unmarshaled
@@ -218,6 +224,8 @@ fn resolve_target(target: &str) -> (Target, String) {
         ("WhitelistReason", "") => field(Field::WhitelistReason),
         ("Stage", "") => field(Field::Stage),
         ("Line", "Raw") => field(Field::LineRaw),
+        ("Line", "Module") => field(Field::LineModule),
+        ("Line", "Src") => field(Field::LineSrc),
         ("Overflow", "Alert.Source.Value") => field(Field::OverflowSourceValue),
         ("Overflow", "Alert.Source.Scope") => field(Field::OverflowSourceScope),
         _ => (Target::Invalid(target.to_string()), String::new()),
