@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use crate::event::Event;
+use crate::event::{Event, ExpectMode};
 use crate::expr::{Object, Value};
 
 use super::ScenarioSet;
@@ -250,6 +250,14 @@ impl<S: BucketStore> Detector<S> {
                     }
                 },
             };
+            // A replayed event whose date was never parsed has no place on the time line:
+            // CrowdSec's time-machine pour refuses it, after the trigger processor has fired.
+            if evt.expect_mode == ExpectMode::TimeMachine
+                && evt.marshaled_time.is_empty()
+                && sc.kind != BucketKind::Trigger
+            {
+                continue;
+            }
             let key = BucketKey {
                 scenario: u32::try_from(idx).unwrap_or(u32::MAX),
                 group,
