@@ -64,7 +64,8 @@ def main():
     hw_out = os.path.join(a.outdir, "hivewall.jsonl")
     with open(hw_out, "w", encoding="utf-8") as f:
         subprocess.run([a.hivewall, "replay", "--config-dir", os.path.join(work, "config"),
-                        "--data-dir", os.path.join(work, "data"), "--type", a.type, log, "--json"],
+                        "--data-dir", os.path.join(work, "data"), "--type", a.type, log, "--json",
+                        "--crowdsec-compat", "1.4"],
                        check=True, stdout=f)
     ours = collections.Counter(key(o) for o in load_jsonl(hw_out))
     # What CrowdSec itself is unsure about is not held against us.

@@ -37,6 +37,10 @@ pub struct ConfigArgs {
     /// A profiles file (default: `profiles.yaml` of the config dir).
     #[arg(long, value_name = "FILE")]
     pub profiles: Option<PathBuf>,
+    /// Follow an older CrowdSec's token-bucket rounding (`1.4`) for differential runs against
+    /// it; the default follows current CrowdSec.
+    #[arg(long, value_name = "VERSION", value_parser = ["1.4"])]
+    pub crowdsec_compat: Option<String>,
 }
 
 impl ConfigArgs {
@@ -76,6 +80,9 @@ impl ConfigArgs {
         };
         if let Some(p) = &self.profiles {
             setup.profiles = Some(p.clone());
+        }
+        if self.crowdsec_compat.as_deref() == Some("1.4") {
+            setup.limiter = engine::bucket::limiter::Flavor::V1_4;
         }
         if setup.parsers.is_empty() {
             bail!("no parser files found there");

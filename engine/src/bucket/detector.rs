@@ -326,7 +326,8 @@ impl<S: BucketStore> Detector<S> {
         }
         b.last_ts = Some(t);
         let allowed = !sc.limited()
-            || b.limiter.allow(t.nanos, sc.rate, sc.config.capacity)
+            || b.limiter
+                .allow_as(sc.limiter, t.nanos, sc.rate, sc.config.capacity)
             || sc.kind == BucketKind::Conditional;
         b.queue.add(evt.clone());
         let mut overflow_at = (!allowed).then_some(t);

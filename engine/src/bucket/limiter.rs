@@ -28,6 +28,41 @@ pub fn every(interval: i64) -> f64 {
     }
 }
 
+/// Which CrowdSec's token-bucket arithmetic to follow. They differ only in float rounding, so
+/// only events exactly on a leak boundary can overflow one event apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Flavor {
+    /// Current CrowdSec (Go `x/time/rate` 0.13): `elapsed.Seconds() * limit`, no cap on the
+    /// elapsed time before the refill.
+    #[default]
+    Current,
+    /// CrowdSec 1.4 (its in-tree `pkg/time/rate`): elapsed time first capped at the duration that
+    /// fills the bucket (truncated to nanoseconds), whole seconds and nanoseconds converted
+    /// separately. For differential runs against that version.
+    V1_4,
+}
+
+/// CrowdSec 1.4's `durationFromTokens`: float seconds to integer nanoseconds, truncated.
+fn duration_from_tokens_v14(tokens: f64, limit: f64) -> i64 {
+    let d = 1e9 * (tokens / limit);
+    if d >= i64::MAX as f64 {
+        i64::MAX
+    } else {
+        d as i64
+    }
+}
+
+/// CrowdSec 1.4's `tokensFromDuration`.
+fn tokens_from_duration_v14(d: i64, limit: f64) -> f64 {
+    let sec = (d / NANOS) as f64 * limit;
+    let nsec = (d % NANOS) as f64 * limit;
+    sec + nsec / 1e9
+}
+
+/// Go's zero time in Unix nanoseconds does not fit an i64; a fresh 1.4 limiter's elapsed time
+/// is capped anyway, so any far past will do.
+const FAR_PAST: i64 = i64::MIN / 2;
+
 /// A token bucket's state. A fresh limiter is full (Go's zero `last` makes the first refill
 /// saturate to the burst).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -51,6 +86,38 @@ impl Limiter {
         let elapsed = now.saturating_sub(last);
         let tokens = self.tokens + go_seconds(elapsed) * limit;
         tokens.min(burst)
+    }
+
+    /// `AllowN(now, 1)` with the arithmetic of `flavor`.
+    pub fn allow_as(&mut self, flavor: Flavor, now: i64, limit: f64, burst: i64) -> bool {
+        match flavor {
+            Flavor::Current => self.allow(now, limit, burst),
+            Flavor::V1_4 => self.allow_v14(now, limit, burst),
+        }
+    }
+
+    fn allow_v14(&mut self, now: i64, limit: f64, burst: i64) -> bool {
+        if limit.is_infinite() {
+            return true;
+        }
+        let last = self.last.unwrap_or(FAR_PAST).min(now);
+        let max_elapsed = duration_from_tokens_v14(burst as f64 - self.tokens, limit);
+        let elapsed = now.saturating_sub(last).min(max_elapsed);
+        let tokens =
+            (self.tokens + tokens_from_duration_v14(elapsed, limit)).min(burst as f64) - 1.0;
+        let wait = if tokens < 0.0 {
+            duration_from_tokens_v14(-tokens, limit)
+        } else {
+            0
+        };
+        let ok = burst >= 1 && wait <= 0;
+        if ok {
+            self.last = Some(now);
+            self.tokens = tokens;
+        } else if self.last.is_some() {
+            self.last = Some(last);
+        }
+        ok
     }
 
     /// Go `AllowN(now, 1)`: takes one token if one is available at `now`.

@@ -72,6 +72,8 @@ pub struct ScenarioLoadOptions {
     pub stash: Option<Arc<Stash>>,
     /// Names of scenarios in simulation mode.
     pub simulated: Vec<String>,
+    /// Token-bucket arithmetic to follow (current CrowdSec unless comparing with 1.4).
+    pub limiter: super::limiter::Flavor,
 }
 
 /// The compiled scenarios, in load order (the order CrowdSec pours into them).
@@ -171,6 +173,7 @@ impl ScenarioSet {
                 sc.version = f.version.clone();
             }
             sc.simulated = opts.simulated.contains(&name);
+            sc.limiter = opts.limiter;
             scenarios.push(sc);
         }
         Ok(ScenarioSet {

@@ -43,6 +43,8 @@ pub struct Scenario {
     pub version: String,
     /// Whether alerts are simulated.
     pub simulated: bool,
+    /// Token-bucket arithmetic.
+    pub limiter: super::limiter::Flavor,
     /// `leakspeed` in nanoseconds.
     pub leakspeed: i64,
     /// `duration` in nanoseconds.
@@ -160,6 +162,7 @@ impl Scenario {
             version: config.version.clone(),
             hash: String::new(),
             simulated: false,
+            limiter: super::limiter::Flavor::default(),
             kind,
             file,
             leakspeed: d.leakspeed,

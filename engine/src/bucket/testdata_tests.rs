@@ -107,6 +107,7 @@ fn scenario_files(dir: &Path) -> Vec<ScenarioFile> {
 /// Runs one case; returns an error describing the mismatch.
 fn run_case(dir: &Path) -> Result<(), String> {
     let opts = ScenarioLoadOptions {
+        limiter: Default::default(),
         data_dir: PathBuf::from(ROOT),
         ..Default::default()
     };

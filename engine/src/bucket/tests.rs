@@ -216,6 +216,7 @@ fn hub_scenarios_load() {
     yaml_files(std::path::Path::new(HUB), &mut files);
     files.sort();
     let opts = ScenarioLoadOptions {
+        limiter: Default::default(),
         data_dir: PathBuf::from(DATA),
         ..Default::default()
     };

@@ -114,6 +114,7 @@ impl Pipeline {
                 data_dir: setup.data_dir.clone(),
                 stash: Some(parsers.helpers().stash.clone()),
                 simulated: Vec::new(),
+                limiter: setup.limiter,
             },
         )?;
         let profiles = match &setup.profiles {

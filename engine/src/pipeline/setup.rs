@@ -22,6 +22,8 @@ pub struct Setup {
     pub patterns_dir: PathBuf,
     /// Where data files are read from.
     pub data_dir: PathBuf,
+    /// Token-bucket arithmetic (CrowdSec 1.4's only for differential runs against it).
+    pub limiter: crate::bucket::limiter::Flavor,
 }
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
@@ -60,6 +62,7 @@ impl Setup {
             profiles: profiles.is_file().then_some(profiles),
             patterns_dir: config_dir.join("patterns"),
             data_dir,
+            limiter: Default::default(),
         })
     }
 
@@ -104,6 +107,7 @@ impl Setup {
             profiles: None,
             patterns_dir,
             data_dir,
+            limiter: Default::default(),
         })
     }
 }
