@@ -149,3 +149,40 @@ impl Limiter {
         ok
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real sequence (seconds) from a generated sshd log where the two arithmetics part:
+    /// capacity 5, leakspeed 10s. The 15th event lands exactly on a token boundary.
+    const SECS: [i64; 16] = [
+        1, 10, 29, 33, 53, 58, 61, 61, 79, 81, 85, 104, 105, 105, 113, 114,
+    ];
+
+    fn first_refusal(flavor: Flavor) -> Option<usize> {
+        let mut l = Limiter::default();
+        let rate = every(10 * NANOS);
+        SECS.iter()
+            .position(|s| !l.allow_as(flavor, s * NANOS, rate, 5))
+    }
+
+    #[test]
+    fn crowdsec_1_4_rounding_refuses_one_event_earlier_on_a_boundary() {
+        assert_eq!(first_refusal(Flavor::V1_4), Some(14));
+        assert_eq!(first_refusal(Flavor::Current), Some(15));
+    }
+
+    #[test]
+    fn both_flavors_agree_away_from_boundaries() {
+        for flavor in [Flavor::Current, Flavor::V1_4] {
+            let mut l = Limiter::default();
+            let rate = every(10 * NANOS);
+            // A full bucket takes 5 events at once, refuses the 6th, and refills one per 10s.
+            assert!((0..5).all(|_| l.allow_as(flavor, 0, rate, 5)));
+            assert!(!l.allow_as(flavor, 0, rate, 5));
+            assert!(!l.allow_as(flavor, 9 * NANOS, rate, 5));
+            assert!(l.allow_as(flavor, 11 * NANOS, rate, 5));
+        }
+    }
+}
