@@ -14,6 +14,7 @@
 
 mod base;
 pub mod library;
+mod tail;
 pub mod translate;
 
 #[cfg(test)]
@@ -98,6 +99,8 @@ struct Inner {
     /// `(field, group index)`, sorted by group index.
     fields: Vec<(String, usize)>,
     names: Vec<String>,
+    /// A cheaper way to the same captures when the pattern ends with `(.*)`.
+    tail: Option<tail::Tail>,
 }
 
 /// Reusable match scratch space for [`Grok::captures_with`]; one per thread or worker.
@@ -141,13 +144,15 @@ impl Grok {
             .collect();
         fields.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
         let names = fields.iter().map(|(f, _)| f.clone()).collect();
+        let tail = tail::tail_of(&translated.regex, regex.captures_len());
         Ok(Grok {
             inner: Arc::new(Inner {
-                id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                id: NEXT_ID.fetch_add(2, std::sync::atomic::Ordering::Relaxed),
                 pattern: pattern.to_string(),
                 regex,
                 fields,
                 names,
+                tail,
             }),
         })
     }
@@ -180,17 +185,44 @@ impl Grok {
         let id = inner.id;
         let found = SLOTS.with(|cell| {
             let mut slots = cell.borrow_mut();
-            let locs = slots
-                .entry(id)
-                .or_insert_with(|| inner.regex.capture_locations());
-            inner.regex.captures_read(locs, text)?;
-            Some(
-                inner
-                    .fields
-                    .iter()
-                    .map(|(_, g)| locs.get(*g).map_or((0, 0), |r| r))
-                    .collect::<Vec<(usize, usize)>>(),
-            )
+            match &inner.tail {
+                Some(t) if !text.contains('\n') => {
+                    // Odd keys: the prefix regex's slots (ids are even, see NEXT_ID).
+                    let locs = slots
+                        .entry(id | 1)
+                        .or_insert_with(|| t.prefix.capture_locations());
+                    let m = t.prefix.captures_read(locs, text)?;
+                    let (end, len) = (m.end(), text.len());
+                    Some(
+                        inner
+                            .fields
+                            .iter()
+                            .map(|(_, g)| {
+                                if *g == t.group {
+                                    (end, len)
+                                } else if t.enclosing.contains(g) {
+                                    locs.get(*g).map_or((0, 0), |(s, _)| (s, len))
+                                } else {
+                                    locs.get(*g).map_or((0, 0), |r| r)
+                                }
+                            })
+                            .collect::<Vec<(usize, usize)>>(),
+                    )
+                }
+                _ => {
+                    let locs = slots
+                        .entry(id)
+                        .or_insert_with(|| inner.regex.capture_locations());
+                    inner.regex.captures_read(locs, text)?;
+                    Some(
+                        inner
+                            .fields
+                            .iter()
+                            .map(|(_, g)| locs.get(*g).map_or((0, 0), |r| r))
+                            .collect::<Vec<(usize, usize)>>(),
+                    )
+                }
+            }
         });
         let Some(spans) = found else {
             return false;
