@@ -12,6 +12,7 @@ pub mod error;
 mod eval;
 pub mod functions;
 mod lexer;
+mod optimize;
 pub mod ops;
 mod parser;
 pub mod value;
