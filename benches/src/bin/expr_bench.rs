@@ -57,8 +57,7 @@ fn find_data(dir: &Path, name: &str) -> Option<PathBuf> {
 
 fn load_data(dir: &Path) -> Result<DataFiles, Box<dyn std::error::Error>> {
     let mut d = DataFiles::new();
-    let mut names: Vec<(&str, DataKind)> =
-        vec![("bad_user_agents.regex.txt", DataKind::Regexp)];
+    let mut names: Vec<(&str, DataKind)> = vec![("bad_user_agents.regex.txt", DataKind::Regexp)];
     for e in EXPRS {
         let mut rest = *e;
         while let Some(i) = rest.find("File(\"") {
@@ -71,7 +70,10 @@ fn load_data(dir: &Path) -> Result<DataFiles, Box<dyn std::error::Error>> {
     for (name, kind) in names {
         match find_data(dir, name) {
             Some(p) => d.load_str(name, &std::fs::read_to_string(p)?, kind)?,
-            None => eprintln!("warning: data file {name} not found under {}", dir.display()),
+            None => eprintln!(
+                "warning: data file {name} not found under {}",
+                dir.display()
+            ),
         }
     }
     Ok(d)
@@ -87,9 +89,8 @@ fn show(r: &Result<Value<'_>, engine::expr::EvalError>) -> String {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = PathBuf::from(arg("--config-dir").ok_or("--config-dir is required")?);
     let log = PathBuf::from(arg("--log").ok_or("--log is required")?);
-    let data_dir = PathBuf::from(
-        arg("--data-dir").unwrap_or_else(|| "../shared/crowdsec/data".to_string()),
-    );
+    let data_dir =
+        PathBuf::from(arg("--data-dir").unwrap_or_else(|| "../shared/crowdsec/data".to_string()));
     let max_lines: usize = arg("--lines").map_or(Ok(2000), |s| s.parse())?;
     let iters: usize = arg("--iters").map_or(Ok(5), |s| s.parse())?;
 

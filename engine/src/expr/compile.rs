@@ -430,8 +430,16 @@ impl Resolver<'_> {
                     ),
                 ));
             }
-            if let (true, "File", [Node { kind: Kind::Str(file), .. }]) =
-                (self.c.optimize, name, args)
+            if let (
+                true,
+                "File",
+                [
+                    Node {
+                        kind: Kind::Str(file),
+                        ..
+                    },
+                ],
+            ) = (self.c.optimize, name, args)
                 && let Some(lines) = self.c.functions.file_lines(file)
             {
                 return Ok(Ir::Lines(lines));

@@ -94,7 +94,9 @@ impl<'a> Items<'a> {
     /// Element `i`, moved out (each is taken once).
     fn take(&mut self, i: usize) -> Value<'a> {
         match self {
-            Items::Owned(v) => v.get_mut(i).map_or(Value::Nil, |x| std::mem::replace(x, Value::Nil)),
+            Items::Owned(v) => v
+                .get_mut(i)
+                .map_or(Value::Nil, |x| std::mem::replace(x, Value::Nil)),
             Items::Const(k) => k.get(i),
         }
     }
@@ -508,9 +510,7 @@ impl<'a, 'v> Ctx<'a, 'v> {
 
     /// The value of a per-element cache for the current element.
     fn elem_cached(&mut self, c: &'a ElemCache) -> R<'a> {
-        let vals = c
-            .vals
-            .get_or_init(|| self.for_each_const(&c.list, &c.expr));
+        let vals = c.vals.get_or_init(|| self.for_each_const(&c.list, &c.expr));
         let i = self.elems.last().map_or(0, |e| e.1);
         match usize::try_from(i).ok().and_then(|i| vals.get(i)) {
             Some(Ok(v)) => Ok(constant(v)),

@@ -12,8 +12,8 @@ pub mod error;
 mod eval;
 pub mod functions;
 mod lexer;
-mod optimize;
 pub mod ops;
+mod optimize;
 mod parser;
 pub mod value;
 

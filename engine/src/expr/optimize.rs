@@ -76,7 +76,11 @@ pub(crate) fn borrow_const<'a>(v: &'a Value<'static>) -> Value<'a> {
     match v {
         Value::Str(s) => Value::str(s),
         Value::List(l) => Value::List(l.iter().map(borrow_const).collect()),
-        Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), borrow_const(v))).collect()),
+        Value::Map(m) => Value::Map(
+            m.iter()
+                .map(|(k, v)| (k.clone(), borrow_const(v)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -352,7 +356,9 @@ fn pure(ir: &Ir) -> bool {
         Ir::Closure(c) => {
             pure(&c.list)
                 && c.body.as_ref().is_none_or(pure)
-                && c.fast.as_ref().is_none_or(|f| pure(&f.inv) && pure(&f.elem))
+                && c.fast
+                    .as_ref()
+                    .is_none_or(|f| pure(&f.inv) && pure(&f.elem))
         }
         _ => {
             let mut ok = true;
@@ -389,10 +395,7 @@ fn children(ir: &Ir, f: &mut dyn FnMut(&Ir)) {
         Ir::Hoisted { expr, .. } => f(expr),
         Ir::ElemCached(c) => f(&c.expr),
         Ir::Not(e) | Ir::Neg(e) | Ir::Plus(e) | Ir::Chain(e) | Ir::Matches(e, _) => f(e),
-        Ir::Bin { l, r, .. }
-        | Ir::Coalesce(l, r)
-        | Ir::Elvis(l, r)
-        | Ir::MatchesDyn(l, r) => {
+        Ir::Bin { l, r, .. } | Ir::Coalesce(l, r) | Ir::Elvis(l, r) | Ir::MatchesDyn(l, r) => {
             f(l);
             f(r)
         }
@@ -441,10 +444,7 @@ fn children_mut(ir: &mut Ir, f: &mut dyn FnMut(&mut Ir)) {
         Ir::Hoisted { expr, .. } => f(expr),
         Ir::ElemCached(c) => f(&mut c.expr),
         Ir::Not(e) | Ir::Neg(e) | Ir::Plus(e) | Ir::Chain(e) | Ir::Matches(e, _) => f(e),
-        Ir::Bin { l, r, .. }
-        | Ir::Coalesce(l, r)
-        | Ir::Elvis(l, r)
-        | Ir::MatchesDyn(l, r) => {
+        Ir::Bin { l, r, .. } | Ir::Coalesce(l, r) | Ir::Elvis(l, r) | Ir::MatchesDyn(l, r) => {
             f(l);
             f(r)
         }
