@@ -8,7 +8,8 @@ use regex::Regex;
 use super::ast::{Kind, Node};
 use super::builtins::{self, BuiltinFn};
 use super::error::{ExprError, SyntaxError};
-use super::functions::{Functions, SharedFunctions};
+use super::functions::{Function, Functions, SharedFunctions};
+use super::optimize::{ClosureIr, ElemCache, optimize};
 use super::parser::{CLOSURE_BUILTINS, parse};
 use super::value::Value;
 
@@ -51,6 +52,26 @@ pub(crate) enum ClosureKind {
     FindLastIndex,
 }
 
+impl ClosureKind {
+    /// The name used in error messages (`Any: expected bool, ...`).
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            ClosureKind::All => "All",
+            ClosureKind::None => "None",
+            ClosureKind::Any => "Any",
+            ClosureKind::One => "One",
+            ClosureKind::Filter => "Filter",
+            ClosureKind::Map => "Map",
+            ClosureKind::Count => "Count",
+            ClosureKind::Sum => "Sum",
+            ClosureKind::Find => "Find",
+            ClosureKind::FindIndex => "FindIndex",
+            ClosureKind::FindLast => "FindLast",
+            ClosureKind::FindLastIndex => "FindLastIndex",
+        }
+    }
+}
+
 /// A resolved expression node, ready to evaluate.
 #[derive(Debug)]
 pub(crate) enum Ir {
@@ -78,18 +99,26 @@ pub(crate) enum Ir {
     },
     Func {
         name: Box<str>,
+        f: Arc<Function>,
         args: Vec<Ir>,
     },
+    /// `File("name")` of the registry's own `File`: the loaded lines, shared.
+    Lines(Arc<[String]>),
     Builtin {
         name: &'static str,
         f: BuiltinFn,
         args: Vec<Ir>,
     },
-    Closure {
-        kind: ClosureKind,
-        list: Box<Ir>,
-        body: Option<Box<Ir>>,
+    Closure(Box<ClosureIr>),
+    /// A loop-invariant subexpression of a closure body, evaluated at most once per call of
+    /// the closure (lazily, result or error kept in memo `slot`).
+    Hoisted {
+        slot: usize,
+        expr: Box<Ir>,
     },
+    /// A pure function of `#` in the body of a closure over a constant list: its value for
+    /// every element, computed once.
+    ElemCached(Box<ElemCache>),
     Method {
         obj: Box<Ir>,
         name: Box<str>,
@@ -123,6 +152,7 @@ pub(crate) enum Ir {
 pub struct Compiler {
     functions: SharedFunctions,
     vars: Vec<String>,
+    optimize: bool,
 }
 
 impl fmt::Debug for Compiler {
@@ -142,7 +172,6 @@ pub struct Program {
 pub(crate) struct ProgramInner {
     pub source: String,
     pub ir: Ir,
-    pub functions: SharedFunctions,
     pub locals: usize,
 }
 
@@ -168,7 +197,17 @@ impl Compiler {
         Self {
             functions,
             vars: vars.iter().map(|s| s.to_string()).collect(),
+            optimize: true,
         }
+    }
+
+    /// Turns the optimizations (shared `File()` lines, hoisting of loop-invariant parts of
+    /// closure bodies, per-element caches over constant lists, native fast paths) on (the
+    /// default) or off. The result is the same either way; off is for differential tests and
+    /// benchmarks.
+    pub fn with_optimizations(mut self, on: bool) -> Self {
+        self.optimize = on;
+        self
     }
 
     /// Parses and resolves `source`.
@@ -180,12 +219,14 @@ impl Compiler {
             max_locals: 0,
             closures: 0,
         };
-        let ir = cx.node(&ast).map_err(|e| e.with_source(source))?;
+        let mut ir = cx.node(&ast).map_err(|e| e.with_source(source))?;
+        if self.optimize {
+            optimize(&mut ir);
+        }
         Ok(Program {
             inner: Arc::new(ProgramInner {
                 source: source.to_string(),
                 ir,
-                functions: Arc::clone(&self.functions),
                 locals: cx.max_locals,
             }),
         })
@@ -378,7 +419,7 @@ impl Resolver<'_> {
         if CLOSURE_BUILTINS.contains(&name) {
             return self.closure_call(n, name, args);
         }
-        if let Some(f) = self.c.functions.get(name) {
+        if let Some(f) = self.c.functions.get_shared(name) {
             if !f.arity.accepts(args.len()) {
                 return Err(SyntaxError::new(
                     n.col,
@@ -389,8 +430,23 @@ impl Resolver<'_> {
                     ),
                 ));
             }
+            if let (
+                true,
+                "File",
+                [
+                    Node {
+                        kind: Kind::Str(file),
+                        ..
+                    },
+                ],
+            ) = (self.c.optimize, name, args)
+                && let Some(lines) = self.c.functions.file_lines(file)
+            {
+                return Ok(Ir::Lines(lines));
+            }
             return Ok(Ir::Func {
                 name: name.into(),
+                f,
                 args: self.nodes(args)?,
             });
         }
@@ -444,8 +500,13 @@ impl Resolver<'_> {
                 ),
             ));
         }
-        let list = bx(self.node(&args[0])?);
-        let body = args.get(1).map(|b| self.node(b)).transpose()?.map(bx);
-        Ok(Ir::Closure { kind, list, body })
+        let list = self.node(&args[0])?;
+        let body = args.get(1).map(|b| self.node(b)).transpose()?;
+        Ok(Ir::Closure(Box::new(ClosureIr::new(
+            kind,
+            list,
+            body,
+            self.lets.len(),
+        ))))
     }
 }

@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 
 use super::compile::{BinOp, ClosureKind, Ir, Program, ProgramInner};
 use super::error::EvalError;
+use super::optimize::{ClosureIr, ConstList, ElemCache, Fast, Table, borrow_const};
 use super::value::Value;
 
 /// Why evaluation stopped early.
+#[derive(Debug, Clone)]
 pub(crate) enum Fail {
     /// A runtime error.
     Msg(String),
@@ -35,12 +37,7 @@ impl Program {
     /// Evaluates the program; `vars` are in the order given to the [`super::Compiler`].
     pub fn eval<'a>(&'a self, vars: &[Value<'a>]) -> Result<Value<'a>, EvalError> {
         let p: &'a ProgramInner = &self.inner;
-        let mut cx = Ctx {
-            p,
-            vars,
-            locals: Vec::new(),
-            elems: Vec::new(),
-        };
+        let mut cx = Ctx::new(p, vars);
         if p.locals > 0 {
             cx.locals = vec![Value::Nil; p.locals];
         }
@@ -71,14 +68,104 @@ struct Ctx<'a, 'v> {
     vars: &'v [Value<'a>],
     locals: Vec<Value<'a>>,
     elems: Vec<(Value<'a>, i64)>,
+    /// Results of hoisted subexpressions ([`Ir::Hoisted`]) in the current closure calls.
+    memo: Vec<Option<R<'a>>>,
 }
 
 /// A compile-time constant as a value borrowing from the program.
 fn constant<'a>(v: &'a Value<'static>) -> Value<'a> {
-    match v {
-        Value::Str(s) => Value::Str(Cow::Borrowed(s)),
-        other => other.clone(),
+    borrow_const(v)
+}
+
+/// The elements a closure iterates over.
+enum Items<'a> {
+    Owned(Vec<Value<'a>>),
+    Const(&'a ConstList),
+}
+
+impl<'a> Items<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Items::Owned(v) => v.len(),
+            Items::Const(k) => k.len(),
+        }
     }
+
+    /// Element `i`, moved out (each is taken once).
+    fn take(&mut self, i: usize) -> Value<'a> {
+        match self {
+            Items::Owned(v) => v
+                .get_mut(i)
+                .map_or(Value::Nil, |x| std::mem::replace(x, Value::Nil)),
+            Items::Const(k) => k.get(i),
+        }
+    }
+}
+
+/// Folds the boolean results of a boolean closure, with its short-circuits.
+struct Verdict {
+    kind: ClosureKind,
+    n: i64,
+}
+
+impl Verdict {
+    /// Adds one result; `Some` when the answer is known without the other elements.
+    fn step(&mut self, b: bool) -> Option<Value<'static>> {
+        match self.kind {
+            ClosureKind::All if !b => Some(Value::Bool(false)),
+            ClosureKind::Any if b => Some(Value::Bool(true)),
+            ClosureKind::None if b => Some(Value::Bool(false)),
+            _ => {
+                self.n += i64::from(b);
+                None
+            }
+        }
+    }
+
+    fn finish(self) -> Value<'static> {
+        match self.kind {
+            ClosureKind::All | ClosureKind::None => Value::Bool(true),
+            ClosureKind::Any => Value::Bool(false),
+            ClosureKind::One => Value::Bool(self.n == 1),
+            _ => Value::Int(self.n),
+        }
+    }
+
+    /// The answer when `hits` of `len` elements give true (no element can fail).
+    fn from_count(kind: ClosureKind, hits: i64, len: usize) -> Value<'static> {
+        match kind {
+            ClosureKind::All => Value::Bool(hits == len as i64),
+            ClosureKind::Any => Value::Bool(hits > 0),
+            ClosureKind::None => Value::Bool(hits == 0),
+            ClosureKind::One => Value::Bool(hits == 1),
+            _ => Value::Int(hits),
+        }
+    }
+}
+
+/// `l op r` for the fast-path operators: natively on two strings, else as [`binary`] does.
+fn compare<'a>(op: BinOp, l: &Value<'a>, r: &Value<'a>, what: &str) -> Result<bool, Fail> {
+    if let (Value::Str(a), Value::Str(b)) = (l, r) {
+        match op {
+            BinOp::Contains => return Ok(a.contains(b.as_ref())),
+            BinOp::StartsWith => return Ok(a.starts_with(b.as_ref())),
+            BinOp::EndsWith => return Ok(a.ends_with(b.as_ref())),
+            BinOp::Eq => return Ok(a == b),
+            _ => {}
+        }
+    }
+    want_bool(&binary(op, l.clone(), r.clone())?, what)
+}
+
+/// `a op b` on two strings, for the fast-path operators other than `in`.
+fn compare_str(op: BinOp, a: &str, b: &str) -> Option<bool> {
+    Some(match op {
+        BinOp::Contains => a.contains(b),
+        BinOp::StartsWith => a.starts_with(b),
+        BinOp::EndsWith => a.ends_with(b),
+        BinOp::Eq => a == b,
+        _ => return None,
+    })
 }
 
 fn want_bool(v: &Value<'_>, what: &str) -> Result<bool, Fail> {
@@ -199,7 +286,17 @@ fn slice<'a>(obj: Value<'a>, from: Option<i64>, to: Option<i64>) -> R<'a> {
     }
 }
 
-impl<'a> Ctx<'a, '_> {
+impl<'a, 'v> Ctx<'a, 'v> {
+    fn new(p: &'a ProgramInner, vars: &'v [Value<'a>]) -> Self {
+        Ctx {
+            p,
+            vars,
+            locals: Vec::new(),
+            elems: Vec::new(),
+            memo: Vec::new(),
+        }
+    }
+
     fn eval(&mut self, ir: &'a Ir) -> R<'a> {
         match ir {
             Ir::Const(v) => Ok(constant(v)),
@@ -248,17 +345,24 @@ impl<'a> Ctx<'a, '_> {
                 let to = self.opt_int(to.as_deref())?;
                 slice(o, from, to)
             }
-            Ir::Func { name, args } => {
-                let args = self.args(args)?;
-                match self.p.functions.get(name) {
-                    Some(f) => (f.call)(&args).map_err(|e| Fail::Msg(format!("{name}: {e}"))),
-                    None => fail(format!("unknown function {name}")),
+            Ir::Func { name, f, args } => self
+                .call_with(args, |a| (f.call)(a))?
+                .map_err(|e| Fail::Msg(format!("{name}: {e}"))),
+            Ir::Builtin { name, f, args } => self
+                .call_with(args, |a| f(a))?
+                .map_err(|e| Fail::Msg(format!("{name}: {e}"))),
+            Ir::Lines(lines) => Ok(Value::List(lines.iter().map(|l| Value::str(l)).collect())),
+            Ir::Hoisted { slot, expr } => {
+                if let Some(Some(r)) = self.memo.get(*slot) {
+                    return r.clone();
                 }
+                let r = self.eval(expr);
+                if let Some(m) = self.memo.get_mut(*slot) {
+                    *m = Some(r.clone());
+                }
+                r
             }
-            Ir::Builtin { name, f, args } => {
-                let args = self.args(args)?;
-                f(&args).map_err(|e| Fail::Msg(format!("{name}: {e}")))
-            }
+            Ir::ElemCached(c) => self.elem_cached(c),
             Ir::Method {
                 obj,
                 name,
@@ -276,7 +380,7 @@ impl<'a> Ctx<'a, '_> {
                     other => fail(format!("type {} has no method {name}", other.type_name())),
                 }
             }
-            Ir::Closure { kind, list, body } => self.closure(*kind, list, body.as_deref()),
+            Ir::Closure(c) => self.closure(c),
             Ir::Not(e) => Ok(Value::Bool(!want_bool(&self.eval(e)?, "not")?)),
             Ir::Neg(e) => match self.eval(e)? {
                 Value::Int(i) => Ok(Value::Int(i.wrapping_neg())),
@@ -353,12 +457,81 @@ impl<'a> Ctx<'a, '_> {
                 }
                 self.eval(body)
             }
+            Ir::Bin {
+                op: BinOp::In,
+                l,
+                r,
+            } if matches!(**r, Ir::Const(Value::List(_))) => {
+                let l = self.eval(l)?;
+                match &**r {
+                    Ir::Const(Value::List(items)) => {
+                        Ok(Value::Bool(items.iter().any(|v| v.go_eq(&l))))
+                    }
+                    _ => fail("in: constant list expected".to_string()),
+                }
+            }
             Ir::Bin { op, l, r } => {
                 let l = self.eval(l)?;
                 let r = self.eval(r)?;
                 binary(*op, l, r)
             }
         }
+    }
+
+    /// Evaluates `args` and calls `f` on them, without allocating for up to three.
+    fn call_with<T>(
+        &mut self,
+        args: &'a [Ir],
+        f: impl FnOnce(&[Value<'a>]) -> T,
+    ) -> Result<T, Fail> {
+        Ok(match args {
+            [] => f(&[]),
+            [a] => {
+                let a = self.eval(a)?;
+                f(&[a])
+            }
+            [a, b] => {
+                let a = self.eval(a)?;
+                let b = self.eval(b)?;
+                f(&[a, b])
+            }
+            [a, b, c] => {
+                let a = self.eval(a)?;
+                let b = self.eval(b)?;
+                let c = self.eval(c)?;
+                f(&[a, b, c])
+            }
+            _ => {
+                let v = self.args(args)?;
+                f(&v)
+            }
+        })
+    }
+
+    /// The value of a per-element cache for the current element.
+    fn elem_cached(&mut self, c: &'a ElemCache) -> R<'a> {
+        let vals = c.vals.get_or_init(|| self.for_each_const(&c.list, &c.expr));
+        let i = self.elems.last().map_or(0, |e| e.1);
+        match usize::try_from(i).ok().and_then(|i| vals.get(i)) {
+            Some(Ok(v)) => Ok(constant(v)),
+            Some(Err(e)) => Err(e.clone()),
+            None => fail("element cache out of range".to_string()),
+        }
+    }
+
+    /// `expr` (a pure function of `#`, `#index` and constants) for every element of `k`.
+    fn for_each_const(&self, k: &'a ConstList, expr: &'a Ir) -> Vec<Result<Value<'static>, Fail>> {
+        (0..k.len())
+            .map(|i| {
+                let v = k.get(i);
+                if let Ir::Elem = expr {
+                    return Ok(v.into_owned());
+                }
+                let mut cx = Ctx::new(self.p, &[]);
+                cx.elems.push((v, i as i64));
+                cx.eval(expr).map(Value::into_owned)
+            })
+            .collect()
     }
 
     fn args(&mut self, args: &'a [Ir]) -> Result<Vec<Value<'a>>, Fail> {
@@ -389,65 +562,76 @@ impl<'a> Ctx<'a, '_> {
         r
     }
 
-    fn closure(&mut self, kind: ClosureKind, list: &'a Ir, body: Option<&'a Ir>) -> R<'a> {
-        let items = elements(self.eval(list)?, "closure")?;
-        let Some(body) = body else {
+    fn closure(&mut self, c: &'a ClosureIr) -> R<'a> {
+        if !c.memo.is_empty() {
+            if self.memo.len() < c.memo.end {
+                self.memo.resize(c.memo.end, None);
+            }
+            for m in &mut self.memo[c.memo.clone()] {
+                *m = None;
+            }
+        }
+        let kind = c.kind;
+        let mut items = match &c.konst {
+            Some(k) => Items::Const(k),
+            None => Items::Owned(elements(self.eval(&c.list)?, "closure")?),
+        };
+        if let Some(f) = &c.fast {
+            return self.fast(kind, f, items);
+        }
+        let n = items.len();
+        let Some(body) = &c.body else {
             return match kind {
                 ClosureKind::Count => {
-                    let mut n = 0;
-                    for v in &items {
-                        n += i64::from(want_bool(v, "count")?);
+                    let mut hits = 0;
+                    for i in 0..n {
+                        hits += i64::from(want_bool(&items.take(i), "count")?);
                     }
-                    Ok(Value::Int(n))
+                    Ok(Value::Int(hits))
                 }
-                _ => items
-                    .into_iter()
-                    .try_fold(Value::Int(0), |acc, v| binary(BinOp::Add, acc, v)),
+                _ => (0..n).try_fold(Value::Int(0), |acc, i| {
+                    binary(BinOp::Add, acc, items.take(i))
+                }),
             };
         };
-        let name = format!("{kind:?}");
+        let name = kind.label();
         match kind {
             ClosureKind::All
             | ClosureKind::Any
             | ClosureKind::None
             | ClosureKind::One
             | ClosureKind::Count => {
-                let mut n = 0i64;
-                for (i, v) in items.into_iter().enumerate() {
-                    let b = want_bool(&self.with_elem(body, v, i)?, &name)?;
-                    match kind {
-                        ClosureKind::All if !b => return Ok(Value::Bool(false)),
-                        ClosureKind::Any if b => return Ok(Value::Bool(true)),
-                        ClosureKind::None if b => return Ok(Value::Bool(false)),
-                        _ => n += i64::from(b),
+                let mut verdict = Verdict { kind, n: 0 };
+                for i in 0..n {
+                    let b = want_bool(&self.with_elem(body, items.take(i), i)?, name)?;
+                    if let Some(v) = verdict.step(b) {
+                        return Ok(v);
                     }
                 }
-                Ok(match kind {
-                    ClosureKind::All | ClosureKind::None => Value::Bool(true),
-                    ClosureKind::Any => Value::Bool(false),
-                    ClosureKind::One => Value::Bool(n == 1),
-                    _ => Value::Int(n),
-                })
+                Ok(verdict.finish())
             }
             ClosureKind::Filter => {
                 let mut out = Vec::new();
-                for (i, v) in items.into_iter().enumerate() {
-                    if want_bool(&self.with_elem(body, v.clone(), i)?, &name)? {
+                for i in 0..n {
+                    let v = items.take(i);
+                    if want_bool(&self.with_elem(body, v.clone(), i)?, name)? {
                         out.push(v);
                     }
                 }
                 Ok(Value::List(out))
             }
             ClosureKind::Map => {
-                let mut out = Vec::with_capacity(items.len());
-                for (i, v) in items.into_iter().enumerate() {
+                let mut out = Vec::with_capacity(n);
+                for i in 0..n {
+                    let v = items.take(i);
                     out.push(self.with_elem(body, v, i)?);
                 }
                 Ok(Value::List(out))
             }
             ClosureKind::Sum => {
                 let mut acc = Value::Int(0);
-                for (i, v) in items.into_iter().enumerate() {
+                for i in 0..n {
+                    let v = items.take(i);
                     acc = binary(BinOp::Add, acc, self.with_elem(body, v, i)?)?;
                 }
                 Ok(acc)
@@ -459,12 +643,14 @@ impl<'a> Ctx<'a, '_> {
                 let last = matches!(kind, ClosureKind::FindLast | ClosureKind::FindLastIndex);
                 let want_index =
                     matches!(kind, ClosureKind::FindIndex | ClosureKind::FindLastIndex);
-                let mut order: Vec<(usize, Value<'a>)> = items.into_iter().enumerate().collect();
-                if last {
-                    order.reverse();
-                }
-                for (i, v) in order {
-                    if want_bool(&self.with_elem(body, v.clone(), i)?, &name)? {
+                let order: Box<dyn Iterator<Item = usize>> = if last {
+                    Box::new((0..n).rev())
+                } else {
+                    Box::new(0..n)
+                };
+                for i in order {
+                    let v = items.take(i);
+                    if want_bool(&self.with_elem(body, v.clone(), i)?, name)? {
                         return Ok(if want_index { Value::Int(i as i64) } else { v });
                     }
                 }
@@ -475,6 +661,106 @@ impl<'a> Ctx<'a, '_> {
                 })
             }
         }
+    }
+
+    /// A boolean closure whose body is `INV op E` or `E op INV` (see [`Fast`]).
+    fn fast(&mut self, kind: ClosureKind, f: &'a Fast, items: Items<'a>) -> R<'a> {
+        let name = kind.label();
+        let mut verdict = Verdict { kind, n: 0 };
+        // The invariant side, evaluated when first needed, as the body would have been.
+        let mut inv: Option<Value<'a>> = None;
+        match items {
+            Items::Const(k) => {
+                let table: &'a Table = f
+                    .table
+                    .get_or_init(|| Table::new(self.for_each_const(k, &f.elem)));
+                let n = table.vals.len();
+                if n == 0 {
+                    return Ok(verdict.finish());
+                }
+                if let (Some(strs), false) = (&table.strs, f.op == BinOp::In) {
+                    // No element can fail, so evaluating the invariant side first is the same.
+                    let v = self.eval(&f.inv)?;
+                    if let Value::Str(s) = &v {
+                        let s: &str = s;
+                        match (f.op, f.elem_left, kind) {
+                            (BinOp::Eq, _, _) => {
+                                return Ok(Verdict::from_count(kind, table.count_eq(s), n));
+                            }
+                            (BinOp::Contains, false, ClosureKind::Any | ClosureKind::None) => {
+                                if let Some(hit) = table.contains_any(s) {
+                                    return Ok(Value::Bool(hit == (kind == ClosureKind::Any)));
+                                }
+                            }
+                            _ => {}
+                        }
+                        for e in strs {
+                            let b = if f.elem_left {
+                                compare_str(f.op, e, s)
+                            } else {
+                                compare_str(f.op, s, e)
+                            };
+                            if let Some(v) = verdict.step(b.unwrap_or(false)) {
+                                return Ok(v);
+                            }
+                        }
+                        return Ok(verdict.finish());
+                    }
+                    inv = Some(v);
+                }
+                for e in &table.vals {
+                    let e = e.as_ref().map(constant).map_err(Fail::clone);
+                    let b = self.fast_step(f, e, &mut inv, name)?;
+                    if let Some(v) = verdict.step(b) {
+                        return Ok(v);
+                    }
+                }
+            }
+            Items::Owned(list) => {
+                for (i, v) in list.into_iter().enumerate() {
+                    let e = match f.elem {
+                        Ir::Elem => Ok(v),
+                        _ => self.with_elem(&f.elem, v, i),
+                    };
+                    let b = self.fast_step(f, e, &mut inv, name)?;
+                    if let Some(v) = verdict.step(b) {
+                        return Ok(v);
+                    }
+                }
+            }
+        }
+        Ok(verdict.finish())
+    }
+
+    /// One element of a fast closure: `e op INV` or `INV op e`, in the body's order.
+    fn fast_step(
+        &mut self,
+        f: &'a Fast,
+        e: R<'a>,
+        inv: &mut Option<Value<'a>>,
+        name: &str,
+    ) -> Result<bool, Fail> {
+        if f.elem_left {
+            let e = e?;
+            let v = self.invariant(f, inv)?;
+            compare(f.op, &e, v, name)
+        } else {
+            self.invariant(f, inv)?;
+            let e = e?;
+            let v = inv.as_ref().unwrap_or(&Value::Nil);
+            compare(f.op, v, &e, name)
+        }
+    }
+
+    fn invariant<'s>(
+        &mut self,
+        f: &'a Fast,
+        inv: &'s mut Option<Value<'a>>,
+    ) -> Result<&'s Value<'a>, Fail> {
+        if inv.is_none() {
+            *inv = Some(self.eval(&f.inv)?);
+        }
+        Ok(inv.get_or_insert(Value::Nil))
     }
 }
 

@@ -13,6 +13,7 @@ mod eval;
 pub mod functions;
 mod lexer;
 pub mod ops;
+mod optimize;
 mod parser;
 pub mod value;
 

@@ -91,7 +91,7 @@ struct RegexFile {
 /// Every data file loaded, by file name (`dest_file`).
 #[derive(Debug, Default)]
 pub struct DataFiles {
-    strings: HashMap<String, Vec<String>>,
+    strings: HashMap<String, Arc<[String]>>,
     regexps: HashMap<String, RegexFile>,
     maps: HashMap<String, MapFile>,
 }
@@ -168,8 +168,8 @@ impl DataFiles {
     pub fn load_str(&mut self, name: &str, text: &str, kind: DataKind) -> Result<(), DataError> {
         match kind {
             DataKind::String => {
-                let lines = data_lines(text).map(|(_, l)| l.to_owned()).collect();
-                self.strings.insert(name.to_owned(), lines);
+                let lines: Vec<String> = data_lines(text).map(|(_, l)| l.to_owned()).collect();
+                self.strings.insert(name.to_owned(), lines.into());
             }
             DataKind::Regexp => {
                 let mut patterns = Vec::new();
@@ -217,7 +217,12 @@ impl DataFiles {
 
     /// The lines of a `string` file.
     pub fn lines(&self, name: &str) -> Option<&[String]> {
-        self.strings.get(name).map(Vec::as_slice)
+        self.strings.get(name).map(|l| &**l)
+    }
+
+    /// The lines of a `string` file, shared (no copy): what `File("name")` compiles to.
+    pub fn shared_lines(&self, name: &str) -> Option<Arc<[String]>> {
+        self.strings.get(name).cloned()
     }
 
     /// Whether any regular expression of a `regexp` file matches `s`; `None` if not loaded.

@@ -115,6 +115,72 @@ impl Arity {
     }
 }
 
+/// Helpers whose result depends only on their arguments (and on data files, which never
+/// change once loaded), with no side effect. The compiler may evaluate a call to one of them
+/// fewer times than written: once per closure call instead of once per element, or once per
+/// element of a constant list for all evaluations. Writers (`UnmarshalJSON`, `ParseKV*`), the
+/// stash (`GetFromStash` reads what `SetInStash` writes) and `LogInfo` are not in the list.
+pub const PURE_HELPERS: &[&str] = &[
+    "Atof",
+    "AverageInterval",
+    "B64Decode",
+    "Distance",
+    "Distinct",
+    "ExtractQueryParam",
+    "Fields",
+    "File",
+    "FileMap",
+    "Flatten",
+    "FlattenDistinct",
+    "FloatApproxEqual",
+    "Get",
+    "Index",
+    "IndexAny",
+    "IpInRange",
+    "IpToRange",
+    "IsIP",
+    "IsIPV4",
+    "IsIPV6",
+    "Join",
+    "JsonExtract",
+    "JsonExtractLib",
+    "JsonExtractObject",
+    "JsonExtractSlice",
+    "JsonExtractUnescape",
+    "KeyExists",
+    "LookupFile",
+    "Lower",
+    "Match",
+    "MedianInterval",
+    "ParseQuery",
+    "ParseUnix",
+    "ParseUnixTime",
+    "ParseUri",
+    "PathEscape",
+    "PathUnescape",
+    "QueryEscape",
+    "QueryUnescape",
+    "RegexpInFile",
+    "Replace",
+    "ReplaceAll",
+    "Split",
+    "SplitAfter",
+    "SplitAfterN",
+    "SplitN",
+    "Sprintf",
+    "ToJsonString",
+    "ToString",
+    "Trim",
+    "TrimLeft",
+    "TrimPrefix",
+    "TrimRight",
+    "TrimSpace",
+    "TrimSuffix",
+    "Upper",
+    "XMLGetAttributeValue",
+    "XMLGetNodeValue",
+];
+
 /// One registered helper.
 pub struct Function {
     /// The name as written in expressions (`JsonExtract`, `Upper`, ...).
@@ -123,12 +189,28 @@ pub struct Function {
     pub arity: Arity,
     /// The implementation.
     pub call: NativeFn,
+    /// Whether the compiler may call it fewer times than written (see [`PURE_HELPERS`]).
+    /// Only the registry's own helpers are marked pure; [`Functions::register`] clears it.
+    pub(crate) pure: bool,
+}
+
+impl std::fmt::Debug for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Function")
+            .field("name", &self.name)
+            .field("arity", &self.arity)
+            .field("pure", &self.pure)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The set of helpers a compiler resolves calls against.
 #[derive(Default)]
 pub struct Functions {
-    map: HashMap<&'static str, Function>,
+    map: HashMap<&'static str, Arc<Function>>,
+    /// The data files behind the registry's own `File` helper, while it is registered: lets
+    /// the compiler turn `File("name")` into the loaded lines, shared rather than copied.
+    data: Option<Arc<DataFiles>>,
 }
 
 impl Functions {
@@ -149,17 +231,46 @@ impl Functions {
         sprintf::register(&mut f);
         files::register(&mut f, &ctx.data);
         stash::register(&mut f, &ctx.stash);
+        for (name, func) in f.map.iter_mut() {
+            if let Some(func) = Arc::get_mut(func) {
+                func.pure = PURE_HELPERS.contains(name);
+            }
+        }
+        f.data = Some(Arc::clone(&ctx.data));
         f
     }
 
-    /// Registers (or replaces) a helper.
+    /// Registers (or replaces) a helper. A helper registered here is never assumed pure.
     pub fn register(&mut self, name: &'static str, arity: Arity, call: NativeFn) {
-        self.map.insert(name, Function { name, arity, call });
+        if name == "File" {
+            self.data = None;
+        }
+        self.map.insert(
+            name,
+            Arc::new(Function {
+                name,
+                arity,
+                call,
+                pure: false,
+            }),
+        );
     }
 
     /// Looks a helper up by name.
     pub fn get(&self, name: &str) -> Option<&Function> {
-        self.map.get(name)
+        self.map.get(name).map(|f| &**f)
+    }
+
+    /// Looks a helper up by name, as a handle a compiled program can keep.
+    pub(crate) fn get_shared(&self, name: &str) -> Option<Arc<Function>> {
+        self.map.get(name).cloned()
+    }
+
+    /// The lines of the `string` data file `name` as the registry's own `File` helper would
+    /// return them (empty when not loaded), shared; `None` when `File` is not that helper.
+    pub(crate) fn file_lines(&self, name: &str) -> Option<Arc<[String]>> {
+        let data = self.data.as_ref()?;
+        Some(data.shared_lines(name).unwrap_or_else(|| Arc::from([])))
     }
 
     /// Names of all helpers, for error hints.
