@@ -13,7 +13,9 @@ use engine::pipeline::{Pipeline, Setup};
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 /// Peak resident memory of this process (VmHWM), in KiB.
@@ -32,7 +34,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lines: u64 = arg("--lines").map_or(Ok(2_000_000), |s| s.parse())?;
     let rate: u64 = arg("--rate").map_or(Ok(1_000), |s| s.parse())?;
     let setup = Setup::installed(std::path::Path::new("scenarios"), "scenarios/data".into())?;
-    let clock = Arc::new(FixedClock(chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default()));
+    let clock = Arc::new(FixedClock(
+        chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(),
+    ));
     let mut pipeline = Pipeline::load(&setup, clock)?;
     let labels: StrMap = [("type", "syslog")].into_iter().collect();
     let labels = Arc::new(labels);
@@ -50,7 +54,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ts.format("%b %e %H:%M:%S"),
             1000 + i % 50_000
         );
-        let line = Line { raw, labels: labels.clone(), ..Line::default() };
+        let line = Line {
+            raw,
+            labels: labels.clone(),
+            ..Line::default()
+        };
         pipeline.process(Event::from_line(line, ExpectMode::TimeMachine), None);
         if (i + 1) % (lines / 10).max(1) == 0 {
             let (bytes, live) = engine::bucket::memory_usage(pipeline.detector().store());
