@@ -4,10 +4,14 @@
 //! keeps spare capacity. A queued event lives as long as its bucket, and an attack from
 //! never-repeating addresses makes one bucket per line, so the few maps a bucket keeps (an
 //! event's `Meta`) are frozen into a single boxed byte string: entries sorted by key (the order
-//! alerts list them in), each key and value preceded by its length as a LEB128 varint. Lookups
-//! are a short scan, which is all alerts need.
+//! alerts list them in), each value preceded by its length as a LEB128 varint. Keys are names
+//! from parser configurations (`source_ip`, `log_type`...), the same in every event, so they
+//! are interned process-wide and written as one byte; past [`MAX_INTERNED`] distinct names
+//! (which no configuration reaches), a key is written out like a value. Lookups are a short
+//! scan, which is all alerts need.
 
 use std::borrow::Cow;
+use std::sync::RwLock;
 
 use crate::event::StrMap;
 use crate::expr::{Object, Value};
@@ -16,6 +20,43 @@ use crate::expr::{Object, Value};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PackedMap {
     bytes: Box<[u8]>,
+}
+
+/// How many key names are interned at most (ids `0..MAX_INTERNED`; the next byte value marks a
+/// key written out).
+pub const MAX_INTERNED: usize = 255;
+const LITERAL: u8 = 255;
+
+/// Interned key names; leaked, and bounded by [`MAX_INTERNED`].
+static KEYS: RwLock<Vec<&'static str>> = RwLock::new(Vec::new());
+
+fn key_id(k: &str) -> Option<u8> {
+    let find = |keys: &[&'static str]| {
+        keys.iter()
+            .position(|x| *x == k)
+            .and_then(|i| u8::try_from(i).ok())
+    };
+    {
+        let keys = KEYS.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(id) = find(&keys) {
+            return Some(id);
+        }
+    }
+    let mut keys = KEYS.write().unwrap_or_else(|p| p.into_inner());
+    if let Some(id) = find(&keys) {
+        return Some(id);
+    }
+    if keys.len() >= MAX_INTERNED {
+        return None;
+    }
+    let id = u8::try_from(keys.len()).ok()?;
+    keys.push(Box::leak(Box::from(k)));
+    Some(id)
+}
+
+fn key_name(id: u8) -> Option<&'static str> {
+    let keys = KEYS.read().unwrap_or_else(|p| p.into_inner());
+    keys.get(usize::from(id)).copied()
 }
 
 fn put_len(out: &mut Vec<u8>, mut n: usize) {
@@ -38,11 +79,17 @@ impl PackedMap {
             return PackedMap::default();
         }
         v.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let size: usize = v.iter().map(|(k, val)| k.len() + val.len() + 2).sum();
+        let size: usize = v.iter().map(|(_, val)| val.len() + 2).sum();
         let mut out = Vec::with_capacity(size);
         for (k, val) in v {
-            put_len(&mut out, k.len());
-            out.extend_from_slice(k.as_bytes());
+            match key_id(k) {
+                Some(id) => out.push(id),
+                None => {
+                    out.push(LITERAL);
+                    put_len(&mut out, k.len());
+                    out.extend_from_slice(k.as_bytes());
+                }
+            }
             put_len(&mut out, val.len());
             out.extend_from_slice(val.as_bytes());
         }
@@ -107,6 +154,16 @@ impl<'a> Iter<'a> {
         }
     }
 
+    fn key(&mut self) -> Option<&'a str> {
+        let (&id, rest) = self.rest.split_first()?;
+        self.rest = rest;
+        if id == LITERAL {
+            self.str()
+        } else {
+            key_name(id)
+        }
+    }
+
     fn str(&mut self) -> Option<&'a str> {
         let n = self.len()?;
         if n > self.rest.len() {
@@ -126,7 +183,7 @@ impl<'a> Iterator for Iter<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        let entry = self.str().zip(self.str());
+        let entry = self.key().zip(self.str());
         if entry.is_none() {
             self.rest = &[];
         }
@@ -178,5 +235,22 @@ mod tests {
         assert_eq!(m.len(), 3);
         assert!(PackedMap::from_entries([]).is_empty());
         assert_eq!(PackedMap::from_entries([]).heap_bytes(), 0);
+        // An interned key takes one byte (unless another test filled the interner first).
+        if key_id("probe").is_some() {
+            assert_eq!(PackedMap::from_entries([("probe", "v")]).heap_bytes(), 3);
+        }
+    }
+
+    #[test]
+    fn keys_past_the_interner_bound_are_written_out() {
+        let names: Vec<String> = (0..MAX_INTERNED + 5).map(|i| format!("k{i}")).collect();
+        let m = PackedMap::from_entries(names.iter().map(|k| (k.as_str(), k.as_str())));
+        let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
+        sorted.sort_unstable();
+        assert_eq!(
+            m.iter().collect::<Vec<_>>(),
+            sorted.iter().map(|k| (*k, *k)).collect::<Vec<_>>()
+        );
+        assert_eq!(m.get("k3"), Some("k3"));
     }
 }
