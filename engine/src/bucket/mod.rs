@@ -54,8 +54,8 @@ pub static EMPTY_RUNTIME_ALERT: RuntimeAlert = RuntimeAlert {
 /// Memory held by the live buckets of `store`: total bytes and bucket count (for benchmarks).
 ///
 /// Per bucket: [`Bucket::memory_bytes`], plus its key and deadline as a [`MemoryStore`] holds
-/// them twice (map entry, deadline index); the slack of the store's hash table and B-tree is
-/// not counted.
+/// them twice (map entry, deadline index) and the map's pointer to the bucket; the slack of
+/// the store's hash table and B-tree and the allocator's overhead are not counted.
 pub fn memory_usage<S: BucketStore>(store: &S) -> (usize, usize) {
     let mut total = 0;
     let mut n = 0;
@@ -66,7 +66,7 @@ pub fn memory_usage<S: BucketStore>(store: &S) -> (usize, usize) {
             0
         };
         let key = std::mem::size_of::<BucketKey>() + std::mem::size_of::<i64>() + group_heap;
-        total += b.memory_bytes() + 2 * key;
+        total += b.memory_bytes() + 2 * key + std::mem::size_of::<Box<Bucket>>();
         n += 1;
     });
     (total, n)
