@@ -4,32 +4,33 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::event::{Event, EventType};
+use crate::expr::Value;
 use crate::expr::ops::format_duration;
-use crate::expr::{Object, Value};
 
 use super::config::{SCOPE_IP, SCOPE_RANGE};
 use super::overflow::{Alert, AlertEvent, MetaItem, RuntimeAlert, Source};
+use super::queue::Queued;
 use super::scenario::Scenario;
 use super::stamp::Stamp;
 use super::state::Bucket;
 
 /// Evaluates the scope expression: its string value, or `""`.
-fn scope_value(sc: &Scenario, evt: &Event) -> Result<Option<String>, String> {
+fn scope_value(sc: &Scenario, evt: &Queued) -> Result<Option<String>, String> {
     let Some(p) = &sc.scope_filter else {
         return Ok(None);
     };
     let v = p
-        .eval(&[Value::Obj(evt as &dyn Object)])
+        .eval(&[Value::Obj(evt.as_object())])
         .map_err(|e| format!("while running scope filter: {e}"))?;
     Ok(Some(v.as_str().map(str::to_string).unwrap_or_default()))
 }
 
 /// Go `SourceFromEvent`.
-fn sources_of(sc: &Scenario, evt: &Event) -> Result<BTreeMap<String, Source>, String> {
+fn sources_of(sc: &Scenario, evt: &Queued) -> Result<BTreeMap<String, Source>, String> {
     let scope = sc.config.scope.kind();
     let mut out = BTreeMap::new();
-    if evt.kind == EventType::Overflow {
-        let Some(ovf) = &evt.overflow else {
+    if evt.is_overflow() {
+        let Some(ovf) = evt.overflow() else {
             return Ok(out);
         };
         for (k, v) in &ovf.sources {
@@ -57,7 +58,7 @@ fn sources_of(sc: &Scenario, evt: &Event) -> Result<BTreeMap<String, Source>, St
     }
     match scope {
         SCOPE_IP | SCOPE_RANGE => {
-            let Some(ip) = evt.meta.get("source_ip") else {
+            let Some(ip) = evt.meta("source_ip") else {
                 return Err(format!(
                     "scope is {scope} but Meta[source_ip] doesn't exist"
                 ));
@@ -71,25 +72,24 @@ fn sources_of(sc: &Scenario, evt: &Event) -> Result<BTreeMap<String, Source>, St
                 ..Source::default()
             };
             if let Some(v) = evt
-                .enriched
-                .get("ASNumber")
-                .or_else(|| evt.enriched.get("ASNNumber"))
+                .enriched("ASNumber")
+                .or_else(|| evt.enriched("ASNNumber"))
             {
                 src.as_number = v.to_string();
             }
-            if let Some(v) = evt.enriched.get("IsoCode") {
+            if let Some(v) = evt.enriched("IsoCode") {
                 src.cn = v.to_string();
             }
-            if let Some(v) = evt.enriched.get("ASNOrg") {
+            if let Some(v) = evt.enriched("ASNOrg") {
                 src.as_name = v.to_string();
             }
-            if let Some(v) = evt.enriched.get("Latitude") {
+            if let Some(v) = evt.enriched("Latitude") {
                 src.latitude = v.parse::<f32>().unwrap_or(0.0);
             }
-            if let Some(v) = evt.enriched.get("Longitude") {
+            if let Some(v) = evt.enriched("Longitude") {
                 src.longitude = v.parse::<f32>().unwrap_or(0.0);
             }
-            if let Some(v) = evt.meta.get("SourceRange").filter(|v| !v.is_empty()) {
+            if let Some(v) = evt.meta("SourceRange").filter(|v| !v.is_empty()) {
                 let net: ipnet::IpNet = v
                     .parse()
                     .map_err(|_| format!("declared range {v} of {} can't be parsed", src.ip))?;
@@ -128,19 +128,11 @@ fn events_of(b: &Bucket) -> Vec<AlertEvent> {
         .events
         .iter()
         // Go skips events whose Meta map is nil: overflow events have none.
-        .filter(|e| !(e.kind == EventType::Overflow && e.meta.is_empty()))
+        .filter(|e| !(e.is_overflow() && e.meta_is_empty()))
         .map(|e| AlertEvent {
-            timestamp: if !e.marshaled_time.is_empty() {
-                e.marshaled_time.clone()
-            } else {
-                e.time
-                    .as_ref()
-                    .map(|t| Stamp::from_time(t).marshal())
-                    .unwrap_or_default()
-            },
+            timestamp: e.timestamp(),
             meta: e
-                .meta
-                .sorted()
+                .meta_sorted()
                 .into_iter()
                 .map(|(k, v)| MetaItem {
                     key: k.to_string(),

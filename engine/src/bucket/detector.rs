@@ -19,6 +19,7 @@ use super::alert::{new_alert, overflow_event};
 use super::config::BucketKind;
 use super::leaky::LeakyView;
 use super::overflow::RuntimeAlert;
+use super::queue::{AlertStamp, Queued};
 use super::scenario::Scenario;
 use super::stamp::Stamp;
 use super::state::{Bucket, BucketKey};
@@ -173,7 +174,7 @@ impl<S: BucketStore> Detector<S> {
         } else {
             out.push(Signal {
                 scenario: key.scenario as usize,
-                group: key.group,
+                group: key.group.into(),
                 at,
                 kind: SignalKind::Underflow,
             });
@@ -217,6 +218,8 @@ impl<S: BucketStore> Detector<S> {
     /// Pours `evt` at time `t` into every scenario whose filter matches (no time advance).
     pub fn pour(&mut self, evt: &Event, t: Stamp, outcome: &mut Outcome) {
         let scenarios = Arc::clone(&self.scenarios);
+        // The event's alert timestamp, worked out once for all the buckets that keep it.
+        let mut stamp = None;
         for (idx, sc) in scenarios.iter().enumerate() {
             let ev = Value::Obj(evt as &dyn Object);
             match sc.filter.eval_bool(std::slice::from_ref(&ev)) {
@@ -260,9 +263,9 @@ impl<S: BucketStore> Detector<S> {
             }
             let key = BucketKey {
                 scenario: u32::try_from(idx).unwrap_or(u32::MAX),
-                group,
+                group: group.into(),
             };
-            self.pour_one(sc, key, evt, t, &mut outcome.signals);
+            self.pour_one(sc, key, evt, t, &mut stamp, &mut outcome.signals);
             outcome.poured = true;
         }
     }
@@ -273,8 +276,13 @@ impl<S: BucketStore> Detector<S> {
         key: BucketKey,
         evt: &Event,
         t: Stamp,
+        stamp: &mut Option<AlertStamp>,
         out: &mut Vec<Signal>,
     ) {
+        let mut queued = || {
+            let ts = stamp.get_or_insert_with(|| AlertStamp::of(evt));
+            Queued::new(evt, sc.keep_events, ts)
+        };
         let mut b = match self.store.take(&key) {
             Some(b) => {
                 let deadline = sc.deadline(&b);
@@ -291,19 +299,19 @@ impl<S: BucketStore> Detector<S> {
             b.first_ts = Some(t);
             b.last_ts = Some(t);
             b.total_count = 1;
-            b.queue.add(evt.clone());
+            b.queue.add(queued());
             out.push(self.overflow(sc, key, b, t));
             return;
         }
         let ev = Value::Obj(evt as &dyn Object);
         if let Some(d) = &sc.distinct {
             let element = match d.eval(std::slice::from_ref(&ev)) {
-                Ok(Value::Str(s)) => Some(s.into_owned()),
-                Ok(_) => Some(String::new()),
+                Ok(Value::Str(s)) => Some(s),
+                Ok(_) => Some(std::borrow::Cow::Borrowed("")),
                 Err(_) => None,
             };
             if let Some(element) = element
-                && !b.seen.insert(element)
+                && !b.see(&element)
             {
                 self.put_back(sc, key, b);
                 return;
@@ -314,7 +322,7 @@ impl<S: BucketStore> Detector<S> {
         {
             out.push(Signal {
                 scenario: key.scenario as usize,
-                group: key.group,
+                group: key.group.into(),
                 at: t,
                 kind: SignalKind::Cancelled,
             });
@@ -329,7 +337,7 @@ impl<S: BucketStore> Detector<S> {
             || b.limiter
                 .allow_as(sc.limiter, t.nanos, sc.rate, sc.config.capacity)
             || sc.kind == BucketKind::Conditional;
-        b.queue.add(evt.clone());
+        b.queue.add(queued());
         let mut overflow_at = (!allowed).then_some(t);
         if let Some(c) = &sc.condition {
             if self.holds(c, evt, &b, &key, sc) {
@@ -441,7 +449,7 @@ impl<S: BucketStore> Detector<S> {
         }
         Signal {
             scenario: key.scenario as usize,
-            group: key.group,
+            group: key.group.into(),
             at,
             kind,
         }

@@ -17,6 +17,7 @@ mod leaky;
 pub mod limiter;
 mod load;
 pub mod overflow;
+pub mod packed;
 pub mod queue;
 pub mod scenario;
 pub mod stamp;
@@ -51,11 +52,21 @@ pub static EMPTY_RUNTIME_ALERT: RuntimeAlert = RuntimeAlert {
 };
 
 /// Memory held by the live buckets of `store`: total bytes and bucket count (for benchmarks).
+///
+/// Per bucket: [`Bucket::memory_bytes`], plus its key and deadline as a [`MemoryStore`] holds
+/// them twice (map entry, deadline index) and the map's pointer to the bucket; the slack of
+/// the store's hash table and B-tree and the allocator's overhead are not counted.
 pub fn memory_usage<S: BucketStore>(store: &S) -> (usize, usize) {
     let mut total = 0;
     let mut n = 0;
     store.for_each(&mut |k, b, _| {
-        total += b.memory_bytes() + std::mem::size_of::<BucketKey>() + k.group.capacity();
+        let group_heap = if k.group.is_heap_allocated() {
+            k.group.capacity()
+        } else {
+            0
+        };
+        let key = std::mem::size_of::<BucketKey>() + std::mem::size_of::<i64>() + group_heap;
+        total += b.memory_bytes() + 2 * key + std::mem::size_of::<Box<Bucket>>();
         n += 1;
     });
     (total, n)

@@ -77,6 +77,11 @@ pub struct Scenario {
     pub bayesian: Vec<BayesianCondition>,
     /// `scope.expression` (variable `evt`).
     pub scope_filter: Option<Program>,
+    /// Whether buckets keep whole events in their queue: some expression can read queued
+    /// events (`condition`, `overflow_filter` or a bayesian condition names `queue` or
+    /// `leaky`, or a scope expression is evaluated on each queued event at overflow). Other
+    /// scenarios keep only what alerts need ([`super::queue::CompactEvent`]).
+    pub keep_events: bool,
 }
 
 /// Variables of `overflow_filter`.
@@ -153,6 +158,17 @@ impl Scenario {
         if matches!(kind, BucketKind::Conditional | BucketKind::Bayesian) {
             lifetime = d.leakspeed;
         }
+        // A conservative textual test: a variable can only be reached by its name, and a
+        // false positive only costs memory.
+        let sees_queue = |src: &str| src.contains("queue") || src.contains("leaky");
+        let keep_events = scope_filter.is_some()
+            || (condition.is_some() && sees_queue(&config.condition))
+            || (overflow_filter.is_some() && sees_queue(&config.overflow_filter))
+            || (!bayesian.is_empty()
+                && config
+                    .bayesian_conditions
+                    .iter()
+                    .any(|b| sees_queue(&b.condition)));
         let remediation = config
             .labels
             .as_ref()
@@ -181,6 +197,7 @@ impl Scenario {
             condition,
             bayesian,
             scope_filter,
+            keep_events,
             config,
         })
     }

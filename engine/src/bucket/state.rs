@@ -8,6 +8,7 @@
 
 use std::mem::size_of;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use super::limiter::Limiter;
@@ -16,7 +17,8 @@ use super::scenario::Scenario;
 use super::stamp::Stamp;
 
 /// Identifies a bucket: its scenario (index in the loaded set) and its partition (the
-/// `groupby` value, attacker-controlled).
+/// `groupby` value, attacker-controlled). The group is inline up to 24 bytes (any IPv4
+/// address, most IPv6 ones), so keys cost no allocation in the store and its deadline index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct BucketKey {
     /// Index of the scenario in its [`super::ScenarioSet`].
@@ -24,7 +26,7 @@ pub struct BucketKey {
     pub scenario: u32,
     /// The `groupby` value (empty without `groupby`).
     #[serde(rename = "g")]
-    pub group: String,
+    pub group: CompactString,
 }
 
 /// One live bucket (Go `Leaky`, minus the channels).
@@ -45,16 +47,12 @@ pub struct Bucket {
     /// The retained events.
     #[serde(rename = "q")]
     pub queue: Queue,
-    /// `distinct` values already poured.
-    #[serde(
-        rename = "u",
-        default,
-        skip_serializing_if = "foldhash::HashSet::is_empty"
-    )]
-    pub seen: foldhash::HashSet<String>,
+    /// `distinct` values already poured (allocated by the first one).
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<Box<foldhash::HashSet<Box<str>>>>,
     /// Bayesian guillotines already triggered, one per condition.
-    #[serde(rename = "b", default, skip_serializing_if = "Vec::is_empty")]
-    pub guillotines: Vec<bool>,
+    #[serde(rename = "b", default, skip_serializing_if = "<[bool]>::is_empty")]
+    pub guillotines: Box<[bool]>,
 }
 
 impl Bucket {
@@ -62,35 +60,29 @@ impl Bucket {
     pub fn new(scenario: &Scenario) -> Self {
         Bucket {
             queue: Queue::new(scenario.queue_size),
-            guillotines: vec![false; scenario.bayesian.len()],
+            guillotines: vec![false; scenario.bayesian.len()].into_boxed_slice(),
             ..Bucket::default()
         }
     }
 
-    /// An estimate of the memory the bucket holds: its own size, the queue's events (their
-    /// inline size plus their strings) and the `distinct` cache.
-    pub fn memory_bytes(&self) -> usize {
-        let mut n = size_of::<Self>();
-        n += self.queue.events.capacity() * size_of::<crate::event::Event>();
-        for e in &self.queue.events {
-            n += e.line.raw.capacity() + e.str_time.capacity() + e.marshaled_time.capacity();
-            for m in [&e.parsed, &e.meta, &e.enriched] {
-                n += m
-                    .iter()
-                    .map(|(k, v)| 2 * 24 + heap(k) + heap(v))
-                    .sum::<usize>();
-            }
+    /// Records a `distinct` value: whether it was new.
+    pub fn see(&mut self, value: &str) -> bool {
+        let seen = self.seen.get_or_insert_with(Default::default);
+        if seen.contains(value) {
+            return false;
         }
-        n += self
-            .seen
-            .iter()
-            .map(|s| size_of::<String>() + s.capacity() + 8)
-            .sum::<usize>();
-        n + self.guillotines.capacity()
+        seen.insert(value.into())
     }
-}
 
-/// Heap bytes of a `CompactString` of this content (inline up to 24 bytes).
-fn heap(s: &str) -> usize {
-    if s.len() > 24 { s.len() } else { 0 }
+    /// An estimate of the memory the bucket holds: its own size, the queue's events (inline
+    /// size, spare slots and heap) and the `distinct` cache (hash table slots and strings).
+    pub fn memory_bytes(&self) -> usize {
+        let mut n = size_of::<Self>() + self.queue.memory_bytes();
+        if let Some(seen) = &self.seen {
+            n += size_of::<foldhash::HashSet<Box<str>>>()
+                + seen.capacity() * (size_of::<Box<str>>() + 1)
+                + seen.iter().map(|s| s.len()).sum::<usize>();
+        }
+        n + self.guillotines.len()
+    }
 }

@@ -31,9 +31,13 @@ pub trait BucketStore {
 
 /// An in-memory [`BucketStore`]: a `foldhash` map (keys are attacker-chosen, and foldhash is
 /// seeded per map) plus an ordered deadline index.
+///
+/// Buckets are boxed: a hash table has up to twice as many slots as entries, and holds both
+/// its old and new tables while it grows, so a slot should be a pointer rather than a bucket
+/// when an attack from never-repeating addresses makes millions of them.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    map: foldhash::HashMap<BucketKey, (Bucket, i64)>,
+    map: foldhash::HashMap<BucketKey, (Box<Bucket>, i64)>,
     deadlines: BTreeSet<(i64, BucketKey)>,
 }
 
@@ -48,11 +52,11 @@ impl BucketStore for MemoryStore {
     fn take(&mut self, key: &BucketKey) -> Option<Bucket> {
         let (b, deadline) = self.map.remove(key)?;
         self.deadlines.remove(&(deadline, key.clone()));
-        Some(b)
+        Some(*b)
     }
 
     fn get(&self, key: &BucketKey) -> Option<&Bucket> {
-        self.map.get(key).map(|(b, _)| b)
+        self.map.get(key).map(|(b, _)| &**b)
     }
 
     fn put(&mut self, key: BucketKey, bucket: Bucket, deadline: i64) {
@@ -60,7 +64,7 @@ impl BucketStore for MemoryStore {
             self.deadlines.remove(&(old, key.clone()));
         }
         self.deadlines.insert((deadline, key.clone()));
-        self.map.insert(key, (bucket, deadline));
+        self.map.insert(key, (Box::new(bucket), deadline));
     }
 
     fn drain_expired(&mut self, now: i64) -> Vec<(BucketKey, Bucket, i64)> {
@@ -73,7 +77,7 @@ impl BucketStore for MemoryStore {
                 break;
             };
             if let Some((b, _)) = self.map.remove(&key) {
-                out.push((key, b, deadline));
+                out.push((key, *b, deadline));
             }
         }
         out

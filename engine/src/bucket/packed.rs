@@ -1,0 +1,256 @@
+//! `PackedMap`: a read-only string map in one allocation, for what buckets keep of events.
+//!
+//! A [`StrMap`] costs 48 bytes per entry before any string spills to the heap, and its vector
+//! keeps spare capacity. A queued event lives as long as its bucket, and an attack from
+//! never-repeating addresses makes one bucket per line, so the few maps a bucket keeps (an
+//! event's `Meta`) are frozen into a single boxed byte string: entries sorted by key (the order
+//! alerts list them in), each value preceded by its length as a LEB128 varint. Keys are names
+//! from parser configurations (`source_ip`, `log_type`...), the same in every event, so they
+//! are interned process-wide and written as one byte; past [`MAX_INTERNED`] distinct names
+//! (which no configuration reaches), a key is written out like a value. Lookups are a short
+//! scan, which is all alerts need.
+
+use std::borrow::Cow;
+use std::sync::RwLock;
+
+use crate::event::StrMap;
+use crate::expr::{Object, Value};
+
+/// An immutable string-to-string map packed into one boxed byte slice, sorted by key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackedMap {
+    bytes: Box<[u8]>,
+}
+
+/// How many key names are interned at most (ids `0..MAX_INTERNED`; the next byte value marks a
+/// key written out).
+pub const MAX_INTERNED: usize = 255;
+const LITERAL: u8 = 255;
+
+/// Interned key names; leaked, and bounded by [`MAX_INTERNED`].
+static KEYS: RwLock<Vec<&'static str>> = RwLock::new(Vec::new());
+
+fn key_id(k: &str) -> Option<u8> {
+    let find = |keys: &[&'static str]| {
+        keys.iter()
+            .position(|x| *x == k)
+            .and_then(|i| u8::try_from(i).ok())
+    };
+    {
+        let keys = KEYS.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(id) = find(&keys) {
+            return Some(id);
+        }
+    }
+    let mut keys = KEYS.write().unwrap_or_else(|p| p.into_inner());
+    if let Some(id) = find(&keys) {
+        return Some(id);
+    }
+    if keys.len() >= MAX_INTERNED {
+        return None;
+    }
+    let id = u8::try_from(keys.len()).ok()?;
+    keys.push(Box::leak(Box::from(k)));
+    Some(id)
+}
+
+fn key_name(id: u8) -> Option<&'static str> {
+    let keys = KEYS.read().unwrap_or_else(|p| p.into_inner());
+    keys.get(usize::from(id)).copied()
+}
+
+fn put_len(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+impl PackedMap {
+    /// Packs `entries` (unique keys; sorted here).
+    pub fn from_entries<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut v: Vec<(&str, &str)> = entries.into_iter().collect();
+        if v.is_empty() {
+            return PackedMap::default();
+        }
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let size: usize = v.iter().map(|(_, val)| val.len() + 2).sum();
+        let mut out = Vec::with_capacity(size);
+        for (k, val) in v {
+            match key_id(k) {
+                Some(id) => out.push(id),
+                None => {
+                    out.push(LITERAL);
+                    put_len(&mut out, k.len());
+                    out.extend_from_slice(k.as_bytes());
+                }
+            }
+            put_len(&mut out, val.len());
+            out.extend_from_slice(val.as_bytes());
+        }
+        PackedMap {
+            bytes: out.into_boxed_slice(),
+        }
+    }
+
+    /// Packs every entry of `m`.
+    pub fn from_strmap(m: &StrMap) -> Self {
+        Self::from_entries(m.iter())
+    }
+
+    /// Entries sorted by key.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter { rest: &self.bytes }
+    }
+
+    /// The value under `key`, if any.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Whether the map has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Back to a [`StrMap`] (sorted insertion order).
+    pub fn to_strmap(&self) -> StrMap {
+        self.iter().collect()
+    }
+}
+
+/// Iterator over a [`PackedMap`]'s entries, sorted by key.
+pub struct Iter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iter<'a> {
+    fn len(&mut self) -> Option<usize> {
+        let mut n = 0usize;
+        let mut shift = 0u32;
+        loop {
+            let (&b, rest) = self.rest.split_first()?;
+            self.rest = rest;
+            n |= usize::from(b & 0x7f).checked_shl(shift)?;
+            if b & 0x80 == 0 {
+                return Some(n);
+            }
+            shift += 7;
+        }
+    }
+
+    fn key(&mut self) -> Option<&'a str> {
+        let (&id, rest) = self.rest.split_first()?;
+        self.rest = rest;
+        if id == LITERAL {
+            self.str()
+        } else {
+            key_name(id)
+        }
+    }
+
+    fn str(&mut self) -> Option<&'a str> {
+        let n = self.len()?;
+        if n > self.rest.len() {
+            return None;
+        }
+        let (s, rest) = self.rest.split_at(n);
+        self.rest = rest;
+        // Built from `&str`s at entry boundaries, so this never fails.
+        std::str::from_utf8(s).ok()
+    }
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let entry = self.key().zip(self.str());
+        if entry.is_none() {
+            self.rest = &[];
+        }
+        entry
+    }
+}
+
+impl Object for PackedMap {
+    fn type_name(&self) -> &'static str {
+        "map[string]string"
+    }
+
+    fn member(&self, name: &str) -> Option<Value<'_>> {
+        Some(Value::str(self.get(name).unwrap_or("")))
+    }
+
+    fn len(&self) -> Option<usize> {
+        Some(PackedMap::len(self))
+    }
+
+    fn keys(&self) -> Vec<Cow<'_, str>> {
+        self.iter().map(|(k, _)| Cow::Borrowed(k)).collect()
+    }
+
+    fn to_value(&self) -> Value<'_> {
+        Value::Map(
+            self.iter()
+                .map(|(k, v)| (k.to_string(), Value::str(v)))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packs_sorted_and_reads_back() {
+        let long = "x".repeat(300);
+        let m = PackedMap::from_entries([("b", "2"), ("a", ""), ("c", long.as_str())]);
+        assert_eq!(
+            m.iter().collect::<Vec<_>>(),
+            vec![("a", ""), ("b", "2"), ("c", long.as_str())]
+        );
+        assert_eq!(m.get("b"), Some("2"));
+        assert_eq!(m.get("a"), Some(""));
+        assert_eq!(m.get("z"), None);
+        assert_eq!(m.len(), 3);
+        assert!(PackedMap::from_entries([]).is_empty());
+        assert_eq!(PackedMap::from_entries([]).heap_bytes(), 0);
+        // An interned key takes one byte (unless another test filled the interner first).
+        if key_id("probe").is_some() {
+            assert_eq!(PackedMap::from_entries([("probe", "v")]).heap_bytes(), 3);
+        }
+    }
+
+    #[test]
+    fn keys_past_the_interner_bound_are_written_out() {
+        let names: Vec<String> = (0..MAX_INTERNED + 5).map(|i| format!("k{i}")).collect();
+        let m = PackedMap::from_entries(names.iter().map(|k| (k.as_str(), k.as_str())));
+        let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
+        sorted.sort_unstable();
+        assert_eq!(
+            m.iter().collect::<Vec<_>>(),
+            sorted.iter().map(|k| (*k, *k)).collect::<Vec<_>>()
+        );
+        assert_eq!(m.get("k3"), Some("k3"));
+    }
+}
