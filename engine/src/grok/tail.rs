@@ -199,7 +199,10 @@ mod hub_tests {
         let mut lib = PatternLibrary::new();
         lib.load_dir(&shared.join("patterns")).unwrap();
         let mut lines = Vec::new();
-        for t in std::fs::read_dir(shared.join("hub/.tests")).unwrap().flatten() {
+        for t in std::fs::read_dir(shared.join("hub/.tests"))
+            .unwrap()
+            .flatten()
+        {
             for f in std::fs::read_dir(t.path()).unwrap().flatten() {
                 if f.path().extension().is_some_and(|e| e == "log") {
                     let text = std::fs::read_to_string(f.path()).unwrap_or_default();
@@ -210,7 +213,9 @@ mod hub_tests {
         let names: Vec<String> = lib.names().map(str::to_string).collect();
         let (mut with_tail, mut matched) = (0, 0);
         for name in names {
-            let Ok(g) = lib.compile_named(&name) else { continue };
+            let Ok(g) = lib.compile_named(&name) else {
+                continue;
+            };
             if g.inner.tail.is_none() {
                 continue;
             }
