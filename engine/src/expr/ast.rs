@@ -180,7 +180,13 @@ impl fmt::Display for Node {
                 name,
                 optional,
             } => {
-                write!(f, "{obj}{}{name}", if *optional { "?." } else { "." })
+                let dot = if *optional { "?." } else { "." };
+                // `1.x` would lex as the float `1.` followed by `x`.
+                if matches!(obj.kind, Kind::Int(_)) {
+                    write!(f, "({obj}){dot}{name}")
+                } else {
+                    write!(f, "{obj}{dot}{name}")
+                }
             }
             Kind::Index {
                 obj,
