@@ -1,7 +1,8 @@
 //! Parse throughput: syslog-logs + sshd-logs + dateparse-enrich on a generated auth log, next to
 //! `fail2ban-regex` with its sshd filter on the same log, in the same run.
 //!
-//! `cargo run --release -p benches --bin parse_bench -- [--lines N] [--f2b-lines N] [--hub DIR]`
+//! `cargo run --release -p benches --bin parse_bench -- [--lines N] [--f2b-lines N] [--hub DIR]
+//! [--parsers a,b,c]`
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -25,14 +26,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hub = PathBuf::from(arg("--hub").unwrap_or_else(|| "../shared/crowdsec/hub".into()));
     let shared = hub.parent().map(PathBuf::from).unwrap_or_default();
 
-    let names: Vec<String> = [
-        "crowdsecurity/syslog-logs",
-        "crowdsecurity/sshd-logs",
-        "crowdsecurity/dateparse-enrich",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let names: Vec<String> = arg("--parsers")
+        .unwrap_or_else(|| {
+            "crowdsecurity/syslog-logs,crowdsecurity/sshd-logs,crowdsecurity/dateparse-enrich"
+                .into()
+        })
+        .split(',')
+        .map(str::to_string)
+        .collect();
     let files = resolve_hub_items(&hub, "parsers", &names, &[])?;
     let opts = LoadOptions {
         patterns_dir: shared.join("patterns"),
