@@ -59,7 +59,7 @@ fn write_v(out: &mut String, v: &Value<'_>) {
         }
         Value::Obj(o) => write_v(out, &o.to_value()),
         Value::Time(t) => out.push_str(&go_time_string(t)),
-        Value::Duration(d) => out.push_str(&go_duration_string(*d)),
+        Value::Duration(d) => out.push_str(&crate::expr::ops::format_duration(*d)),
     }
 }
 
@@ -79,54 +79,6 @@ pub fn go_time_string(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
         let _ = write!(s, " {off} {off}");
     }
     s
-}
-
-/// Go's `time.Duration.String()`: `1h2m3.5s`, `1.5ms`, `0s`.
-pub fn go_duration_string(d: i64) -> String {
-    if d == 0 {
-        return "0s".into();
-    }
-    let neg = d < 0;
-    let u = d.unsigned_abs();
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    if u < 1_000_000_000 {
-        let (unit, div) = if u < 1_000 {
-            ("ns", 1)
-        } else if u < 1_000_000 {
-            ("µs", 1_000)
-        } else {
-            ("ms", 1_000_000)
-        };
-        out.push_str(&frac(u, div));
-        out.push_str(unit);
-        return out;
-    }
-    let h = u / 3_600_000_000_000;
-    let m = (u / 60_000_000_000) % 60;
-    let rem = u % 60_000_000_000;
-    if h > 0 {
-        let _ = write!(out, "{h}h");
-    }
-    if h > 0 || m > 0 {
-        let _ = write!(out, "{m}m");
-    }
-    out.push_str(&frac(rem, 1_000_000_000));
-    out.push('s');
-    out
-}
-
-fn frac(v: u64, div: u64) -> String {
-    let int = v / div;
-    let rem = v % div;
-    if rem == 0 {
-        return int.to_string();
-    }
-    let width = div.to_string().len() - 1;
-    let f = format!("{rem:0width$}");
-    format!("{int}.{}", f.trim_end_matches('0'))
 }
 
 #[derive(Default)]
