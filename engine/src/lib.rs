@@ -14,3 +14,4 @@ pub mod parser;
 pub mod pipeline;
 pub mod profile;
 pub mod time;
+mod yaml;

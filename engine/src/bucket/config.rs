@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::expr::ops::parse_duration;
 
@@ -16,7 +16,7 @@ use crate::expr::ops::parse_duration;
 #[serde(deny_unknown_fields)]
 pub struct ScenarioConfig {
     /// Scenario format version (`format:`); `1.0` when absent.
-    #[serde(default, deserialize_with = "scalar")]
+    #[serde(default, deserialize_with = "crate::yaml::scalar")]
     pub format: String,
     /// Free text, mandatory.
     #[serde(default)]
@@ -34,7 +34,7 @@ pub struct ScenarioConfig {
     #[serde(default)]
     pub capacity: i64,
     /// Go duration: one event leaks out every `leakspeed`.
-    #[serde(default, deserialize_with = "scalar")]
+    #[serde(default, deserialize_with = "crate::yaml::scalar")]
     pub leakspeed: String,
     /// Expression deciding whether an event goes to this scenario.
     #[serde(default)]
@@ -52,7 +52,7 @@ pub struct ScenarioConfig {
     #[serde(default)]
     pub labels: Option<BTreeMap<String, serde_json::Value>>,
     /// Go duration during which the same partition cannot overflow again.
-    #[serde(default, deserialize_with = "scalar")]
+    #[serde(default, deserialize_with = "crate::yaml::scalar")]
     pub blackhole: String,
     /// What the alert targets (Ip by default).
     #[serde(default)]
@@ -85,10 +85,10 @@ pub struct ScenarioConfig {
     #[serde(default)]
     pub overflow_filter: String,
     /// Counter buckets: how long they count.
-    #[serde(default, deserialize_with = "scalar")]
+    #[serde(default, deserialize_with = "crate::yaml::scalar")]
     pub duration: String,
     /// Scenario version (set by the hub, may be written in the file).
-    #[serde(default, deserialize_with = "scalar")]
+    #[serde(default, deserialize_with = "crate::yaml::scalar")]
     pub version: String,
 }
 
@@ -113,7 +113,7 @@ pub struct DataConfig {
     #[serde(default)]
     pub size: Option<i64>,
     /// Regexp cache TTL.
-    #[serde(default, deserialize_with = "scalar")]
+    #[serde(default, deserialize_with = "crate::yaml::scalar")]
     pub ttl: String,
 }
 
@@ -322,23 +322,4 @@ impl ScopeConfig {
             _ => Ok(()),
         }
     }
-}
-
-/// Accepts any YAML scalar where Go takes a string (`format: 2.0`, `leakspeed: 10`).
-fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Scalar {
-        S(String),
-        I(i64),
-        F(f64),
-        B(bool),
-    }
-    Ok(match Option::<Scalar>::deserialize(d)? {
-        None => String::new(),
-        Some(Scalar::S(s)) => s,
-        Some(Scalar::I(i)) => i.to_string(),
-        Some(Scalar::F(f)) => crate::expr::ops::format_float(f),
-        Some(Scalar::B(b)) => b.to_string(),
-    })
 }

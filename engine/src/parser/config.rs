@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 /// One node: a top-level parser document or one of its `nodes:` children.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeConfig {
     /// Format version of the file (`1.0`, `2.0`...).
-    #[serde(default, deserialize_with = "scalar")]
+    #[serde(default, deserialize_with = "crate::yaml::scalar")]
     pub format: String,
     /// Per-node debug logging (accepted, unused: `explain` shows the same).
     #[serde(default)]
@@ -101,7 +101,7 @@ pub struct StaticConfig {
     #[serde(default)]
     pub enriched: String,
     /// A constant value.
-    #[serde(default, deserialize_with = "scalar")]
+    #[serde(default, deserialize_with = "crate::yaml::scalar")]
     pub value: String,
     /// An expression giving the value.
     #[serde(default)]
@@ -162,23 +162,4 @@ pub struct DataConfig {
     /// `string`, `regexp` or `map`; empty for binary files (GeoIP databases).
     #[serde(default, rename = "type")]
     pub kind: String,
-}
-
-/// Accepts any YAML scalar where Go would take a string (`value: 1`, `format: 2.0`).
-fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Scalar {
-        S(String),
-        I(i64),
-        F(f64),
-        B(bool),
-    }
-    Ok(match Option::<Scalar>::deserialize(d)? {
-        None => String::new(),
-        Some(Scalar::S(s)) => s,
-        Some(Scalar::I(i)) => i.to_string(),
-        Some(Scalar::F(f)) => f.to_string(),
-        Some(Scalar::B(b)) => b.to_string(),
-    })
 }
