@@ -106,7 +106,10 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                         }
                     }
                     n_alerts.set(n_alerts.get() + 1);
-                    alerts.push(a);
+                    // JSON Lines stream out; only the table needs them all at the end.
+                    if !args.json {
+                        alerts.push(a);
+                    }
                 }
             },
         )?;
