@@ -30,5 +30,10 @@ export HIVEWALL_SHARED="$SHARED"
 echo "== fmt";    cargo fmt --all -- --check
 echo "== clippy"; cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== doc";    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked -q
-echo "== test (includes the hub conformance check, cli/tests/hub_conformance.rs)"
-cargo test --workspace --locked
+echo "== test (includes the hub conformance check and the differential check vs CrowdSec 1.4.6)"
+log="$(mktemp)"
+cargo test --workspace --locked 2>&1 | tee "$log"
+# One closing line for the whole run (the last cargo summary is the doc tests', often 0 tests).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"

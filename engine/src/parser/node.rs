@@ -263,7 +263,7 @@ impl Node {
             },
             GrokInput::Expr(p) => match p.eval(&[Value::Obj(&*evt)]) {
                 Ok(v) => match value_to_static_string(&v) {
-                    Ok(Some(s)) => s,
+                    Ok(Some(s)) => s.into_string(),
                     _ => String::new(),
                 },
                 Err(_) => return Ok(false),

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use crate::event::Event;
 use crate::expr::{Compiler, Program, Value};
 
@@ -132,8 +134,9 @@ impl Static {
     /// Applies the static to `evt`. Errors only where CrowdSec aborts the line (a value of a type
     /// that cannot become a string).
     pub fn apply(&self, evt: &mut Event, ectx: &EnrichCtx) -> Result<(), NodeError> {
-        let value = match &self.source {
-            Source::Const(s) => s.clone(),
+        // Most values are short: an inline string avoids a heap allocation per static and line.
+        let value: CompactString = match &self.source {
+            Source::Const(s) => CompactString::from(s.as_str()),
             Source::Expr(p) => {
                 let out = match p.eval(&[Value::Obj(&*evt)]) {
                     Ok(v) => v,
@@ -143,7 +146,7 @@ impl Static {
                     }
                 };
                 match value_to_static_string(&out) {
-                    Ok(Some(s)) => s,
+                    Ok(Some(s)) => s.into(),
                     Ok(None) => return Ok(()),
                     Err(t) => {
                         return Err(NodeError::Invalid(format!(
@@ -167,19 +170,19 @@ impl Static {
                 }
             }
             Target::Field(f) => match f {
-                Field::StrTime => evt.str_time = value,
-                Field::StrTimeFormat => evt.str_time_format = value,
-                Field::MarshaledTime => evt.marshaled_time = value,
-                Field::WhitelistReason => evt.whitelist_reason = value,
-                Field::LineRaw => evt.line.raw = value,
-                Field::LineModule => evt.line.module = Arc::from(value),
-                Field::LineSrc => evt.line.src = Arc::from(value),
-                Field::Stage => evt.stage = Arc::from(value),
+                Field::StrTime => evt.str_time = value.into_string(),
+                Field::StrTimeFormat => evt.str_time_format = value.into_string(),
+                Field::MarshaledTime => evt.marshaled_time = value.into_string(),
+                Field::WhitelistReason => evt.whitelist_reason = value.into_string(),
+                Field::LineRaw => evt.line.raw = value.into_string(),
+                Field::LineModule => evt.line.module = Arc::from(value.as_str()),
+                Field::LineSrc => evt.line.src = Arc::from(value.as_str()),
+                Field::Stage => evt.stage = Arc::from(value.as_str()),
                 Field::Unmarshaled => evt
                     .unmarshaled
-                    .insert(&self.key, serde_json::Value::String(value)),
+                    .insert(&self.key, serde_json::Value::String(value.into_string())),
                 Field::OverflowSourceValue | Field::OverflowSourceScope => {
-                    set_overflow_source(evt, *f == Field::OverflowSourceValue, value)
+                    set_overflow_source(evt, *f == Field::OverflowSourceValue, value.into_string())
                 }
             },
             Target::Invalid(t) => tracing::debug!(target = %t, "Static target cannot be set."),
@@ -190,11 +193,11 @@ impl Static {
 
 /// Go's conversion of a static's expression result: strings as is, ints in decimal, floats as
 /// `%f`, nil/maps/lists skipped (`Ok(None)`), anything else an error naming the type.
-pub fn value_to_static_string(v: &Value<'_>) -> Result<Option<String>, &'static str> {
+pub fn value_to_static_string(v: &Value<'_>) -> Result<Option<CompactString>, &'static str> {
     match v {
-        Value::Str(s) => Ok(Some(s.to_string())),
-        Value::Int(i) => Ok(Some(i.to_string())),
-        Value::Float(f) => Ok(Some(format!("{f:.6}"))),
+        Value::Str(s) => Ok(Some(CompactString::from(s.as_ref()))),
+        Value::Int(i) => Ok(Some(compact_str::format_compact!("{i}"))),
+        Value::Float(f) => Ok(Some(compact_str::format_compact!("{f:.6}"))),
         Value::Nil | Value::List(_) | Value::Map(_) => Ok(None),
         Value::Obj(o) => match o.to_value() {
             Value::List(_) | Value::Map(_) => Ok(None),
