@@ -146,7 +146,7 @@ impl Static {
                     }
                 };
                 match value_to_static_string(&out) {
-                    Ok(Some(s)) => s.into(),
+                    Ok(Some(s)) => s,
                     Ok(None) => return Ok(()),
                     Err(t) => {
                         return Err(NodeError::Invalid(format!(
