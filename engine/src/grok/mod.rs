@@ -183,7 +183,8 @@ impl Grok {
         // One set of capture slots per grok and thread, reused across calls: allocating them
         // per line showed up at ~10% of a grok match.
         let id = inner.id;
-        let found = SLOTS.with(|cell| {
+        // The sink runs inside: no spans are collected into a buffer.
+        SLOTS.with(|cell| {
             let mut slots = cell.borrow_mut();
             match &inner.tail {
                 Some(t) if !text.contains('\n') => {
@@ -191,46 +192,37 @@ impl Grok {
                     let locs = slots
                         .entry(id | 1)
                         .or_insert_with(|| t.prefix.capture_locations());
-                    let m = t.prefix.captures_read(locs, text)?;
+                    let Some(m) = t.prefix.captures_read(locs, text) else {
+                        return false;
+                    };
                     let (end, len) = (m.end(), text.len());
-                    Some(
-                        inner
-                            .fields
-                            .iter()
-                            .map(|(_, g)| {
-                                if *g == t.group {
-                                    (end, len)
-                                } else if t.enclosing.contains(g) {
-                                    locs.get(*g).map_or((0, 0), |(s, _)| (s, len))
-                                } else {
-                                    locs.get(*g).map_or((0, 0), |r| r)
-                                }
-                            })
-                            .collect::<Vec<(usize, usize)>>(),
-                    )
+                    for (field, g) in &inner.fields {
+                        let (s, e) = if *g == t.group {
+                            (end, len)
+                        } else if t.enclosing.contains(g) {
+                            locs.get(*g).map_or((0, 0), |(s, _)| (s, len))
+                        } else {
+                            locs.get(*g).unwrap_or((0, 0))
+                        };
+                        sink(field, &text[s..e]);
+                    }
+                    true
                 }
                 _ => {
                     let locs = slots
                         .entry(id)
                         .or_insert_with(|| inner.regex.capture_locations());
-                    inner.regex.captures_read(locs, text)?;
-                    Some(
-                        inner
-                            .fields
-                            .iter()
-                            .map(|(_, g)| locs.get(*g).map_or((0, 0), |r| r))
-                            .collect::<Vec<(usize, usize)>>(),
-                    )
+                    if inner.regex.captures_read(locs, text).is_none() {
+                        return false;
+                    }
+                    for (field, g) in &inner.fields {
+                        let (s, e) = locs.get(*g).unwrap_or((0, 0));
+                        sink(field, &text[s..e]);
+                    }
+                    true
                 }
             }
-        });
-        let Some(spans) = found else {
-            return false;
-        };
-        for ((field, _), (s, e)) in inner.fields.iter().zip(spans.iter()) {
-            sink(field, &text[*s..*e]);
-        }
-        true
+        })
     }
 
     /// Same as [`Self::captures`], reusing `scratch` to avoid allocating on each call.
