@@ -47,28 +47,36 @@ pub fn read_lines(path: &Path) -> anyhow::Result<Lines> {
 pub fn split_lines(bytes: &[u8]) -> Lines {
     let mut out = Lines::default();
     for l in bytes.split(|b| *b == b'\n') {
-        let l = l.strip_suffix(b"\r").unwrap_or(l);
-        if l.is_empty() {
-            continue;
+        if let Some(s) = repair(l, &mut out) {
+            out.lines.push(s);
         }
-        let mut s = match std::str::from_utf8(l) {
-            Ok(s) => s.to_string(),
-            Err(_) => {
-                out.invalid_utf8 += 1;
-                String::from_utf8_lossy(l).into_owned()
-            }
-        };
-        if s.len() > MAX_LINE {
-            out.truncated += 1;
-            let mut cut = MAX_LINE;
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            s.truncate(cut);
-        }
-        out.lines.push(s);
     }
     out
+}
+
+/// One raw line to text: `\r` dropped, empty skipped, invalid UTF-8 replaced, overlong cut;
+/// repairs are counted in `stats`.
+fn repair(l: &[u8], stats: &mut Lines) -> Option<String> {
+    let l = l.strip_suffix(b"\r").unwrap_or(l);
+    if l.is_empty() {
+        return None;
+    }
+    let mut s = match std::str::from_utf8(l) {
+        Ok(s) => s.to_string(),
+        Err(_) => {
+            stats.invalid_utf8 += 1;
+            String::from_utf8_lossy(l).into_owned()
+        }
+    };
+    if s.len() > MAX_LINE {
+        stats.truncated += 1;
+        let mut cut = MAX_LINE;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    Some(s)
 }
 
 /// Streams a file's lines to `f` with the rules of [`read_lines`], holding one line at a time.
@@ -94,10 +102,8 @@ pub fn for_each_line(
             break;
         }
         read += got as u64;
-        let mut one = split_lines(&buf);
-        stats.invalid_utf8 += one.invalid_utf8;
-        stats.truncated += one.truncated;
-        if let Some(line) = one.lines.pop() {
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if let Some(line) = repair(line, &mut stats) {
             f(line);
             n += 1;
             if n.is_multiple_of(4096) {
