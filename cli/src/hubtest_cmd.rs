@@ -128,7 +128,7 @@ fn run_tests(a: &RunArgs) -> anyhow::Result<ExitCode> {
             Ok(run) => run,
             Err(e) => {
                 failed += 1;
-                writeln!(out, "{ko} {name}: error: {e:#}")?;
+                writeln!(out, "{ko} {name}: error: {}", crate::chain(&e))?;
                 continue;
             }
         };
