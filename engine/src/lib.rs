@@ -1,5 +1,5 @@
-//! hivewall's engine: CrowdSec-compatible parsing (grok, expr, parser stages) and, later,
-//! detection (leaky buckets), as pure synchronous code.
+//! hivewall's engine: CrowdSec-compatible parsing (grok, expr, parser stages), detection (leaky
+//! buckets on event time), postoverflows and profiles, as pure synchronous code.
 //!
 //! The engine takes lines in and gives events out; the caller owns I/O, threads and time. It
 //! must never depend on tokio, rdkafka, rocksdb, axum or any other runtime or storage crate,
