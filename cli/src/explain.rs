@@ -4,10 +4,9 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Args;
-use engine::event::{Event, ExpectMode, Line, StrMap, event_to_json};
+use engine::event::{Acquisition, Event, ExpectMode, event_to_json};
 use engine::parser::Collector;
 use serde_json::Value as Json;
 
@@ -135,25 +134,15 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => anyhow::bail!("give --line or --file"),
     };
-    let src: Arc<str> = Arc::from(
-        args.file
-            .as_ref()
-            .map_or("explain".into(), |f| f.display().to_string()),
-    );
-    let mut labels = StrMap::new();
-    labels.insert("type", &args.log_type);
-    let labels = Arc::new(labels);
+    let src = args
+        .file
+        .as_ref()
+        .map_or("explain".into(), |f| f.display().to_string());
+    let source = Acquisition::new(&src, "file", &args.log_type, []);
     let paint = Paint(std::io::stdout().is_terminal());
     let mut out = std::io::stdout().lock();
     for raw in lines {
-        let line = Line {
-            raw: raw.clone(),
-            src: src.clone(),
-            labels: labels.clone(),
-            module: Arc::from("file"),
-            ..Line::default()
-        };
-        let mut evt = Event::from_line(line, ExpectMode::TimeMachine);
+        let mut evt = source.event(raw.clone(), ExpectMode::TimeMachine);
         let mut tracer = Tracer {
             last: BTreeMap::new(),
             steps: Vec::new(),

@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-use engine::event::{Event, ExpectMode, Line, StrMap};
+use engine::event::{Acquisition, ExpectMode};
 use engine::pipeline::{AlertRecord, Pipeline};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -44,15 +44,13 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     for w in &pipeline.warnings {
         eprintln!("warning: {w}");
     }
-    let mut labels = StrMap::new();
+    let mut labels = Vec::new();
     for kv in &args.labels {
-        let (k, v) = kv
-            .split_once('=')
-            .with_context(|| format!("label {kv:?} is not key=value"))?;
-        labels.insert(k, v);
+        labels.push(
+            kv.split_once('=')
+                .with_context(|| format!("label {kv:?} is not key=value"))?,
+        );
     }
-    labels.insert("type", &args.log_type);
-    let labels = Arc::new(labels);
     let total: u64 = args
         .files
         .iter()
@@ -72,8 +70,12 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let (n_lines, n_alerts) = (Cell::new(0u64), Cell::new(0usize));
     for file in &args.files {
-        let src: Arc<str> = Arc::from(file.display().to_string());
-        let module: Arc<str> = Arc::from("file");
+        let source = Acquisition::new(
+            &file.display().to_string(),
+            "file",
+            &args.log_type,
+            labels.iter().copied(),
+        );
         let mut out = stdout.lock();
         let mut write_err = None;
         let repaired = for_each_line(
@@ -89,14 +91,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             },
             |raw| {
                 n_lines.set(n_lines.get() + 1);
-                let line = Line {
-                    raw,
-                    src: src.clone(),
-                    labels: labels.clone(),
-                    module: module.clone(),
-                    ..Line::default()
-                };
-                for a in pipeline.process(Event::from_line(line, ExpectMode::TimeMachine), None) {
+                for a in pipeline.process(source.event(raw, ExpectMode::TimeMachine), None) {
                     if args.json {
                         let written = serde_json::to_writer(&mut out, &a)
                             .map_err(anyhow::Error::from)

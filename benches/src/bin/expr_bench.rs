@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use engine::clock::FixedClock;
-use engine::event::{Event, ExpectMode, Line, StrMap};
+use engine::event::{Acquisition, ExpectMode};
 use engine::expr::functions::{DataFiles, DataKind, Functions, HelperContext};
 use engine::expr::{Compiler, Value};
 use engine::pipeline::{Pipeline, Setup};
@@ -99,21 +99,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(),
     ));
     let pipeline = Pipeline::load(&setup, clock)?;
-    let mut labels = StrMap::new();
-    labels.insert("type", "nginx");
-    let labels = Arc::new(labels);
-    let src: Arc<str> = Arc::from(log.display().to_string());
-    let module: Arc<str> = Arc::from("file");
+    let source = Acquisition::new(&log.display().to_string(), "file", "nginx", []);
     let mut events = Vec::new();
     for raw in std::fs::read_to_string(&log)?.lines().take(max_lines) {
-        let line = Line {
-            raw: raw.to_string(),
-            src: src.clone(),
-            labels: labels.clone(),
-            module: module.clone(),
-            ..Line::default()
-        };
-        let mut evt = Event::from_line(line, ExpectMode::TimeMachine);
+        let mut evt = source.event(raw.to_string(), ExpectMode::TimeMachine);
         if pipeline.parsers().parse(&mut evt, None).unwrap_or(false) {
             events.push(evt);
         }

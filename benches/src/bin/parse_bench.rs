@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use engine::clock::FixedClock;
-use engine::event::{Event, ExpectMode, Line, StrMap};
+use engine::event::{Acquisition, ExpectMode};
 use engine::parser::{LoadOptions, ParserSet, resolve_hub_items};
 
 fn arg(name: &str) -> Option<String> {
@@ -51,22 +51,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(&path, &log)?;
 
     // hivewall: one thread, the whole parse path per line (event build, 3 stages).
-    let mut labels = StrMap::new();
-    labels.insert("type", "syslog");
-    let labels = Arc::new(labels);
-    let src: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
-    let module: Arc<str> = Arc::from("file");
+    let source = Acquisition::new(&path.to_string_lossy(), "file", "syslog", []);
     let start = Instant::now();
     let mut parsed = 0usize;
     for raw in log.lines() {
-        let line = Line {
-            raw: raw.to_string(),
-            src: src.clone(),
-            labels: labels.clone(),
-            module: module.clone(),
-            ..Line::default()
-        };
-        let mut evt = Event::from_line(line, ExpectMode::TimeMachine);
+        let mut evt = source.event(raw.to_string(), ExpectMode::TimeMachine);
         if parsers.parse(&mut evt, None).unwrap_or(false) {
             parsed += 1;
         }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use engine::event::{Event, ExpectMode, Line, StrMap, event_to_json};
+use engine::event::{Acquisition, Event, ExpectMode, event_to_json};
 use engine::expr::functions::{Functions, HelperContext};
 use engine::expr::{Compiler, Object, Value};
 use engine::parser::ParserFile;
@@ -94,27 +94,24 @@ pub fn replay_test(paths: &HubPaths, test: &HubTest) -> anyhow::Result<Replayed>
     };
     let mut pipeline = Pipeline::load(&setup, Arc::new(crate::clock::SystemClock))?;
     let log = test.log_path();
-    let src: Arc<str> = Arc::from(log.to_string_lossy().as_ref());
-    let mut labels = StrMap::new();
-    for (k, v) in test.config.labels.iter().flatten() {
-        labels.insert(k, v);
-    }
-    labels.insert("type", &test.config.log_type);
-    let labels = Arc::new(labels);
-    let module: Arc<str> = Arc::from("file");
+    let labels = test
+        .config
+        .labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v.as_str()));
+    let source = Acquisition::new(
+        &log.to_string_lossy(),
+        "file",
+        &test.config.log_type,
+        labels,
+    );
     let mut out = Replayed {
         warnings: pipeline.warnings.clone(),
         ..Replayed::default()
     };
     for raw in read_lines(&log)?.lines {
-        let line = Line {
-            raw,
-            src: src.clone(),
-            labels: labels.clone(),
-            module: module.clone(),
-            ..Line::default()
-        };
-        let evt = Event::from_line(line, ExpectMode::TimeMachine);
+        let evt = source.event(raw, ExpectMode::TimeMachine);
         for a in pipeline.process(evt, Some(&mut out.parser_results)) {
             out.overflows.push(a.event);
         }

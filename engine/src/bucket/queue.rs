@@ -317,13 +317,7 @@ impl Object for CompactEvent {
                     "log"
                 },
             )),
-            ("ParseIPSources", []) => Ok(Value::List(
-                self.meta
-                    .get("source_ip")
-                    .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
-                    .map(|ip| vec![Value::str(ip)])
-                    .unwrap_or_default(),
-            )),
+            ("ParseIPSources", []) => Ok(crate::event::ip_sources(self.meta.get("source_ip"))),
             _ => return None,
         })
     }

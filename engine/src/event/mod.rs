@@ -14,6 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 
 pub use dump::{event_to_json, go_time_string};
+pub(crate) use object::ip_sources;
 pub use strmap::StrMap;
 pub use unmarshaled::{STORE_METHOD, Unmarshaled};
 
@@ -105,5 +106,51 @@ impl Event {
     /// Go's `Event.GetMeta`: the meta value or `""`.
     pub fn get_meta(&self, key: &str) -> &str {
         self.meta.get_or_empty(key)
+    }
+}
+
+/// Where lines come from: what every line of one source shares (its path or address, the
+/// acquisition module, the labels). Makes the events of a replay or a live source.
+#[derive(Debug, Clone)]
+pub struct Acquisition {
+    /// `Line.Src`.
+    pub src: Arc<str>,
+    /// `Line.Module` (`file`, `syslog`...).
+    pub module: Arc<str>,
+    /// `Line.Labels`, `type` among them.
+    pub labels: Arc<StrMap>,
+}
+
+impl Acquisition {
+    /// A source of `module` at `src` labelled with `type = log_type` and `labels`.
+    pub fn new<'a>(
+        src: &str,
+        module: &str,
+        log_type: &str,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        let mut map: StrMap = labels.into_iter().collect();
+        map.insert("type", log_type);
+        Acquisition {
+            src: Arc::from(src),
+            module: Arc::from(module),
+            labels: Arc::new(map),
+        }
+    }
+
+    /// The line `raw` as this source read it.
+    pub fn line(&self, raw: String) -> Line {
+        Line {
+            raw,
+            src: self.src.clone(),
+            labels: self.labels.clone(),
+            module: self.module.clone(),
+            ..Line::default()
+        }
+    }
+
+    /// A fresh event for `raw` in `mode`.
+    pub fn event(&self, raw: String, mode: ExpectMode) -> Event {
+        Event::from_line(self.line(raw), mode)
     }
 }

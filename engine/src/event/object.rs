@@ -74,13 +74,7 @@ impl Object for Event {
                 EventType::Log => "log",
                 EventType::Overflow => "overflow",
             })),
-            ("ParseIPSources", []) => Ok(Value::List(
-                self.meta
-                    .get("source_ip")
-                    .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
-                    .map(|ip| vec![Value::str(ip)])
-                    .unwrap_or_default(),
-            )),
+            ("ParseIPSources", []) => Ok(ip_sources(self.meta.get("source_ip"))),
             _ => return None,
         })
     }
@@ -127,4 +121,14 @@ impl Object for Line {
                 .collect(),
         )
     }
+}
+
+/// Go's `Event.ParseIPSources` for a log event: `Meta.source_ip` when it is an address.
+pub(crate) fn ip_sources(source_ip: Option<&str>) -> Value<'_> {
+    Value::List(
+        source_ip
+            .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
+            .map(|ip| vec![Value::str(ip)])
+            .unwrap_or_default(),
+    )
 }
