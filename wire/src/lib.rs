@@ -1,9 +1,15 @@
-//! Types that travel on hivewall's bus (`hivewall.lines`, later events and decisions).
+//! Types that travel on hivewall's bus (`hivewall.lines`, alerts and decisions) and between
+//! the services of one process.
 //!
 //! These are the contract between services and third-party shippers, so they are plain serde
-//! structs with stable field names. This crate must never depend on the engine, on any runtime
-//! (tokio) or on any client (rdkafka): everything else depends on it, not the other way round.
+//! structs with stable field names (the Local API's JSON for alerts and decisions). This crate
+//! must never depend on the engine, on any runtime (tokio) or on any client (rdkafka):
+//! everything else depends on it, not the other way round.
 
+mod alert;
+mod decision;
 mod line;
 
-pub use line::RawLine;
+pub use alert::{Alert, AlertEvent, MetaItem, Source};
+pub use decision::Decision;
+pub use line::{Checkpoint, RawLine, SourcedLine};

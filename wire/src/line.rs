@@ -25,3 +25,25 @@ pub struct RawLine {
     #[serde(rename = "time", default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
 }
+
+/// Where a source stands after a line: an opaque position the source wrote, under a key that
+/// names the source (a file's identity, a journal). A processor stores the newest checkpoint of
+/// each key in the same write as the state the line produced, and hands them back to the
+/// sources at start-up so that no line is read twice or skipped across a restart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The source's identity, stable across restarts (e.g. `file:/var/log/auth.log`).
+    pub key: String,
+    /// The position after this line, in the source's own format (e.g. `inode:offset`).
+    pub position: String,
+}
+
+/// A line on its way from a source to a processor inside one process (the embedded mode's
+/// channel); on Kafka, the topic's offsets play the checkpoint's role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourcedLine {
+    /// The line.
+    pub line: RawLine,
+    /// Where its source stands once this line is handled, if it can resume.
+    pub checkpoint: Option<Checkpoint>,
+}

@@ -218,6 +218,7 @@ pub fn new_alert(
         source: Source::default(),
         meta: Vec::new(),
         kind: "crowdsec".to_string(),
+        decisions: Vec::new(),
     };
     for src in sources.values() {
         let mut a = base.clone();

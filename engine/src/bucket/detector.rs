@@ -100,6 +100,7 @@ pub struct Detector<S: BucketStore = MemoryStore> {
     store: S,
     blackholes: foldhash::HashMap<BucketKey, i64>,
     last_prune: i64,
+    time: Option<Stamp>,
 }
 
 impl Detector<MemoryStore> {
@@ -117,6 +118,7 @@ impl<S: BucketStore> Detector<S> {
             store,
             blackholes: foldhash::HashMap::default(),
             last_prune: i64::MIN,
+            time: None,
         }
     }
 
@@ -128,6 +130,16 @@ impl<S: BucketStore> Detector<S> {
     /// The bucket store.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// The bucket store, mutably (a persistent store flushes what changed).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// The newest time buckets were moved to (by an event or [`Detector::advance`]).
+    pub fn time(&self) -> Option<Stamp> {
+        self.time
     }
 
     /// Number of blackholed partitions remembered.
@@ -146,6 +158,9 @@ impl<S: BucketStore> Detector<S> {
     /// Moves time to `now`: counters whose duration ended overflow, buckets that leaked empty
     /// are destroyed, forgotten blackholes are dropped.
     pub fn advance(&mut self, now: Stamp) -> Vec<Signal> {
+        if self.time.is_none_or(|t| t.nanos < now.nanos) {
+            self.time = Some(now);
+        }
         let mut out = Vec::new();
         for (key, b, deadline) in self.store.drain_expired(now.nanos) {
             self.expire(key, b, deadline, &mut out);

@@ -46,6 +46,11 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// The bucket under `key` with its deadline (what a persistent store writes back).
+    pub fn entry(&self, key: &BucketKey) -> Option<(&Bucket, i64)> {
+        self.map.get(key).map(|(b, d)| (&**b, *d))
+    }
 }
 
 impl BucketStore for MemoryStore {

@@ -14,15 +14,16 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::bucket::{
-    Alert, Detector, LoadError as ScenarioLoadError, RuntimeAlert, ScenarioLoadOptions,
-    ScenarioSet, SignalKind, overflow_event,
+    Alert, BucketStore, Detector, LoadError as ScenarioLoadError, MemoryStore, RuntimeAlert,
+    ScenarioLoadOptions, ScenarioSet, Signal, SignalKind, Stamp, overflow_event,
 };
 use crate::clock::Clock;
 use crate::event::Event;
 use crate::parser::{Collector, LoadError, LoadOptions, ParserSet};
-use crate::profile::{Decision, ProfileError, Profiles};
+use crate::expr::functions::Functions;
+use crate::profile::{Decision, ProfileError, Profiles, register_history};
 
-pub use setup::{Setup, resolve_scenarios};
+pub use setup::{History, Setup, resolve_scenarios};
 
 /// Building a pipeline failed.
 #[derive(Debug, thiserror::Error)]
@@ -74,11 +75,12 @@ pub struct Stats {
     pub pour_errors: u64,
 }
 
-/// Parsers, scenarios, postoverflows and profiles, loaded once.
-pub struct Pipeline {
+/// Parsers, scenarios, postoverflows and profiles, loaded once; buckets live in `S` (in memory
+/// for replays, a persistent store in the live processor).
+pub struct Pipeline<S: BucketStore = MemoryStore> {
     parsers: ParserSet,
     postoverflows: Option<ParserSet>,
-    detector: Detector,
+    detector: Detector<S>,
     profiles: Profiles,
     /// What went through.
     pub stats: Stats,
@@ -86,7 +88,7 @@ pub struct Pipeline {
     pub warnings: Vec<String>,
 }
 
-impl std::fmt::Debug for Pipeline {
+impl<S: BucketStore> std::fmt::Debug for Pipeline<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline")
             .field("stats", &self.stats)
@@ -94,9 +96,21 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
-impl Pipeline {
-    /// Loads everything `setup` names.
+impl Pipeline<MemoryStore> {
+    /// Loads everything `setup` names, with buckets in memory.
     pub fn load(setup: &Setup, clock: Arc<dyn Clock>) -> Result<Pipeline, SetupError> {
+        Pipeline::load_with(setup, clock, |_| MemoryStore::new())
+    }
+}
+
+impl<S: BucketStore> Pipeline<S> {
+    /// Loads everything `setup` names; `store` builds the bucket store once the scenarios are
+    /// known (a persistent store maps its stored buckets to scenarios by name).
+    pub fn load_with(
+        setup: &Setup,
+        clock: Arc<dyn Clock>,
+        store: impl FnOnce(&ScenarioSet) -> S,
+    ) -> Result<Pipeline<S>, SetupError> {
         let opts = LoadOptions {
             patterns_dir: setup.patterns_dir.clone(),
             data_dir: setup.data_dir.clone(),
@@ -118,7 +132,17 @@ impl Pipeline {
             },
         )?;
         let profiles = match &setup.profiles {
-            Some(p) => Profiles::load(p, parsers.functions().clone())?,
+            Some(p) => {
+                let functions = match &setup.decision_history {
+                    Some(h) => {
+                        let mut f = Functions::crowdsec(parsers.helpers().clone());
+                        register_history(&mut f, Arc::clone(&h.0));
+                        Arc::new(f)
+                    }
+                    None => parsers.functions().clone(),
+                };
+                Profiles::load(p, functions)?
+            }
             None => Profiles::default(),
         };
         let mut warnings = parsers.warnings.clone();
@@ -128,10 +152,11 @@ impl Pipeline {
                 .flat_map(|p| p.warnings.iter().cloned()),
         );
         warnings.extend(scenarios.warnings.iter().cloned());
+        let store = store(&scenarios);
         Ok(Pipeline {
             parsers,
             postoverflows,
-            detector: Detector::new(Arc::new(scenarios)),
+            detector: Detector::with_store(Arc::new(scenarios), store),
             profiles,
             stats: Stats::default(),
             warnings,
@@ -144,8 +169,20 @@ impl Pipeline {
     }
 
     /// The detector (buckets).
-    pub fn detector(&self) -> &Detector {
+    pub fn detector(&self) -> &Detector<S> {
         &self.detector
+    }
+
+    /// The bucket store, to persist what changed.
+    pub fn store_mut(&mut self) -> &mut S {
+        self.detector.store_mut()
+    }
+
+    /// Moves bucket time to `now` without an event (a live processor's clock tick): counters
+    /// whose duration ended overflow, idle buckets leak out. Returns the alerts it caused.
+    pub fn advance(&mut self, now: Stamp) -> Vec<AlertRecord> {
+        let signals = self.detector.advance(now);
+        self.finish_signals(signals, None)
     }
 
     /// Parses `evt` (a fresh log event) and pours it; returns the alerts it caused.
@@ -172,15 +209,23 @@ impl Pipeline {
     pub fn pour(
         &mut self,
         evt: &Event,
-        mut collector: Option<&mut dyn Collector>,
+        collector: Option<&mut dyn Collector>,
     ) -> Vec<AlertRecord> {
         let outcome = self.detector.process(evt);
         if outcome.poured {
             self.stats.poured += 1;
         }
         self.stats.pour_errors += outcome.errors.len() as u64;
+        self.finish_signals(outcome.signals, collector)
+    }
+
+    fn finish_signals(
+        &mut self,
+        signals: Vec<Signal>,
+        mut collector: Option<&mut dyn Collector>,
+    ) -> Vec<AlertRecord> {
         let mut out = Vec::new();
-        for signal in outcome.signals {
+        for signal in signals {
             if let SignalKind::Overflow(alert) = signal.kind {
                 self.stats.overflows += 1;
                 out.push(self.finish_overflow(*alert, signal.at, reborrow(&mut collector)));

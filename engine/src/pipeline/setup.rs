@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::bucket::ScenarioFile;
+use crate::profile::DecisionHistory;
 use crate::parser::{ParserFile, hub_stage_files, installed_stage_files, resolve_hub_items};
 
 use super::SetupError;
@@ -24,6 +25,19 @@ pub struct Setup {
     pub data_dir: PathBuf,
     /// Token-bucket arithmetic (CrowdSec 1.4's only for differential runs against it).
     pub limiter: crate::bucket::limiter::Flavor,
+    /// The decision history profiles may read (`GetDecisionsCount`); without it, profiles
+    /// that call those helpers fail to load.
+    pub decision_history: Option<History>,
+}
+
+/// A shared [`DecisionHistory`] (a newtype so that [`Setup`] stays `Debug`).
+#[derive(Clone)]
+pub struct History(pub std::sync::Arc<dyn DecisionHistory>);
+
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("History(..)")
+    }
 }
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
@@ -63,6 +77,7 @@ impl Setup {
             patterns_dir: config_dir.join("patterns"),
             data_dir,
             limiter: Default::default(),
+            decision_history: None,
         })
     }
 
@@ -108,6 +123,7 @@ impl Setup {
             patterns_dir,
             data_dir,
             limiter: Default::default(),
+            decision_history: None,
         })
     }
 }

@@ -6,13 +6,12 @@
 //! yields decisions sets the alert's decisions, and `on_success: break` stops the walk.
 
 mod config;
+mod history;
 #[cfg(test)]
 mod tests;
 
 use std::path::Path;
 use std::sync::Arc;
-
-use serde::{Deserialize, Serialize};
 
 use crate::bucket::Alert;
 use crate::expr::functions::Functions;
@@ -20,30 +19,12 @@ use crate::expr::ops::parse_duration;
 use crate::expr::{Compiler, Program, Value};
 
 pub use config::{DecisionConfig, ProfileConfig};
+pub use history::{DecisionHistory, register_history};
 
 /// The default duration when a template gives none.
 pub const DEFAULT_DURATION: &str = "4h";
 
-/// A decision (LAPI `Decision` model).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Decision {
-    /// Duration (Go duration text).
-    pub duration: String,
-    /// `crowdsec` or `crowdsec/<origin>`.
-    pub origin: String,
-    /// The scenario that triggered it.
-    pub scenario: String,
-    /// `Ip`, `Range`, ...
-    pub scope: String,
-    /// `ban`, `captcha`, ...
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The IP, range, ...
-    pub value: String,
-    /// Simulation mode.
-    #[serde(default)]
-    pub simulated: bool,
-}
+pub use wire::Decision;
 
 /// Errors loading profiles.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,38 @@
+//! The live detection loop: raw lines in, alerts with their decisions out.
+//!
+//! A [`Processor`] drives the engine's [`Pipeline`](engine::pipeline::Pipeline) over lines from
+//! a bounded channel (the embedded `hivewall run`; a Kafka partition later), keeps bucket state
+//! in RocksDB ([`StateDb`]) and hands every alert to an [`AlertSink`] (the decision store in
+//! `run`, a topic later). After each batch it delivers the batch's alerts first, then writes the
+//! buckets that changed and the sources' checkpoints in one RocksDB write, so a crash replays
+//! at most one batch and a restart neither re-reads lines nor forgets a half-filled bucket.
+//!
+//! This crate must never depend on `ingest` or `decision-api` (they meet in the CLI), nor on
+//! HTTP or Kafka clients.
+
+mod config;
+mod live;
+mod sink;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use config::ProcessorConfig;
+pub use live::{Processor, RunStats};
+pub use sink::{AlertSink, SinkError};
+pub use state::{PersistentStore, StateDb, StateError};
+
+/// What can stop the processor.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessorError {
+    /// Loading parsers, scenarios or profiles.
+    #[error(transparent)]
+    Setup(engine::pipeline::SetupError),
+    /// Reading or writing the state database.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The sink refused alerts and shutdown came before it recovered; the batch was not
+    /// committed, so its lines are processed again on the next start.
+    #[error("alerts not delivered before shutdown: {0}")]
+    Undelivered(SinkError),
+}

@@ -1,0 +1,320 @@
+//! The loop: batches of lines → pipeline → alerts delivered → state committed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use engine::bucket::{BucketStore, Stamp};
+use engine::clock::Clock;
+use engine::event::{Acquisition, ExpectMode};
+use engine::pipeline::{AlertRecord, Pipeline, Setup, SetupError, Stats};
+use tokio::sync::mpsc::Receiver;
+use tokio_util::sync::CancellationToken;
+use wire::SourcedLine;
+
+use crate::state::Watermark;
+use crate::{AlertSink, PersistentStore, ProcessorConfig, ProcessorError, StateDb};
+
+/// Bucket time is held this far behind the watermark on clock ticks, so a line stamped a
+/// little before the tick (logs have second resolution) still finds its bucket alive.
+const TICK_GRACE: Duration = Duration::from_secs(2);
+
+/// What a run went through.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunStats {
+    /// The pipeline's counters.
+    pub pipeline: Stats,
+    /// Alerts delivered to the sink (whitelisted overflows are not).
+    pub delivered: u64,
+    /// Batches committed.
+    pub commits: u64,
+}
+
+/// The live processor of one partition (the whole input, in `hivewall run`).
+pub struct Processor<K: AlertSink> {
+    pipeline: Pipeline<PersistentStore>,
+    db: StateDb,
+    sink: K,
+    cfg: ProcessorConfig,
+    sources: HashMap<String, (String, BTreeMap<String, String>, Acquisition)>,
+    checkpoints: HashMap<String, String>,
+    /// Bucket time and the wall clock when it was reached.
+    watermark: Option<(Stamp, SystemTime)>,
+    stats: RunStats,
+}
+
+impl<K: AlertSink> std::fmt::Debug for Processor<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Processor")
+            .field("db", &self.db)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+fn wall_nanos(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn from_wall_nanos(n: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(u64::try_from(n).unwrap_or(0))
+}
+
+impl<K: AlertSink> Processor<K> {
+    /// Loads the pipeline `setup` names with the buckets stored in `db`. Also returns how many
+    /// stored buckets were dropped (their scenario is no longer loaded, or unreadable).
+    pub fn new(
+        setup: &Setup,
+        clock: Arc<dyn Clock>,
+        db: StateDb,
+        sink: K,
+        cfg: ProcessorConfig,
+    ) -> Result<(Self, usize), ProcessorError> {
+        let mut loaded = None;
+        let pipeline = Pipeline::load_with(setup, clock, |scenarios| {
+            match db.load_store(scenarios) {
+                Ok((store, dropped)) => {
+                    loaded = Some(Ok(dropped));
+                    store
+                }
+                Err(e) => {
+                    loaded = Some(Err(e));
+                    PersistentStore::default()
+                }
+            }
+        })
+        .map_err(ProcessorError::Setup)?;
+        let dropped = loaded.unwrap_or(Ok(0))?;
+        let watermark = db.watermark()?.map(|w| {
+            (
+                Stamp {
+                    nanos: w.event_nanos,
+                    offset: 0,
+                },
+                from_wall_nanos(w.wall_nanos),
+            )
+        });
+        let checkpoints = HashMap::new();
+        Ok((
+            Processor {
+                pipeline,
+                db,
+                sink,
+                cfg,
+                sources: HashMap::new(),
+                checkpoints,
+                watermark,
+                stats: RunStats::default(),
+            },
+            dropped,
+        ))
+    }
+
+    /// The pipeline (load warnings, stats, live buckets).
+    pub fn pipeline(&self) -> &Pipeline<PersistentStore> {
+        &self.pipeline
+    }
+
+    /// The committed positions of every source, for the sources to resume from.
+    pub fn checkpoints(&self) -> Result<HashMap<String, String>, ProcessorError> {
+        Ok(self.db.checkpoints()?)
+    }
+
+    /// What went through so far.
+    pub fn stats(&self) -> RunStats {
+        RunStats {
+            pipeline: self.pipeline.stats,
+            ..self.stats
+        }
+    }
+
+    /// Runs until `shutdown` or until the channel closes, then commits what it holds.
+    pub async fn run(
+        mut self,
+        mut rx: Receiver<SourcedLine>,
+        shutdown: CancellationToken,
+    ) -> Result<RunStats, ProcessorError> {
+        let mut tick = tokio::time::interval(self.cfg.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut buf = Vec::with_capacity(self.cfg.max_batch);
+        loop {
+            let mut alerts = Vec::new();
+            let mut closed = false;
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => closed = true,
+                n = rx.recv_many(&mut buf, self.cfg.max_batch) => {
+                    if n == 0 {
+                        closed = true;
+                    }
+                    for line in buf.drain(..) {
+                        alerts.extend(self.handle_line(line));
+                    }
+                }
+                _ = tick.tick() => alerts.extend(self.tick(SystemTime::now())),
+            }
+            self.commit(alerts, &shutdown).await?;
+            if closed {
+                break;
+            }
+        }
+        Ok(self.stats())
+    }
+
+    /// Parses and pours one line; returns the alerts it caused.
+    pub fn handle_line(&mut self, line: SourcedLine) -> Vec<AlertRecord> {
+        let SourcedLine { line, checkpoint } = line;
+        let arrived = line
+            .time
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        if let Some(t) = arrived {
+            let lag = chrono::Utc::now().signed_duration_since(t);
+            metrics::gauge!("hivewall_lag_seconds").set(lag.as_seconds_f64().max(0.0));
+        }
+        let acq = self.acquisition(&line.src, &line.module, &line.labels);
+        let mut evt = acq.event(line.raw, ExpectMode::Live);
+        evt.line.time = arrived;
+        let before = self.pipeline.stats;
+        let out = self.pipeline.process(evt, None);
+        let after = self.pipeline.stats;
+        let result = if after.whitelisted > before.whitelisted {
+            "whitelisted"
+        } else if after.parsed > before.parsed {
+            "parsed"
+        } else {
+            "unparsed"
+        };
+        metrics::counter!("hivewall_lines_parsed_total", "source" => line.module, "result" => result)
+            .increment(1);
+        if let Some(cp) = checkpoint {
+            self.checkpoints.insert(cp.key, cp.position);
+        }
+        self.note_time();
+        out
+    }
+
+    /// Moves bucket time on by the wall-clock time elapsed since it last moved (less a grace),
+    /// so counters fire and idle buckets leak out while no line comes.
+    pub fn tick(&mut self, now: SystemTime) -> Vec<AlertRecord> {
+        let Some((t, at)) = self.watermark else {
+            return Vec::new();
+        };
+        let Ok(elapsed) = now.duration_since(at) else {
+            return Vec::new();
+        };
+        let Some(elapsed) = elapsed.checked_sub(TICK_GRACE) else {
+            return Vec::new();
+        };
+        let target = t.plus(i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX));
+        let out = self.pipeline.advance(target);
+        self.watermark = Some((target, now - TICK_GRACE));
+        out
+    }
+
+    fn note_time(&mut self) {
+        if let Some(t) = self.pipeline.detector().time()
+            && self.watermark.is_none_or(|(w, _)| w.nanos < t.nanos)
+        {
+            self.watermark = Some((t, SystemTime::now()));
+        }
+    }
+
+    fn acquisition(
+        &mut self,
+        src: &str,
+        module: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> &Acquisition {
+        let fresh = match self.sources.get(src) {
+            Some((m, l, _)) => m != module || l != labels,
+            None => true,
+        };
+        if fresh {
+            let log_type = labels.get("type").map(String::as_str).unwrap_or("");
+            let acq = Acquisition::new(
+                src,
+                module,
+                log_type,
+                labels
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "type")
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+            self.sources
+                .insert(src.to_string(), (module.to_string(), labels.clone(), acq));
+        }
+        // Inserted just above when missing.
+        &self
+            .sources
+            .get(src)
+            .unwrap_or_else(|| unreachable!("source cached above"))
+            .2
+    }
+
+    /// Delivers `alerts` (retrying until the sink takes them or shutdown), then writes the
+    /// changed buckets, the checkpoints and the watermark in one batch.
+    pub async fn commit(
+        &mut self,
+        alerts: Vec<AlertRecord>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), ProcessorError> {
+        let out: Vec<wire::Alert> = alerts
+            .into_iter()
+            .filter(|a| !a.whitelisted)
+            .map(|a| {
+                metrics::counter!("hivewall_alerts_total", "scenario" => a.alert.scenario.clone())
+                    .increment(1);
+                let mut alert = a.alert;
+                alert.decisions = a.decisions;
+                alert
+            })
+            .collect();
+        if !out.is_empty() {
+            let n = out.len() as u64;
+            loop {
+                match self.sink.deliver(out.clone()).await {
+                    Ok(()) => break,
+                    Err(e) if shutdown.is_cancelled() => {
+                        return Err(ProcessorError::Undelivered(e));
+                    }
+                    Err(e) => {
+                        tracing::warn!("alert sink refused {n} alert(s), retrying: {e}");
+                        tokio::select! {
+                            () = shutdown.cancelled() => return Err(ProcessorError::Undelivered(e)),
+                            () = tokio::time::sleep(self.cfg.retry) => {}
+                        }
+                    }
+                }
+            }
+            self.stats.delivered += n;
+        }
+        if self.pipeline.store_mut().dirty_len() == 0 && self.checkpoints.is_empty() {
+            return Ok(());
+        }
+        let watermark = self.watermark.map(|(t, at)| Watermark {
+            event_nanos: t.nanos,
+            wall_nanos: wall_nanos(at),
+        });
+        let scenarios = Arc::clone(self.pipeline.detector().scenarios());
+        self.db.commit(
+            self.pipeline.store_mut(),
+            &scenarios,
+            &self.checkpoints,
+            watermark,
+        )?;
+        self.checkpoints.clear();
+        self.stats.commits += 1;
+        metrics::gauge!("hivewall_buckets").set(self.pipeline.detector().store().len() as f64);
+        Ok(())
+    }
+}
+
+/// `SetupError` is the pipeline's; kept here so callers see one error type.
+impl From<SetupError> for ProcessorError {
+    fn from(e: SetupError) -> Self {
+        ProcessorError::Setup(e)
+    }
+}
