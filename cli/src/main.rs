@@ -9,6 +9,7 @@ mod hubtest;
 mod hubtest_cmd;
 mod input;
 mod replay;
+mod run;
 mod sources;
 
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Replay log files through parsers, scenarios and profiles; print the alerts.
     Replay(replay::ReplayArgs),
+    /// Watch logs, detect attacks and serve decisions to bouncers (CrowdSec's agent + LAPI).
+    Run(run::RunArgs),
     /// Run CrowdSec hub tests with hivewall's engine.
     #[command(subcommand)]
     Hubtest(hubtest_cmd::HubtestCommand),
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Hubtest(cmd) => hubtest_cmd::run(cmd),
         Command::Replay(args) => replay::run(&args),
+        Command::Run(args) => run::run(&args),
     };
     match result {
         Ok(code) => code,

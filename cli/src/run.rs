@@ -1,0 +1,293 @@
+//! `hivewall run`: the whole system in one process — acquisition, detection with persistent
+//! buckets, and the Local API for bouncers and watchers — connected by bounded channels.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use decision_api::{AlertProfiler, ApiConfig, Store};
+use engine::expr::functions::{Functions, HelperContext};
+use engine::pipeline::{History, Setup};
+use engine::profile::{Profiles, register_history};
+use processor::{AlertSink, Processor, ProcessorConfig, SinkError, StateDb};
+use server_common::{Settings, Shutdown};
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// CrowdSec's `config.yaml` (e.g. `/etc/crowdsec/config.yaml`); without it, hivewall's own
+    /// `scenarios/`, the usual auth and web logs, and the API on 127.0.0.1:8080.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where hivewall keeps its state (default: beside CrowdSec's database, or the user's data
+    /// directory).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The API's address (overrides `api.server.listen_uri`).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Also follow these files (tail), labelled with `--type`.
+    #[arg(value_name = "FILE", requires = "log_type")]
+    pub files: Vec<PathBuf>,
+    /// The type label of FILE arguments (`syslog`, `nginx`...).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub log_type: Option<String>,
+    /// Log level (error, warn, info, debug, trace).
+    #[arg(long, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+}
+
+/// Logs `run` follows when no configuration names any: (path, type).
+const USUAL_LOGS: &[(&str, &str)] = &[
+    ("/var/log/auth.log", "syslog"),
+    ("/var/log/secure", "syslog"),
+    ("/var/log/nginx/access.log", "nginx"),
+    ("/var/log/apache2/access.log", "apache2"),
+    ("/var/log/httpd/access_log", "apache2"),
+];
+
+/// hivewall's own content when no `-c` is given: `$HIVEWALL_CONFIG_DIR`, `./scenarios`, or
+/// `scenarios/` installed beside the binary.
+fn default_config_dir() -> anyhow::Result<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(d) = std::env::var_os("HIVEWALL_CONFIG_DIR") {
+        candidates.push(PathBuf::from(d));
+    }
+    candidates.push(PathBuf::from("scenarios"));
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        candidates.push(dir.join("../share/hivewall/scenarios"));
+        candidates.push(dir.join("../../scenarios"));
+    }
+    candidates.push(PathBuf::from("/etc/hivewall"));
+    candidates
+        .into_iter()
+        .find(|d| d.join("parsers").is_dir())
+        .map(|d| std::path::absolute(&d).unwrap_or(d))
+        .context("hivewall's scenarios/ not found: run from the repository, set HIVEWALL_CONFIG_DIR, or pass -c /etc/crowdsec/config.yaml")
+}
+
+fn settings(args: &RunArgs) -> anyhow::Result<Settings> {
+    let mut s = match &args.config {
+        Some(path) => server_common::load(path)?,
+        None => server_common::defaults(&default_config_dir()?),
+    };
+    if let Some(dir) = &args.state_dir {
+        s.state_dir = dir.clone();
+    }
+    if let Some(l) = args.listen {
+        s.listen = l;
+    }
+    if let Some(l) = &args.log_level {
+        s.log_level = l.clone();
+    }
+    Ok(s)
+}
+
+fn sources(args: &RunArgs, s: &Settings) -> anyhow::Result<Vec<ingest::SourceConfig>> {
+    let mut out = if args.config.is_some() {
+        ingest::load_acquis(s.acquisition_path.as_deref(), s.acquisition_dir.as_deref())?
+    } else if args.files.is_empty() {
+        USUAL_LOGS
+            .iter()
+            .filter(|(p, _)| Path::new(p).is_file())
+            .map(|(p, t)| tail_file(Path::new(p), t))
+            .collect::<anyhow::Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    if let Some(t) = &args.log_type {
+        for f in &args.files {
+            out.push(tail_file(f, t)?);
+        }
+    }
+    Ok(out)
+}
+
+/// A `source: file` in tail mode, as acquis.yaml would write it.
+fn tail_file(path: &Path, log_type: &str) -> anyhow::Result<ingest::SourceConfig> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let doc = format!(
+        "source: file\nfilename: {}\nlabels:\n  type: {}\n",
+        serde_json::to_string(&path.display().to_string())?,
+        serde_json::to_string(log_type)?
+    );
+    let mut v = ingest::parse_acquis(&doc, "command line")?;
+    v.pop().context("no source built from the command line")
+}
+
+fn pipeline_setup(s: &Settings) -> anyhow::Result<Setup> {
+    let mut setup = Setup::installed(&s.config_dir, s.data_dir.clone())?;
+    if let Some(p) = &s.profiles_path {
+        setup.profiles = p.is_file().then(|| p.clone());
+    }
+    if s.hivewall.crowdsec_compat {
+        setup.limiter = engine::bucket::limiter::Flavor::V1_4;
+    }
+    Ok(setup)
+}
+
+/// Delivers the processor's alerts into the decision store (durable before it returns).
+struct StoreSink(Store);
+
+impl AlertSink for StoreSink {
+    async fn deliver(&mut self, alerts: Vec<wire::Alert>) -> Result<(), SinkError> {
+        let store = self.0.clone();
+        tokio::task::spawn_blocking(move || store.push_alerts(LOCAL_MACHINE, alerts))
+            .await
+            .map_err(SinkError::new)?
+            .map(|_| ())
+            .map_err(SinkError::new)
+    }
+}
+
+/// The file under the state directory holding the administration key.
+pub const ADMIN_KEY_FILE: &str = "admin.key";
+
+/// The machine id alerts of the embedded detector are stored under.
+const LOCAL_MACHINE: &str = "hivewall-local";
+
+/// The decision store as the history profiles read (`GetDecisionsCount`).
+struct StoreHistory(Store);
+
+impl engine::profile::DecisionHistory for StoreHistory {
+    fn count(&self, value: &str) -> u64 {
+        self.0.decisions_count(value)
+    }
+
+    fn count_since(&self, value: &str, since_ns: i64) -> u64 {
+        let since = std::time::Duration::from_nanos(u64::try_from(since_ns).unwrap_or(0));
+        self.0.decisions_count_since(value, since)
+    }
+}
+
+/// Profiles applied to watcher alerts that come without decisions.
+struct EngineProfiles(Profiles);
+
+impl AlertProfiler for EngineProfiles {
+    fn decide(&self, alert: &wire::Alert) -> Vec<wire::Decision> {
+        self.0.decide(alert)
+    }
+}
+
+/// Runs `run`.
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let s = settings(args)?;
+    server_common::init_tracing(&s.log_level, false)?;
+    for key in &s.ignored {
+        tracing::info!("config key {key} does not apply to hivewall; ignored");
+    }
+    let srcs = sources(args, &s)?;
+    let setup = pipeline_setup(&s)?;
+    std::fs::create_dir_all(&s.state_dir)
+        .with_context(|| format!("creating the state directory {}", s.state_dir.display()))?;
+    let prometheus = server_common::install_prometheus()?;
+    server_common::describe_metrics();
+
+    let store = Store::open(&s.state_dir.join("api"))?;
+    // Operator commands (`hivewall decisions ...`) read this key to reach the running API.
+    store.admin_key(&s.state_dir.join(ADMIN_KEY_FILE))?;
+    let mut setup = setup;
+    setup.decision_history = Some(History(Arc::new(StoreHistory(store.clone()))));
+    let db = StateDb::open(&s.state_dir.join("processor"))?;
+    let cfg = ProcessorConfig::default();
+    let (proc, dropped) = Processor::new(
+        &setup,
+        Arc::new(crate::clock::SystemClock),
+        db,
+        StoreSink(store.clone()),
+        cfg,
+    )?;
+    for w in &proc.pipeline().warnings {
+        tracing::warn!("{w}");
+    }
+    if dropped > 0 {
+        tracing::warn!("{dropped} stored bucket(s) dropped: their scenario is no longer loaded");
+    }
+    let profiler: Option<Arc<dyn AlertProfiler>> = match &setup.profiles {
+        Some(p) => {
+            let mut functions = Functions::crowdsec(HelperContext::default());
+            register_history(&mut functions, Arc::new(StoreHistory(store.clone())));
+            Some(Arc::new(EngineProfiles(Profiles::load(p, Arc::new(functions))?)))
+        }
+        None => None,
+    };
+    let checkpoints = proc.checkpoints()?;
+    banner(&s, &srcs, &setup, proc.pipeline().detector().scenarios().len());
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async move {
+        let shutdown = Shutdown::new();
+        let (tx, rx) = tokio::sync::mpsc::channel(s.hivewall.channel_capacity.max(1));
+        let ingest_task = tokio::spawn(ingest::run(srcs, checkpoints, tx, shutdown.child()));
+        let proc_task = tokio::spawn(proc.run(rx, shutdown.child()));
+        let api_cfg = ApiConfig {
+            listen: s.listen,
+            max_body_bytes: s.hivewall.max_body_bytes,
+            ..ApiConfig::default()
+        };
+        let render: decision_api::MetricsRender = Arc::new(move || prometheus.render());
+        let api_task = s.api_enabled.then(|| {
+            tokio::spawn(decision_api::run(
+                api_cfg,
+                store.clone(),
+                profiler,
+                Some(render),
+                shutdown.child(),
+            ))
+        });
+        let signal = shutdown.clone();
+        tokio::spawn(async move { signal.wait_for_signal().await });
+        // The processor ends when its input closes or on shutdown; either way, stop the rest.
+        let proc_result = proc_task.await;
+        shutdown.token().cancel();
+        let ingest_result = ingest_task.await;
+        if let Some(t) = api_task {
+            t.await.context("API task")??;
+        }
+        let stats = proc_result.context("processor task")??;
+        if let Ok(Err(e)) = ingest_result {
+            tracing::warn!("acquisition: {e}");
+        }
+        let p = stats.pipeline;
+        eprintln!(
+            "stopped: {} lines, {} parsed, {} alerts delivered",
+            p.lines, p.parsed, stats.delivered
+        );
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn banner(s: &Settings, srcs: &[ingest::SourceConfig], setup: &Setup, scenarios: usize) {
+    eprintln!(
+        "hivewall run: {} parser file(s), {scenarios} scenario(s) from {}",
+        setup.parsers.len(),
+        s.config_dir.display()
+    );
+    if srcs.is_empty() {
+        eprintln!("  watching nothing: add sources in acquis.yaml (-c) or pass --type T FILE");
+    }
+    for src in srcs {
+        eprintln!("  watching {}", src.describe());
+    }
+    eprintln!("  state in {}", s.state_dir.display());
+    if s.api_enabled {
+        eprintln!("  Local API on http://{}", s.listen);
+        eprintln!(
+            "  add a bouncer: hivewall bouncers add my-bouncer{}",
+            s_flag(s)
+        );
+    }
+}
+
+fn s_flag(s: &Settings) -> String {
+    format!(" --state-dir {}", s.state_dir.display())
+}
