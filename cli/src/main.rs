@@ -8,6 +8,7 @@ mod explain;
 mod hubtest;
 mod hubtest_cmd;
 mod input;
+mod ops;
 mod replay;
 mod run;
 mod sources;
@@ -20,8 +21,26 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "hivewall", version, about)]
 struct Cli {
+    #[command(flatten)]
+    global: Global,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Options every command takes (cscli's persistent flags).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Global {
+    /// CrowdSec's `config.yaml` (e.g. `/etc/crowdsec/config.yaml`); without it, hivewall's
+    /// own `scenarios/`, the usual auth and web logs, and the API on 127.0.0.1:8080.
+    #[arg(short = 'c', long = "config", value_name = "FILE", global = true)]
+    pub config: Option<std::path::PathBuf>,
+    /// Where hivewall keeps its state (default: beside CrowdSec's database with -c, else the
+    /// user's data directory).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub state_dir: Option<std::path::PathBuf>,
+    /// Output of operator commands: human (tables), json, raw (CSV).
+    #[arg(short = 'o', long, value_enum, global = true)]
+    pub output: Option<ops::Output>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -32,6 +51,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Watch logs, detect attacks and serve decisions to bouncers (CrowdSec's agent + LAPI).
     Run(run::RunArgs),
+    #[command(flatten)]
+    Ops(ops::OpsCommand),
     /// Run CrowdSec hub tests with hivewall's engine.
     #[command(subcommand)]
     Hubtest(hubtest_cmd::HubtestCommand),
@@ -43,7 +64,8 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Hubtest(cmd) => hubtest_cmd::run(cmd),
         Command::Replay(args) => replay::run(&args),
-        Command::Run(args) => run::run(&args),
+        Command::Run(args) => run::run(&args, &cli.global),
+        Command::Ops(cmd) => ops::run(cmd, &cli.global),
     };
     match result {
         Ok(code) => code,

@@ -15,17 +15,11 @@ use engine::profile::{Profiles, register_history};
 use processor::{AlertSink, Processor, ProcessorConfig, SinkError, StateDb};
 use server_common::{Settings, Shutdown};
 
+use crate::Global;
+
 /// Arguments of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// CrowdSec's `config.yaml` (e.g. `/etc/crowdsec/config.yaml`); without it, hivewall's own
-    /// `scenarios/`, the usual auth and web logs, and the API on 127.0.0.1:8080.
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Where hivewall keeps its state (default: beside CrowdSec's database, or the user's data
-    /// directory).
-    #[arg(long, value_name = "DIR")]
-    pub state_dir: Option<PathBuf>,
     /// The API's address (overrides `api.server.listen_uri`).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
@@ -71,25 +65,34 @@ fn default_config_dir() -> anyhow::Result<PathBuf> {
         .context("hivewall's scenarios/ not found: run from the repository, set HIVEWALL_CONFIG_DIR, or pass -c /etc/crowdsec/config.yaml")
 }
 
-fn settings(args: &RunArgs) -> anyhow::Result<Settings> {
-    let mut s = match &args.config {
+/// The settings the global options and `run`'s overrides name.
+pub fn settings(
+    global: &Global,
+    listen: Option<SocketAddr>,
+    log_level: Option<&str>,
+) -> anyhow::Result<Settings> {
+    let mut s = match &global.config {
         Some(path) => server_common::load(path)?,
         None => server_common::defaults(&default_config_dir()?),
     };
-    if let Some(dir) = &args.state_dir {
+    if let Some(dir) = &global.state_dir {
         s.state_dir = dir.clone();
     }
-    if let Some(l) = args.listen {
+    if let Some(l) = listen {
         s.listen = l;
     }
-    if let Some(l) = &args.log_level {
-        s.log_level = l.clone();
+    if let Some(l) = log_level {
+        s.log_level = l.to_string();
     }
     Ok(s)
 }
 
-fn sources(args: &RunArgs, s: &Settings) -> anyhow::Result<Vec<ingest::SourceConfig>> {
-    let mut out = if args.config.is_some() {
+fn sources(
+    args: &RunArgs,
+    global: &Global,
+    s: &Settings,
+) -> anyhow::Result<Vec<ingest::SourceConfig>> {
+    let mut out = if global.config.is_some() {
         ingest::load_acquis(s.acquisition_path.as_deref(), s.acquisition_dir.as_deref())?
     } else if args.files.is_empty() {
         USUAL_LOGS
@@ -125,9 +128,6 @@ fn pipeline_setup(s: &Settings) -> anyhow::Result<Setup> {
     if let Some(p) = &s.profiles_path {
         setup.profiles = p.is_file().then(|| p.clone());
     }
-    if s.hivewall.crowdsec_compat {
-        setup.limiter = engine::bucket::limiter::Flavor::V1_4;
-    }
     Ok(setup)
 }
 
@@ -147,6 +147,9 @@ impl AlertSink for StoreSink {
 
 /// The file under the state directory holding the administration key.
 pub const ADMIN_KEY_FILE: &str = "admin.key";
+
+/// The file under the state directory holding the address the API listens on.
+pub const API_ADDR_FILE: &str = "api.addr";
 
 /// The machine id alerts of the embedded detector are stored under.
 const LOCAL_MACHINE: &str = "hivewall-local";
@@ -175,13 +178,13 @@ impl AlertProfiler for EngineProfiles {
 }
 
 /// Runs `run`.
-pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let s = settings(args)?;
+pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
+    let s = settings(global, args.listen, args.log_level.as_deref())?;
     server_common::init_tracing(&s.log_level, false)?;
     for key in &s.ignored {
         tracing::info!("config key {key} does not apply to hivewall; ignored");
     }
-    let srcs = sources(args, &s)?;
+    let srcs = sources(args, global, &s)?;
     let setup = pipeline_setup(&s)?;
     std::fs::create_dir_all(&s.state_dir)
         .with_context(|| format!("creating the state directory {}", s.state_dir.display()))?;
@@ -191,6 +194,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let store = Store::open(&s.state_dir.join("api"))?;
     // Operator commands (`hivewall decisions ...`) read this key to reach the running API.
     store.admin_key(&s.state_dir.join(ADMIN_KEY_FILE))?;
+    std::fs::write(s.state_dir.join(API_ADDR_FILE), s.listen.to_string())
+        .context("writing the API address into the state directory")?;
     let mut setup = setup;
     setup.decision_history = Some(History(Arc::new(StoreHistory(store.clone()))));
     let db = StateDb::open(&s.state_dir.join("processor"))?;

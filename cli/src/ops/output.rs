@@ -1,0 +1,90 @@
+//! How operator commands print: tables on a terminal, JSON for scripts, raw (CSV) as cscli.
+
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use serde::Serialize;
+
+/// `-o`: the output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Output {
+    /// Tables.
+    #[default]
+    Human,
+    /// JSON, as cscli prints it.
+    Json,
+    /// CSV (cscli's `raw`).
+    Raw,
+}
+
+/// Prints rows as a table or CSV, or `json` as JSON.
+pub fn print<T: Serialize>(
+    out: Output,
+    json: &T,
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+) -> anyhow::Result<()> {
+    match out {
+        Output::Json => println!("{}", serde_json::to_string_pretty(json)?),
+        Output::Raw => {
+            println!("{}", header.join(","));
+            for r in rows {
+                let cells: Vec<String> = r.iter().map(|c| csv_cell(c)).collect();
+                println!("{}", cells.join(","));
+            }
+        }
+        Output::Human => {
+            if rows.is_empty() {
+                println!("nothing to show");
+                return Ok(());
+            }
+            let mut t = Table::new();
+            t.load_preset(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_header(header);
+            for r in rows {
+                t.add_row(r);
+            }
+            println!("{t}");
+        }
+    }
+    Ok(())
+}
+
+fn csv_cell(c: &str) -> String {
+    if c.contains([',', '"', '\n']) {
+        format!("\"{}\"", c.replace('"', "\"\""))
+    } else {
+        c.to_string()
+    }
+}
+
+/// The hivewall series of a Prometheus text, as a table (or the text itself for `raw`).
+pub fn metrics_table(text: &str, out: Output) -> String {
+    if out == Output::Raw {
+        return text.to_string();
+    }
+    let rows: Vec<(String, String)> = text
+        .lines()
+        .filter(|l| l.starts_with("hivewall_"))
+        .filter_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            Some((k.to_string(), v.to_string()))
+        })
+        .collect();
+    if out == Output::Json {
+        let map: serde_json::Map<String, serde_json::Value> = rows
+            .into_iter()
+            .map(|(k, v)| {
+                let n = v.parse::<f64>().ok().and_then(serde_json::Number::from_f64);
+                (k, n.map_or(serde_json::Value::String(v), serde_json::Value::Number))
+            })
+            .collect();
+        return format!("{}\n", serde_json::Value::Object(map));
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_header(["metric", "value"]);
+    for (k, v) in rows {
+        t.add_row([k, v]);
+    }
+    format!("{t}\n")
+}
