@@ -50,7 +50,13 @@ echo "== doc";    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --l
 echo "== test (includes the hub conformance check and the differential check vs CrowdSec 1.4.6)"
 log="$(mktemp)"
 cargo test --workspace --locked 2>&1 | tee "$log"
+echo "== end to end: hivewall run with real bouncers and the CrowdSec 1.4.6 agent (tests/e2e)"
+scripts/clients/install.sh
+cargo build -q --locked -p cli
+HIVEWALL_BIN="$CARGO_TARGET_DIR/debug/hivewall" python3 -m pytest -q tests/e2e 2>&1 | tee -a "$log"
 # One closing line for the whole run (the last cargo summary is the doc tests', often 0 tests).
+# pytest closes with "N passed" / "N failed, M passed in Xs".
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } }
+     / passed| failed/ && !/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
