@@ -1,0 +1,55 @@
+//! Server settings and errors.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Local API server settings.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Address to listen on (CrowdSec's default is `127.0.0.1:8080`).
+    pub listen: SocketAddr,
+    /// Largest request body accepted (413 beyond); default 8 MiB.
+    pub max_body_bytes: usize,
+    /// Time allowed to receive a request and produce the response head (408 beyond).
+    pub request_timeout: Duration,
+    /// Lifetime of watcher JWTs (CrowdSec: 1 hour).
+    pub jwt_ttl: Duration,
+    /// How often expired decisions are swept.
+    pub sweep_interval: Duration,
+    /// Most concurrent requests served (others wait).
+    pub max_concurrency: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 8 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            jwt_ttl: Duration::from_secs(3600),
+            sweep_interval: Duration::from_secs(1),
+            max_concurrency: 1024,
+        }
+    }
+}
+
+/// A server failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Binding the listen address failed.
+    #[error("listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("serve on {addr}: {source}")]
+    Serve {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,167 @@
+//! What the store persists: one JSON value per RocksDB key.
+
+use serde::{Deserialize, Serialize};
+
+use crate::godur;
+use crate::model;
+
+/// A stored decision. `del_seq != 0` marks a tombstone (deleted by an operator, or swept
+/// after expiry); tombstones are kept for the retention period so streams can report them
+/// and profiles can count history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// Decision id (monotonic).
+    pub id: i64,
+    /// Decision UUID.
+    #[serde(default)]
+    pub uuid: String,
+    /// The alert it belongs to (0 when none).
+    #[serde(default)]
+    pub alert_id: i64,
+    /// Creation time, unix ms.
+    pub created_ms: i64,
+    /// End time, unix ms (set to the deletion time on delete).
+    pub until_ms: i64,
+    /// Scope (normalised: `Ip`, `Range`, ...).
+    pub scope: String,
+    /// Value.
+    pub value: String,
+    /// Type (`ban`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Origin.
+    pub origin: String,
+    /// Scenario.
+    pub scenario: String,
+    /// Simulation mode.
+    #[serde(default)]
+    pub simulated: bool,
+    /// Change sequence number of its creation.
+    pub seq: u64,
+    /// Change sequence number of its deletion/expiry (0 while active).
+    #[serde(default)]
+    pub del_seq: u64,
+}
+
+impl DecisionRecord {
+    /// Active at `now` (not deleted, not expired).
+    pub fn is_active(&self, now_ms: i64) -> bool {
+        self.del_seq == 0 && self.until_ms > now_ms
+    }
+
+    /// The LAPI model of this decision with its remaining duration at `now`.
+    pub fn to_model(&self, now_ms: i64) -> model::Decision {
+        model::Decision {
+            duration: godur::format_ms(self.until_ms - now_ms),
+            id: self.id,
+            origin: self.origin.clone(),
+            scenario: self.scenario.clone(),
+            scope: self.scope.clone(),
+            simulated: Some(self.simulated),
+            kind: self.kind.clone(),
+            until: godur::rfc3339_ms(self.until_ms),
+            uuid: self.uuid.clone(),
+            value: self.value.clone(),
+        }
+    }
+
+    /// Appends the bouncer JSON of this decision (CrowdSec's `FormatDecisions` fields) to `out`.
+    pub fn write_bouncer_json(&self, now_ms: i64, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"duration\":\"");
+        out.extend_from_slice(godur::format_ms(self.until_ms - now_ms).as_bytes());
+        out.extend_from_slice(b"\",\"id\":");
+        out.extend_from_slice(self.id.to_string().as_bytes());
+        for (k, v) in [
+            ("origin", &self.origin),
+            ("scenario", &self.scenario),
+            ("scope", &self.scope),
+            ("type", &self.kind),
+            ("uuid", &self.uuid),
+            ("value", &self.value),
+        ] {
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(b"\":");
+            // Writing a &String into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, v);
+        }
+        out.push(b'}');
+    }
+}
+
+/// A stored alert: the alert as received (without its decisions) plus bookkeeping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    /// Alert id.
+    pub id: i64,
+    /// Creation time, unix ms.
+    pub created_ms: i64,
+    /// The machine that pushed it.
+    pub machine_id: String,
+    /// Start time parsed from `start_at`, unix ms (creation time when unparsable).
+    pub started_ms: i64,
+    /// The alert body (decisions removed; they live in the decisions column family).
+    pub alert: model::Alert,
+    /// Ids of its decisions.
+    pub decision_ids: Vec<i64>,
+}
+
+/// A registered bouncer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BouncerRecord {
+    /// Name.
+    pub name: String,
+    /// Hex SHA-256 of the API key.
+    pub key_hash: String,
+    /// Creation time, unix ms.
+    pub created_ms: i64,
+    /// Last seen IP.
+    #[serde(default)]
+    pub ip: String,
+    /// Type from the User-Agent (`crowdsec-firewall-bouncer`).
+    #[serde(default)]
+    pub kind: String,
+    /// Version from the User-Agent.
+    #[serde(default)]
+    pub version: String,
+    /// Last pull, unix ms.
+    #[serde(default)]
+    pub last_pull_ms: Option<i64>,
+    /// Stream cursor: the last change sequence number delivered.
+    #[serde(default)]
+    pub cursor: u64,
+}
+
+/// A registered machine (watcher).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MachineRecord {
+    /// Machine id.
+    pub machine_id: String,
+    /// Hex SHA-256 of salt and password.
+    pub password_hash: String,
+    /// Hex salt.
+    pub salt: String,
+    /// Creation time, unix ms.
+    pub created_ms: i64,
+    /// Last update, unix ms.
+    #[serde(default)]
+    pub updated_ms: i64,
+    /// Whether an operator validated it.
+    #[serde(default)]
+    pub validated: bool,
+    /// Last known IP.
+    #[serde(default)]
+    pub ip: String,
+    /// Version from the User-Agent.
+    #[serde(default)]
+    pub version: String,
+    /// Installed scenarios (comma list).
+    #[serde(default)]
+    pub scenarios: String,
+    /// Last heartbeat, unix ms.
+    #[serde(default)]
+    pub last_heartbeat_ms: Option<i64>,
+    /// Last alert push, unix ms.
+    #[serde(default)]
+    pub last_push_ms: Option<i64>,
+}

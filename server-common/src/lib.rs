@@ -1,0 +1,15 @@
+//! What every hivewall service shares: settings read from CrowdSec's `config.yaml`, the
+//! shutdown token and signals, `tracing` set-up and the Prometheus recorder.
+//!
+//! It serves `ingest`, `processor`, `decision-api` and `cli`, and must never depend on any of
+//! them nor on `engine`.
+
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use settings::{HivewallSection, Settings, SettingsError, defaults, load, load_with_env};
+pub use shutdown::{JoinReport, Shutdown, join_with_deadline};
+pub use telemetry::{
+    Prometheus, TelemetryError, describe_metrics, init_tracing, install_prometheus, names,
+};
