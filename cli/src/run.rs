@@ -239,6 +239,15 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
             ..ApiConfig::default()
         };
         let render: decision_api::MetricsRender = Arc::new(move || prometheus.render());
+        // CrowdSec's `prometheus.listen_addr:listen_port`, where existing scrapers look.
+        let prom_task = match s.prometheus {
+            Some(addr) => Some(tokio::spawn(serve_metrics(
+                addr,
+                Arc::clone(&render),
+                shutdown.child(),
+            ))),
+            None => None,
+        };
         let api_task = s.api_enabled.then(|| {
             tokio::spawn(decision_api::run(
                 api_cfg,
@@ -257,6 +266,9 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
         if let Some(t) = api_task {
             t.await.context("API task")??;
         }
+        if let Some(t) = prom_task {
+            t.await.context("metrics task")??;
+        }
         let stats = proc_result.context("processor task")??;
         if let Ok(Err(e)) = ingest_result {
             tracing::warn!("acquisition: {e}");
@@ -269,6 +281,28 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves `/metrics` on `addr` until `shutdown`.
+async fn serve_metrics(
+    addr: SocketAddr,
+    render: decision_api::MetricsRender,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let render = Arc::clone(&render);
+            async move { render() }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the metrics listener on {addr}"))?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .context("serving metrics")
 }
 
 fn banner(s: &Settings, srcs: &[ingest::SourceConfig], setup: &Setup, scenarios: usize) {
@@ -284,6 +318,9 @@ fn banner(s: &Settings, srcs: &[ingest::SourceConfig], setup: &Setup, scenarios:
         eprintln!("  watching {}", src.describe());
     }
     eprintln!("  state in {}", s.state_dir.display());
+    if let Some(p) = s.prometheus {
+        eprintln!("  metrics on http://{p}/metrics");
+    }
     if s.api_enabled {
         eprintln!("  Local API on http://{}", s.listen);
         eprintln!(
