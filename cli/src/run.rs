@@ -181,8 +181,11 @@ impl AlertProfiler for EngineProfiles {
 pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
     let s = settings(global, args.listen, args.log_level.as_deref())?;
     server_common::init_tracing(&s.log_level, false)?;
-    for key in &s.ignored {
-        tracing::info!("config key {key} does not apply to hivewall; ignored");
+    if !s.ignored.is_empty() {
+        tracing::info!(
+            "config keys that do not apply to hivewall, ignored: {}",
+            s.ignored.join(", ")
+        );
     }
     let srcs = sources(args, global, &s)?;
     let setup = pipeline_setup(&s)?;

@@ -223,7 +223,8 @@ pub fn load_acquis(
     {
         files.push(p.to_path_buf());
     }
-    if let Some(d) = dir {
+    // A missing acquisition_dir is no error in CrowdSec (its glob finds nothing).
+    if let Some(d) = dir.filter(|d| d.exists()) {
         let entries = std::fs::read_dir(d).map_err(|source| AcquisError::Io {
             path: d.to_path_buf(),
             source,

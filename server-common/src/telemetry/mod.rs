@@ -40,7 +40,8 @@ pub fn init_tracing(level: &str, json: bool) -> Result<(), TelemetryError> {
     )?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     // `try_init` fails only when a global subscriber exists already: keep that one.
     let _already_set = if json {
         builder.json().try_init().is_err()
