@@ -220,12 +220,20 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
         Some(p) => {
             let mut functions = Functions::crowdsec(HelperContext::default());
             register_history(&mut functions, Arc::new(StoreHistory(store.clone())));
-            Some(Arc::new(EngineProfiles(Profiles::load(p, Arc::new(functions))?)))
+            Some(Arc::new(EngineProfiles(Profiles::load(
+                p,
+                Arc::new(functions),
+            )?)))
         }
         None => None,
     };
     let checkpoints = proc.checkpoints()?;
-    banner(&s, &srcs, &setup, proc.pipeline().detector().scenarios().len());
+    banner(
+        &s,
+        &srcs,
+        &setup,
+        proc.pipeline().detector().scenarios().len(),
+    );
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

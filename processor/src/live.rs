@@ -73,8 +73,8 @@ impl<K: AlertSink> Processor<K> {
         cfg: ProcessorConfig,
     ) -> Result<(Self, usize), ProcessorError> {
         let mut loaded = None;
-        let pipeline = Pipeline::load_with(setup, clock, |scenarios| {
-            match db.load_store(scenarios) {
+        let pipeline =
+            Pipeline::load_with(setup, clock, |scenarios| match db.load_store(scenarios) {
                 Ok((store, dropped)) => {
                     loaded = Some(Ok(dropped));
                     store
@@ -83,9 +83,8 @@ impl<K: AlertSink> Processor<K> {
                     loaded = Some(Err(e));
                     PersistentStore::default()
                 }
-            }
-        })
-        .map_err(ProcessorError::Setup)?;
+            })
+            .map_err(ProcessorError::Setup)?;
         let dropped = loaded.unwrap_or(Ok(0))?;
         let watermark = db.watermark()?.map(|w| {
             (

@@ -23,7 +23,9 @@ fn setup() -> Setup {
 }
 
 fn clock() -> Arc<FixedClock> {
-    Arc::new(FixedClock(Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()))
+    Arc::new(FixedClock(
+        Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap(),
+    ))
 }
 
 /// Failed password lines from `ip`, one a second from `from` (seconds past 10:00:00).
@@ -95,7 +97,10 @@ async fn an_attack_split_across_a_restart_still_fires_and_checkpoints_survive() 
     }
     let (mut p, mut rx) = processor(dir.path());
     assert_eq!(
-        p.checkpoints().unwrap().get("file:/var/log/auth.log").map(String::as_str),
+        p.checkpoints()
+            .unwrap()
+            .get("file:/var/log/auth.log")
+            .map(String::as_str),
         Some("1:2:400")
     );
     feed(&mut p, attack("192.0.2.20", 4, 4)).await;

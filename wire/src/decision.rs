@@ -22,4 +22,3 @@ pub struct Decision {
     #[serde(default)]
     pub simulated: bool,
 }
-

@@ -133,7 +133,15 @@ pub fn run(cmd: AlertsCommand, b: &Backend, out: Output) -> anyhow::Result<()> {
                     ]
                 })
                 .collect();
-            let header = ["ID", "value", "reason", "country", "as", "decisions", "created_at"];
+            let header = [
+                "ID",
+                "value",
+                "reason",
+                "country",
+                "as",
+                "decisions",
+                "created_at",
+            ];
             print(out, &alerts, &header, rows)
         }
         AlertsCommand::Inspect { ids, details } => {
@@ -165,8 +173,11 @@ pub fn run(cmd: AlertsCommand, b: &Backend, out: Output) -> anyhow::Result<()> {
                 if details {
                     println!(" - Events       :");
                     for e in &al.events {
-                        let meta: Vec<String> =
-                            e.meta.iter().map(|m| format!("{}={}", m.key, m.value)).collect();
+                        let meta: Vec<String> = e
+                            .meta
+                            .iter()
+                            .map(|m| format!("{}={}", m.key, m.value))
+                            .collect();
                         println!("   {} {}", e.timestamp, meta.join(" "));
                     }
                 }

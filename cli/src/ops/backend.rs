@@ -79,9 +79,7 @@ impl Backend {
         }
         let dir = state_dir.join("api");
         let store = Store::open(&dir).with_context(|| {
-            format!(
-                "no running hivewall answered at {listen}, and its store could not be opened"
-            )
+            format!("no running hivewall answered at {listen}, and its store could not be opened")
         })?;
         Ok(Backend::Local(store))
     }
@@ -142,7 +140,8 @@ impl Backend {
             (Backend::Local(s), Some(id)) => Ok(s.delete_alert(id)?),
             (Backend::Local(s), None) => Ok(s.delete_alerts(&AlertFilter::from_query(query)?)?),
             (Backend::Remote { .. }, Some(id)) => {
-                let r: DeleteResponse = self.call("DELETE", &format!("/alerts/{id}"), query, None)?;
+                let r: DeleteResponse =
+                    self.call("DELETE", &format!("/alerts/{id}"), query, None)?;
                 Ok(r.deleted)
             }
             (Backend::Remote { .. }, None) => {
@@ -153,7 +152,10 @@ impl Backend {
     }
 
     /// Adds decisions (one: `decisions add`; many: `decisions import`).
-    pub fn add_decisions(&self, reqs: Vec<AddDecisionRequest>) -> anyhow::Result<AddDecisionsResponse> {
+    pub fn add_decisions(
+        &self,
+        reqs: Vec<AddDecisionRequest>,
+    ) -> anyhow::Result<AddDecisionsResponse> {
         match self {
             Backend::Local(s) => Ok(s.import_decisions(&reqs)?),
             Backend::Remote { .. } => self.call(
@@ -169,9 +171,9 @@ impl Backend {
     pub fn delete_decisions(&self, query: &Query, id: Option<i64>) -> anyhow::Result<usize> {
         match (self, id) {
             (Backend::Local(s), Some(id)) => Ok(s.delete_decision(id)?),
-            (Backend::Local(s), None) => {
-                Ok(s.delete_decisions(&DecisionFilter::from_delete_query(query)?)?.len())
-            }
+            (Backend::Local(s), None) => Ok(s
+                .delete_decisions(&DecisionFilter::from_delete_query(query)?)?
+                .len()),
             (Backend::Remote { .. }, Some(id)) => {
                 let r: DeleteResponse =
                     self.call("DELETE", &format!("/decisions/{id}"), query, None)?;
@@ -193,8 +195,12 @@ impl Backend {
                     name: name.to_string(),
                     key,
                 };
-                let r: AddBouncerResponse =
-                    self.call("POST", "/bouncers", &Vec::new(), Some(serde_json::to_value(body)?))?;
+                let r: AddBouncerResponse = self.call(
+                    "POST",
+                    "/bouncers",
+                    &Vec::new(),
+                    Some(serde_json::to_value(body)?),
+                )?;
                 Ok(r.key)
             }
         }
@@ -230,8 +236,12 @@ impl Backend {
                     password: password.to_string(),
                     validated: true,
                 };
-                let _: DeleteResponse =
-                    self.call("POST", "/machines", &Vec::new(), Some(serde_json::to_value(body)?))?;
+                let _: DeleteResponse = self.call(
+                    "POST",
+                    "/machines",
+                    &Vec::new(),
+                    Some(serde_json::to_value(body)?),
+                )?;
                 Ok(())
             }
         }

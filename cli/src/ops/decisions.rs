@@ -219,8 +219,16 @@ fn list(a: &ListArgs, b: &Backend, out: Output) -> anyhow::Result<()> {
         }
     }
     let header = [
-        "ID", "Source", "Scope:Value", "Reason", "Action", "Country", "AS", "Events",
-        "expiration", "Alert ID",
+        "ID",
+        "Source",
+        "Scope:Value",
+        "Reason",
+        "Action",
+        "Country",
+        "AS",
+        "Events",
+        "expiration",
+        "Alert ID",
     ];
     if alerts.is_empty() && out == Output::Json {
         println!("null");
@@ -234,7 +242,9 @@ fn add(a: AddArgs, b: &Backend) -> anyhow::Result<()> {
         (Some(ip), None, None) => ("Ip".to_string(), ip),
         (None, Some(r), None) => ("Range".to_string(), r),
         (None, None, Some(v)) => (a.scope, v),
-        (None, None, None) => bail!("missing arguments, a value is required (--ip, --range or --value)"),
+        (None, None, None) => {
+            bail!("missing arguments, a value is required (--ip, --range or --value)")
+        }
         _ => bail!("give one of --ip, --range or --value"),
     };
     let reason = a
@@ -293,9 +303,13 @@ fn read_input(path: &Path) -> anyhow::Result<String> {
 
 fn parse_import(text: &str, format: &str, origin: &str) -> anyhow::Result<Vec<ImportLine>> {
     match format {
-        "json" => serde_json::from_str(text).with_context(|| format!("{origin}: not a JSON array of decisions")),
+        "json" => serde_json::from_str(text)
+            .with_context(|| format!("{origin}: not a JSON array of decisions")),
         "csv" => {
-            let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+            let mut lines = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty());
             let Some((_, header)) = lines.next() else {
                 return Ok(Vec::new());
             };

@@ -94,7 +94,14 @@ pub fn bouncers(cmd: BouncersCommand, b: &Backend, out: Output) -> anyhow::Resul
                     ]
                 })
                 .collect();
-            let header = ["Name", "IP Address", "Valid", "Last API pull", "Type", "Version"];
+            let header = [
+                "Name",
+                "IP Address",
+                "Valid",
+                "Last API pull",
+                "Type",
+                "Version",
+            ];
             print(out, &list, &header, rows)?;
         }
         BouncersCommand::Delete { names } => {
@@ -130,8 +137,7 @@ pub fn machines(cmd: MachinesCommand, b: &Backend, out: Output) -> anyhow::Resul
                 if f.as_os_str() == "-" {
                     print!("{text}");
                 } else {
-                    std::fs::write(&f, text)
-                        .with_context(|| format!("writing {}", f.display()))?;
+                    std::fs::write(&f, text).with_context(|| format!("writing {}", f.display()))?;
                     println!("API credentials written to '{}'.", f.display());
                 }
             }
@@ -151,7 +157,14 @@ pub fn machines(cmd: MachinesCommand, b: &Backend, out: Output) -> anyhow::Resul
                     ]
                 })
                 .collect();
-            let header = ["Name", "IP Address", "Last Update", "Status", "Version", "Last Heartbeat"];
+            let header = [
+                "Name",
+                "IP Address",
+                "Last Update",
+                "Status",
+                "Version",
+                "Last Heartbeat",
+            ];
             print(out, &list, &header, rows)?;
         }
         MachinesCommand::Validate { id } => {

@@ -75,7 +75,10 @@ pub fn metrics_table(text: &str, out: Output) -> String {
             .into_iter()
             .map(|(k, v)| {
                 let n = v.parse::<f64>().ok().and_then(serde_json::Number::from_f64);
-                (k, n.map_or(serde_json::Value::String(v), serde_json::Value::Number))
+                (
+                    k,
+                    n.map_or(serde_json::Value::String(v), serde_json::Value::Number),
+                )
             })
             .collect();
         return format!("{}\n", serde_json::Value::Object(map));

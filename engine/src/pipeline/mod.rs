@@ -19,8 +19,8 @@ use crate::bucket::{
 };
 use crate::clock::Clock;
 use crate::event::Event;
-use crate::parser::{Collector, LoadError, LoadOptions, ParserSet};
 use crate::expr::functions::Functions;
+use crate::parser::{Collector, LoadError, LoadOptions, ParserSet};
 use crate::profile::{Decision, ProfileError, Profiles, register_history};
 
 pub use setup::{History, Setup, resolve_scenarios};
@@ -206,11 +206,7 @@ impl<S: BucketStore> Pipeline<S> {
     }
 
     /// Pours an already parsed event into the scenarios.
-    pub fn pour(
-        &mut self,
-        evt: &Event,
-        collector: Option<&mut dyn Collector>,
-    ) -> Vec<AlertRecord> {
+    pub fn pour(&mut self, evt: &Event, collector: Option<&mut dyn Collector>) -> Vec<AlertRecord> {
         let outcome = self.detector.process(evt);
         if outcome.poured {
             self.stats.poured += 1;

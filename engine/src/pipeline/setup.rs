@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::bucket::ScenarioFile;
-use crate::profile::DecisionHistory;
 use crate::parser::{ParserFile, hub_stage_files, installed_stage_files, resolve_hub_items};
+use crate::profile::DecisionHistory;
 
 use super::SetupError;
 

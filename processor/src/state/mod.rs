@@ -134,7 +134,10 @@ impl StateDb {
 
     /// The stored buckets of the scenarios in `scenarios`, in a store that tracks changes.
     /// Returns the store and how many stored buckets were dropped (scenario gone, unreadable).
-    pub fn load_store(&self, scenarios: &ScenarioSet) -> Result<(PersistentStore, usize), StateError> {
+    pub fn load_store(
+        &self,
+        scenarios: &ScenarioSet,
+    ) -> Result<(PersistentStore, usize), StateError> {
         let mut store = PersistentStore::default();
         let mut dropped = 0;
         for item in self
