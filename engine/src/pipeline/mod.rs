@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::event::Event;
 use crate::expr::functions::Functions;
 use crate::parser::{Collector, LoadError, LoadOptions, ParserSet};
-use crate::profile::{Decision, ProfileError, Profiles, register_history};
+use crate::profile::{Decision, MemoryHistory, ProfileError, Profiles, register_history};
 
 pub use setup::{History, Setup, resolve_scenarios};
 
@@ -82,6 +82,8 @@ pub struct Pipeline<S: BucketStore = MemoryStore> {
     postoverflows: Option<ParserSet>,
     detector: Detector<S>,
     profiles: Profiles,
+    /// Without a decision store, the decisions this pipeline took (for `GetDecisionsCount`).
+    history: Option<Arc<MemoryHistory>>,
     /// What went through.
     pub stats: Stats,
     /// Load warnings of every part.
@@ -131,17 +133,19 @@ impl<S: BucketStore> Pipeline<S> {
                 limiter: setup.limiter,
             },
         )?;
+        let mut history = None;
         let profiles = match &setup.profiles {
             Some(p) => {
-                let functions = match &setup.decision_history {
-                    Some(h) => {
-                        let mut f = Functions::crowdsec(parsers.helpers().clone());
-                        register_history(&mut f, Arc::clone(&h.0));
-                        Arc::new(f)
+                let mut f = Functions::crowdsec(parsers.helpers().clone());
+                match &setup.decision_history {
+                    Some(h) => register_history(&mut f, Arc::clone(&h.0)),
+                    None => {
+                        let h = Arc::new(MemoryHistory::default());
+                        register_history(&mut f, h.clone());
+                        history = Some(h);
                     }
-                    None => parsers.functions().clone(),
-                };
-                Profiles::load(p, functions)?
+                }
+                Profiles::load(p, Arc::new(f))?
             }
             None => Profiles::default(),
         };
@@ -158,6 +162,7 @@ impl<S: BucketStore> Pipeline<S> {
             postoverflows,
             detector: Detector::with_store(Arc::new(scenarios), store),
             profiles,
+            history,
             stats: Stats::default(),
             warnings,
         })
@@ -246,11 +251,19 @@ impl<S: BucketStore> Pipeline<S> {
             .as_ref()
             .and_then(|o| o.alert.clone())
             .unwrap_or_default();
+        if let Some(h) = &self.history {
+            h.set_now(at.nanos);
+        }
         let decisions = if whitelisted {
             Vec::new()
         } else {
             self.profiles.decide(&api)
         };
+        if let Some(h) = &self.history {
+            for d in &decisions {
+                h.record(&d.value, at.nanos);
+            }
+        }
         AlertRecord {
             alert: api,
             decisions,

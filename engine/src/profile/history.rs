@@ -46,3 +46,53 @@ pub fn register_history(f: &mut Functions, history: Arc<dyn DecisionHistory>) {
         }),
     );
 }
+
+/// The decisions a pipeline took itself, for replays and tests where no decision store
+/// exists: counts per value, with "now" the time of the alert being decided (event time).
+#[derive(Debug, Default)]
+pub struct MemoryHistory {
+    inner: std::sync::Mutex<MemoryInner>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryInner {
+    taken: std::collections::HashMap<String, Vec<i64>>,
+    now: i64,
+}
+
+impl MemoryHistory {
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
+        // A poisoned lock only means a panic elsewhere; the counts are still usable.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sets the time counts are relative to (Unix ns).
+    pub fn set_now(&self, now: i64) {
+        self.lock().now = now;
+    }
+
+    /// Records a decision on `value` taken at `at` (Unix ns).
+    pub fn record(&self, value: &str, at: i64) {
+        self.lock()
+            .taken
+            .entry(value.to_string())
+            .or_default()
+            .push(at);
+    }
+}
+
+impl DecisionHistory for MemoryHistory {
+    fn count(&self, value: &str) -> u64 {
+        self.lock().taken.get(value).map_or(0, |v| v.len() as u64)
+    }
+
+    fn count_since(&self, value: &str, since_ns: i64) -> u64 {
+        let g = self.lock();
+        let from = g.now.saturating_sub(since_ns);
+        g.taken
+            .get(value)
+            .map_or(0, |v| v.iter().filter(|&&t| t >= from).count() as u64)
+    }
+}

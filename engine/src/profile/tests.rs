@@ -135,3 +135,39 @@ fn days_are_accepted_in_durations() {
     );
     assert!(parse_duration_with_days("xd").is_err());
 }
+
+#[test]
+fn decision_history_lengthens_bans_of_repeat_offenders() {
+    let history = Arc::new(MemoryHistory::default());
+    let mut f = Functions::crowdsec(HelperContext::default());
+    register_history(&mut f, history.clone());
+    let p = Profiles::parse(
+        "name: repeat\nfilters: [Alert.Remediation == true]\ndecisions: [{type: ban, duration: 4h}]\n\
+         duration_expr: Sprintf('%dh', (GetDecisionsCount(Alert.GetValue()) + 1) * 4)\n\
+         on_success: break\n",
+        "p.yaml",
+        Arc::new(f),
+    )
+    .unwrap();
+    let mut durations = Vec::new();
+    for _ in 0..3 {
+        let d = p.decide(&alert("Ip", "192.0.2.8", true));
+        durations.push(d[0].duration.clone());
+        history.record(&d[0].value, 0);
+    }
+    assert_eq!(durations, ["4h", "8h", "12h"]);
+    // Another address has no history.
+    assert_eq!(p.decide(&alert("Ip", "192.0.2.9", true))[0].duration, "4h");
+}
+
+#[test]
+fn decisions_since_count_only_recent_ones() {
+    let h = MemoryHistory::default();
+    let hour = 3_600_000_000_000_i64;
+    h.record("192.0.2.1", 0);
+    h.record("192.0.2.1", 10 * hour);
+    h.set_now(11 * hour);
+    assert_eq!(h.count("192.0.2.1"), 2);
+    assert_eq!(h.count_since("192.0.2.1", 2 * hour), 1);
+    assert_eq!(h.count_since("192.0.2.1", 12 * hour), 2);
+}
