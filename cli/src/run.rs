@@ -128,6 +128,9 @@ fn pipeline_setup(s: &Settings) -> anyhow::Result<Setup> {
     if let Some(p) = &s.profiles_path {
         setup.profiles = p.is_file().then(|| p.clone());
     }
+    if let Some(p) = s.simulation_path.as_ref().filter(|p| p.is_file()) {
+        setup.simulation = engine::pipeline::Simulation::load(p)?;
+    }
     Ok(setup)
 }
 

@@ -12,6 +12,11 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Time allowed to receive a request and produce the response head (408 beyond).
     pub request_timeout: Duration,
+    /// Time allowed to receive a request's headers, counted from the connection's start or the
+    /// end of the previous response; the connection is closed beyond (slow-loris clients).
+    pub header_read_timeout: Duration,
+    /// Longest wait for open connections to finish at shutdown before they are dropped.
+    pub shutdown_grace: Duration,
     /// Lifetime of watcher JWTs (CrowdSec: 1 hour).
     pub jwt_ttl: Duration,
     /// How often expired decisions are swept.
@@ -26,6 +31,8 @@ impl Default for ApiConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 8 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
             jwt_ttl: Duration::from_secs(3600),
             sweep_interval: Duration::from_secs(1),
             max_concurrency: 1024,

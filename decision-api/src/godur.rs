@@ -11,6 +11,20 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Nanoseconds since the unix epoch, now (remaining durations are shown at this precision, as
+/// Go's `time.Until` does: never the full duration, even in the millisecond of creation).
+pub fn now_ns() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
+        .unwrap_or(0)
+}
+
+/// The time left until `until_ms` (unix milliseconds) at `now_ns`, as Go's `Duration.String()`.
+pub fn format_remaining(until_ms: i64, now_ns: i128) -> String {
+    format_nanos(i128::from(until_ms) * 1_000_000 - now_ns)
+}
+
 /// Formats a duration given in milliseconds the way Go's `Duration.String()` does
 /// (`3h59m58.123s`, `1.5s`, `250ms`, `0s`, negative values with a leading `-`).
 pub fn format_ms(ms: i64) -> String {

@@ -49,7 +49,7 @@ async fn list_decisions(State(st): State<AppState>, req: Request) -> Response {
         Err(e) => return message(StatusCode::BAD_REQUEST, e.0),
     };
     f.include_simulated = true;
-    let now = godur::now_ms();
+    let now = godur::now_ns();
     let out: Vec<_> = st
         .store
         .query_decisions(&f)

@@ -51,7 +51,7 @@ pub(crate) async fn get_decisions(State(st): State<AppState>, req: Request) -> R
         .store
         .touch_bouncer(&b.name, &client_ip(&req), &user_agent(req.headers()), None);
     // CrowdSec answers `null` when nothing matches.
-    let now = godur::now_ms();
+    let now = godur::now_ns();
     let mut out = Vec::with_capacity(64 + found.len() * 160);
     if found.is_empty() {
         out.extend_from_slice(b"null");

@@ -7,6 +7,9 @@ mod admin_routes;
 mod bouncer;
 mod export;
 #[cfg(test)]
+mod input_tests;
+mod serve;
+#[cfg(test)]
 mod tests;
 mod watcher;
 
@@ -244,7 +247,9 @@ pub fn router(
 }
 
 /// Binds `cfg.listen` and serves the Local API until `shutdown` is cancelled, then shuts
-/// down gracefully. Also sweeps expired decisions every `cfg.sweep_interval`.
+/// down gracefully (open connections get `cfg.shutdown_grace`). A client must send its request
+/// headers within `cfg.header_read_timeout` or its connection is closed. Also sweeps expired
+/// decisions every `cfg.sweep_interval`.
 pub async fn run(
     cfg: ApiConfig,
     store: Store,
@@ -283,16 +288,14 @@ pub async fn run(
         })
     };
     let app = router(store, profiler, &cfg, metrics_render);
-    let token = shutdown.clone();
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { token.cancelled().await })
-    .await;
+    let timeouts = serve::ServeTimeouts {
+        header_read: cfg.header_read_timeout,
+        shutdown_grace: cfg.shutdown_grace,
+    };
+    serve::serve(listener, app, timeouts, shutdown.clone()).await;
     shutdown.cancel();
     let _ = sweeper.await;
-    served.map_err(|source| ApiError::Serve { addr, source })
+    Ok(())
 }
 
 /// An empty 200 (HEAD answers).

@@ -9,15 +9,15 @@ use tower::ServiceExt;
 use crate::store::Store;
 use crate::{AlertProfiler, ApiConfig, router};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+pub(super) type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-struct App {
+pub(super) struct App {
     _dir: tempfile::TempDir,
-    store: Store,
-    router: axum::Router,
+    pub(super) store: Store,
+    pub(super) router: axum::Router,
 }
 
-fn app_with(
+pub(super) fn app_with(
     cfg: &ApiConfig,
     profiler: Option<Arc<dyn AlertProfiler>>,
 ) -> Result<App, Box<dyn std::error::Error>> {
@@ -36,11 +36,11 @@ fn app_with(
     })
 }
 
-fn app() -> Result<App, Box<dyn std::error::Error>> {
+pub(super) fn app() -> Result<App, Box<dyn std::error::Error>> {
     app_with(&ApiConfig::default(), None)
 }
 
-async fn call(
+pub(super) async fn call(
     app: &App,
     method: &str,
     uri: &str,
@@ -61,13 +61,13 @@ async fn call(
     Ok((status, bytes.to_vec()))
 }
 
-fn js(b: &[u8]) -> serde_json::Value {
+pub(super) fn js(b: &[u8]) -> serde_json::Value {
     serde_json::from_slice(b).unwrap_or(serde_json::Value::String(
         String::from_utf8_lossy(b).into_owned(),
     ))
 }
 
-async fn login(app: &App) -> Result<String, Box<dyn std::error::Error>> {
+pub(super) async fn login(app: &App) -> Result<String, Box<dyn std::error::Error>> {
     app.store.add_machine("w1", "secretpassword", true)?;
     let body = br#"{"machine_id":"w1","password":"secretpassword","scenarios":["a/b"]}"#.to_vec();
     let (s, b) = call(
@@ -88,7 +88,7 @@ async fn login(app: &App) -> Result<String, Box<dyn std::error::Error>> {
     ))
 }
 
-const ALERT: &str = r#"[{"capacity":5,"decisions":[{"duration":"4h","origin":"crowdsec","scenario":"crowdsecurity/ssh-bf","scope":"Ip","type":"ban","value":"192.0.2.7"}],"events":[{"meta":[{"key":"source_ip","value":"192.0.2.7"}],"timestamp":"2024-01-01T00:00:00Z"}],"events_count":6,"labels":null,"leakspeed":"10s","machine_id":"x","message":"m","scenario":"crowdsecurity/ssh-bf","scenario_hash":"h","scenario_version":"0.1","simulated":false,"source":{"ip":"192.0.2.7","range":"","scope":"Ip","value":"192.0.2.7"},"start_at":"2024-01-01T00:00:00Z","stop_at":"2024-01-01T00:00:05Z","uuid":"abc","meta":null}]"#;
+pub(super) const ALERT: &str = r#"[{"capacity":5,"decisions":[{"duration":"4h","origin":"crowdsec","scenario":"crowdsecurity/ssh-bf","scope":"Ip","type":"ban","value":"192.0.2.7"}],"events":[{"meta":[{"key":"source_ip","value":"192.0.2.7"}],"timestamp":"2024-01-01T00:00:00Z"}],"events_count":6,"labels":null,"leakspeed":"10s","machine_id":"x","message":"m","scenario":"crowdsecurity/ssh-bf","scenario_hash":"h","scenario_version":"0.1","simulated":false,"source":{"ip":"192.0.2.7","range":"","scope":"Ip","value":"192.0.2.7"},"start_at":"2024-01-01T00:00:00Z","stop_at":"2024-01-01T00:00:05Z","uuid":"abc","meta":null}]"#;
 
 #[tokio::test]
 async fn bouncer_auth_and_null_body() -> TestResult {

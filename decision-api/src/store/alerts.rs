@@ -95,7 +95,7 @@ impl Store {
             .decisions_by_ids(&rec.decision_ids)
             .iter()
             .map(|d| {
-                let mut m = d.to_model(now);
+                let mut m = d.to_model(i128::from(now) * 1_000_000);
                 m.simulated = Some(a.simulated);
                 m
             })

@@ -49,10 +49,10 @@ impl DecisionRecord {
         self.del_seq == 0 && self.until_ms > now_ms
     }
 
-    /// The LAPI model of this decision with its remaining duration at `now`.
-    pub fn to_model(&self, now_ms: i64) -> model::Decision {
+    /// The LAPI model of this decision with its remaining duration at `now_ns` (unix ns).
+    pub fn to_model(&self, now_ns: i128) -> model::Decision {
         model::Decision {
-            duration: godur::format_ms(self.until_ms - now_ms),
+            duration: godur::format_remaining(self.until_ms, now_ns),
             id: self.id,
             origin: self.origin.clone(),
             scenario: self.scenario.clone(),
@@ -65,10 +65,11 @@ impl DecisionRecord {
         }
     }
 
-    /// Appends the bouncer JSON of this decision (CrowdSec's `FormatDecisions` fields) to `out`.
-    pub fn write_bouncer_json(&self, now_ms: i64, out: &mut Vec<u8>) {
+    /// Appends the bouncer JSON of this decision (CrowdSec's `FormatDecisions` fields) to `out`,
+    /// with its remaining duration at `now_ns` (unix ns).
+    pub fn write_bouncer_json(&self, now_ns: i128, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"duration\":\"");
-        out.extend_from_slice(godur::format_ms(self.until_ms - now_ms).as_bytes());
+        out.extend_from_slice(godur::format_remaining(self.until_ms, now_ns).as_bytes());
         out.extend_from_slice(b"\",\"id\":");
         out.extend_from_slice(self.id.to_string().as_bytes());
         for (k, v) in [

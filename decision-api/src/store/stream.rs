@@ -43,6 +43,7 @@ pub struct StreamWriter {
     kind: StreamKind,
     filter: DecisionFilter,
     now: i64,
+    now_ns: i128,
     /// The sequence number the stream is consistent with (the next cursor).
     snapshot: u64,
     phase: Phase,
@@ -59,6 +60,7 @@ impl StreamWriter {
             kind,
             filter,
             now: godur::now_ms(),
+            now_ns: godur::now_ns(),
             snapshot,
             phase: Phase::Open,
             pos: None,
@@ -127,7 +129,7 @@ impl StreamWriter {
                     out.push(b',');
                 }
                 this.need_comma = true;
-                r.write_bouncer_json(this.now, out);
+                r.write_bouncer_json(this.now_ns, out);
                 written += 1;
             }
             written >= PAGE || scanned >= SCAN

@@ -70,7 +70,9 @@ pub struct ScenarioLoadOptions {
     pub data_dir: PathBuf,
     /// Stash shared with the parsers (`GetFromStash`), if any.
     pub stash: Option<Arc<Stash>>,
-    /// Names of scenarios in simulation mode.
+    /// CrowdSec's `simulation.yaml`: `simulation` (every scenario simulated) ...
+    pub simulate_all: bool,
+    /// ... and `exclusions`: scenarios simulated when `simulate_all` is off, live when on.
     pub simulated: Vec<String>,
     /// Token-bucket arithmetic to follow (current CrowdSec unless comparing with 1.4).
     pub limiter: super::limiter::Flavor,
@@ -172,7 +174,7 @@ impl ScenarioSet {
             if !f.version.is_empty() {
                 sc.version = f.version.clone();
             }
-            sc.simulated = opts.simulated.contains(&name);
+            sc.simulated = opts.simulate_all != opts.simulated.contains(&name);
             sc.limiter = opts.limiter;
             scenarios.push(sc);
         }

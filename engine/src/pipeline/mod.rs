@@ -23,7 +23,7 @@ use crate::expr::functions::Functions;
 use crate::parser::{Collector, LoadError, LoadOptions, ParserSet};
 use crate::profile::{Decision, MemoryHistory, ProfileError, Profiles, register_history};
 
-pub use setup::{History, Setup, resolve_scenarios};
+pub use setup::{History, Setup, Simulation, resolve_scenarios};
 
 /// Building a pipeline failed.
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +129,8 @@ impl<S: BucketStore> Pipeline<S> {
             &ScenarioLoadOptions {
                 data_dir: setup.data_dir.clone(),
                 stash: Some(parsers.helpers().stash.clone()),
-                simulated: Vec::new(),
+                simulate_all: setup.simulation.simulation,
+                simulated: setup.simulation.exclusions.clone(),
                 limiter: setup.limiter,
             },
         )?;

@@ -25,9 +25,36 @@ pub struct Setup {
     pub data_dir: PathBuf,
     /// Token-bucket arithmetic (CrowdSec 1.4's only for differential runs against it).
     pub limiter: crate::bucket::limiter::Flavor,
+    /// CrowdSec's `simulation.yaml` (default: nothing simulated).
+    pub simulation: Simulation,
     /// The decision history profiles may read (`GetDecisionsCount`); without it, profiles
     /// that call those helpers fail to load.
     pub decision_history: Option<History>,
+}
+
+/// CrowdSec's `simulation.yaml`: scenarios whose alerts give simulated decisions (stored and
+/// shown, never enforced by bouncers).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Simulation {
+    /// Every scenario is simulated, but the exclusions.
+    #[serde(default)]
+    pub simulation: bool,
+    /// Exceptions to `simulation`.
+    #[serde(default)]
+    pub exclusions: Vec<String>,
+}
+
+impl Simulation {
+    /// Reads `simulation.yaml`.
+    pub fn load(path: &Path) -> Result<Simulation, SetupError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SetupError::Empty(format!("{}: {e}", path.display())))?;
+        if text.trim().is_empty() {
+            return Ok(Simulation::default());
+        }
+        serde_saphyr::from_str(&text)
+            .map_err(|e| SetupError::Empty(format!("{}: {e}", path.display())))
+    }
 }
 
 /// A shared [`DecisionHistory`] (a newtype so that [`Setup`] stays `Debug`).
@@ -77,6 +104,7 @@ impl Setup {
             patterns_dir: config_dir.join("patterns"),
             data_dir,
             limiter: Default::default(),
+            simulation: Simulation::default(),
             decision_history: None,
         })
     }
@@ -123,6 +151,7 @@ impl Setup {
             patterns_dir,
             data_dir,
             limiter: Default::default(),
+            simulation: Simulation::default(),
             decision_history: None,
         })
     }
