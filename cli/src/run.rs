@@ -254,14 +254,9 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
         };
         let render: decision_api::MetricsRender = Arc::new(move || prometheus.render());
         // CrowdSec's `prometheus.listen_addr:listen_port`, where existing scrapers look.
-        let prom_task = match s.prometheus {
-            Some(addr) => Some(tokio::spawn(serve_metrics(
-                addr,
-                Arc::clone(&render),
-                shutdown.child(),
-            ))),
-            None => None,
-        };
+        let prom_task = s
+            .prometheus
+            .map(|addr| tokio::spawn(serve_metrics(addr, Arc::clone(&render), shutdown.child())));
         let api_task = s.api_enabled.then(|| {
             tokio::spawn(decision_api::run(
                 api_cfg,

@@ -43,18 +43,20 @@ command -v npm >/dev/null || need+=(npm)
 command -v python3 >/dev/null || need+=(python3 python3-pip)
 if [ "${#need[@]}" -gt 0 ]; then apt_install "${need[@]}"; fi
 
-# ---- python: pycrowdsec + pytest ---------------------------------------------------------------
+# ---- python: pycrowdsec + pytest + schemathesis ---------------------------------------------------------------
 py_has() {
     python3 - "$PYCROWDSEC_VERSION" <<'PY' 2>/dev/null
 import sys
 from importlib import metadata
 import pytest  # noqa: F401
-sys.exit(0 if metadata.version("pycrowdsec") == sys.argv[1] else 1)
+ok = metadata.version("pycrowdsec") == sys.argv[1]
+ok = ok and metadata.version("schemathesis").split(".")[0] == "4"
+sys.exit(0 if ok else 1)
 PY
 }
 if ! py_has; then
     python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
-    pip_args=(install -q --disable-pip-version-check "pycrowdsec==$PYCROWDSEC_VERSION" pytest)
+    pip_args=(install -q --disable-pip-version-check "pycrowdsec==$PYCROWDSEC_VERSION" pytest 'schemathesis>=4,<5')
     if ! err="$(python3 -m pip "${pip_args[@]}" 2>&1)"; then
         # Debian's system python is "externally managed" (PEP 668): pycrowdsec is not packaged
         # by Debian, so install it next to the system's packages on this test machine.

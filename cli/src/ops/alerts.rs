@@ -4,6 +4,7 @@ use anyhow::bail;
 use clap::{Args, Subcommand};
 
 use super::backend::{Backend, Query};
+use super::output::outln;
 use super::output::{Output, print};
 
 /// `alerts` verbs.
@@ -148,37 +149,42 @@ pub fn run(cmd: AlertsCommand, b: &Backend, out: Output) -> anyhow::Result<()> {
             for id in ids {
                 let al = b.alert(id)?;
                 if out == Output::Json {
-                    println!("{}", serde_json::to_string_pretty(&al)?);
+                    outln!("{}", serde_json::to_string_pretty(&al)?);
                     continue;
                 }
-                println!("################################################################");
-                println!(" - ID           : {}", al.id);
-                println!(" - Date         : {}", al.created_at);
-                println!(" - Machine      : {}", al.machine_id);
-                println!(" - Simulation   : {}", al.simulated);
-                println!(" - Reason       : {}", al.scenario);
-                println!(" - Events Count : {}", al.events_count);
-                println!(" - Scope:Value  : {}:{}", al.source.scope, al.source.value);
-                println!(" - Country      : {}", al.source.cn);
-                println!(" - AS           : {}", al.source.as_name);
-                println!(" - Begin        : {}", al.start_at);
-                println!(" - End          : {}", al.stop_at);
-                println!(" - Decisions    :");
+                outln!("################################################################");
+                outln!(" - ID           : {}", al.id);
+                outln!(" - Date         : {}", al.created_at);
+                outln!(" - Machine      : {}", al.machine_id);
+                outln!(" - Simulation   : {}", al.simulated);
+                outln!(" - Reason       : {}", al.scenario);
+                outln!(" - Events Count : {}", al.events_count);
+                outln!(" - Scope:Value  : {}:{}", al.source.scope, al.source.value);
+                outln!(" - Country      : {}", al.source.cn);
+                outln!(" - AS           : {}", al.source.as_name);
+                outln!(" - Begin        : {}", al.start_at);
+                outln!(" - End          : {}", al.stop_at);
+                outln!(" - Decisions    :");
                 for d in &al.decisions {
-                    println!(
+                    outln!(
                         "   {} {} {}:{} {} ({})",
-                        d.id, d.kind, d.scope, d.value, d.duration, d.origin
+                        d.id,
+                        d.kind,
+                        d.scope,
+                        d.value,
+                        d.duration,
+                        d.origin
                     );
                 }
                 if details {
-                    println!(" - Events       :");
+                    outln!(" - Events       :");
                     for e in &al.events {
                         let meta: Vec<String> = e
                             .meta
                             .iter()
                             .map(|m| format!("{}={}", m.key, m.value))
                             .collect();
-                        println!("   {} {}", e.timestamp, meta.join(" "));
+                        outln!("   {} {}", e.timestamp, meta.join(" "));
                     }
                 }
             }
@@ -190,7 +196,7 @@ pub fn run(cmd: AlertsCommand, b: &Backend, out: Output) -> anyhow::Result<()> {
                 bail!("at least one filter or --all must be specified");
             }
             let n = b.delete_alerts(&q, a.id)?;
-            println!("{n} alert(s) deleted");
+            outln!("{n} alert(s) deleted");
             Ok(())
         }
     }

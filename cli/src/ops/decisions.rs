@@ -8,6 +8,7 @@ use decision_api::admin::AddDecisionRequest;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::backend::{Backend, Query};
+use super::output::outln;
 use super::output::{Output, print};
 
 /// `decisions` verbs.
@@ -231,7 +232,7 @@ fn list(a: &ListArgs, b: &Backend, out: Output) -> anyhow::Result<()> {
         "Alert ID",
     ];
     if alerts.is_empty() && out == Output::Json {
-        println!("null");
+        outln!("null");
         return Ok(());
     }
     print(out, &alerts, &header, rows)
@@ -258,7 +259,7 @@ fn add(a: AddArgs, b: &Backend) -> anyhow::Result<()> {
         reason,
         origin: "cscli".into(),
     }])?;
-    println!("Decision successfully added");
+    outln!("Decision successfully added");
     Ok(())
 }
 
@@ -272,7 +273,7 @@ fn delete(a: &DeleteArgs, b: &Backend) -> anyhow::Result<()> {
         push(&mut q, "type", t);
     }
     let n = b.delete_decisions(&q, a.id)?;
-    println!("{n} decision(s) deleted");
+    outln!("{n} decision(s) deleted");
     Ok(())
 }
 
@@ -384,6 +385,6 @@ fn import(a: &ImportArgs, b: &Backend) -> anyhow::Result<()> {
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
-    println!("Imported {added} decisions");
+    outln!("Imported {added} decisions");
     Ok(())
 }

@@ -7,6 +7,7 @@ use clap::Subcommand;
 use rand::distr::{Alphanumeric, SampleString};
 
 use super::backend::Backend;
+use super::output::outln;
 use super::output::{Output, print};
 
 /// `bouncers` verbs.
@@ -72,11 +73,11 @@ pub fn bouncers(cmd: BouncersCommand, b: &Backend, out: Output) -> anyhow::Resul
             let key = b.add_bouncer(&name, key)?;
             match out {
                 Output::Human => {
-                    println!("API key for '{name}':\n\n   {key}\n");
-                    println!("Please keep this key since you will not be able to retrieve it!");
+                    outln!("API key for '{name}':\n\n   {key}\n");
+                    outln!("Please keep this key since you will not be able to retrieve it!");
                 }
-                Output::Raw => println!("{key}"),
-                Output::Json => println!("{}", serde_json::to_string(&key)?),
+                Output::Raw => outln!("{key}"),
+                Output::Json => outln!("{}", serde_json::to_string(&key)?),
             }
         }
         BouncersCommand::List => {
@@ -107,7 +108,7 @@ pub fn bouncers(cmd: BouncersCommand, b: &Backend, out: Output) -> anyhow::Resul
         BouncersCommand::Delete { names } => {
             for n in names {
                 b.delete_bouncer(&n)?;
-                println!("bouncer '{n}' deleted successfully");
+                outln!("bouncer '{n}' deleted successfully");
             }
         }
     }
@@ -130,15 +131,15 @@ pub fn machines(cmd: MachinesCommand, b: &Backend, out: Output) -> anyhow::Resul
                 (None, false) => bail!("please provide a password with --password or use --auto"),
             };
             b.add_machine(&id, &password)?;
-            println!("Machine '{id}' successfully added to the local API.");
+            outln!("Machine '{id}' successfully added to the local API.");
             if let Some(f) = file {
                 let url = url.unwrap_or_else(|| "http://127.0.0.1:8080/".to_string());
                 let text = format!("url: {url}\nlogin: {id}\npassword: {password}\n");
                 if f.as_os_str() == "-" {
-                    print!("{text}");
+                    super::output::write_out(format_args!("{text}"));
                 } else {
                     std::fs::write(&f, text).with_context(|| format!("writing {}", f.display()))?;
-                    println!("API credentials written to '{}'.", f.display());
+                    outln!("API credentials written to '{}'.", f.display());
                 }
             }
         }
@@ -169,12 +170,12 @@ pub fn machines(cmd: MachinesCommand, b: &Backend, out: Output) -> anyhow::Resul
         }
         MachinesCommand::Validate { id } => {
             b.validate_machine(&id)?;
-            println!("machine '{id}' validated successfully");
+            outln!("machine '{id}' validated successfully");
         }
         MachinesCommand::Delete { ids } => {
             for id in ids {
                 b.delete_machine(&id)?;
-                println!("machine '{id}' deleted successfully");
+                outln!("machine '{id}' deleted successfully");
             }
         }
     }

@@ -50,7 +50,10 @@ pub fn run(cmd: OpsCommand, global: &Global) -> anyhow::Result<ExitCode> {
         OpsCommand::Bouncers(c) => members::bouncers(c, &backend, out),
         OpsCommand::Machines(c) => members::machines(c, &backend, out),
         OpsCommand::Metrics => {
-            print!("{}", output::metrics_table(&backend.metrics()?, out));
+            output::write_out(format_args!(
+                "{}",
+                output::metrics_table(&backend.metrics()?, out)
+            ));
             Ok(())
         }
     }?;

@@ -1,5 +1,25 @@
 //! How operator commands print: tables on a terminal, JSON for scripts, raw (CSV) as cscli.
 
+/// Writes a line to standard output; a closed pipe (`hivewall alerts list | head`) ends the
+/// command quietly instead of panicking as `println!` does.
+macro_rules! outln {
+    ($($t:tt)*) => {
+        $crate::ops::output::write_out(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+pub(crate) use outln;
+
+/// Writes to standard output, exiting quietly when the reader has gone.
+pub fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush())
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 
@@ -23,17 +43,17 @@ pub fn print<T: Serialize>(
     rows: Vec<Vec<String>>,
 ) -> anyhow::Result<()> {
     match out {
-        Output::Json => println!("{}", serde_json::to_string_pretty(json)?),
+        Output::Json => outln!("{}", serde_json::to_string_pretty(json)?),
         Output::Raw => {
-            println!("{}", header.join(","));
+            outln!("{}", header.join(","));
             for r in rows {
                 let cells: Vec<String> = r.iter().map(|c| csv_cell(c)).collect();
-                println!("{}", cells.join(","));
+                outln!("{}", cells.join(","));
             }
         }
         Output::Human => {
             if rows.is_empty() {
-                println!("nothing to show");
+                outln!("nothing to show");
                 return Ok(());
             }
             let mut t = Table::new();
@@ -43,7 +63,7 @@ pub fn print<T: Serialize>(
             for r in rows {
                 t.add_row(r);
             }
-            println!("{t}");
+            outln!("{t}");
         }
     }
     Ok(())
