@@ -27,10 +27,10 @@ pub enum DecisionsCommand {
 /// Filters shared by `list` and `delete`.
 #[derive(Debug, Args)]
 pub struct Filters {
-    /// Source IP (shorthand for --scope ip --value <IP>).
+    /// Source IP (shorthand for `--scope ip --value IP`).
     #[arg(short = 'i', long)]
     pub ip: Option<String>,
-    /// Source range (shorthand for --scope range --value <RANGE>).
+    /// Source range (shorthand for `--scope range --value RANGE`).
     #[arg(short = 'r', long)]
     pub range: Option<String>,
     /// Decision type (ban, captcha...).
