@@ -41,6 +41,40 @@ pub struct Global {
     /// Output of operator commands: human (tables), json, raw (CSV).
     #[arg(short = 'o', long, value_enum, global = true)]
     pub output: Option<ops::Output>,
+    /// Level of the messages on stderr: error, warn, info, debug, trace (default: `log_level`
+    /// of the configuration for `run`, else warn). `HIVEWALL_LOG` or `RUST_LOG`, when set,
+    /// take precedence with a full filter.
+    #[arg(long, value_name = "LEVEL", global = true)]
+    pub log_level: Option<String>,
+    /// Shortcut for --log-level debug (cscli's `--debug`; `-v` is `--value` in cscli, so
+    /// hivewall has no `-v` verbosity flag).
+    #[arg(long, global = true, conflicts_with_all = ["log_level", "trace"])]
+    pub debug: bool,
+    /// Shortcut for --log-level trace (cscli's `--trace`).
+    #[arg(long, global = true, conflicts_with = "log_level")]
+    pub trace: bool,
+}
+
+impl Global {
+    /// The log level these options ask for; `configured` is the configuration's, if any.
+    pub fn log_level(&self, configured: Option<&str>) -> String {
+        if let Some(l) = &self.log_level {
+            l.clone()
+        } else if self.trace {
+            "trace".into()
+        } else if self.debug {
+            "debug".into()
+        } else {
+            configured.unwrap_or("warn").into()
+        }
+    }
+
+    /// Installs the process's tracing subscriber (stderr) at [`Global::log_level`], so that
+    /// warnings of the engine and the services are seen whatever the command.
+    pub fn init_tracing(&self, configured: Option<&str>) -> anyhow::Result<()> {
+        server_common::init_tracing(&self.log_level(configured), false)?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +94,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `run` knows its level only once its configuration is read: it installs it then.
+    if !matches!(cli.command, Command::Run(_))
+        && let Err(e) = cli.global.init_tracing(None)
+    {
+        eprintln!("error: {}", chain(&e));
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Explain(args) => explain::run(&args),
         Command::Hubtest(cmd) => hubtest_cmd::run(cmd),

@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::Args;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use engine::event::{Acquisition, ExpectMode};
-use engine::pipeline::{AlertRecord, Pipeline};
+use engine::pipeline::{AlertRecord, LineOutcome, Pipeline, Repair, Stats};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::input::for_each_line;
@@ -112,20 +112,19 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             return Err(e.context("writing alerts"));
         }
         repaired.report(file);
+        pipeline.count_repaired(Repair::TooLarge, repaired.truncated as u64);
+        pipeline.count_repaired(Repair::InvalidUtf8, repaired.invalid_utf8 as u64);
         done_before += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let s = pipeline.stats;
     eprintln!(
-        "{} lines in {:.2}s ({:.0} lines/s): {} parsed, {} whitelisted, {} poured, {} alerts",
+        "{} lines in {:.2}s ({:.0} lines/s): {}",
         s.lines,
         secs,
         s.lines as f64 / secs.max(1e-9),
-        s.parsed,
-        s.whitelisted,
-        s.poured,
-        s.overflows
+        summary(&s, pipeline.unparsed_by_stage())
     );
     let (bytes, live) = engine::bucket::memory_usage(pipeline.detector().store());
     eprintln!(
@@ -137,6 +136,40 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         print_table(&alerts)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where every line went, in one line whose counts add up to the line count:
+/// `P poured, D dropped (U unparsed [stage N, ...], E parse errors, W whitelisted, S unpoured,
+/// F pour errors); T too large, I invalid UTF-8 repaired; A alerts`.
+fn summary<'a>(s: &Stats, stages: impl Iterator<Item = (&'a str, u64)>) -> String {
+    let stages: Vec<String> = stages
+        .filter(|(_, n)| *n > 0)
+        .map(|(stage, n)| format!("{stage} {n}"))
+        .collect();
+    let mut dropped = Vec::new();
+    for o in LineOutcome::ALL
+        .into_iter()
+        .filter(|o| *o != LineOutcome::Poured)
+    {
+        let n = s.count(o);
+        dropped.push(match o {
+            LineOutcome::Unparsed if !stages.is_empty() => {
+                format!("{n} unparsed [{}]", stages.join(", "))
+            }
+            LineOutcome::ParseError => format!("{n} parse errors"),
+            LineOutcome::PourError => format!("{n} pour errors"),
+            o => format!("{n} {}", o.as_str()),
+        });
+    }
+    format!(
+        "{} poured, {} dropped ({}); {} too large, {} invalid UTF-8 repaired; {} alerts",
+        s.poured,
+        s.dropped(),
+        dropped.join(", "),
+        s.too_large,
+        s.invalid_utf8,
+        s.overflows
+    )
 }
 
 fn print_table(alerts: &[AlertRecord]) -> anyhow::Result<()> {

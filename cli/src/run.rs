@@ -29,9 +29,6 @@ pub struct RunArgs {
     /// The type label of FILE arguments (`syslog`, `nginx`...).
     #[arg(long = "type", value_name = "TYPE")]
     pub log_type: Option<String>,
-    /// Log level (error, warn, info, debug, trace).
-    #[arg(long, value_name = "LEVEL")]
-    pub log_level: Option<String>,
 }
 
 /// Logs `run` follows when no configuration names any: (path, type).
@@ -182,8 +179,8 @@ impl AlertProfiler for EngineProfiles {
 
 /// Runs `run`.
 pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
-    let s = settings(global, args.listen, args.log_level.as_deref())?;
-    server_common::init_tracing(&s.log_level, false)?;
+    let s = settings(global, args.listen, global.log_level.as_deref())?;
+    global.init_tracing(Some(&s.log_level))?;
     if !s.ignored.is_empty() {
         tracing::info!(
             "config keys that do not apply to hivewall, ignored: {}",

@@ -1,13 +1,34 @@
-//! Runs `hivewall hubtest run` over CrowdSec's hub tests and over our own `scenarios/` tests,
-//! and holds the pass rates to the targets of docs/conformance.md.
+//! Runs `hivewall hubtest run` over CrowdSec's hub tests and over our own `scenarios/` tests.
+//! The hub tests that fail are listed by name with their cause (docs/conformance.md): any other
+//! failure is a regression, and a listed test that passes must leave the list.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn shared() -> PathBuf {
-    std::env::var_os("HIVEWALL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+/// Hub tests hivewall fails, and why (details in docs/conformance.md).
+const EXPECTED_FAILURES: &[(&str, &str)] = &[
+    (
+        "postfix-honeypot-users",
+        "result order: the asserts expect overflows in ascending source order, CrowdSec's \
+         hubtest sorts them descending, as hivewall does",
+    ),
+    (
+        "pterodactyl-wings-bf",
+        "the log's time goes back and forth; the expected overflow depends on how CrowdSec's \
+         -order-event replay interleaves the lines",
+    ),
+];
+
+/// Names of the tests `hubtest run` reports failed (`✘ name (...)` or `✘ name: error: ...`).
+fn failed(out: &str) -> Vec<String> {
+    let mut v: Vec<String> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("✘ "))
+        .filter_map(|l| l.split([' ', ':']).next())
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
 }
 
 fn hubtest(hub: &Path) -> String {
@@ -40,22 +61,26 @@ fn rate(out: &str, kind: &str) -> (usize, usize) {
 }
 
 #[test]
-fn crowdsec_hub_tests_pass_at_target_rates() {
-    let out = hubtest(&shared().join("crowdsec/hub"));
+fn crowdsec_hub_tests_fail_only_where_expected() {
+    let out = hubtest(&engine::testdata::shared("crowdsec/hub"));
     let (p_ok, p_all) = rate(&out, "parser");
     let (s_ok, s_all) = rate(&out, "scenario");
     eprintln!("hub conformance: parsers {p_ok}/{p_all}, scenarios {s_ok}/{s_all}");
+    // The hub snapshot's counts (docs/conformance.md): fewer means tests were not evaluated.
     assert!(
-        p_all >= 120 && s_all >= 150,
+        p_all >= 129 && s_all >= 162,
         "too few tests evaluated:\n{out}"
     );
-    assert!(
-        p_ok * 100 >= p_all * 95,
-        "parser asserts: {p_ok} of {p_all}:\n{out}"
-    );
-    assert!(
-        s_ok * 100 >= s_all * 90,
-        "scenario asserts: {s_ok} of {s_all}:\n{out}"
+    let mut expected: Vec<String> = EXPECTED_FAILURES
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(
+        failed(&out),
+        expected,
+        "failing hub tests differ from the expected ones (a new failure is a regression; a \
+         listed test that passes leaves EXPECTED_FAILURES and docs/conformance.md):\n{out}"
     );
 }
 

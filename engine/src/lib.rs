@@ -13,5 +13,6 @@ pub mod grok;
 pub mod parser;
 pub mod pipeline;
 pub mod profile;
+pub mod testdata;
 pub mod time;
 mod yaml;

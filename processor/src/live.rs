@@ -176,17 +176,10 @@ impl<K: AlertSink> Processor<K> {
         let acq = self.acquisition(&line.src, &line.module, &line.labels);
         let mut evt = acq.event(line.raw, ExpectMode::Live);
         evt.line.time = arrived;
-        let before = self.pipeline.stats;
-        let out = self.pipeline.process(evt, None);
-        let after = self.pipeline.stats;
-        let result = if after.whitelisted > before.whitelisted {
-            "whitelisted"
-        } else if after.parsed > before.parsed {
-            "parsed"
-        } else {
-            "unparsed"
-        };
-        metrics::counter!("hivewall_lines_parsed_total", "source" => line.module, "result" => result)
+        // `result` is where the line ended (`LineOutcome::as_str`): the results of a source
+        // add up to its lines.
+        let (outcome, out) = self.pipeline.process_line(evt, None);
+        metrics::counter!("hivewall_lines_parsed_total", "source" => line.module, "result" => outcome.as_str())
             .increment(1);
         if let Some(cp) = checkpoint {
             self.checkpoints.insert(cp.key, cp.position);

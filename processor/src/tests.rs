@@ -194,3 +194,40 @@ async fn run_drains_the_channel_and_stops_when_it_closes() {
     assert_eq!(stats.delivered, 1);
     assert_eq!(alerts.recv().await.unwrap()[0].source.value, "192.0.2.50");
 }
+
+#[test]
+fn lines_parsed_metric_is_labelled_with_where_each_line_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, _alerts) = processor(dir.path());
+    let mut lines = attack("192.0.2.60", 0, 3);
+    // From 10.0.4.12, which hivewall/private-ranges whitelists.
+    lines.extend(attack("10.0.4.12", 3, 1));
+    let mut garbage = attack("192.0.2.61", 4, 1);
+    garbage[0].line.raw = "not a syslog line".into();
+    lines.extend(garbage);
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    metrics::with_local_recorder(&recorder, || {
+        for l in lines {
+            p.handle_line(l);
+        }
+    });
+    let text = handle.render();
+    let value = |result: &str| -> u64 {
+        text.lines()
+            .find(|l| {
+                l.starts_with("hivewall_lines_parsed_total")
+                    && l.contains(&format!("result=\"{result}\""))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        (value("poured"), value("whitelisted"), value("unparsed")),
+        (3, 1, 1),
+        "{text}"
+    );
+    let s = p.stats().pipeline;
+    assert_eq!((s.lines, s.accounted()), (5, 5));
+}

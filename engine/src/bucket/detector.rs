@@ -9,6 +9,7 @@
 //! scenario in load order, filter, groupby, then the bucket's processors (trigger, distinct,
 //! cancel_on, pour, condition, bayesian) and on overflow `overflow_filter` then blackhole.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::event::{Event, ExpectMode};
@@ -235,9 +236,15 @@ impl<S: BucketStore> Detector<S> {
         let scenarios = Arc::clone(&self.scenarios);
         // The event's alert timestamp, worked out once for all the buckets that keep it.
         let mut stamp = None;
+        // A filter may call `evt.SetMeta(..)`: as in CrowdSec, later scenarios and the buckets
+        // see the write, so the event is copied (only then) and the write applied to the copy.
+        let mut cur = Cow::Borrowed(evt);
         for (idx, sc) in scenarios.iter().enumerate() {
+            let verdict = sc.filter.eval_bool(&[Value::Obj(&*cur as &dyn Object)]);
+            settle(&mut cur, evt);
+            let evt: &Event = &cur;
             let ev = Value::Obj(evt as &dyn Object);
-            match sc.filter.eval_bool(std::slice::from_ref(&ev)) {
+            match verdict {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
@@ -476,4 +483,13 @@ fn update(prior: f32, given_evil: f32, given_benign: f32) -> f32 {
     let numerator = given_evil * prior;
     let denominator = numerator + given_benign * (1.0 - prior);
     numerator / denominator
+}
+
+/// Applies the writes an expression asked for (`evt.SetMeta(..)`) to `cur`, copying the
+/// poured event `orig` first if `cur` still borrows it (and clearing them there).
+fn settle<'e>(cur: &mut Cow<'e, Event>, orig: &'e Event) {
+    if cur.writes.is_dirty() {
+        cur.to_mut().apply_writes();
+        orig.writes.take();
+    }
 }

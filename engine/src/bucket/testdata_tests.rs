@@ -16,7 +16,9 @@ use serde_json::Value as Json;
 use super::*;
 use crate::event::{Event, EventType, ExpectMode, Line, StrMap};
 
-const ROOT: &str = "/work/shared/crowdsec/engine-testdata/leakybucket";
+fn root() -> PathBuf {
+    crate::testdata::shared("crowdsec/engine-testdata/leakybucket")
+}
 /// The wall-clock time Go's test waits after pouring, as event time.
 const GRACE: i64 = 3_000_000_000;
 
@@ -108,7 +110,7 @@ fn scenario_files(dir: &Path) -> Vec<ScenarioFile> {
 fn run_case(dir: &Path) -> Result<(), String> {
     let opts = ScenarioLoadOptions {
         limiter: Default::default(),
-        data_dir: PathBuf::from(ROOT),
+        data_dir: root(),
         ..Default::default()
     };
     let set = ScenarioSet::load(&scenario_files(dir), &opts).map_err(|e| e.to_string())?;
@@ -157,7 +159,7 @@ const SKIPPED: &[(&str, &str)] = &[];
 
 #[test]
 fn crowdsec_bucket_testdata() {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(ROOT)
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir() && p.file_name().unwrap() != "hub")

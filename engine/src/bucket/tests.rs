@@ -9,9 +9,6 @@ use super::*;
 use crate::event::{Event, StrMap};
 use crate::expr::functions::{Functions, HelperContext};
 
-const HUB: &str = "/work/shared/crowdsec/hub/scenarios";
-const DATA: &str = "/work/shared/crowdsec/data";
-
 fn set(yaml: &str) -> Arc<ScenarioSet> {
     let cfg: ScenarioConfig = serde_saphyr::from_str(yaml).unwrap();
     let f = Arc::new(Functions::crowdsec(HelperContext::default()));
@@ -213,11 +210,14 @@ fn yaml_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn hub_scenarios_load() {
     let mut files = Vec::new();
-    yaml_files(std::path::Path::new(HUB), &mut files);
+    yaml_files(
+        &crate::testdata::shared("crowdsec/hub/scenarios"),
+        &mut files,
+    );
     files.sort();
     let opts = ScenarioLoadOptions {
         limiter: Default::default(),
-        data_dir: PathBuf::from(DATA),
+        data_dir: crate::testdata::shared("crowdsec/data"),
         ..Default::default()
     };
     let mut failures = Vec::new();
@@ -297,4 +297,40 @@ proptest! {
             .collect();
         prop_assert_eq!(signals(&compact, &events), signals(&full, &events));
     }
+}
+
+/// A scenario filter's `evt.SetMeta(..)` reaches the bucket (the alert's event meta) and the
+/// filters of later scenarios, and leaves the caller's event untouched.
+#[test]
+fn filter_set_meta_reaches_bucket_and_later_scenarios() {
+    let first = "type: trigger\nname: t/a\ndescription: d\nfilter: evt.SetMeta('cve', 'CVE-1') && evt.SetParsed('p', 'x')\ngroupby: evt.Meta.source_ip\n";
+    let second = "type: trigger\nname: t/b\ndescription: d\nfilter: evt.Meta.cve == 'CVE-1' && evt.Parsed.p == 'x'\ngroupby: evt.Meta.source_ip\n";
+    let cfgs = [first, second]
+        .iter()
+        .enumerate()
+        .map(|(i, y)| {
+            let cfg: ScenarioConfig = serde_saphyr::from_str(y).unwrap();
+            (ScenarioFile::new(format!("t{i}.yaml")), cfg)
+        })
+        .collect();
+    let f = Arc::new(Functions::crowdsec(HelperContext::default()));
+    let s = Arc::new(ScenarioSet::from_configs(cfgs, &f).unwrap());
+    let mut d = Detector::new(s);
+    let e = evt("1.2.3.4", 0);
+    let out = d.process(&e);
+    let alerts: Vec<_> = out
+        .signals
+        .iter()
+        .filter_map(|s| s.alert().and_then(|a| a.alert.as_ref()))
+        .collect();
+    assert_eq!(alerts.len(), 2, "both triggers fire");
+    for a in alerts {
+        let meta = &a.events[0].meta;
+        assert!(
+            meta.iter().any(|m| m.key == "cve" && m.value == "CVE-1"),
+            "{meta:?}"
+        );
+    }
+    assert_eq!(e.get_meta("cve"), "");
+    assert!(!e.writes.is_dirty());
 }

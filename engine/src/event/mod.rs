@@ -8,6 +8,10 @@ mod dump;
 mod object;
 mod strmap;
 mod unmarshaled;
+mod writes;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
@@ -17,6 +21,7 @@ pub use dump::{event_to_json, go_time_string};
 pub(crate) use object::ip_sources;
 pub use strmap::StrMap;
 pub use unmarshaled::{STORE_METHOD, Unmarshaled};
+pub use writes::{PendingWrites, Write, WriteTarget};
 
 /// Whether an event is a log line or a bucket overflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -90,6 +95,9 @@ pub struct Event {
     pub meta: StrMap,
     /// The overflow this event carries (Go `Event.Overflow`), for overflow events.
     pub overflow: Option<Box<crate::bucket::RuntimeAlert>>,
+    /// Writes asked for by `evt.SetMeta(..)` / `evt.SetParsed(..)` in an expression and not yet
+    /// applied (see [`Event::apply_writes`]).
+    pub writes: PendingWrites,
 }
 
 impl Event {
@@ -106,6 +114,16 @@ impl Event {
     /// Go's `Event.GetMeta`: the meta value or `""`.
     pub fn get_meta(&self, key: &str) -> &str {
         self.meta.get_or_empty(key)
+    }
+
+    /// Applies the writes that expressions evaluated on this event asked for
+    /// (`evt.SetMeta(k, v)`, `evt.SetParsed(k, v)`), in order. Costs one atomic load when there
+    /// are none; call it after evaluating an expression where CrowdSec lets it mutate the event.
+    #[inline]
+    pub fn apply_writes(&mut self) {
+        if self.writes.is_dirty() {
+            writes::apply(self.writes.take(), &mut self.meta, &mut self.parsed);
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use crate::expr::{Object, Value};
 
 use super::dump::{go_zero_time, time_or_zero};
-use super::{Event, EventType, ExpectMode, Line};
+use super::{Event, EventType, ExpectMode, Line, WriteTarget};
 
 const EVENT_FIELDS: &[&str] = &[
     "Type",
@@ -68,13 +68,31 @@ impl Object for Event {
 
     fn call_method(&self, name: &str, args: &[Value<'_>]) -> Option<Result<Value<'_>, String>> {
         Some(match (name, args) {
-            ("GetMeta", [Value::Str(k)]) => Ok(Value::str(self.get_meta(k))),
+            ("GetMeta", [Value::Str(k)]) => Ok(match self.writes.latest(WriteTarget::Meta, k) {
+                Some(v) => Value::string(v),
+                None => Value::str(self.get_meta(k)),
+            }),
             ("GetMeta", _) => Err("GetMeta takes one string".into()),
             ("GetType", []) => Ok(Value::str(match self.kind {
                 EventType::Log => "log",
                 EventType::Overflow => "overflow",
             })),
             ("ParseIPSources", []) => Ok(ip_sources(self.meta.get("source_ip"))),
+            ("SetMeta", [Value::Str(k), Value::Str(v)]) => {
+                self.writes.push(WriteTarget::Meta, k, v);
+                Ok(Value::Bool(true))
+            }
+            ("SetParsed", [Value::Str(k), Value::Str(v)]) => {
+                self.writes.push(WriteTarget::Parsed, k, v);
+                Ok(Value::Bool(true))
+            }
+            ("SetMeta" | "SetParsed", args) => Err(format!(
+                "{name} takes two strings, got ({})",
+                args.iter()
+                    .map(Value::type_name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             _ => return None,
         })
     }

@@ -14,6 +14,7 @@
 
 mod base;
 pub mod library;
+mod slots;
 mod tail;
 pub mod translate;
 
@@ -27,12 +28,6 @@ use regex::{CaptureLocations, Regex, RegexBuilder};
 
 /// Source of [`Inner::id`].
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-thread_local! {
-    /// Capture slots per grok (keyed by its id) for this thread.
-    static SLOTS: std::cell::RefCell<HashMap<u64, CaptureLocations>> =
-        std::cell::RefCell::new(HashMap::new());
-}
 
 pub use library::PatternLibrary;
 
@@ -101,6 +96,12 @@ struct Inner {
     names: Vec<String>,
     /// A cheaper way to the same captures when the pattern ends with `(.*)`.
     tail: Option<tail::Tail>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        slots::note_dropped();
+    }
 }
 
 /// Reusable match scratch space for [`Grok::captures_with`]; one per thread or worker.
@@ -180,38 +181,40 @@ impl Grok {
         if inner.fields.is_empty() {
             return false;
         }
-        // One set of capture slots per grok and thread, reused across calls: allocating them
-        // per line showed up at ~10% of a grok match.
+        // One set of capture slots per grok and thread, reused across calls (see [`slots`]).
         let id = inner.id;
         // The sink runs inside: no spans are collected into a buffer.
-        SLOTS.with(|cell| {
-            let mut slots = cell.borrow_mut();
-            match &inner.tail {
-                Some(t) if !text.contains('\n') => {
-                    // Odd keys: the prefix regex's slots (ids are even, see NEXT_ID).
-                    let locs = slots
-                        .entry(id | 1)
-                        .or_insert_with(|| t.prefix.capture_locations());
-                    let Some(m) = t.prefix.captures_read(locs, text) else {
-                        return false;
-                    };
-                    let (end, len) = (m.end(), text.len());
-                    for (field, g) in &inner.fields {
-                        let (s, e) = if *g == t.group {
-                            (end, len)
-                        } else if t.enclosing.contains(g) {
-                            locs.get(*g).map_or((0, 0), |(s, _)| (s, len))
-                        } else {
-                            locs.get(*g).unwrap_or((0, 0))
+        match &inner.tail {
+            Some(t) if !text.contains('\n') => {
+                // Odd keys: the prefix regex's slots (ids are even, see NEXT_ID).
+                slots::with(
+                    id | 1,
+                    &self.inner,
+                    || t.prefix.capture_locations(),
+                    |locs| {
+                        let Some(m) = t.prefix.captures_read(locs, text) else {
+                            return false;
                         };
-                        sink(field, &text[s..e]);
-                    }
-                    true
-                }
-                _ => {
-                    let locs = slots
-                        .entry(id)
-                        .or_insert_with(|| inner.regex.capture_locations());
+                        let (end, len) = (m.end(), text.len());
+                        for (field, g) in &inner.fields {
+                            let (s, e) = if *g == t.group {
+                                (end, len)
+                            } else if t.enclosing.contains(g) {
+                                locs.get(*g).map_or((0, 0), |(s, _)| (s, len))
+                            } else {
+                                locs.get(*g).unwrap_or((0, 0))
+                            };
+                            sink(field, &text[s..e]);
+                        }
+                        true
+                    },
+                )
+            }
+            _ => slots::with(
+                id,
+                &self.inner,
+                || inner.regex.capture_locations(),
+                |locs| {
                     if inner.regex.captures_read(locs, text).is_none() {
                         return false;
                     }
@@ -220,9 +223,9 @@ impl Grok {
                         sink(field, &text[s..e]);
                     }
                     true
-                }
-            }
-        })
+                },
+            ),
+        }
     }
 
     /// Same as [`Self::captures`], reusing `scratch` to avoid allocating on each call.

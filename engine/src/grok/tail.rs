@@ -187,7 +187,6 @@ mod tests {
 
 #[cfg(test)]
 mod hub_tests {
-    use std::path::Path;
 
     use crate::grok::{GrokScratch, PatternLibrary};
 
@@ -195,7 +194,7 @@ mod hub_tests {
     /// as through the full regex, on real lines of the hub's test logs.
     #[test]
     fn tail_rewrite_is_invisible_on_hub_logs() {
-        let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/crowdsec");
+        let shared = crate::testdata::shared("crowdsec");
         let mut lib = PatternLibrary::new();
         lib.load_dir(&shared.join("patterns")).unwrap();
         let mut lines = Vec::new();

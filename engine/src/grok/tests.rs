@@ -7,8 +7,9 @@ use regex::Regex;
 use super::translate::translate;
 use super::*;
 
-const PATTERNS: &str = "/work/shared/crowdsec/patterns";
-const HUB_PARSERS: &str = "/work/shared/crowdsec/hub/parsers";
+fn patterns() -> std::path::PathBuf {
+    crate::testdata::shared("crowdsec/patterns")
+}
 
 fn rx(go: &str) -> Regex {
     Regex::new(&translate(go).unwrap().regex).unwrap()
@@ -16,9 +17,7 @@ fn rx(go: &str) -> Regex {
 
 fn lib() -> PatternLibrary {
     let mut l = PatternLibrary::new();
-    if Path::new(PATTERNS).is_dir() {
-        l.load_dir(Path::new(PATTERNS)).unwrap();
-    }
+    l.load_dir(&patterns()).unwrap();
     l
 }
 
@@ -218,7 +217,7 @@ fn hub_groks() -> Vec<HubGrok> {
         }
     }
     let mut files = Vec::new();
-    walk(Path::new(HUB_PARSERS), &mut files);
+    walk(&crate::testdata::shared("crowdsec/hub/parsers"), &mut files);
     files.sort();
     let mut out = Vec::new();
     for f in files {
@@ -235,9 +234,6 @@ fn hub_groks() -> Vec<HubGrok> {
 
 #[test]
 fn whole_library_and_hub_compile() {
-    if !Path::new(PATTERNS).is_dir() {
-        return;
-    }
     let l = lib();
     let mut names: Vec<&str> = Vec::new();
     let raw = lib();
@@ -306,4 +302,32 @@ proptest! {
         let other = format!("{s}x");
         prop_assert!(!r.is_match(&other));
     }
+}
+
+#[test]
+fn capture_slots_are_freed_with_their_grok_and_bounded() {
+    // A thread of its own: the slots cache is per thread.
+    std::thread::spawn(|| {
+        let l = PatternLibrary::new();
+        let a = l.compile("%{INT:n}").unwrap();
+        assert!(a.captures("12", |_, _| {}));
+        assert_eq!(slots::len(), 1);
+        let b = l.compile("%{WORD:w}").unwrap();
+        drop(a);
+        assert!(b.captures("ab", |_, _| {}));
+        assert_eq!(slots::len(), 1, "the dropped grok's slots are gone");
+        let many: Vec<Grok> = (0..slots::MAX_SLOTS + 5)
+            .map(|i| l.compile(&format!("x{i} %{{INT:n}}")).unwrap())
+            .collect();
+        for (i, g) in many.iter().enumerate() {
+            assert!(g.captures(&format!("x{i} 7"), |_, _| {}));
+            assert!(slots::len() <= slots::MAX_SLOTS);
+        }
+        assert!(
+            b.captures("cd", |_, _| {}),
+            "a grok still matches after a reset"
+        );
+    })
+    .join()
+    .unwrap();
 }

@@ -195,7 +195,9 @@ impl Node {
     /// grok (+ its statics), stash, children, then node statics.
     pub fn process(&self, evt: &mut Event, rt: &Runtime<'_>) -> Result<bool, NodeError> {
         if let Some(f) = &self.filter {
-            match f.eval_bool(&[Value::Obj(&*evt)]) {
+            let verdict = f.eval_bool(&[Value::Obj(&*evt)]);
+            evt.apply_writes();
+            match verdict {
                 Ok(true) => {}
                 Ok(false) => return Ok(false),
                 Err(e) => {
@@ -206,6 +208,7 @@ impl Node {
         }
         let has_wl = !self.whitelist.is_empty();
         let whitelisted = has_wl && self.whitelist.check(evt);
+        evt.apply_writes();
         if whitelisted && !evt.whitelisted {
             evt.whitelisted = true;
             evt.whitelist_reason = self.whitelist.reason.clone();
@@ -227,6 +230,7 @@ impl Node {
             for s in &self.stashes {
                 rt.stash(s, evt);
             }
+            evt.apply_writes();
         }
         for child in &self.leaves {
             if child.process(evt, rt)? {
@@ -261,13 +265,20 @@ impl Node {
                 Some(v) => v.to_string(),
                 None => return Ok(false),
             },
-            GrokInput::Expr(p) => match p.eval(&[Value::Obj(&*evt)]) {
-                Ok(v) => match value_to_static_string(&v) {
-                    Ok(Some(s)) => s.into_string(),
-                    _ => String::new(),
-                },
-                Err(_) => return Ok(false),
-            },
+            GrokInput::Expr(p) => {
+                let s = match p.eval(&[Value::Obj(&*evt)]) {
+                    Ok(v) => match value_to_static_string(&v) {
+                        Ok(Some(s)) => Some(s.into_string()),
+                        _ => Some(String::new()),
+                    },
+                    Err(_) => None,
+                };
+                evt.apply_writes();
+                match s {
+                    Some(s) => s,
+                    None => return Ok(false),
+                }
+            }
         };
         let parsed = &mut evt.parsed;
         let matched = g.grok.captures(&input, |k, v| parsed.insert(k, v));

@@ -139,13 +139,19 @@ impl Static {
             Source::Const(s) => CompactString::from(s.as_str()),
             Source::Expr(p) => {
                 let out = match p.eval(&[Value::Obj(&*evt)]) {
+                    Ok(v) => Ok(value_to_static_string(&v)),
+                    Err(e) => Err(e),
+                };
+                // `evt.SetMeta(..)` in a static's expression: write once the borrow is over.
+                evt.apply_writes();
+                let out = match out {
                     Ok(v) => v,
                     Err(e) => {
                         tracing::debug!(expr = p.source(), error = %e, "Static expression failed.");
                         return Ok(());
                     }
                 };
-                match value_to_static_string(&out) {
+                match out {
                     Ok(Some(s)) => s,
                     Ok(None) => return Ok(()),
                     Err(t) => {

@@ -5,7 +5,10 @@
 //! clock-free: event time drives the buckets, and the injected clock is only consulted where
 //! CrowdSec falls back to "now".
 
+#[cfg(test)]
+mod accounting_tests;
 mod setup;
+mod stats;
 #[cfg(test)]
 mod tests;
 
@@ -24,6 +27,9 @@ use crate::parser::{Collector, LoadError, LoadOptions, ParserSet};
 use crate::profile::{Decision, MemoryHistory, ProfileError, Profiles, register_history};
 
 pub use setup::{History, Setup, Simulation, resolve_scenarios};
+pub use stats::{LineOutcome, Repair, Stats};
+
+use stats::StageDrops;
 
 /// Building a pipeline failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,23 +64,6 @@ pub struct AlertRecord {
     pub event: Event,
 }
 
-/// Counters of what went through.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Stats {
-    /// Lines given to the pipeline.
-    pub lines: u64,
-    /// Lines that made it through every parser stage.
-    pub parsed: u64,
-    /// Lines dropped by a parser whitelist.
-    pub whitelisted: u64,
-    /// Lines poured into at least one bucket.
-    pub poured: u64,
-    /// Overflows (alerts), whitelisted ones included.
-    pub overflows: u64,
-    /// Errors of scenario filters/groupbys.
-    pub pour_errors: u64,
-}
-
 /// Parsers, scenarios, postoverflows and profiles, loaded once; buckets live in `S` (in memory
 /// for replays, a persistent store in the live processor).
 pub struct Pipeline<S: BucketStore = MemoryStore> {
@@ -86,6 +75,8 @@ pub struct Pipeline<S: BucketStore = MemoryStore> {
     history: Option<Arc<MemoryHistory>>,
     /// What went through.
     pub stats: Stats,
+    /// Unparsed lines per stage where they fell out.
+    unparsed_stages: StageDrops,
     /// Load warnings of every part.
     pub warnings: Vec<String>,
 }
@@ -158,6 +149,7 @@ impl<S: BucketStore> Pipeline<S> {
         );
         warnings.extend(scenarios.warnings.iter().cloned());
         let store = store(&scenarios);
+        let unparsed_stages = StageDrops::new(parsers.stages());
         Ok(Pipeline {
             parsers,
             postoverflows,
@@ -165,6 +157,7 @@ impl<S: BucketStore> Pipeline<S> {
             profiles,
             history,
             stats: Stats::default(),
+            unparsed_stages,
             warnings,
         })
     }
@@ -195,30 +188,76 @@ impl<S: BucketStore> Pipeline<S> {
     /// `collector` sees every parser node, postoverflow nodes included (CrowdSec's parser dump).
     pub fn process(
         &mut self,
+        evt: Event,
+        collector: Option<&mut dyn Collector>,
+    ) -> Vec<AlertRecord> {
+        self.process_line(evt, collector).1
+    }
+
+    /// [`Pipeline::process`], also telling where the line ended (counted in [`Pipeline::stats`]).
+    pub fn process_line(
+        &mut self,
         mut evt: Event,
         mut collector: Option<&mut dyn Collector>,
-    ) -> Vec<AlertRecord> {
+    ) -> (LineOutcome, Vec<AlertRecord>) {
         self.stats.lines += 1;
-        match self.parsers.parse(&mut evt, reborrow(&mut collector)) {
-            Ok(true) => {}
-            Ok(false) | Err(_) => return Vec::new(),
+        let outcome = match self.parsers.parse(&mut evt, reborrow(&mut collector)) {
+            Ok(true) => None,
+            Ok(false) => {
+                self.unparsed_stages.count(&evt.stage);
+                Some(LineOutcome::Unparsed)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "A parser aborted the line.");
+                Some(LineOutcome::ParseError)
+            }
+        };
+        if let Some(o) = outcome {
+            self.stats.record(o);
+            return (o, Vec::new());
         }
         self.stats.parsed += 1;
         if evt.whitelisted {
-            self.stats.whitelisted += 1;
-            return Vec::new();
+            self.stats.record(LineOutcome::Whitelisted);
+            return (LineOutcome::Whitelisted, Vec::new());
         }
-        self.pour(&evt, collector)
+        let (outcome, alerts) = self.pour_event(&evt, collector);
+        self.stats.record(outcome);
+        (outcome, alerts)
     }
 
-    /// Pours an already parsed event into the scenarios.
+    /// Pours an already parsed event into the scenarios. Counts pour errors and overflows, not
+    /// a line: the caller gave none.
     pub fn pour(&mut self, evt: &Event, collector: Option<&mut dyn Collector>) -> Vec<AlertRecord> {
+        self.pour_event(evt, collector).1
+    }
+
+    fn pour_event(
+        &mut self,
+        evt: &Event,
+        collector: Option<&mut dyn Collector>,
+    ) -> (LineOutcome, Vec<AlertRecord>) {
         let outcome = self.detector.process(evt);
-        if outcome.poured {
-            self.stats.poured += 1;
-        }
         self.stats.pour_errors += outcome.errors.len() as u64;
-        self.finish_signals(outcome.signals, collector)
+        let o = if outcome.poured {
+            LineOutcome::Poured
+        } else if outcome.errors.is_empty() {
+            LineOutcome::Unpoured
+        } else {
+            LineOutcome::PourError
+        };
+        (o, self.finish_signals(outcome.signals, collector))
+    }
+
+    /// Counts `n` lines that were repaired where they were read (cut or made valid UTF-8) and
+    /// then given to [`Pipeline::process`]: they have their outcome too, this only notes it.
+    pub fn count_repaired(&mut self, repair: Repair, n: u64) {
+        self.stats.repaired(repair, n);
+    }
+
+    /// Unparsed lines per parser stage where they fell out, in stage order.
+    pub fn unparsed_by_stage(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.unparsed_stages.get().iter().map(|(s, n)| (&**s, *n))
     }
 
     fn finish_signals(

@@ -2,8 +2,6 @@ use std::collections::BTreeMap;
 
 use super::*;
 
-const HUB_TESTS: &str = "/work/shared/crowdsec/hub/.tests";
-
 fn md(s: &str, year: i32) -> Option<String> {
     parse_date(s, None, year).map(|(t, _)| format_rfc3339_nano(&t))
 }
@@ -111,9 +109,7 @@ fn hub_pairs() -> Vec<(String, String, String)> {
     )
     .unwrap();
     let mut out = Vec::new();
-    let Ok(dirs) = std::fs::read_dir(HUB_TESTS) else {
-        return out;
-    };
+    let dirs = std::fs::read_dir(crate::testdata::shared("crowdsec/hub/.tests")).unwrap();
     let mut dirs: Vec<_> = dirs.flatten().map(|d| d.path()).collect();
     dirs.sort();
     for d in dirs {
@@ -178,7 +174,68 @@ fn hub_marshaled_times() {
         pairs.len() - fails.len(),
         pairs.len()
     );
-    for f in &fails {
-        eprintln!("  {f}");
+    // The mismatches are the table's guess of the input, not the date parser: each of these
+    // parsers builds evt.StrTime (or its layout) from fields the table does not combine, and
+    // their hub tests pass (see docs/conformance.md). Any other mismatch fails.
+    let mut by_test: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, _, name) in pairs.iter().filter(|(input, want, _)| {
+        let year = want.get(..4).and_then(|y| y.parse().ok()).unwrap_or(2024);
+        md(input, year).as_deref() != Some(want.as_str())
+    }) {
+        *by_test.entry(name.as_str()).or_default() += 1;
     }
+    let known: BTreeMap<&str, usize> = HUB_DATE_GUESSES_OFF
+        .iter()
+        .map(|(n, c, _)| (*n, *c))
+        .collect();
+    assert_eq!(by_test, known, "{fails:#?}");
 }
+
+/// Hub tests whose date the table above guesses wrong: (test, mismatches, why).
+const HUB_DATE_GUESSES_OFF: &[(&str, usize, &str)] = &[
+    (
+        "aws-cloudfront-logs",
+        2,
+        "StrTime is date + 'T' + time + 'Z'; the table sees time alone",
+    ),
+    (
+        "fastly-logs",
+        4,
+        "StrTime is another timestamp field than the one the table picks",
+    ),
+    (
+        "gotify-logs",
+        7,
+        "StrTime joins a date and a time field; the table sees time alone",
+    ),
+    (
+        "immich-bf",
+        7,
+        "the parser gives the layout (StrTimeFormat); the table passes none",
+    ),
+    (
+        "immich-logs",
+        4,
+        "the parser gives the layout (StrTimeFormat); the table passes none",
+    ),
+    (
+        "mariadb-logs",
+        2,
+        "StrTime is built from the date and time fields by an expression",
+    ),
+    (
+        "opensearch-dashboard-logs",
+        1,
+        "StrTime is the UTC field, not the local one the table picks",
+    ),
+    (
+        "technitium-logs",
+        1,
+        "StrTime is year/month/day + time, joined by an expression",
+    ),
+    (
+        "unifi-cef",
+        1,
+        "the time is the CEF epoch-millis field, not the syslog header",
+    ),
+];

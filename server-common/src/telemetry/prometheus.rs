@@ -11,7 +11,8 @@ use super::TelemetryError;
 pub mod names {
     /// Counter, label `source`: lines read from an acquisition source.
     pub const LINES_READ: &str = "hivewall_lines_read_total";
-    /// Counter, labels `source`, `result` (`parsed`/`unparsed`): lines through the parsers.
+    /// Counter, labels `source`, `result` (where each line ended: `poured`, `unparsed`,
+    /// `parse_error`, `whitelisted`, `unpoured`, `pour_error`): lines through the pipeline.
     pub const LINES_PARSED: &str = "hivewall_lines_parsed_total";
     /// Gauge: live leaky buckets.
     pub const BUCKETS: &str = "hivewall_buckets";

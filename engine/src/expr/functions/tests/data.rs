@@ -95,10 +95,8 @@ fn map_files() {
 
 #[test]
 fn real_hub_data_files() {
-    let dir = std::path::Path::new("/work/shared/crowdsec/data");
-    if !dir.exists() {
-        return;
-    }
+    let data = crate::testdata::shared("crowdsec/data");
+    let dir = data.as_path();
     let mut d = DataFiles::new();
     for (name, kind) in [
         ("web/bad_user_agents.txt", DataKind::String),
@@ -106,15 +104,15 @@ fn real_hub_data_files() {
         ("web/bad_user_agents.regex.txt", DataKind::Regexp),
         ("web/backdoors.txt", DataKind::String),
     ] {
-        if dir.join(name).exists() {
-            d.load(dir, name, kind).unwrap_or_else(|e| panic!("{e}"));
-        }
+        d.load(dir, name, kind).unwrap_or_else(|e| panic!("{e}"));
     }
-    if let Some(lines) = d.lines("web/bad_user_agents.txt") {
-        assert!(lines.len() > 10);
-        assert!(lines.iter().all(|l| !l.is_empty() && !l.starts_with('#')));
-    }
-    if let Some(pats) = d.regexp_patterns("web/bad_user_agents.regex.txt") {
+    let lines = d.lines("web/bad_user_agents.txt").expect("loaded above");
+    assert!(lines.len() > 10);
+    assert!(lines.iter().all(|l| !l.is_empty() && !l.starts_with('#')));
+    {
+        let pats = d
+            .regexp_patterns("web/bad_user_agents.regex.txt")
+            .expect("loaded above");
         assert!(!pats.is_empty());
         assert!(
             !d.regexp_match("web/bad_user_agents.regex.txt", "")
