@@ -75,7 +75,7 @@ pub fn describe_metrics() {
     describe_counter!(
         names::LINES_PARSED,
         Unit::Count,
-        "Lines through the parsers, by source and result (parsed or unparsed)."
+        "Lines through the pipeline, by source and where each ended (poured, unparsed, ...)."
     );
     describe_gauge!(names::BUCKETS, Unit::Count, "Live leaky buckets.");
     describe_counter!(names::ALERTS, Unit::Count, "Alerts raised, by scenario.");
