@@ -92,11 +92,17 @@ fn sources(
     let mut out = if global.config.is_some() {
         ingest::load_acquis(s.acquisition_path.as_deref(), s.acquisition_dir.as_deref())?
     } else if args.files.is_empty() {
-        USUAL_LOGS
+        let mut found: Vec<ingest::SourceConfig> = USUAL_LOGS
             .iter()
             .filter(|(p, _)| Path::new(p).is_file())
             .map(|(p, t)| tail_file(Path::new(p), t))
-            .collect::<anyhow::Result<_>>()?
+            .collect::<anyhow::Result<_>>()?;
+        // Systems without rsyslog (Debian 12's default) keep sshd's log in the journal only.
+        let no_auth_file = USUAL_LOGS[..2].iter().all(|(p, _)| !Path::new(p).is_file());
+        if no_auth_file && on_path("journalctl") {
+            found.push(ssh_journal()?);
+        }
+        found
     } else {
         Vec::new()
     };
@@ -106,6 +112,19 @@ fn sources(
         }
     }
     Ok(out)
+}
+
+/// Whether `program` is an executable file in a `$PATH` directory.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+/// sshd's entries in the journal, as syslog lines.
+fn ssh_journal() -> anyhow::Result<ingest::SourceConfig> {
+    let doc = "source: journalctl\njournalctl_filter:\n  - _SYSTEMD_UNIT=ssh.service\n  - _SYSTEMD_UNIT=sshd.service\nlabels:\n  type: syslog\n";
+    let mut v = ingest::parse_acquis(doc, "default sources")?;
+    v.pop().context("no journal source built")
 }
 
 /// A `source: file` in tail mode, as acquis.yaml would write it.
