@@ -13,3 +13,6 @@ mod line;
 pub use alert::{Alert, AlertEvent, MetaItem, Source};
 pub use decision::Decision;
 pub use line::{Checkpoint, RawLine, SourcedLine};
+
+#[cfg(test)]
+mod tests;

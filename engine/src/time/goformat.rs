@@ -69,7 +69,10 @@ enum Tok {
 fn next_chunk(layout: &str) -> (&str, Option<Tok>, &str) {
     let b = layout.as_bytes();
     for i in 0..b.len() {
-        let r = &layout[i..];
+        // Every element starts with an ASCII byte: the inside of a multi-byte char is literal.
+        let Some(r) = layout.get(i..) else {
+            continue;
+        };
         let hit = |t: Tok, n: usize| Some((&layout[..i], Some(t), &layout[i + n..]));
         let found = match b[i] {
             b'J' if r.starts_with("January") => hit(Tok::LongMonth, 7),

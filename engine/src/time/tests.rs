@@ -239,3 +239,19 @@ const HUB_DATE_GUESSES_OFF: &[(&str, usize, &str)] = &[
         "the time is the CEF epoch-millis field, not the syslog header",
     ),
 ];
+
+/// Fuzz crash (time target): a layout with a multi-byte character before an element sliced
+/// inside the character.
+#[test]
+fn layouts_with_multibyte_literals() {
+    let layout = "Mon, \u{0482}2 Jan 2006 15:04:05 -0700";
+    assert_eq!(go_parse("Tue, 03 Jan 2024 15:04:05 -0700", layout), None);
+    let t = go_parse("Tue, \u{0482}3 Jan 2024 15:04:05 -0700", layout).unwrap();
+    assert_eq!(format_rfc3339_nano(&t), "2024-01-03T15:04:05-07:00");
+    assert_eq!(
+        go_format(&t, layout),
+        "Wed, \u{0482}3 Jan 2024 15:04:05 -0700"
+    );
+    let t = go_parse("2024é07", "2006é01").unwrap();
+    assert_eq!(go_format(&t, "é2006é01é"), "é2024é07é");
+}
