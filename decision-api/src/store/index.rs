@@ -3,7 +3,7 @@
 //! IP lookups use one hash map per prefix length (33 for IPv4, 129 for IPv6) from the masked
 //! network to decision ids, so `?ip=` costs at most one probe per prefix length in use.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -84,6 +84,9 @@ pub struct Index {
     pub del_seq: BTreeMap<u64, i64>,
     /// Value → ids of every retained decision with that value.
     pub by_value: FastMap<String, Vec<i64>>,
+    /// Ids whose value has more than one retained decision: only those can be shadowed by a
+    /// longer one, so streams skip the `by_value` probe for every other decision.
+    shared: HashSet<i64, RandomState>,
     v4: PrefixMaps<u32>,
     v6: PrefixMaps<u128>,
 }
@@ -97,6 +100,7 @@ impl Default for Index {
             add_seq: BTreeMap::new(),
             del_seq: BTreeMap::new(),
             by_value: FastMap::default(),
+            shared: HashSet::default(),
             v4: PrefixMaps::new(33),
             v6: PrefixMaps::new(129),
         }
@@ -108,7 +112,15 @@ impl Index {
     pub fn insert(&mut self, rec: Arc<DecisionRecord>) {
         let id = rec.id;
         self.add_seq.insert(rec.seq, id);
-        self.by_value.entry(rec.value.clone()).or_default().push(id);
+        let ids = self.by_value.entry(rec.value.clone()).or_default();
+        ids.push(id);
+        match ids.len() {
+            0 | 1 => {}
+            2 => self.shared.extend(ids.iter().copied()),
+            _ => {
+                self.shared.insert(id);
+            }
+        }
         if rec.del_seq == 0 {
             self.link_live(&rec);
         } else {
@@ -167,8 +179,12 @@ impl Index {
             self.del_seq.remove(&rec.del_seq);
         }
         self.add_seq.remove(&rec.seq);
+        self.shared.remove(&id);
         if let Some(ids) = self.by_value.get_mut(&rec.value) {
             ids.retain(|x| *x != id);
+            if let [last] = ids.as_slice() {
+                self.shared.remove(last);
+            }
             if ids.is_empty() {
                 self.by_value.remove(&rec.value);
             }
@@ -245,6 +261,9 @@ impl Index {
     /// Whether `rec` is the longest decision of its (scope, type, value) among all retained
     /// ones (CrowdSec's `longestDecisionForScopeTypeValue`, ties broken by the highest id).
     pub fn is_longest(&self, rec: &DecisionRecord) -> bool {
+        if !self.shared.contains(&rec.id) {
+            return true;
+        }
         let Some(ids) = self.by_value.get(&rec.value) else {
             return true;
         };

@@ -375,3 +375,50 @@ fn scale_lookup_and_stream() -> Result<(), Box<dyn std::error::Error>> {
     assert!(lat[lat.len() * 99 / 100] < Duration::from_millis(5));
     Ok(())
 }
+
+#[test]
+fn longest_per_value_follows_inserts_and_purges() {
+    use super::index::Index;
+    use super::record::DecisionRecord;
+    let rec = |id: i64, value: &str, until_ms: i64| {
+        Arc::new(DecisionRecord {
+            id,
+            uuid: String::new(),
+            alert_id: 0,
+            created_ms: 0,
+            until_ms,
+            scope: "Ip".into(),
+            value: value.into(),
+            kind: "ban".into(),
+            origin: "cscli".into(),
+            scenario: "test".into(),
+            simulated: false,
+            seq: u64::try_from(id).unwrap_or(0),
+            del_seq: 0,
+        })
+    };
+    let mut idx = Index::default();
+    let (a, b, c, other) = (
+        rec(1, "1.1.1.1", 1_000),
+        rec(2, "1.1.1.1", 4_000),
+        rec(3, "1.1.1.1", 4_000),
+        rec(4, "2.2.2.2", 10),
+    );
+    idx.insert(a.clone());
+    idx.insert(other.clone());
+    assert!(idx.is_longest(&a) && idx.is_longest(&other));
+    idx.insert(b.clone());
+    assert!(!idx.is_longest(&a) && idx.is_longest(&b));
+    // Same end: the highest id wins.
+    idx.insert(c.clone());
+    assert!(!idx.is_longest(&b) && idx.is_longest(&c));
+    idx.purge(3);
+    idx.purge(2);
+    assert!(
+        idx.is_longest(&a),
+        "alone again once the longer ones are purged"
+    );
+    idx.insert(rec(5, "1.1.1.1", 2_000));
+    assert!(!idx.is_longest(&a), "shadowed again by a new longer one");
+    assert!(idx.is_longest(&other));
+}
