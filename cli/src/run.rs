@@ -221,7 +221,10 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
     let mut setup = setup;
     setup.decision_history = Some(History(Arc::new(StoreHistory(store.clone()))));
     let db = StateDb::open(&s.state_dir.join("processor"))?;
-    let cfg = ProcessorConfig::default();
+    let cfg = ProcessorConfig {
+        persist_every: std::time::Duration::from_millis(s.hivewall.flush_interval_ms.max(1)),
+        ..ProcessorConfig::default()
+    };
     let (proc, dropped) = Processor::new(
         &setup,
         Arc::new(crate::clock::SystemClock),

@@ -11,6 +11,9 @@ pub struct ProcessorConfig {
     pub tick: Duration,
     /// Wait between retries of a sink that refused alerts.
     pub retry: Duration,
+    /// Most time between two writes of bucket state and checkpoints while lines flow (alerts
+    /// are delivered with every batch regardless). A crash replays at most this much input.
+    pub persist_every: Duration,
 }
 
 impl Default for ProcessorConfig {
@@ -19,6 +22,7 @@ impl Default for ProcessorConfig {
             max_batch: 2048,
             tick: Duration::from_millis(500),
             retry: Duration::from_millis(500),
+            persist_every: Duration::from_secs(1),
         }
     }
 }

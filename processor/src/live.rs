@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use engine::bucket::{BucketStore, Stamp};
 use engine::clock::Clock;
 use engine::event::{Acquisition, ExpectMode};
-use engine::pipeline::{AlertRecord, Pipeline, Setup, SetupError, Stats};
+use engine::pipeline::{AlertRecord, LineOutcome, Pipeline, Setup, SetupError, Stats};
 use tokio::sync::mpsc::Receiver;
 use tokio_util::sync::CancellationToken;
 use wire::SourcedLine;
@@ -41,6 +41,10 @@ pub struct Processor<K: AlertSink> {
     /// Bucket time and the wall clock when it was reached.
     watermark: Option<(Stamp, SystemTime)>,
     stats: RunStats,
+    /// Lines per (source module, outcome) not yet published to the metrics.
+    outcomes: Vec<(String, LineOutcome, u64)>,
+    /// When the newest line not yet published was read.
+    last_arrival: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 impl<K: AlertSink> std::fmt::Debug for Processor<K> {
@@ -106,6 +110,8 @@ impl<K: AlertSink> Processor<K> {
                 checkpoints,
                 watermark,
                 stats: RunStats::default(),
+                outcomes: Vec::new(),
+                last_arrival: None,
             },
             dropped,
         ))
@@ -138,6 +144,7 @@ impl<K: AlertSink> Processor<K> {
         let mut tick = tokio::time::interval(self.cfg.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut buf = Vec::with_capacity(self.cfg.max_batch);
+        let mut last_persist = std::time::Instant::now();
         loop {
             let mut alerts = Vec::new();
             let mut closed = false;
@@ -154,7 +161,14 @@ impl<K: AlertSink> Processor<K> {
                 }
                 _ = tick.tick() => alerts.extend(self.tick(SystemTime::now())),
             }
-            self.commit(alerts, &shutdown).await?;
+            // Alerts go out with every batch; state is written at most every `persist_every`
+            // (and at the end): a crash replays the lines since, never loses one.
+            self.flush_metrics();
+            self.deliver(alerts, &shutdown).await?;
+            if closed || last_persist.elapsed() >= self.cfg.persist_every {
+                self.persist()?;
+                last_persist = std::time::Instant::now();
+            }
             if closed {
                 break;
             }
@@ -169,9 +183,8 @@ impl<K: AlertSink> Processor<K> {
             .time
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-        if let Some(t) = arrived {
-            let lag = chrono::Utc::now().signed_duration_since(t);
-            metrics::gauge!("hivewall_lag_seconds").set(lag.as_seconds_f64().max(0.0));
+        if arrived.is_some() {
+            self.last_arrival = arrived;
         }
         let acq = self.acquisition(&line.src, &line.module, &line.labels);
         let mut evt = acq.event(line.raw, ExpectMode::Live);
@@ -179,13 +192,33 @@ impl<K: AlertSink> Processor<K> {
         // `result` is where the line ended (`LineOutcome::as_str`): the results of a source
         // add up to its lines.
         let (outcome, out) = self.pipeline.process_line(evt, None);
-        metrics::counter!("hivewall_lines_parsed_total", "source" => line.module, "result" => outcome.as_str())
-            .increment(1);
+        // Counted here, published once per batch (`flush_metrics`): the registry's lookup by
+        // labels costs more than the rest of a short line's bookkeeping.
+        match self
+            .outcomes
+            .iter_mut()
+            .find(|(m, o, _)| *o == outcome && *m == line.module)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => self.outcomes.push((line.module, outcome, 1)),
+        }
         if let Some(cp) = checkpoint {
             self.checkpoints.insert(cp.key, cp.position);
         }
         self.note_time();
         out
+    }
+
+    /// Publishes the counts of the lines handled since the last call, and the lag of the newest.
+    pub fn flush_metrics(&mut self) {
+        for (module, outcome, n) in self.outcomes.drain(..) {
+            metrics::counter!("hivewall_lines_parsed_total", "source" => module, "result" => outcome.as_str())
+                .increment(n);
+        }
+        if let Some(t) = self.last_arrival.take() {
+            let lag = chrono::Utc::now().signed_duration_since(t);
+            metrics::gauge!("hivewall_lag_seconds").set(lag.as_seconds_f64().max(0.0));
+        }
     }
 
     /// Moves bucket time on by the wall-clock time elapsed since it last moved (less a grace),
@@ -253,6 +286,17 @@ impl<K: AlertSink> Processor<K> {
         alerts: Vec<AlertRecord>,
         shutdown: &CancellationToken,
     ) -> Result<(), ProcessorError> {
+        self.flush_metrics();
+        self.deliver(alerts, shutdown).await?;
+        self.persist()
+    }
+
+    /// Delivers `alerts`, retrying until the sink takes them or shutdown.
+    pub async fn deliver(
+        &mut self,
+        alerts: Vec<AlertRecord>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), ProcessorError> {
         let out: Vec<wire::Alert> = alerts
             .into_iter()
             .filter(|a| !a.whitelisted)
@@ -283,6 +327,12 @@ impl<K: AlertSink> Processor<K> {
             }
             self.stats.delivered += n;
         }
+        Ok(())
+    }
+
+    /// Writes the buckets changed since the last call, the checkpoints and the watermark in
+    /// one batch. Call it only once the alerts of those lines are delivered.
+    pub fn persist(&mut self) -> Result<(), ProcessorError> {
         if self.pipeline.store_mut().dirty_len() == 0 && self.checkpoints.is_empty() {
             return Ok(());
         }

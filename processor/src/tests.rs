@@ -211,6 +211,7 @@ fn lines_parsed_metric_is_labelled_with_where_each_line_ended() {
         for l in lines {
             p.handle_line(l);
         }
+        p.flush_metrics();
     });
     let text = handle.render();
     let value = |result: &str| -> u64 {
