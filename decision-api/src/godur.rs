@@ -33,54 +33,7 @@ pub fn format_ms(ms: i64) -> String {
 
 /// Formats nanoseconds as Go's `Duration.String()`.
 pub fn format_nanos(ns: i128) -> String {
-    if ns == 0 {
-        return "0s".to_string();
-    }
-    let neg = ns < 0;
-    let u = ns.unsigned_abs();
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    if u < 1_000_000_000 {
-        // Sub-second: ns, µs or ms with a fraction.
-        let (unit, div) = if u < 1_000 {
-            ("ns", 1)
-        } else if u < 1_000_000 {
-            ("µs", 1_000)
-        } else {
-            ("ms", 1_000_000)
-        };
-        out.push_str(&frac(u, div));
-        out.push_str(unit);
-        return out;
-    }
-    let secs_total = u / 1_000_000_000;
-    let nanos = u % 1_000_000_000;
-    let h = secs_total / 3600;
-    let m = (secs_total % 3600) / 60;
-    let s = secs_total % 60;
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if h > 0 || m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    out.push_str(&frac(s * 1_000_000_000 + nanos, 1_000_000_000));
-    out.push('s');
-    out
-}
-
-/// `v / div` with the fraction's trailing zeros dropped.
-fn frac(v: u128, div: u128) -> String {
-    let int = v / div;
-    let rem = v % div;
-    if rem == 0 {
-        return int.to_string();
-    }
-    let width = div.to_string().len() - 1;
-    let digits = format!("{rem:0width$}");
-    format!("{int}.{}", digits.trim_end_matches('0'))
+    wire::format_go_duration(ns)
 }
 
 /// Parses a Go duration (`4h`, `1h30m`, `1.5s`, `300ms`, `-2m`), also accepting a `d` (24h)

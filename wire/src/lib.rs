@@ -8,10 +8,12 @@
 
 mod alert;
 mod decision;
+mod duration;
 mod line;
 
 pub use alert::{Alert, AlertEvent, MetaItem, Source};
 pub use decision::Decision;
+pub use duration::format_go_duration;
 pub use line::{Checkpoint, RawLine, SourcedLine};
 
 #[cfg(test)]

@@ -179,50 +179,7 @@ pub fn format_float(f: f64) -> String {
 
 /// Formats nanoseconds like Go's `time.Duration.String()` (`1h30m0s`, `1.5s`, `300ms`).
 pub fn format_duration(d: i64) -> String {
-    if d == 0 {
-        return "0s".into();
-    }
-    let neg = d < 0;
-    let u = d.unsigned_abs();
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    if u < 1_000_000_000 {
-        let (unit, div) = if u < 1_000 {
-            ("ns", 1)
-        } else if u < 1_000_000 {
-            ("µs", 1_000)
-        } else {
-            ("ms", 1_000_000)
-        };
-        out.push_str(&frac(u, div));
-        out.push_str(unit);
-        return out;
-    }
-    let h = u / 3_600_000_000_000;
-    let m = (u / 60_000_000_000) % 60;
-    let s_ns = u % 60_000_000_000;
-    if h > 0 {
-        let _ = write!(out, "{h}h");
-    }
-    if h > 0 || m > 0 {
-        let _ = write!(out, "{m}m");
-    }
-    out.push_str(&frac(s_ns, 1_000_000_000));
-    out.push('s');
-    out
-}
-
-fn frac(v: u64, div: u64) -> String {
-    let whole = v / div;
-    let rest = v % div;
-    if rest == 0 {
-        return whole.to_string();
-    }
-    let width = div.to_string().len() - 1;
-    let s = format!("{rest:0width$}");
-    format!("{whole}.{}", s.trim_end_matches('0'))
+    wire::format_go_duration(i128::from(d))
 }
 
 /// Parses a Go duration string (`1h30m`, `-1.5s`, `300ms`, `2us`) into nanoseconds.
