@@ -8,7 +8,9 @@ pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use settings::{HivewallSection, Settings, SettingsError, defaults, load, load_with_env};
+pub use settings::{
+    HivewallSection, Settings, SettingsError, defaults, expand_env, load, load_with_env,
+};
 pub use shutdown::{JoinReport, Shutdown, join_with_deadline};
 pub use telemetry::{
     Prometheus, TelemetryError, describe_metrics, init_tracing, install_prometheus, names,

@@ -245,7 +245,7 @@ pub fn load_acquis(
             path: f.clone(),
             source,
         })?;
-        let text = expand_env(&text, |k| std::env::var(k).ok());
+        let text = server_common::expand_env(&text, &|k| std::env::var(k).ok());
         out.extend(parse_acquis(&text, &f.display().to_string())?);
     }
     Ok(out)
@@ -292,38 +292,4 @@ fn split_documents(text: &str) -> Vec<Document> {
         first_line,
     });
     docs
-}
-
-/// CrowdSec's strict expansion: `${VAR}` and `$VAR` are replaced when `VAR` is set and left
-/// as written otherwise.
-pub(crate) fn expand_env(text: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(pos) = rest.find('$') {
-        out.push_str(&rest[..pos]);
-        let after = &rest[pos + 1..];
-        let (name, consumed) = if let Some(inner) = after.strip_prefix('{') {
-            match inner.find('}') {
-                Some(end) => (&inner[..end], end + 2),
-                None => ("", 0),
-            }
-        } else {
-            let end = after
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(after.len());
-            (&after[..end], end)
-        };
-        match (!name.is_empty()).then(|| lookup(name)).flatten() {
-            Some(v) => {
-                out.push_str(&v);
-                rest = &after[consumed..];
-            }
-            None => {
-                out.push('$');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }

@@ -282,7 +282,10 @@ fn load_reads_path_then_dir_and_expands_env() {
 #[test]
 fn env_expansion_is_strict() {
     let look = |k: &str| (k == "A").then(|| "x".to_string());
-    assert_eq!(expand_env("$A ${A} $B ${B} $ ${", look), "x x $B ${B} $ ${");
+    assert_eq!(
+        server_common::expand_env("$A ${A} $B ${B} $ ${", &look),
+        "x x $B ${B} $ ${"
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ use serde_json::Value;
 /// Replaces `${VAR}` and `$VAR` with the variable's value, as CrowdSec's `StrictExpand`
 /// does: a variable that is not set is left as written, and `$` not followed by a name or a
 /// closed `${...}` stays literal. Unlike CrowdSec, substituted values are not scanned again.
-pub(super) fn expand_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
+pub fn expand_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('$') {

@@ -8,6 +8,8 @@
 
 mod build;
 mod keys;
+
+pub use keys::expand_env;
 mod raw;
 mod validate;
 
