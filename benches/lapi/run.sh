@@ -24,6 +24,7 @@
 #
 #   benches/lapi/run.sh [OUTDIR]        (from anywhere; default OUTDIR ~/.cache/hivewall/lapi-bench)
 #
+# ONLY_TAIL=1 runs part 4 alone (a few minutes) and prints its row.
 # Env: DURATION=20 MISS=0.2 PULLS=100 CS_PULLS=10 CS_BUDGET=420 TAIL_LINES=2000000; for trying
 # the script out: CHUNK=100000 (decisions per file; the labels assume 100k) and BIN_DIR (where
 # `hivewall` and `genlog` are; skips the release build).
@@ -206,6 +207,7 @@ sum() { python3 -c "import sys; print(f'{sum(map(float, sys.argv[1:])):.1f}')" "
 
 declare -A R # results
 
+if [ -z "${ONLY_TAIL:-}" ]; then
 # ---- hivewall --------------------------------------------------------------------------------
 H="$OUT/hivewall"
 rm -rf "$H" "$H.log" "$OUT/import.log" "$OUT/wrk.txt"
@@ -275,6 +277,7 @@ R[cs_stream1m]=$(stream crowdsec-bench-key)
 R[cs_look1m]=$(lookups crowdsec-bench-key "$held")
 stop_server
 
+fi # ONLY_TAIL
 # ---- tail vs replay --------------------------------------------------------------------------
 TL="$OUT/tail"
 rm -rf "$TL" "$TL.log"
@@ -300,6 +303,11 @@ log "hivewall replay of the same file"
 t0=$(now)
 "$HW" replay --type syslog --config-dir scenarios "$AUTH" --json >/dev/null 2>"$OUT/replay.log"
 R[replay_s]=$(since "$t0")
+if [ -n "${ONLY_TAIL:-}" ]; then
+    python3 -c "t, r, n = ${R[tail_s]}, ${R[replay_s]}, $TAIL_LINES
+print(f'| hivewall run tailing {n:,} auth lines: s (lines/s) | {t:.2f} ({n / t:,.0f}) | replay: {r:.2f} ({n / r:,.0f}) | {r / t:.2f}× replay\'s rate |')"
+    exit 0
+fi
 
 # ---- table -----------------------------------------------------------------------------------
 python3 - "$OUT/results.md" "$PULLS" "$CS_PULLS" "$TAIL_LINES" <<PY
