@@ -265,7 +265,7 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
         let shutdown = Shutdown::new();
         let (tx, rx) = tokio::sync::mpsc::channel(s.hivewall.channel_capacity.max(1));
         let ingest_task = tokio::spawn(ingest::run(srcs, checkpoints, tx, shutdown.child()));
-        let proc_task = tokio::spawn(proc.run(rx, shutdown.child()));
+        let proc_thread = proc.spawn_thread("processor", rx, shutdown.child())?;
         let api_cfg = ApiConfig {
             listen: s.listen,
             max_body_bytes: s.hivewall.max_body_bytes,
@@ -288,7 +288,7 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
         let signal = shutdown.clone();
         tokio::spawn(async move { signal.wait_for_signal().await });
         // The processor ends when its input closes or on shutdown; either way, stop the rest.
-        let proc_result = proc_task.await;
+        let proc_result = proc_thread.join().await;
         shutdown.token().cancel();
         let ingest_result = ingest_task.await;
         if let Some(t) = api_task {
@@ -297,7 +297,7 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
         if let Some(t) = prom_task {
             t.await.context("metrics task")??;
         }
-        let stats = proc_result.context("processor task")??;
+        let stats = proc_result?;
         if let Ok(Err(e)) = ingest_result {
             tracing::warn!("acquisition: {e}");
         }

@@ -18,11 +18,13 @@ mod sink;
 mod state;
 #[cfg(test)]
 mod tests;
+mod thread;
 
 pub use config::ProcessorConfig;
 pub use live::{Processor, RunStats};
 pub use sink::{AlertSink, SinkError};
 pub use state::{PersistentStore, StateDb, StateError};
+pub use thread::ProcessorThread;
 
 /// What can stop the processor.
 #[derive(Debug, thiserror::Error)]
@@ -37,4 +39,10 @@ pub enum ProcessorError {
     /// committed, so its lines are processed again on the next start.
     #[error("alerts not delivered before shutdown: {0}")]
     Undelivered(SinkError),
+    /// Starting the processor's thread or its runtime.
+    #[error("starting the processor thread: {0}")]
+    Thread(std::io::Error),
+    /// The processor's thread panicked (a bug: the engine must not panic on any input).
+    #[error("the processor thread panicked")]
+    Panicked,
 }

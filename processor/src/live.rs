@@ -36,8 +36,9 @@ pub struct Processor<K: AlertSink> {
     db: StateDb,
     sink: K,
     cfg: ProcessorConfig,
-    sources: HashMap<String, (String, BTreeMap<String, String>, Acquisition)>,
-    checkpoints: HashMap<String, String>,
+    sources: foldhash::HashMap<String, (String, BTreeMap<String, String>, Acquisition)>,
+    /// The newest checkpoint of each source key since the last write (few sources: a list).
+    checkpoints: Vec<(String, String)>,
     /// Bucket time and the wall clock when it was reached.
     watermark: Option<(Stamp, SystemTime)>,
     stats: RunStats,
@@ -99,14 +100,14 @@ impl<K: AlertSink> Processor<K> {
                 from_wall_nanos(w.wall_nanos),
             )
         });
-        let checkpoints = HashMap::new();
+        let checkpoints = Vec::new();
         Ok((
             Processor {
                 pipeline,
                 db,
                 sink,
                 cfg,
-                sources: HashMap::new(),
+                sources: foldhash::HashMap::default(),
                 checkpoints,
                 watermark,
                 stats: RunStats::default(),
@@ -203,7 +204,10 @@ impl<K: AlertSink> Processor<K> {
             None => self.outcomes.push((line.module, outcome, 1)),
         }
         if let Some(cp) = checkpoint {
-            self.checkpoints.insert(cp.key, cp.position);
+            match self.checkpoints.iter_mut().find(|(k, _)| *k == cp.key) {
+                Some((_, p)) => *p = cp.position,
+                None => self.checkpoints.push((cp.key, cp.position)),
+            }
         }
         self.note_time();
         out

@@ -232,3 +232,39 @@ fn lines_parsed_metric_is_labelled_with_where_each_line_ended() {
     let s = p.stats().pipeline;
     assert_eq!((s.lines, s.accounted()), (5, 5));
 }
+
+/// On its own thread, the processor takes lines from the channel, delivers the alert, and on
+/// the channel's close writes its state and returns its counts.
+#[tokio::test]
+async fn a_processor_thread_runs_until_its_input_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, mut alerts) = processor(dir.path());
+    let (tx, rx) = mpsc::channel(4);
+    let thread = p
+        .spawn_thread("processor-test", rx, CancellationToken::new())
+        .unwrap();
+    let lines = attack("198.51.100.7", 0, 12);
+    let n = lines.len() as u64;
+    for l in lines {
+        tx.send(l).await.unwrap();
+    }
+    drop(tx);
+    let got = tokio::time::timeout(Duration::from_secs(10), alerts.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got[0].source.ip, "198.51.100.7");
+    let stats = thread.join().await.unwrap();
+    assert_eq!(stats.pipeline.lines, n);
+    assert!(stats.delivered >= 1);
+    assert!(stats.commits >= 1);
+    // What it wrote is there for the next start.
+    let db = StateDb::open(dir.path()).unwrap();
+    assert_eq!(
+        db.checkpoints()
+            .unwrap()
+            .get("file:/var/log/auth.log")
+            .map(String::as_str),
+        Some("1:2:1200")
+    );
+}

@@ -1,54 +1,89 @@
 //! Go's `time.Duration.String()`, the duration text of CrowdSec's API (`3h59m58.5s`) and of
 //! its expressions: one formatter for the engine and the decision API.
 
-use std::fmt::Write;
-
 /// Formats nanoseconds as Go's `Duration.String()` does (`1h30m0s`, `1.5s`, `300ms`, `0s`).
 pub fn format_go_duration(ns: i128) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_go_duration(ns, &mut out);
+    // Only ASCII digits, unit letters and `µ` were written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends the text of [`format_go_duration`] to `out`, without allocating: the decision
+/// stream writes one per decision.
+pub fn write_go_duration(ns: i128, out: &mut Vec<u8>) {
     if ns == 0 {
-        return "0s".to_string();
+        out.extend_from_slice(b"0s");
+        return;
     }
-    let mut out = String::with_capacity(24);
     if ns < 0 {
-        out.push('-');
+        out.push(b'-');
     }
     let u = ns.unsigned_abs();
     if u < 1_000_000_000 {
-        let (unit, div) = if u < 1_000 {
-            ("ns", 1)
+        // Below a second: fits in u64.
+        let u = u as u64;
+        let (unit, div): (&[u8], u64) = if u < 1_000 {
+            (b"ns", 1)
         } else if u < 1_000_000 {
-            ("µs", 1_000)
+            ("µs".as_bytes(), 1_000)
         } else {
-            ("ms", 1_000_000)
+            (b"ms", 1_000_000)
         };
-        push_frac(&mut out, u, div);
-        out.push_str(unit);
-        return out;
+        push_frac(out, u, div);
+        out.extend_from_slice(unit);
+        return;
     }
     let secs = u / 1_000_000_000;
     let (h, m) = (secs / 3600, (secs % 3600) / 60);
     if h > 0 {
-        let _ = write!(out, "{h}h");
+        push_uint(out, h);
+        out.push(b'h');
     }
     if h > 0 || m > 0 {
-        let _ = write!(out, "{m}m");
+        push_uint(out, m);
+        out.push(b'm');
     }
-    push_frac(&mut out, u % 60_000_000_000, 1_000_000_000);
-    out.push('s');
-    out
+    // Below a minute of nanoseconds: fits in u64.
+    push_frac(out, (u % 60_000_000_000) as u64, 1_000_000_000);
+    out.push(b's');
+}
+
+/// The decimal digits of `v`.
+fn push_uint(out: &mut Vec<u8>, mut v: u128) {
+    let mut buf = [0u8; 40];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// `v / div` with the fraction's trailing zeros dropped (`div` a power of ten).
-fn push_frac(out: &mut String, v: u128, div: u128) {
-    let _ = write!(out, "{}", v / div);
-    let rest = v % div;
+fn push_frac(out: &mut Vec<u8>, v: u64, div: u64) {
+    push_uint(out, u128::from(v / div));
+    let mut rest = v % div;
     if rest == 0 {
         return;
     }
-    let width = div.ilog10() as usize;
-    let digits = format!("{rest:0width$}");
-    out.push('.');
-    out.push_str(digits.trim_end_matches('0'));
+    let mut width = div.ilog10();
+    while rest.is_multiple_of(10) {
+        rest /= 10;
+        width -= 1;
+    }
+    out.push(b'.');
+    let start = out.len();
+    push_uint(out, u128::from(rest));
+    // Leading zeros of the fraction (`1.05s`).
+    let digits = out.len() - start;
+    for _ in digits..width as usize {
+        out.insert(start, b'0');
+    }
 }
 
 #[cfg(test)]
@@ -68,5 +103,9 @@ mod tests {
         assert_eq!(f(4 * 3600 * s - 1_500_000), "3h59m59.9985s");
         assert_eq!(f(-2 * 60 * s), "-2m0s");
         assert_eq!(f(i128::from(i64::MIN)), "-2562047h47m16.854775808s");
+        assert_eq!(f(1_050_000_000), "1.05s");
+        assert_eq!(f(1_000_000_001), "1.000000001s");
+        assert_eq!(f(1_001), "1.001µs");
+        assert_eq!(f(3_600 * s + 5_000_000), "1h0m0.005s");
     }
 }

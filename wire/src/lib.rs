@@ -13,7 +13,7 @@ mod line;
 
 pub use alert::{Alert, AlertEvent, MetaItem, Source};
 pub use decision::Decision;
-pub use duration::format_go_duration;
+pub use duration::{format_go_duration, write_go_duration};
 pub use line::{Checkpoint, RawLine, SourcedLine};
 
 #[cfg(test)]

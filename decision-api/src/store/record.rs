@@ -69,24 +69,55 @@ impl DecisionRecord {
     /// with its remaining duration at `now_ns` (unix ns).
     pub fn write_bouncer_json(&self, now_ns: i128, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"duration\":\"");
-        out.extend_from_slice(godur::format_remaining(self.until_ms, now_ns).as_bytes());
+        wire::write_go_duration(i128::from(self.until_ms) * 1_000_000 - now_ns, out);
         out.extend_from_slice(b"\",\"id\":");
-        out.extend_from_slice(self.id.to_string().as_bytes());
+        push_i64(self.id, out);
         for (k, v) in [
-            ("origin", &self.origin),
-            ("scenario", &self.scenario),
-            ("scope", &self.scope),
-            ("type", &self.kind),
-            ("uuid", &self.uuid),
-            ("value", &self.value),
+            (&b",\"origin\":"[..], &self.origin),
+            (b",\"scenario\":", &self.scenario),
+            (b",\"scope\":", &self.scope),
+            (b",\"type\":", &self.kind),
+            (b",\"uuid\":", &self.uuid),
+            (b",\"value\":", &self.value),
         ] {
-            out.extend_from_slice(b",\"");
-            out.extend_from_slice(k.as_bytes());
-            out.extend_from_slice(b"\":");
-            // Writing a &String into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *out, v);
+            out.extend_from_slice(k);
+            write_json_str(v, out);
         }
         out.push(b'}');
+    }
+}
+
+/// The decimal text of `v`.
+fn push_i64(v: i64, out: &mut Vec<u8>) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    let mut u = v.unsigned_abs();
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// A JSON string: written as is when nothing in it needs escaping (the common case for
+/// addresses, scenario names and uuids), through `serde_json` otherwise.
+fn write_json_str(s: &str, out: &mut Vec<u8>) {
+    if s.bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
+    {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing a &str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
     }
 }
 
@@ -165,4 +196,52 @@ pub struct MachineRecord {
     /// Last alert push, unix ms.
     #[serde(default)]
     pub last_push_ms: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DecisionRecord;
+
+    fn record(id: i64, value: &str, scenario: &str) -> DecisionRecord {
+        DecisionRecord {
+            id,
+            uuid: "4b0a-uuid".into(),
+            alert_id: 1,
+            created_ms: 0,
+            until_ms: 7_200_000,
+            scope: "Ip".into(),
+            value: value.into(),
+            kind: "ban".into(),
+            origin: "cscli".into(),
+            scenario: scenario.into(),
+            simulated: false,
+            seq: 1,
+            del_seq: 0,
+        }
+    }
+
+    /// The hand-written bouncer JSON reads back as the same fields serde writes, for plain
+    /// values and for ones that need escaping.
+    #[test]
+    fn bouncer_json_matches_serde() -> Result<(), serde_json::Error> {
+        for (id, value, scenario) in [
+            (7, "192.0.2.1", "crowdsecurity/ssh-bf"),
+            (-3, "a\"b\\c\nd\u{1}", "tab\there é ü \u{7f}"),
+            (i64::MAX, "", "x"),
+        ] {
+            let r = record(id, value, scenario);
+            let now_ns = 1_500_000_000;
+            let mut out = Vec::new();
+            r.write_bouncer_json(now_ns, &mut out);
+            let got: serde_json::Value = serde_json::from_slice(&out)?;
+            let m = r.to_model(now_ns);
+            let want = serde_json::json!({
+                "duration": m.duration, "id": m.id, "origin": m.origin,
+                "scenario": m.scenario, "scope": m.scope, "type": m.kind,
+                "uuid": m.uuid, "value": m.value,
+            });
+            assert_eq!(got, want);
+        }
+        Ok(())
+    }
 }

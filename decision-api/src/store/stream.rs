@@ -75,7 +75,11 @@ impl StreamWriter {
 
     /// The next piece of the body, `None` at the end.
     pub fn next_chunk(&mut self) -> Option<Vec<u8>> {
-        let mut out = Vec::with_capacity(64 * 1024);
+        let mut out = Vec::with_capacity(if matches!(self.phase, Phase::New | Phase::Deleted) {
+            PAGE * 256
+        } else {
+            64
+        });
         match self.phase {
             Phase::Open => {
                 out.extend_from_slice(b"{\"new\":[");

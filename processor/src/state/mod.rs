@@ -159,7 +159,7 @@ impl StateDb {
         &self,
         store: &mut PersistentStore,
         scenarios: &ScenarioSet,
-        checkpoints: &HashMap<String, String>,
+        checkpoints: &[(String, String)],
         watermark: Option<Watermark>,
     ) -> Result<(), StateError> {
         let mut batch = WriteBatch::default();

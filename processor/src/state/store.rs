@@ -27,6 +27,14 @@ impl PersistentStore {
         self.mem.entry(key)
     }
 
+    /// Notes that `key` changed (a bucket poured into is taken and put back: one lookup, no
+    /// clone, the second time).
+    fn mark(&mut self, key: &BucketKey) {
+        if !self.dirty.contains(key) {
+            self.dirty.insert(key.clone());
+        }
+    }
+
     /// How many buckets changed since the last commit.
     pub fn dirty_len(&self) -> usize {
         self.dirty.len()
@@ -36,7 +44,7 @@ impl PersistentStore {
 impl BucketStore for PersistentStore {
     fn take(&mut self, key: &BucketKey) -> Option<Bucket> {
         let b = self.mem.take(key)?;
-        self.dirty.insert(key.clone());
+        self.mark(key);
         Some(b)
     }
 
@@ -45,14 +53,14 @@ impl BucketStore for PersistentStore {
     }
 
     fn put(&mut self, key: BucketKey, bucket: Bucket, deadline: i64) {
-        self.dirty.insert(key.clone());
+        self.mark(&key);
         self.mem.put(key, bucket, deadline);
     }
 
     fn drain_expired(&mut self, now: i64) -> Vec<(BucketKey, Bucket, i64)> {
         let out = self.mem.drain_expired(now);
         for (k, _, _) in &out {
-            self.dirty.insert(k.clone());
+            self.mark(k);
         }
         out
     }
