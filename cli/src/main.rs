@@ -7,6 +7,7 @@ mod clock;
 mod explain;
 mod hubtest;
 mod hubtest_cmd;
+mod ingest_cmd;
 mod input;
 mod ops;
 mod replay;
@@ -91,6 +92,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Watch logs, detect attacks and serve decisions to bouncers (CrowdSec's agent + LAPI).
     Run(run::RunArgs),
+    /// Distributed mode: read logs and write them to Kafka (`hivewall.lines`).
+    Ingest(ingest_cmd::IngestArgs),
     #[command(flatten)]
     Ops(ops::OpsCommand),
     /// Run CrowdSec hub tests with hivewall's engine.
@@ -101,7 +104,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // `run` knows its level only once its configuration is read: it installs it then.
-    if !matches!(cli.command, Command::Run(_))
+    if !matches!(cli.command, Command::Run(_) | Command::Ingest(_))
         && let Err(e) = cli.global.init_tracing(None)
     {
         eprintln!("error: {}", chain(&e));
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
         Command::Hubtest(cmd) => hubtest_cmd::run(cmd),
         Command::Replay(args) => replay::run(&args),
         Command::Run(args) => run::run(&args, &cli.global),
+        Command::Ingest(args) => ingest_cmd::run(&args, &cli.global),
         Command::Ops(cmd) => ops::run(cmd, &cli.global),
     };
     match result {

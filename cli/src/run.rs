@@ -84,18 +84,21 @@ pub fn settings(
     Ok(s)
 }
 
-fn sources(
-    args: &RunArgs,
+/// The sources of `run` and `ingest`: `acquis.yaml` with `-c`, else the usual logs (when no
+/// FILE is given); plus FILEs tailed with type `log_type`.
+pub fn sources(
+    files: &[PathBuf],
+    log_type: Option<&str>,
     global: &Global,
     s: &Settings,
 ) -> anyhow::Result<Vec<ingest::SourceConfig>> {
     let mut out = if global.config.is_some() {
         ingest::load_acquis(s.acquisition_path.as_deref(), s.acquisition_dir.as_deref())?
-    } else if args.files.is_empty() {
+    } else if files.is_empty() {
         let mut found: Vec<ingest::SourceConfig> = USUAL_LOGS
             .iter()
             .filter(|(p, _)| Path::new(p).is_file())
-            .map(|(p, t)| tail_file(Path::new(p), t))
+            .map(|(p, t)| file_source(Path::new(p), t, false))
             .collect::<anyhow::Result<_>>()?;
         // Systems without rsyslog (Debian 12's default) keep sshd's log in the journal only.
         let no_auth_file = USUAL_LOGS[..2].iter().all(|(p, _)| !Path::new(p).is_file());
@@ -106,9 +109,9 @@ fn sources(
     } else {
         Vec::new()
     };
-    if let Some(t) = &args.log_type {
-        for f in &args.files {
-            out.push(tail_file(f, t)?);
+    if let Some(t) = log_type {
+        for f in files {
+            out.push(file_source(f, t, false)?);
         }
     }
     Ok(out)
@@ -127,12 +130,13 @@ fn ssh_journal() -> anyhow::Result<ingest::SourceConfig> {
     v.pop().context("no journal source built")
 }
 
-/// A `source: file` in tail mode, as acquis.yaml would write it.
-fn tail_file(path: &Path, log_type: &str) -> anyhow::Result<ingest::SourceConfig> {
+/// A `source: file` in tail mode (or `cat`: read once), as acquis.yaml would write it.
+pub fn file_source(path: &Path, log_type: &str, cat: bool) -> anyhow::Result<ingest::SourceConfig> {
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let doc = format!(
-        "source: file\nfilename: {}\nlabels:\n  type: {}\n",
+        "source: file\nfilename: {}\nmode: {}\nlabels:\n  type: {}\n",
         serde_json::to_string(&path.display().to_string())?,
+        if cat { "cat" } else { "tail" },
         serde_json::to_string(log_type)?
     );
     let mut v = ingest::parse_acquis(&doc, "command line")?;
@@ -206,7 +210,7 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
             s.ignored.join(", ")
         );
     }
-    let srcs = sources(args, global, &s)?;
+    let srcs = sources(&args.files, args.log_type.as_deref(), global, &s)?;
     let setup = pipeline_setup(&s)?;
     std::fs::create_dir_all(&s.state_dir)
         .with_context(|| format!("creating the state directory {}", s.state_dir.display()))?;

@@ -19,6 +19,7 @@ mod error;
 mod file;
 mod http;
 mod journal;
+pub mod kafka;
 mod lines;
 mod stdin;
 mod syslog;

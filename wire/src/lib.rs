@@ -7,6 +7,7 @@
 //! everything else depends on it, not the other way round.
 
 mod alert;
+pub mod bus;
 mod decision;
 mod duration;
 mod line;

@@ -37,3 +37,60 @@ fn coordinates_out_of_float32_range_are_refused() {
     let a: Alert = round_trip(&alert_with_latitude("3.4e38")).unwrap();
     assert!(a.source.latitude.is_finite());
 }
+
+mod bus {
+    use crate::RawLine;
+    use crate::bus::{RecordError, decode_line, encode_line, line_key};
+
+    fn line() -> RawLine {
+        RawLine {
+            raw: "Jun  1 10:00:00 web1 sshd[1]: Failed password".into(),
+            src: "/var/log/auth.log".into(),
+            module: "file".into(),
+            labels: [("type".to_string(), "syslog".to_string())].into(),
+            time: Some("2026-06-01T10:00:00.5Z".into()),
+        }
+    }
+
+    #[test]
+    fn our_records_read_back() {
+        let l = line();
+        assert_eq!(
+            decode_line(Some(&encode_line(&l)), Some(b"1")),
+            Ok(l.clone())
+        );
+        assert_eq!(line_key(&l), "/var/log/auth.log");
+    }
+
+    /// Vector's and Fluent Bit's field names, extra fields and non-string labels are read.
+    #[test]
+    fn shippers_records_are_read_leniently() {
+        let v = br#"{"message":"hello","timestamp":"2026-06-01T10:00:00Z","host":"web1",
+            "source_type":"file","labels":{"type":"nginx","port":8080}}"#;
+        let l = decode_line(Some(v), None).unwrap();
+        assert_eq!(l.raw, "hello");
+        assert_eq!(l.time.as_deref(), Some("2026-06-01T10:00:00Z"));
+        assert_eq!(l.module, "kafka");
+        assert_eq!(l.labels["type"], "nginx");
+        assert_eq!(l.labels["port"], "8080");
+        assert_eq!(line_key(&l), "kafka");
+    }
+
+    #[test]
+    fn bad_records_are_errors() {
+        assert_eq!(decode_line(None, None), Err(RecordError::Empty));
+        assert_eq!(decode_line(Some(b""), None), Err(RecordError::Empty));
+        assert!(matches!(
+            decode_line(Some(b"nope"), None),
+            Err(RecordError::Json(_))
+        ));
+        assert_eq!(
+            decode_line(Some(b"{\"src\":\"x\"}"), None),
+            Err(RecordError::NoLine)
+        );
+        assert_eq!(
+            decode_line(Some(&encode_line(&line())), Some(b"2")),
+            Err(RecordError::Version("2".into()))
+        );
+    }
+}
