@@ -12,6 +12,10 @@ command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 # bindgen (librocksdb-sys) needs libclang.
 ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
+# The Kafka tests run a real broker (docker/kafka/kafka.sh: jars from Maven Central, Java 17).
+command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || need_apt+=(maven)
+command -v flock >/dev/null || need_apt+=(util-linux)
 if ((${#need_apt[@]})); then
   echo "== installing ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -47,6 +51,13 @@ export ROCKSDB_LIB_DIR="$ROCKSDB_LIB" ROCKSDB_STATIC=1
 echo "== fmt";    cargo fmt --all -- --check
 echo "== clippy"; cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== doc";    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked -q
+echo "== Kafka broker for the Kafka tests (docker/kafka/kafka.sh, KRaft, 127.0.0.1:19092)"
+KAFKA_DIR="$HOME/.cache/hivewall/kafka-test"
+trap 'docker/kafka/kafka.sh stop --dir "$KAFKA_DIR" >/dev/null 2>&1 || true' EXIT
+# The same directory and port as the tests' own fallback, under the same lock; fresh data.
+docker/kafka/kafka.sh stop --dir "$KAFKA_DIR" >/dev/null 2>&1 || true
+brokers="$(flock "$KAFKA_DIR.lock" docker/kafka/kafka.sh start --dir "$KAFKA_DIR" --port 19092 --fresh)"
+export HIVEWALL_KAFKA_BROKERS="$brokers"
 echo "== test (includes the hub conformance check and the differential check vs CrowdSec 1.4.6)"
 log="$(mktemp)"
 cargo test --workspace --locked 2>&1 | tee "$log"
