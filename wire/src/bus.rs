@@ -110,3 +110,38 @@ pub fn line_key(line: &RawLine) -> &str {
         &line.src
     }
 }
+
+/// The version of the decision record this build writes and reads.
+pub const DECISION_VERSION: u32 = 1;
+
+/// A record of the compacted `hivewall.decisions` topic, keyed by [`decision_key`]
+/// (`scope:value`, the scope lowercased). The record's value is this struct as JSON; a record
+/// without a value (a tombstone) means the value has no decision any more (deleted by an
+/// operator, or expired). Compaction keeps the newest record per key, so the topic read from
+/// offset 0 is the set of decisions in force (plus expired ones not yet tombstoned: readers
+/// compare `until` with their clock).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// Record format version ([`DECISION_VERSION`]).
+    pub v: u32,
+    /// A stable identifier, derived from what caused the decision (for a processor's alert:
+    /// the scenario, the bucket key and the overflow time), so that an alert emitted again
+    /// after a crash writes the same record, not a second decision.
+    pub uuid: String,
+    /// The decision as the Local API models it (`duration` is the duration asked for; the time
+    /// left is `until` minus now).
+    pub decision: crate::Decision,
+    /// When it ends, RFC 3339 (UTC).
+    pub until: String,
+    /// When it was made, RFC 3339 (UTC).
+    pub created_at: String,
+    /// The uuid of the alert it came from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_uuid: Option<String>,
+}
+
+/// The key of a decision on `hivewall.decisions`: `scope:value`, the scope lowercased
+/// (`ip:192.0.2.1`, `range:10.0.0.0/8`).
+pub fn decision_key(scope: &str, value: &str) -> String {
+    format!("{}:{value}", scope.to_ascii_lowercase())
+}

@@ -94,3 +94,27 @@ mod bus {
         );
     }
 }
+
+#[test]
+fn decision_records_round_trip_with_their_key() {
+    use crate::bus::{DECISION_VERSION, DecisionRecord, decision_key};
+    let r = DecisionRecord {
+        v: DECISION_VERSION,
+        uuid: "9b1d…".into(),
+        decision: crate::Decision {
+            duration: "4h".into(),
+            origin: "crowdsec".into(),
+            scenario: "crowdsecurity/ssh-bf".into(),
+            scope: "Ip".into(),
+            kind: "ban".into(),
+            value: "192.0.2.1".into(),
+            simulated: false,
+        },
+        until: "2026-06-01T14:00:00Z".into(),
+        created_at: "2026-06-01T10:00:00Z".into(),
+        alert_uuid: None,
+    };
+    let back: DecisionRecord = serde_json::from_slice(&serde_json::to_vec(&r).unwrap()).unwrap();
+    assert_eq!(back, r);
+    assert_eq!(decision_key("Ip", "192.0.2.1"), "ip:192.0.2.1");
+}
