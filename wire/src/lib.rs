@@ -10,11 +10,13 @@ mod alert;
 pub mod bus;
 mod decision;
 mod duration;
+mod event;
 mod line;
 
 pub use alert::{Alert, AlertEvent, MetaItem, Source};
 pub use decision::Decision;
 pub use duration::{format_go_duration, write_go_duration};
+pub use event::{EVENT_VERSION, EventRecord, Route};
 pub use line::{Checkpoint, RawLine, SourcedLine};
 
 #[cfg(test)]

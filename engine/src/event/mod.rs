@@ -6,6 +6,7 @@
 
 mod dump;
 mod object;
+mod record;
 mod strmap;
 mod unmarshaled;
 mod writes;
@@ -19,6 +20,7 @@ use chrono::{DateTime, FixedOffset};
 
 pub use dump::{event_to_json, go_time_string};
 pub(crate) use object::ip_sources;
+pub use record::RecordError;
 pub use strmap::StrMap;
 pub use unmarshaled::{STORE_METHOD, Unmarshaled};
 pub use writes::{PendingWrites, Write, WriteTarget};
