@@ -51,18 +51,21 @@ export ROCKSDB_LIB_DIR="$ROCKSDB_LIB" ROCKSDB_STATIC=1
 echo "== fmt";    cargo fmt --all -- --check
 echo "== clippy"; cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== doc";    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked -q
+echo "== clients and test data (real bouncers, CrowdSec 1.4.6, the GeoLite2 City database)"
+scripts/clients/install.sh
+geoip_dir="$(scripts/geoip/install.sh)"
+export HIVEWALL_GEOIP_DIR="$geoip_dir"
 echo "== Kafka broker for the Kafka tests (docker/kafka/kafka.sh, KRaft, 127.0.0.1:19092)"
 KAFKA_DIR="$HOME/.cache/hivewall/kafka-test"
 trap 'docker/kafka/kafka.sh stop --dir "$KAFKA_DIR" >/dev/null 2>&1 || true' EXIT
 # The same directory and port as the tests' own fallback, under the same lock; fresh data.
 docker/kafka/kafka.sh stop --dir "$KAFKA_DIR" >/dev/null 2>&1 || true
-brokers="$(flock "$KAFKA_DIR.lock" docker/kafka/kafka.sh start --dir "$KAFKA_DIR" --port 19092 --fresh)"
+brokers="$(flock -o "$KAFKA_DIR.lock" docker/kafka/kafka.sh start --dir "$KAFKA_DIR" --port 19092 --fresh)"
 export HIVEWALL_KAFKA_BROKERS="$brokers"
 echo "== test (includes the hub conformance check and the differential check vs CrowdSec 1.4.6)"
 log="$(mktemp)"
 cargo test --workspace --locked 2>&1 | tee "$log"
 echo "== end to end: hivewall run with real bouncers and the CrowdSec 1.4.6 agent (tests/e2e)"
-scripts/clients/install.sh
 cargo build -q --locked -p cli
 HIVEWALL_BIN="$CARGO_TARGET_DIR/debug/hivewall" python3 -m pytest -q tests/e2e 2>&1 | tee -a "$log"
 # One closing line for the whole run (the last cargo summary is the doc tests', often 0 tests).

@@ -3,6 +3,7 @@
 //! A thin layer: argument parsing, files and terminals here; all behaviour lives in the library
 //! crates. Errors are `anyhow` here and nowhere else.
 
+mod api_cmd;
 mod clock;
 mod explain;
 mod hubtest;
@@ -10,6 +11,7 @@ mod hubtest_cmd;
 mod ingest_cmd;
 mod input;
 mod ops;
+mod processor_cmd;
 mod replay;
 mod run;
 mod sources;
@@ -94,6 +96,10 @@ enum Command {
     Run(run::RunArgs),
     /// Distributed mode: read logs and write them to Kafka (`hivewall.lines`).
     Ingest(ingest_cmd::IngestArgs),
+    /// Distributed mode: serve decisions to bouncers from Kafka (one of several replicas).
+    Api(api_cmd::ApiArgs),
+    /// Distributed mode: parse and detect from Kafka (`hivewall.lines` → alerts, decisions).
+    Processor(processor_cmd::ProcessorArgs),
     #[command(flatten)]
     Ops(ops::OpsCommand),
     /// Run CrowdSec hub tests with hivewall's engine.
@@ -104,8 +110,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // `run` knows its level only once its configuration is read: it installs it then.
-    if !matches!(cli.command, Command::Run(_) | Command::Ingest(_))
-        && let Err(e) = cli.global.init_tracing(None)
+    if !matches!(
+        cli.command,
+        Command::Run(_) | Command::Ingest(_) | Command::Api(_) | Command::Processor(_)
+    ) && let Err(e) = cli.global.init_tracing(None)
     {
         eprintln!("error: {}", chain(&e));
         return ExitCode::from(2);
@@ -116,6 +124,8 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(&args),
         Command::Run(args) => run::run(&args, &cli.global),
         Command::Ingest(args) => ingest_cmd::run(&args, &cli.global),
+        Command::Api(args) => api_cmd::run(&args, &cli.global),
+        Command::Processor(args) => processor_cmd::run(&args, &cli.global),
         Command::Ops(cmd) => ops::run(cmd, &cli.global),
     };
     match result {

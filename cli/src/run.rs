@@ -143,7 +143,7 @@ pub fn file_source(path: &Path, log_type: &str, cat: bool) -> anyhow::Result<ing
     v.pop().context("no source built from the command line")
 }
 
-fn pipeline_setup(s: &Settings) -> anyhow::Result<Setup> {
+pub(crate) fn pipeline_setup(s: &Settings) -> anyhow::Result<Setup> {
     let mut setup = Setup::installed(&s.config_dir, s.data_dir.clone())?;
     if let Some(p) = &s.profiles_path {
         setup.profiles = p.is_file().then(|| p.clone());
@@ -178,7 +178,7 @@ pub const API_ADDR_FILE: &str = "api.addr";
 const LOCAL_MACHINE: &str = "hivewall-local";
 
 /// The decision store as the history profiles read (`GetDecisionsCount`).
-struct StoreHistory(Store);
+pub(crate) struct StoreHistory(pub(crate) Store);
 
 impl engine::profile::DecisionHistory for StoreHistory {
     fn count(&self, value: &str) -> u64 {
@@ -189,10 +189,18 @@ impl engine::profile::DecisionHistory for StoreHistory {
         let since = std::time::Duration::from_nanos(u64::try_from(since_ns).unwrap_or(0));
         self.0.decisions_count_since(value, since)
     }
+
+    fn active_count(&self, value: &str) -> u64 {
+        self.0.active_on(value).0
+    }
+
+    fn active_time_left(&self, value: &str) -> i64 {
+        self.0.active_on(value).1.saturating_mul(1_000_000)
+    }
 }
 
 /// Profiles applied to watcher alerts that come without decisions.
-struct EngineProfiles(Profiles);
+pub(crate) struct EngineProfiles(pub(crate) Profiles);
 
 impl AlertProfiler for EngineProfiles {
     fn decide(&self, alert: &wire::Alert) -> Vec<wire::Decision> {

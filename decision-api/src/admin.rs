@@ -118,7 +118,8 @@ fn yes() -> bool {
     true
 }
 
-fn manual_alert(reqs: &[AddDecisionRequest]) -> Result<model::Alert, StoreError> {
+/// The alert carrying manually added decisions (`decisions add`/`import`).
+pub(crate) fn manual_alert(reqs: &[AddDecisionRequest]) -> Result<model::Alert, StoreError> {
     let first = reqs
         .first()
         .ok_or_else(|| StoreError::Invalid("no decisions to add".to_string()))?;

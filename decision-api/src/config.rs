@@ -23,6 +23,21 @@ pub struct ApiConfig {
     pub sweep_interval: Duration,
     /// Most concurrent requests served (others wait).
     pub max_concurrency: usize,
+    /// Where writes go and how bouncer streams are served.
+    pub mode: ApiMode,
+}
+
+/// Where the API's writes go.
+#[derive(Debug, Clone, Default)]
+pub enum ApiMode {
+    /// One process (`hivewall run`): writes go to the store, stream cursors are the store's
+    /// change sequence numbers.
+    #[default]
+    Embedded,
+    /// A replica of the distributed mode: decision and bouncer writes go to the Kafka topics,
+    /// the store is materialized from them, and streams are served from the replica's view
+    /// ([`crate::bus`]).
+    Replica(crate::bus::Replica),
 }
 
 impl Default for ApiConfig {
@@ -36,6 +51,7 @@ impl Default for ApiConfig {
             jwt_ttl: Duration::from_secs(3600),
             sweep_interval: Duration::from_secs(1),
             max_concurrency: 1024,
+            mode: ApiMode::Embedded,
         }
     }
 }

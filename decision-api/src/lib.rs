@@ -3,7 +3,9 @@
 //! [`Store`] keeps alerts, decisions, bouncers and machines in RocksDB with an in-memory
 //! index rebuilt at open; [`router`]/[`run`] serve CrowdSec's LAPI over it for bouncers
 //! (`X-Api-Key`) and watchers (JWT), plus hivewall's administration routes
-//! (`/hivewall/admin/v1/...`, header `X-Hivewall-Admin-Key`, types in [`admin`]).
+//! (`/hivewall/admin/v1/...`, header `X-Hivewall-Admin-Key`, types in [`admin`]). In the
+//! distributed mode ([`bus`], [`ApiMode::Replica`]) the store is a replica of the Kafka topics
+//! `hivewall.decisions` and `hivewall.bouncers`, and writes go to those topics.
 //!
 //! This crate depends only on `wire` and libraries; it must never depend on `engine` (the
 //! profiles reach it through the [`AlertProfiler`] trait).
@@ -28,13 +30,14 @@
 
 pub mod admin;
 mod api;
+pub mod bus;
 mod config;
 pub mod godur;
 pub mod model;
 pub mod store;
 
 pub use api::{router, run};
-pub use config::{ApiConfig, ApiError};
+pub use config::{ApiConfig, ApiError, ApiMode};
 pub use store::filter::{AlertFilter, DecisionFilter};
 pub use store::{AlertProfiler, Store, StoreError};
 

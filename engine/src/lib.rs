@@ -9,6 +9,7 @@ pub mod bucket;
 pub mod clock;
 pub mod event;
 pub mod expr;
+pub mod geoip;
 pub mod grok;
 pub mod parser;
 pub mod pipeline;

@@ -12,9 +12,11 @@
 //! This crate must never depend on `ingest` or `decision-api` (they meet in the CLI), nor on
 //! HTTP or Kafka clients.
 
+pub mod bus;
 mod config;
 mod live;
 mod sink;
+mod sources;
 mod state;
 #[cfg(test)]
 mod tests;

@@ -1,17 +1,18 @@
 //! The loop: batches of lines → pipeline → alerts delivered → state committed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use engine::bucket::{BucketStore, Stamp};
 use engine::clock::Clock;
-use engine::event::{Acquisition, ExpectMode};
+use engine::event::ExpectMode;
 use engine::pipeline::{AlertRecord, LineOutcome, Pipeline, Setup, SetupError, Stats};
 use tokio::sync::mpsc::Receiver;
 use tokio_util::sync::CancellationToken;
 use wire::SourcedLine;
 
+use crate::sources::Sources;
 use crate::state::Watermark;
 use crate::{AlertSink, PersistentStore, ProcessorConfig, ProcessorError, StateDb};
 
@@ -36,7 +37,7 @@ pub struct Processor<K: AlertSink> {
     db: StateDb,
     sink: K,
     cfg: ProcessorConfig,
-    sources: foldhash::HashMap<String, (String, BTreeMap<String, String>, Acquisition)>,
+    sources: Sources,
     /// The newest checkpoint of each source key since the last write (few sources: a list).
     checkpoints: Vec<(String, String)>,
     /// Bucket time and the wall clock when it was reached.
@@ -107,7 +108,7 @@ impl<K: AlertSink> Processor<K> {
                 db,
                 sink,
                 cfg,
-                sources: foldhash::HashMap::default(),
+                sources: Sources::default(),
                 checkpoints,
                 watermark,
                 stats: RunStats::default(),
@@ -187,7 +188,7 @@ impl<K: AlertSink> Processor<K> {
         if arrived.is_some() {
             self.last_arrival = arrived;
         }
-        let acq = self.acquisition(&line.src, &line.module, &line.labels);
+        let acq = self.sources.get(&line.src, &line.module, &line.labels);
         let mut evt = acq.event(line.raw, ExpectMode::Live);
         evt.line.time = arrived;
         // `result` is where the line ended (`LineOutcome::as_str`): the results of a source
@@ -249,38 +250,6 @@ impl<K: AlertSink> Processor<K> {
         {
             self.watermark = Some((t, SystemTime::now()));
         }
-    }
-
-    fn acquisition(
-        &mut self,
-        src: &str,
-        module: &str,
-        labels: &BTreeMap<String, String>,
-    ) -> &Acquisition {
-        let fresh = match self.sources.get(src) {
-            Some((m, l, _)) => m != module || l != labels,
-            None => true,
-        };
-        if fresh {
-            let log_type = labels.get("type").map(String::as_str).unwrap_or("");
-            let acq = Acquisition::new(
-                src,
-                module,
-                log_type,
-                labels
-                    .iter()
-                    .filter(|(k, _)| k.as_str() != "type")
-                    .map(|(k, v)| (k.as_str(), v.as_str())),
-            );
-            self.sources
-                .insert(src.to_string(), (module.to_string(), labels.clone(), acq));
-        }
-        // Inserted just above when missing.
-        &self
-            .sources
-            .get(src)
-            .unwrap_or_else(|| unreachable!("source cached above"))
-            .2
     }
 
     /// Delivers `alerts` (retrying until the sink takes them or shutdown), then writes the

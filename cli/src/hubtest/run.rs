@@ -207,13 +207,18 @@ impl Drop for TempFile {
     }
 }
 
-/// `override_statics` become a node named `overrides` that runs first in `s00-raw`, as in
-/// CrowdSec's hubtest (JSON is YAML, so the statics are written as they were read).
+/// `override_statics` become a node named `overrides` with the filter `1==1` that runs first in
+/// `s00-raw` (CrowdSec's hubtest writes it as `parsers/s00-raw/00_overrides.yaml`); JSON is
+/// YAML, so the statics are written as they were read.
 fn overrides_file(test: &HubTest) -> anyhow::Result<Option<TempFile>> {
     if test.config.override_statics.is_empty() {
         return Ok(None);
     }
-    let doc = serde_json::json!({"name": "overrides", "statics": test.config.override_statics});
+    let doc = serde_json::json!({
+        "name": "overrides",
+        "filter": "1==1",
+        "statics": test.config.override_statics,
+    });
     let path = std::env::temp_dir().join(format!(
         "hivewall-{}-{}-00_overrides.yaml",
         std::process::id(),

@@ -9,9 +9,10 @@ use axum::routing::{delete, get, post};
 
 use super::{AppState, json, message, parse_json, query_pairs, read_body, store_error};
 use crate::admin::{
-    ADMIN_KEY_HEADER, AddBouncerRequest, AddBouncerResponse, AddDecisionRequest, AddMachineRequest,
-    DeleteResponse,
+    ADMIN_KEY_HEADER, AddBouncerRequest, AddBouncerResponse, AddDecisionRequest,
+    AddDecisionsResponse, AddMachineRequest, DeleteResponse,
 };
+use crate::bus::stream::unavailable;
 use crate::godur;
 use crate::store::filter::{AlertFilter, DecisionFilter};
 
@@ -35,6 +36,32 @@ fn check(st: &AppState, req: &Request) -> Result<(), Response> {
     } else {
         Err(message(StatusCode::UNAUTHORIZED, "invalid admin key"))
     }
+}
+
+/// Adds manual decisions through the decisions topic (distributed mode).
+async fn publish_manual(rep: &crate::bus::Replica, reqs: &[AddDecisionRequest]) -> Response {
+    let alert = match crate::admin::manual_alert(reqs) {
+        Ok(a) => a,
+        Err(e) => return store_error(&e),
+    };
+    match rep.publish_alerts(vec![alert], None).await {
+        Ok(ids) => json(
+            StatusCode::CREATED,
+            &AddDecisionsResponse {
+                alert_id: ids.first().copied().unwrap_or(0),
+                added: reqs.len(),
+            },
+        ),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// Alerts of a replica are derived from the decisions topic: delete decisions instead.
+pub(crate) fn replica_alerts_read_only() -> Response {
+    message(
+        StatusCode::BAD_REQUEST,
+        "alerts cannot be deleted in the distributed mode: delete their decisions instead",
+    )
 }
 
 fn deleted(n: usize) -> Response {
@@ -63,6 +90,9 @@ async fn add_decision(State(st): State<AppState>, req: Request) -> Response {
     try_resp!(check(&st, &req));
     let body = try_resp!(read_body(req, st.max_body).await);
     let r: AddDecisionRequest = try_resp!(parse_json(&body));
+    if let Some(rep) = &st.replica {
+        return publish_manual(rep, std::slice::from_ref(&r)).await;
+    }
     match st.store.add_decision(&r) {
         Ok(v) => json(StatusCode::CREATED, &v),
         Err(e) => store_error(&e),
@@ -73,6 +103,9 @@ async fn import_decisions(State(st): State<AppState>, req: Request) -> Response 
     try_resp!(check(&st, &req));
     let body = try_resp!(read_body(req, st.max_body).await);
     let r: Vec<AddDecisionRequest> = try_resp!(parse_json(&body));
+    if let Some(rep) = &st.replica {
+        return publish_manual(rep, &r).await;
+    }
     let store = st.store.clone();
     match tokio::task::spawn_blocking(move || store.import_decisions(&r)).await {
         Ok(Ok(v)) => json(StatusCode::CREATED, &v),
@@ -88,6 +121,13 @@ async fn delete_decisions(State(st): State<AppState>, req: Request) -> Response 
         Ok(f) => f,
         Err(e) => return message(StatusCode::BAD_REQUEST, e.0),
     };
+    if let Some(rep) = &st.replica {
+        let found = st.store.query_decisions(&f);
+        return match rep.publish_deletions(&found).await {
+            Ok(n) => deleted(n),
+            Err(e) => unavailable(&e),
+        };
+    }
     match st.store.delete_decisions(&f) {
         Ok(v) => deleted(v.len()),
         Err(e) => store_error(&e),
@@ -103,6 +143,14 @@ async fn delete_decision(
     let Ok(id) = id.parse::<i64>() else {
         return message(StatusCode::BAD_REQUEST, "decision_id must be valid integer");
     };
+    if let Some(rep) = &st.replica
+        && let Some(d) = st.store.live_decision(id)
+    {
+        return match rep.publish_deletions(&[d]).await {
+            Ok(n) => deleted(n),
+            Err(e) => unavailable(&e),
+        };
+    }
     match st.store.delete_decision(id) {
         Ok(n) => deleted(n),
         Err(e) => store_error(&e),
@@ -140,6 +188,9 @@ async fn delete_alerts(State(st): State<AppState>, req: Request) -> Response {
         Ok(f) => f,
         Err(e) => return message(StatusCode::BAD_REQUEST, e.0),
     };
+    if st.replica.is_some() {
+        return replica_alerts_read_only();
+    }
     match st.store.delete_alerts(&f) {
         Ok(n) => deleted(n),
         Err(e) => store_error(&e),
@@ -155,6 +206,9 @@ async fn delete_alert(
     let Ok(id) = id.parse::<i64>() else {
         return message(StatusCode::BAD_REQUEST, "alert_id must be valid integer");
     };
+    if st.replica.is_some() {
+        return replica_alerts_read_only();
+    }
     match st.store.delete_alert(id) {
         Ok(n) => deleted(n),
         Err(e) => store_error(&e),
@@ -163,6 +217,11 @@ async fn delete_alert(
 
 async fn list_bouncers(State(st): State<AppState>, req: Request) -> Response {
     try_resp!(check(&st, &req));
+    if let Some(rep) = &st.replica
+        && let Err(e) = rep.sync_bouncers().await
+    {
+        return unavailable(&e);
+    }
     json(StatusCode::OK, &st.store.list_bouncers())
 }
 
@@ -170,6 +229,15 @@ async fn add_bouncer(State(st): State<AppState>, req: Request) -> Response {
     try_resp!(check(&st, &req));
     let body = try_resp!(read_body(req, st.max_body).await);
     let r: AddBouncerRequest = try_resp!(parse_json(&body));
+    if let Some(rep) = &st.replica {
+        return match rep.register_bouncer(&r.name, r.key).await {
+            Ok(key) => json(
+                StatusCode::CREATED,
+                &AddBouncerResponse { name: r.name, key },
+            ),
+            Err(e) => unavailable(&e),
+        };
+    }
     match st.store.add_bouncer(&r.name, r.key) {
         Ok(key) => json(
             StatusCode::CREATED,
@@ -185,6 +253,12 @@ async fn delete_bouncer(
     req: Request,
 ) -> Response {
     try_resp!(check(&st, &req));
+    if let Some(rep) = &st.replica {
+        return match rep.delete_bouncer(&name).await {
+            Ok(()) => deleted(1),
+            Err(e) => unavailable(&e),
+        };
+    }
     match st.store.delete_bouncer(&name) {
         Ok(()) => deleted(1),
         Err(e) => store_error(&e),

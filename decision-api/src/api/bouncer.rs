@@ -24,9 +24,21 @@ pub(crate) fn auth(st: &AppState, req: &Request) -> Result<BouncerRecord, Respon
         .ok_or_else(|| message(StatusCode::FORBIDDEN, "access forbidden"))
 }
 
+/// [`auth`], and on a replica, after reading the bouncers topic when the key is unknown.
+async fn auth_any(st: &AppState, key: &str) -> Result<BouncerRecord, Response> {
+    match &st.replica {
+        Some(r) => crate::bus::stream::auth(r, key).await,
+        None => st
+            .store
+            .authenticate_bouncer(key)
+            .ok_or_else(|| message(StatusCode::FORBIDDEN, "access forbidden")),
+    }
+}
+
 /// `GET/HEAD /v1/decisions`.
 pub(crate) async fn get_decisions(State(st): State<AppState>, req: Request) -> Response {
-    let b = match auth(&st, &req) {
+    let key = crate::bus::stream::api_key(&req);
+    let b = match auth_any(&st, &key).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -75,6 +87,9 @@ pub(crate) async fn get_decisions(State(st): State<AppState>, req: Request) -> R
 
 /// `GET/HEAD /v1/decisions/stream`.
 pub(crate) async fn stream(State(st): State<AppState>, req: Request) -> Response {
+    if let Some(r) = &st.replica {
+        return crate::bus::stream::stream(r, req).await;
+    }
     let b = match auth(&st, &req) {
         Ok(b) => b,
         Err(r) => return r,

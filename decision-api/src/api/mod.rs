@@ -26,7 +26,7 @@ use axum::routing::{delete, get, post};
 use tokio_util::sync::CancellationToken;
 
 use crate::MetricsRender;
-use crate::config::{ApiConfig, ApiError};
+use crate::config::{ApiConfig, ApiError, ApiMode};
 use crate::store::{AlertProfiler, Store, StoreError};
 
 /// What every handler sees.
@@ -37,6 +37,8 @@ pub(crate) struct AppState {
     pub metrics_render: Option<MetricsRender>,
     pub max_body: usize,
     pub jwt_ttl: std::time::Duration,
+    /// The distributed mode's replica: writes go to its topics (`None`: the store).
+    pub replica: Option<crate::bus::Replica>,
 }
 
 /// `{"message": ...}` with `status`, CrowdSec's error shape.
@@ -190,6 +192,10 @@ pub fn router(
         metrics_render,
         max_body: cfg.max_body_bytes,
         jwt_ttl: cfg.jwt_ttl,
+        replica: match &cfg.mode {
+            ApiMode::Embedded => None,
+            ApiMode::Replica(r) => Some(r.clone()),
+        },
     };
     let lapi = Router::new()
         .route(

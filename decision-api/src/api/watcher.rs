@@ -157,6 +157,15 @@ pub(crate) async fn create_alerts(State(st): State<AppState>, req: Request) -> R
     let id = try_resp!(auth(&st, &req));
     let body = try_resp!(read_body(req, st.max_body).await);
     let alerts: Vec<model::Alert> = try_resp!(parse_json(&body));
+    if let Some(rep) = &st.replica {
+        return match rep.publish_alerts(alerts, st.profiler.as_deref()).await {
+            Ok(ids) => json(
+                StatusCode::CREATED,
+                &ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ),
+            Err(e) => crate::bus::stream::unavailable(&e),
+        };
+    }
     let store = st.store.clone();
     let profiler = st.profiler.clone();
     let res = tokio::task::spawn_blocking(move || {
@@ -223,6 +232,9 @@ pub(crate) async fn delete_alerts(State(st): State<AppState>, req: Request) -> R
         Ok(f) => f,
         Err(e) => return message(StatusCode::BAD_REQUEST, e.0),
     };
+    if st.replica.is_some() {
+        return super::admin_routes::replica_alerts_read_only();
+    }
     let store = st.store.clone();
     match tokio::task::spawn_blocking(move || store.delete_alerts(&f)).await {
         Ok(Ok(n)) => json(
@@ -242,6 +254,9 @@ pub(crate) async fn delete_alert(
 ) -> Response {
     try_resp!(auth(&st, &req));
     let id = try_resp!(parse_id(&raw, "alert_id"));
+    if st.replica.is_some() {
+        return super::admin_routes::replica_alerts_read_only();
+    }
     match st.store.delete_alert(id) {
         Ok(n) => json(
             StatusCode::OK,
@@ -259,6 +274,16 @@ pub(crate) async fn delete_decisions(State(st): State<AppState>, req: Request) -
         Ok(f) => f,
         Err(e) => return message(StatusCode::BAD_REQUEST, e.0),
     };
+    if let Some(rep) = &st.replica {
+        let found = st.store.query_decisions(&f);
+        return match rep.publish_deletions(&found).await {
+            Ok(n) => json(
+                StatusCode::OK,
+                &serde_json::json!({ "nbDeleted": n.to_string() }),
+            ),
+            Err(e) => crate::bus::stream::unavailable(&e),
+        };
+    }
     let store = st.store.clone();
     match tokio::task::spawn_blocking(move || store.delete_decisions(&f)).await {
         Ok(Ok(v)) => json(
@@ -278,6 +303,17 @@ pub(crate) async fn delete_decision(
 ) -> Response {
     try_resp!(auth(&st, &req));
     let id = try_resp!(parse_id(&raw, "decision_id"));
+    if let Some(rep) = &st.replica
+        && let Some(d) = st.store.live_decision(id)
+    {
+        return match rep.publish_deletions(&[d]).await {
+            Ok(n) => json(
+                StatusCode::OK,
+                &serde_json::json!({ "nbDeleted": n.to_string() }),
+            ),
+            Err(e) => crate::bus::stream::unavailable(&e),
+        };
+    }
     match st.store.delete_decision(id) {
         Ok(n) => json(
             StatusCode::OK,

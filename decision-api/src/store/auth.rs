@@ -34,6 +34,32 @@ impl Bouncers {
         self.by_hash.insert(b.key_hash.clone(), b.name.clone());
         self.by_name.insert(b.name.clone(), b);
     }
+
+    /// Removes bouncer `name` (and its key); the removed record.
+    pub(crate) fn remove(&mut self, name: &str) -> Option<BouncerRecord> {
+        let b = self.by_name.remove(name)?;
+        if self.by_hash.get(&b.key_hash).is_some_and(|n| n == name) {
+            self.by_hash.remove(&b.key_hash);
+        }
+        Some(b)
+    }
+
+    /// Inserts or replaces bouncer `b.name` (a changed key replaces the old one).
+    pub(crate) fn replace(&mut self, b: BouncerRecord) {
+        self.remove(&b.name);
+        self.insert(b);
+    }
+
+    /// Bouncer `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&BouncerRecord> {
+        self.by_name.get(name)
+    }
+
+    /// Forgets every bouncer.
+    pub(crate) fn clear(&mut self) {
+        self.by_name.clear();
+        self.by_hash.clear();
+    }
 }
 
 /// A bouncer as listed (no key).

@@ -18,12 +18,16 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
 }
 
 /// A decision to be written, before ids are allocated.
-struct Pending {
-    until_ms: i64,
-    d: model::Decision,
+pub(crate) struct Pending {
+    /// End time, unix ms.
+    pub until_ms: i64,
+    /// The decision, its defaults filled in from the alert.
+    pub d: model::Decision,
 }
 
-fn prepare(alert: &model::Alert, now: i64) -> Result<Vec<Pending>, StoreError> {
+/// The decisions of `alert` with their end times and defaults (scope, value, type, origin,
+/// scenario from the alert).
+pub(crate) fn prepare(alert: &model::Alert, now: i64) -> Result<Vec<Pending>, StoreError> {
     let mut out = Vec::with_capacity(alert.decisions.len());
     for d in &alert.decisions {
         let until_ms = if !d.duration.is_empty() {
@@ -340,6 +344,20 @@ impl Store {
         ids.iter()
             .filter(|id| index.recs.get(id).is_some_and(|r| r.created_ms > from))
             .count() as u64
+    }
+
+    /// The active decisions on `value`: how many, and the time left of the longest in
+    /// milliseconds (CrowdSec's `GetActiveDecisionsCount` and `GetActiveDecisionsTimeLeft`).
+    pub fn active_on(&self, value: &str) -> (u64, i64) {
+        let now = godur::now_ms();
+        let index = self.index();
+        let Some(ids) = index.by_value.get(value) else {
+            return (0, 0);
+        };
+        ids.iter()
+            .filter_map(|id| index.recs.get(id))
+            .filter(|r| r.is_active(now))
+            .fold((0, 0), |(n, left), r| (n + 1, left.max(r.until_ms - now)))
     }
 
     /// Number of active decisions.

@@ -9,7 +9,10 @@
 
 mod alerts;
 mod auth;
-mod decisions;
+pub(crate) mod decisions;
+mod external;
+#[cfg(test)]
+mod external_tests;
 pub mod filter;
 pub mod index;
 pub mod record;
@@ -24,7 +27,9 @@ use rocksdb::{ColumnFamilyDescriptor, DB, IteratorMode, Options, WriteBatch, Wri
 use serde::{Serialize, de::DeserializeOwned};
 
 pub use alerts::AlertPage;
+pub(crate) use auth::hash_key;
 pub use auth::{BouncerInfo, LoginError, MachineInfo};
+pub use external::ExternalChange;
 pub use stream::{StreamKind, StreamWriter};
 
 use self::index::Index;

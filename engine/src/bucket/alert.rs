@@ -216,7 +216,10 @@ pub fn new_alert(
         events: events_of(b),
         remediation: false,
         source: Source::default(),
-        meta: Vec::new(),
+        // Go `alertcontext.EventToContext` over the whole queue.
+        meta: sc.context.as_ref().map_or_else(Vec::new, |c| {
+            c.meta(b.queue.events.iter().map(Queued::as_object))
+        }),
         kind: "crowdsec".to_string(),
         decisions: Vec::new(),
     };

@@ -206,6 +206,13 @@ impl<S: BucketStore> Detector<S> {
         outcome.signals = self.advance(t);
         let first = outcome.signals.len();
         self.pour(evt, t, &mut outcome);
+        self.reprocess(t, first, &mut outcome);
+        outcome
+    }
+
+    /// Pours again, into every scenario, the overflows of `outcome.signals[first..]` that ask
+    /// for it (`reprocess: true`), and theirs, up to a fixed depth.
+    pub(super) fn reprocess(&mut self, t: Stamp, first: usize, outcome: &mut Outcome) {
         let mut depth = 0;
         let mut from = first;
         while depth < MAX_REPROCESS_DEPTH {
@@ -224,11 +231,10 @@ impl<S: BucketStore> Detector<S> {
             from = outcome.signals.len();
             for e in &again {
                 let at = Self::event_time(e).unwrap_or(t);
-                self.pour(e, at, &mut outcome);
+                self.pour(e, at, outcome);
             }
             depth += 1;
         }
-        outcome
     }
 
     /// Pours `evt` at time `t` into every scenario whose filter matches (no time advance).
@@ -292,7 +298,7 @@ impl<S: BucketStore> Detector<S> {
         }
     }
 
-    fn pour_one(
+    pub(super) fn pour_one(
         &mut self,
         sc: &Scenario,
         key: BucketKey,
@@ -487,7 +493,7 @@ fn update(prior: f32, given_evil: f32, given_benign: f32) -> f32 {
 
 /// Applies the writes an expression asked for (`evt.SetMeta(..)`) to `cur`, copying the
 /// poured event `orig` first if `cur` still borrows it (and clearing them there).
-fn settle<'e>(cur: &mut Cow<'e, Event>, orig: &'e Event) {
+pub(super) fn settle<'e>(cur: &mut Cow<'e, Event>, orig: &'e Event) {
     if cur.writes.is_dirty() {
         cur.to_mut().apply_writes();
         orig.writes.take();

@@ -3,9 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::expr::functions::{DataError, DataFiles, DataKind, Functions, HelperContext, Stash};
+use crate::clock::Clock;
+use crate::expr::functions::{
+    DataError, DataFiles, DataKind, Functions, HelperContext, Stash, register_clock,
+};
 
 use super::config::ScenarioConfig;
+use super::context::{AlertContext, ContextConfig};
 use super::scenario::Scenario;
 
 /// An error loading scenarios; always names the file.
@@ -40,6 +44,16 @@ pub enum LoadError {
     /// A data file is invalid (an unreadable one is only a warning, as in CrowdSec).
     #[error("data file: {0}")]
     Data(String),
+    /// An alert context expression does not compile.
+    #[error("{path}: context {key:?}: {message}")]
+    Context {
+        /// The context file.
+        path: PathBuf,
+        /// The context key.
+        key: String,
+        /// Why.
+        message: String,
+    },
 }
 
 /// A scenario file to load, with what the hub knows about it.
@@ -64,7 +78,7 @@ impl ScenarioFile {
 }
 
 /// Where scenarios' data files are and which helper state they share.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ScenarioLoadOptions {
     /// Directory of `data:` files.
     pub data_dir: PathBuf,
@@ -76,6 +90,23 @@ pub struct ScenarioLoadOptions {
     pub simulated: Vec<String>,
     /// Token-bucket arithmetic to follow (current CrowdSec unless comparing with 1.4).
     pub limiter: super::limiter::Flavor,
+    /// The alert context (CrowdSec's `contexts/` and `console/context.yaml`), compiled with
+    /// the scenarios' helpers.
+    pub context: ContextConfig,
+    /// The clock of `TimeNow`; without it, expressions calling `TimeNow` fail to compile.
+    pub clock: Option<Arc<dyn Clock>>,
+}
+
+impl std::fmt::Debug for ScenarioLoadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScenarioLoadOptions")
+            .field("data_dir", &self.data_dir)
+            .field("simulate_all", &self.simulate_all)
+            .field("simulated", &self.simulated)
+            .field("limiter", &self.limiter)
+            .field("context", &self.context)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The compiled scenarios, in load order (the order CrowdSec pours into them).
@@ -140,8 +171,24 @@ impl ScenarioSet {
             data: Arc::new(data),
             stash: opts.stash.clone().unwrap_or_else(|| Arc::new(Stash::new())),
         };
-        let functions = Arc::new(Functions::crowdsec(ctx));
-        Self::compile(docs, &functions, opts, warnings)
+        let mut functions = Functions::crowdsec(ctx);
+        if let Some(clock) = &opts.clock {
+            register_clock(&mut functions, Arc::clone(clock));
+        }
+        let functions = Arc::new(functions);
+        let context = AlertContext::compile(&opts.context, &functions, &mut warnings)?;
+        Ok(Self::compile(docs, &functions, opts, warnings)?.with_context(context.map(Arc::new)))
+    }
+
+    /// Gives every scenario the alert context `context` (the meta of their alerts); buckets
+    /// keep whole events when the context reads more of them than `Meta`.
+    pub fn with_context(mut self, context: Option<Arc<AlertContext>>) -> Self {
+        let full = context.as_ref().is_some_and(|c| c.needs_full_events());
+        for sc in &mut self.scenarios {
+            sc.keep_events |= full;
+            sc.context = context.clone();
+        }
+        self
     }
 
     /// Compiles already-read scenario documents with the given helpers (no I/O).

@@ -12,6 +12,7 @@
 
 mod alert;
 pub mod config;
+pub mod context;
 mod detector;
 mod leaky;
 pub mod limiter;
@@ -19,11 +20,18 @@ mod load;
 pub mod overflow;
 pub mod packed;
 pub mod queue;
+mod route;
 pub mod scenario;
 pub mod stamp;
 pub mod state;
 pub mod store;
 
+#[cfg(test)]
+mod context_tests;
+#[cfg(test)]
+mod route_tests;
+#[cfg(test)]
+mod scope_tests;
 #[cfg(test)]
 mod testdata_tests;
 #[cfg(test)]
@@ -31,10 +39,12 @@ mod tests;
 
 pub use alert::overflow_event;
 pub use config::{BucketKind, ScenarioConfig};
+pub use context::{AlertContext, ContextConfig};
 pub use detector::{Detector, MAX_REPROCESS_DEPTH, Outcome, PourError, Signal, SignalKind};
 pub use leaky::LeakyView;
 pub use load::{LoadError, ScenarioFile, ScenarioLoadOptions, ScenarioSet, read_scenario_file};
 pub use overflow::{Alert, AlertEvent, MetaItem, RuntimeAlert, Source};
+pub use route::Routes;
 pub use scenario::Scenario;
 pub use stamp::Stamp;
 pub use state::{Bucket, BucketKey};

@@ -80,8 +80,11 @@ pub struct Scenario {
     /// Whether buckets keep whole events in their queue: some expression can read queued
     /// events (`condition`, `overflow_filter` or a bayesian condition names `queue` or
     /// `leaky`, or a scope expression is evaluated on each queued event at overflow). Other
-    /// scenarios keep only what alerts need ([`super::queue::CompactEvent`]).
+    /// scenarios keep only what alerts need ([`super::queue::CompactEvent`]), unless the alert
+    /// context reads more ([`super::ScenarioSet::with_context`]).
     pub keep_events: bool,
+    /// The alert context evaluated on the queue at overflow (the alert's `meta`).
+    pub context: Option<Arc<super::context::AlertContext>>,
 }
 
 /// Variables of `overflow_filter`.
@@ -198,6 +201,7 @@ impl Scenario {
             bayesian,
             scope_filter,
             keep_events,
+            context: None,
             config,
         })
     }

@@ -30,8 +30,10 @@ fn fail<T>(msg: String) -> Result<T, Fail> {
     Err(Fail::Msg(msg))
 }
 
-/// Largest list `a..b` may build.
-const MAX_RANGE: i64 = 10_000_000;
+/// Largest list `a..b` may build: expr-lang's default memory budget (1e6 items), past which
+/// CrowdSec's evaluation fails with "memory budget exceeded". (10 million, as before, let a
+/// scenario file stall the loader for seconds: found by the `expr` fuzz target.)
+const MAX_RANGE: i64 = 1_000_000;
 
 impl Program {
     /// Evaluates the program; `vars` are in the order given to the [`super::Compiler`].
@@ -807,8 +809,8 @@ pub(crate) fn binary<'a>(op: BinOp, l: Value<'a>, r: Value<'a>) -> R<'a> {
         },
         BinOp::Range => match (&l, &r) {
             (Int(a), Int(b)) => {
-                if b.saturating_sub(*a) > MAX_RANGE {
-                    return fail(format!("range {a}..{b} is too large"));
+                if b.saturating_sub(*a) >= MAX_RANGE {
+                    return fail(format!("memory budget exceeded: range {a}..{b}"));
                 }
                 Ok(List((*a..=*b).map(Int).collect()))
             }

@@ -15,6 +15,7 @@ mod lexer;
 pub mod ops;
 mod optimize;
 mod parser;
+mod reads;
 pub mod value;
 
 #[cfg(test)]

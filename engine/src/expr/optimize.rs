@@ -369,7 +369,7 @@ fn pure(ir: &Ir) -> bool {
 }
 
 /// Calls `f` on every direct child evaluated in the same scope (for a closure: its list).
-fn children(ir: &Ir, f: &mut dyn FnMut(&Ir)) {
+pub(crate) fn children(ir: &Ir, f: &mut dyn FnMut(&Ir)) {
     match ir {
         Ir::Const(_) | Ir::Var(_) | Ir::Local(_) | Ir::Elem | Ir::ElemIndex | Ir::Lines(_) => {}
         Ir::Array(v) | Ir::All(v) | Ir::Any(v) => v.iter().for_each(f),

@@ -1,8 +1,10 @@
 //! Enrichment methods (`method:` in statics): CrowdSec's enricher plugins.
 //!
-//! `ParseDate` and `UnmarshalJSON` are built in. GeoIP and reverse-DNS enrichers need databases or
-//! the network; they are reported as unsupported when a parser using them is loaded, and their
-//! statics then do nothing (the same outcome as CrowdSec without the databases).
+//! `ParseDate` and `UnmarshalJSON` are built in. The GeoIP enrichers (`GeoIpCity`, `GeoIpASN`,
+//! `IpToRange`) run over the databases of [`crate::geoip`] when they are in the data directory;
+//! without them, and for reverse DNS (which needs the network), the method is reported as
+//! unsupported when a parser using it is loaded, and its statics then do nothing (the same
+//! outcome as CrowdSec without the databases).
 
 use std::sync::Arc;
 
@@ -10,6 +12,7 @@ use chrono::Datelike;
 
 use crate::clock::Clock;
 use crate::event::{Event, ExpectMode};
+use crate::geoip::GeoIp;
 use crate::time::{format_rfc3339_nano, parse_date};
 
 /// A resolved enrichment method.
@@ -19,14 +22,23 @@ pub enum Enricher {
     ParseDate,
     /// Parse `Line.Raw` as JSON into `evt.Unmarshaled`.
     UnmarshalJson,
-    /// A method hivewall does not implement (GeoIP, rDNS); named for the load-time warning.
+    /// CrowdSec's `GeoIpCity`: country, EU flag and coordinates of an address.
+    GeoIpCity,
+    /// CrowdSec's `GeoIpASN`: autonomous system number and organisation.
+    GeoIpAsn,
+    /// CrowdSec's `IpToRange`: the network of the ASN database holding an address.
+    IpToRange,
+    /// A method hivewall cannot run (reverse DNS, a GeoIP method whose database is absent, an
+    /// unknown name); named for the load-time warning.
     Unsupported(&'static str),
 }
 
-/// What enrichers need from outside: a clock for "now" fall-backs and the current year.
+/// What enrichers need from outside: a clock for "now" fall-backs and the current year, and
+/// the GeoIP databases.
 #[derive(Clone)]
 pub struct EnrichCtx {
     clock: Arc<dyn Clock>,
+    geoip: Arc<GeoIp>,
 }
 
 impl std::fmt::Debug for EnrichCtx {
@@ -40,7 +52,16 @@ const UNSUPPORTED: &[&str] = &["GeoIpCity", "GeoIpASN", "IpToRange", "reverse_dn
 impl EnrichCtx {
     /// A context reading "now" from `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        EnrichCtx { clock }
+        EnrichCtx {
+            clock,
+            geoip: Arc::new(GeoIp::empty()),
+        }
+    }
+
+    /// The same context with GeoIP databases (the GeoIP methods resolve when theirs is open).
+    pub fn with_geoip(mut self, geoip: Arc<GeoIp>) -> Self {
+        self.geoip = geoip;
+        self
     }
 
     /// The injected "now".
@@ -53,6 +74,9 @@ impl EnrichCtx {
         match name {
             "ParseDate" => Enricher::ParseDate,
             "UnmarshalJSON" => Enricher::UnmarshalJson,
+            "GeoIpCity" if self.geoip.has_city() => Enricher::GeoIpCity,
+            "GeoIpASN" if self.geoip.has_asn() => Enricher::GeoIpAsn,
+            "IpToRange" if self.geoip.has_asn() => Enricher::IpToRange,
             other => Enricher::Unsupported(
                 UNSUPPORTED
                     .iter()
@@ -77,6 +101,9 @@ impl EnrichCtx {
                 }
                 Vec::new()
             }
+            Enricher::GeoIpCity => self.geoip.enrich_city(value),
+            Enricher::GeoIpAsn => self.geoip.enrich_asn(value),
+            Enricher::IpToRange => self.geoip.enrich_range(value),
             Enricher::Unsupported(_) => Vec::new(),
         }
     }

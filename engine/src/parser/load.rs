@@ -11,6 +11,7 @@ use crate::grok::PatternLibrary;
 use super::ParserSet;
 use crate::expr::functions::{DataError, DataFiles, DataKind, HelperContext, Stash};
 use crate::expr::ops::parse_duration;
+use crate::geoip::{self, GeoIp};
 
 use super::config::{DataConfig, NodeConfig, StashConfig};
 use super::enrich::EnrichCtx;
@@ -67,9 +68,12 @@ impl ParserSet {
             }
             docs.push((f, nodes));
         }
-        let mut warnings = Vec::new();
-        let (functions, helpers) = build_functions(&data, &stashes, &opts.data_dir, &mut warnings)?;
-        let mut set = Self::compile(docs, patterns, functions, helpers, opts)?;
+        // CrowdSec opens its GeoIP databases from the data directory at start, whatever uses them.
+        let (geoip, mut warnings) = GeoIp::shared(&opts.data_dir);
+        let (functions, helpers) =
+            build_functions(&data, &stashes, &opts.data_dir, &geoip, &mut warnings)?;
+        let enrich = EnrichCtx::new(opts.clock.clone()).with_geoip(geoip);
+        let mut set = Self::compile(docs, patterns, functions, helpers, enrich, opts)?;
         warnings.append(&mut set.warnings);
         set.warnings = warnings;
         Ok(set)
@@ -80,11 +84,11 @@ impl ParserSet {
         mut patterns: PatternLibrary,
         functions: Arc<Functions>,
         helpers: HelperContext,
+        enrich: EnrichCtx,
         opts: &LoadOptions,
     ) -> Result<ParserSet, LoadError> {
         let docs_files: Vec<ParserFile> = docs.iter().map(|(f, _)| (*f).clone()).collect();
         let compiler = Compiler::new(functions.clone(), &["evt"]);
-        let enrich = EnrichCtx::new(opts.clock.clone());
         let mut unsupported = Vec::new();
         let mut nodes = Vec::new();
         let mut stages: Vec<Arc<str>> = Vec::new();
@@ -112,10 +116,12 @@ impl ParserSet {
                         source,
                     })?;
                 for m in unsupported.drain(..) {
-                    warnings.push(format!(
-                        "{}: method {m:?} is not supported by hivewall yet; its statics are skipped",
-                        file.path.display()
-                    ));
+                    let why = geoip::missing_db_warning(&m, &opts.data_dir).unwrap_or_else(|| {
+                        format!(
+                            "method {m:?} is not supported by hivewall yet; its statics are skipped"
+                        )
+                    });
+                    warnings.push(format!("{}: {why}", file.path.display()));
                 }
                 if !stages.contains(&stage) {
                     stages.push(stage.clone());
@@ -142,6 +148,7 @@ pub(crate) fn build_functions(
     data: &[DataConfig],
     stashes: &[StashConfig],
     data_dir: &Path,
+    geoip: &Arc<GeoIp>,
     warnings: &mut Vec<String>,
 ) -> Result<(Arc<Functions>, HelperContext), LoadError> {
     let mut files = DataFiles::new();
@@ -176,6 +183,7 @@ pub(crate) fn build_functions(
     }
     let mut functions = Functions::crowdsec(ctx.clone());
     writers::install(&mut functions);
+    geoip::register(&mut functions, geoip);
     Ok((Arc::new(functions), ctx))
 }
 

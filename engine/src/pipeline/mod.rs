@@ -7,6 +7,8 @@
 
 #[cfg(test)]
 mod accounting_tests;
+#[cfg(test)]
+mod context_tests;
 mod setup;
 mod stats;
 #[cfg(test)]
@@ -22,9 +24,11 @@ use crate::bucket::{
 };
 use crate::clock::Clock;
 use crate::event::Event;
-use crate::expr::functions::Functions;
+use crate::expr::functions::{Functions, register_clock};
 use crate::parser::{Collector, LoadError, LoadOptions, ParserSet};
-use crate::profile::{Decision, MemoryHistory, ProfileError, Profiles, register_history};
+use crate::profile::{
+    Decision, MemoryHistory, ProfileError, Profiles, parse_duration_with_days, register_history,
+};
 
 pub use setup::{History, Setup, Simulation, resolve_scenarios};
 pub use stats::{LineOutcome, Repair, Stats};
@@ -107,7 +111,7 @@ impl<S: BucketStore> Pipeline<S> {
         let opts = LoadOptions {
             patterns_dir: setup.patterns_dir.clone(),
             data_dir: setup.data_dir.clone(),
-            clock,
+            clock: Arc::clone(&clock),
         };
         let parsers = ParserSet::load(&setup.parsers, &opts)?;
         let postoverflows = if setup.postoverflows.is_empty() {
@@ -115,6 +119,8 @@ impl<S: BucketStore> Pipeline<S> {
         } else {
             Some(ParserSet::load(&setup.postoverflows, &opts)?)
         };
+        let mut context_warnings = Vec::new();
+        let context = setup.context(&mut context_warnings)?;
         let scenarios = ScenarioSet::load(
             &setup.scenarios,
             &ScenarioLoadOptions {
@@ -123,12 +129,15 @@ impl<S: BucketStore> Pipeline<S> {
                 simulate_all: setup.simulation.simulation,
                 simulated: setup.simulation.exclusions.clone(),
                 limiter: setup.limiter,
+                context,
+                clock: Some(Arc::clone(&clock)),
             },
         )?;
         let mut history = None;
         let profiles = match &setup.profiles {
             Some(p) => {
                 let mut f = Functions::crowdsec(parsers.helpers().clone());
+                register_clock(&mut f, Arc::clone(&clock));
                 match &setup.decision_history {
                     Some(h) => register_history(&mut f, Arc::clone(&h.0)),
                     None => {
@@ -147,6 +156,7 @@ impl<S: BucketStore> Pipeline<S> {
                 .iter()
                 .flat_map(|p| p.warnings.iter().cloned()),
         );
+        warnings.extend(context_warnings);
         warnings.extend(scenarios.warnings.iter().cloned());
         let store = store(&scenarios);
         let unparsed_stages = StageDrops::new(parsers.stages());
@@ -232,6 +242,62 @@ impl<S: BucketStore> Pipeline<S> {
         self.pour_event(evt, collector).1
     }
 
+    /// The parse stage alone (the distributed processor's first half): parses `evt` and, when
+    /// it became an event that is not whitelisted, returns it with the buckets it goes to
+    /// (`Detector::route`). Other outcomes are counted in [`Pipeline::stats`] as
+    /// [`Pipeline::process_line`] counts them and returned as `Err`.
+    pub fn parse_and_route(
+        &mut self,
+        mut evt: Event,
+    ) -> Result<(Event, crate::bucket::Routes), LineOutcome> {
+        self.stats.lines += 1;
+        let outcome = match self.parsers.parse(&mut evt, None) {
+            Ok(true) => None,
+            Ok(false) => {
+                self.unparsed_stages.count(&evt.stage);
+                Some(LineOutcome::Unparsed)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "A parser aborted the line.");
+                Some(LineOutcome::ParseError)
+            }
+        };
+        if let Some(o) = outcome {
+            self.stats.record(o);
+            return Err(o);
+        }
+        self.stats.parsed += 1;
+        if evt.whitelisted {
+            self.stats.record(LineOutcome::Whitelisted);
+            return Err(LineOutcome::Whitelisted);
+        }
+        let routes = self.detector.route(&mut evt);
+        if let Some(e) = &routes.error {
+            tracing::debug!(scenario = %e.scenario, error = %e.message, "pour error");
+            self.stats.pour_errors += 1;
+        }
+        let o = if !routes.to.is_empty() {
+            LineOutcome::Poured
+        } else if routes.error.is_none() {
+            LineOutcome::Unpoured
+        } else {
+            LineOutcome::PourError
+        };
+        self.stats.record(o);
+        if routes.to.is_empty() {
+            return Err(o);
+        }
+        Ok((evt, routes))
+    }
+
+    /// The detect stage alone: pours `evt` into the buckets `routes` names (see
+    /// [`Pipeline::parse_and_route`]); returns the alerts it caused, through postoverflows and
+    /// profiles as [`Pipeline::pour`] does.
+    pub fn pour_routed(&mut self, evt: &Event, routes: &[(usize, String)]) -> Vec<AlertRecord> {
+        let outcome = self.detector.process_routed(evt, routes);
+        self.finish_signals(outcome.signals, None)
+    }
+
     fn pour_event(
         &mut self,
         evt: &Event,
@@ -301,7 +367,8 @@ impl<S: BucketStore> Pipeline<S> {
         };
         if let Some(h) = &self.history {
             for d in &decisions {
-                h.record(&d.value, at.nanos);
+                let duration = parse_duration_with_days(&d.duration).unwrap_or(0);
+                h.record_decision(&d.value, at.nanos, duration);
             }
         }
         AlertRecord {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::bucket::ScenarioFile;
+use crate::bucket::{ContextConfig, ScenarioFile};
 use crate::parser::{ParserFile, hub_stage_files, installed_stage_files, resolve_hub_items};
 use crate::profile::DecisionHistory;
 
@@ -30,6 +30,14 @@ pub struct Setup {
     /// The decision history profiles may read (`GetDecisionsCount`); without it, profiles
     /// that call those helpers fail to load.
     pub decision_history: Option<History>,
+    /// Alert context items (CrowdSec's `contexts/*.yaml`, expressions under `context:`), in
+    /// load order.
+    pub contexts: Vec<PathBuf>,
+    /// The console context file (`console_context_path`, by default `console/context.yaml`),
+    /// read after the items; a missing file is an error (leave `None` when there is none).
+    pub console_context: Option<PathBuf>,
+    /// `console_context_value_length` (0: CrowdSec's default, 4000, also the maximum).
+    pub context_value_length: usize,
 }
 
 /// CrowdSec's `simulation.yaml`: scenarios whose alerts give simulated decisions (stored and
@@ -83,7 +91,8 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 
 impl Setup {
     /// CrowdSec's installed layout (`/etc/crowdsec`): `parsers/<stage>/*.yaml`,
-    /// `postoverflows/<stage>/*.yaml`, `scenarios/*.yaml`, `profiles.yaml`, `patterns/`.
+    /// `postoverflows/<stage>/*.yaml`, `scenarios/*.yaml`, `profiles.yaml`, `patterns/`,
+    /// `contexts/*.yaml` and `console/context.yaml`.
     pub fn installed(config_dir: &Path, data_dir: PathBuf) -> Result<Setup, SetupError> {
         let parsers = installed_stage_files(&config_dir.join("parsers"))?;
         if parsers.is_empty() {
@@ -93,6 +102,7 @@ impl Setup {
             )));
         }
         let profiles = config_dir.join("profiles.yaml");
+        let console = config_dir.join("console").join("context.yaml");
         Ok(Setup {
             parsers,
             postoverflows: installed_stage_files(&config_dir.join("postoverflows"))?,
@@ -106,7 +116,25 @@ impl Setup {
             limiter: Default::default(),
             simulation: Simulation::default(),
             decision_history: None,
+            contexts: yaml_files(&config_dir.join("contexts")),
+            console_context: console.is_file().then_some(console),
+            context_value_length: 0,
         })
+    }
+
+    /// The alert context its files declare, merged (items, then the console file).
+    pub fn context(&self, warnings: &mut Vec<String>) -> Result<ContextConfig, SetupError> {
+        let mut cfg = ContextConfig {
+            value_length: self.context_value_length,
+            ..ContextConfig::default()
+        };
+        for f in &self.contexts {
+            cfg.add_item(f, warnings)?;
+        }
+        if let Some(f) = &self.console_context {
+            cfg.add_console_file(f)?;
+        }
+        Ok(cfg)
     }
 
     /// A hub checkout. `None` selects every item of that kind; names are hub names
@@ -153,6 +181,9 @@ impl Setup {
             limiter: Default::default(),
             simulation: Simulation::default(),
             decision_history: None,
+            contexts: Vec::new(),
+            console_context: None,
+            context_value_length: 0,
         })
     }
 }

@@ -171,3 +171,51 @@ fn decisions_since_count_only_recent_ones() {
     assert_eq!(h.count_since("192.0.2.1", 2 * hour), 1);
     assert_eq!(h.count_since("192.0.2.1", 12 * hour), 2);
 }
+
+#[test]
+fn active_decisions_are_those_not_expired() {
+    let h = MemoryHistory::default();
+    let min = 60_000_000_000_i64;
+    h.record_decision("192.0.2.1", 0, 60 * min);
+    h.record_decision("192.0.2.1", 10 * min, 5 * min);
+    h.set_now(12 * min);
+    assert_eq!(h.active_count("192.0.2.1"), 2);
+    assert_eq!(h.active_time_left("192.0.2.1"), 48 * min);
+    h.set_now(20 * min);
+    assert_eq!(h.active_count("192.0.2.1"), 1);
+    h.set_now(60 * min);
+    assert_eq!(h.active_count("192.0.2.1"), 0);
+    assert_eq!(h.active_time_left("192.0.2.1"), 0);
+    assert_eq!(h.active_time_left("192.0.2.9"), 0);
+}
+
+#[test]
+fn history_helpers_in_expressions() {
+    let h = Arc::new(MemoryHistory::default());
+    let hour = 3_600_000_000_000_i64;
+    h.record_decision("192.0.2.1", 0, 4 * hour);
+    h.record_decision("192.0.2.1", -3 * 24 * hour, hour);
+    h.set_now(hour);
+    let mut f = Functions::crowdsec(HelperContext::default());
+    register_history(&mut f, h);
+    let c = crate::expr::Compiler::new(Arc::new(f), &[]);
+    let eval = |src: &str| {
+        c.compile(src)
+            .unwrap()
+            .eval(&[])
+            .unwrap()
+            .go_string()
+            .into_owned()
+    };
+    assert_eq!(eval("GetActiveDecisionsCount('192.0.2.1')"), "1");
+    assert_eq!(eval("GetActiveDecisionsTimeLeft('192.0.2.1')"), "3h0m0s");
+    assert_eq!(
+        eval("GetActiveDecisionsTimeLeft('192.0.2.1') > duration('2h')"),
+        "true"
+    );
+    assert_eq!(eval("GetActiveDecisionsTimeLeft('192.0.2.2')"), "0s");
+    // Days are accepted; a bad duration counts 0, as in CrowdSec (logged, not an error).
+    assert_eq!(eval("GetDecisionsSinceCount('192.0.2.1', '7d')"), "2");
+    assert_eq!(eval("GetDecisionsSinceCount('192.0.2.1', '2h')"), "1");
+    assert_eq!(eval("GetDecisionsSinceCount('192.0.2.1', 'soon')"), "0");
+}

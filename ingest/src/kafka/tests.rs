@@ -30,7 +30,9 @@ pub(crate) fn brokers() -> String {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
     let dir = format!("{home}/.cache/hivewall/kafka-test");
+    // `-o`: the broker started under the lock must not inherit (and keep) it.
     let out = Command::new("flock")
+        .arg("-o")
         .arg(format!("{dir}.lock"))
         .arg(repo.join("docker/kafka/kafka.sh"))
         .args(["start", "--dir", &dir, "--port", "19092"])

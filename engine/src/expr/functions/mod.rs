@@ -35,12 +35,16 @@
 //!
 //! # Omitted helpers
 //!
-//! Not registered because they need the wall clock, the network, a database, GeoIP databases,
-//! the WAF or the host: `TimeNow`, `Hostname`, `LookupHost`, `GetDecisionsCount`,
-//! `GetDecisionsSinceCount`, `GetActiveDecisionsCount`, `GetActiveDecisionsTimeLeft`,
-//! `CrowdsecCTI`, `GeoIPEnrich`, `GeoIPASNEnrich`, `GeoIPRangeEnrich`, `IPToCountry`,
-//! `LibInjectionIsSQLI`, `LibInjectionIsXSS`, `JA4H`, `HTTPGet`, `HTTPHead`, `HTTPPost`,
-//! `HTTPRequest`, `MatchKnownBot` (its `bots` data files are not supported).
+//! Registered by the caller over what it injects: `TimeNow` over a clock ([`register_clock`]),
+//! `GetDecisionsCount`, `GetDecisionsSinceCount`, `GetActiveDecisionsCount` and
+//! `GetActiveDecisionsTimeLeft` over a decision history (`crate::profile::register_history`),
+//! `GeoIPEnrich`, `GeoIPASNEnrich`, `GeoIPRangeEnrich` and `IPToCountry` over GeoIP databases
+//! ([`crate::geoip::register`], done by the parser loader).
+//!
+//! Not registered because they need the network, the WAF or the host: `Hostname`,
+//! `LookupHost`, `CrowdsecCTI`, `LibInjectionIsSQLI`, `LibInjectionIsXSS`, `JA4H`, `HTTPGet`,
+//! `HTTPHead`, `HTTPPost`, `HTTPRequest`, `MatchKnownBot` (its `bots` data files are not
+//! supported).
 
 use std::sync::Arc;
 
@@ -48,6 +52,7 @@ use foldhash::HashMap;
 
 use super::value::Value;
 
+mod clock;
 pub mod convert;
 pub mod files;
 pub mod json;
@@ -62,6 +67,7 @@ pub mod xml;
 #[cfg(test)]
 mod tests;
 
+pub use clock::register_clock;
 pub use files::{DataError, DataFiles, DataKind};
 pub use json::unmarshal_json;
 pub use kv::parse_kv;

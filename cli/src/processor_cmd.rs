@@ -1,0 +1,112 @@
+//! `hivewall processor`: the detection service of the distributed mode. Its parse stage reads
+//! `hivewall.lines` and writes routed events to `hivewall.events`; its detect stage keeps the
+//! buckets of the partitions it is assigned (RocksDB under the state directory) and writes
+//! alerts and decisions. Run several: the consumer groups share the partitions out.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use processor::bus::{BusConfig, run_detect, run_parse};
+use server_common::Shutdown;
+
+use crate::Global;
+use crate::run::{pipeline_setup, settings};
+
+/// Which stages this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Stage {
+    /// Both (the default).
+    Both,
+    /// Lines → routed events.
+    Parse,
+    /// Routed events → buckets → alerts and decisions.
+    Detect,
+}
+
+/// Arguments of `processor`.
+#[derive(Debug, Args)]
+pub struct ProcessorArgs {
+    /// Kafka bootstrap brokers, `HOST:PORT[,HOST:PORT...]`.
+    #[arg(long, value_name = "HOST:PORT", env = "HIVEWALL_BROKERS")]
+    pub brokers: String,
+    /// The stages to run.
+    #[arg(long, value_enum, default_value_t = Stage::Both)]
+    pub stage: Stage,
+}
+
+/// Runs `processor`.
+pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
+    let s = settings(global, None, global.log_level.as_deref())?;
+    global.init_tracing(Some(&s.log_level))?;
+    let setup = pipeline_setup(&s)?;
+    let cfg = BusConfig::new(&args.brokers, s.state_dir.join("processor-partitions"));
+    std::fs::create_dir_all(&cfg.state_dir)
+        .with_context(|| format!("creating {}", cfg.state_dir.display()))?;
+    let stage = args.stage;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async move {
+        let shutdown = Shutdown::new();
+        let signal = shutdown.clone();
+        tokio::spawn(async move { signal.wait_for_signal().await });
+        let clock: Arc<dyn engine::clock::Clock> = Arc::new(crate::clock::SystemClock);
+        let parse = (stage != Stage::Detect).then(|| {
+            let (setup, cfg, clock, token) = (
+                setup.clone(),
+                cfg.clone(),
+                Arc::clone(&clock),
+                shutdown.child(),
+            );
+            tokio::spawn(async move { run_parse(&setup, clock, &cfg, None, token).await })
+        });
+        let detect = (stage != Stage::Parse).then(|| {
+            let (setup, cfg, clock, token) = (
+                setup.clone(),
+                cfg.clone(),
+                Arc::clone(&clock),
+                shutdown.child(),
+            );
+            tokio::spawn(async move { run_detect(&setup, clock, &cfg, None, token).await })
+        });
+        eprintln!(
+            "processor: {} from {} (state in {})",
+            match stage {
+                Stage::Both => "parse and detect stages",
+                Stage::Parse => "parse stage",
+                Stage::Detect => "detect stage",
+            },
+            cfg.brokers,
+            cfg.state_dir.display()
+        );
+        let mut first_err = None;
+        if let Some(t) = parse {
+            match t.await.context("parse stage")? {
+                Ok(st) => eprintln!(
+                    "parse stage stopped: {} lines, {} events",
+                    st.lines, st.events
+                ),
+                Err(e) => {
+                    shutdown.token().cancel();
+                    first_err.get_or_insert(anyhow::Error::from(e));
+                }
+            }
+        }
+        if let Some(t) = detect {
+            match t.await.context("detect stage")? {
+                Ok(st) => eprintln!(
+                    "detect stage stopped: {} events, {} alerts, {} decisions",
+                    st.events, st.alerts, st.decisions
+                ),
+                Err(e) => {
+                    first_err.get_or_insert(anyhow::Error::from(e));
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

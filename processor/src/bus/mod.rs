@@ -1,0 +1,137 @@
+//! The distributed processor: two consumer groups around Kafka topics.
+//!
+//! - parse stage ([`run_parse`]): `hivewall.lines` → parsers → the buckets each event goes to
+//!   (`Pipeline::parse_and_route`) → one record per routing key on `hivewall.events`, keyed by
+//!   that key: the `groupby` value (the source address for most scenarios; a user name or an
+//!   ARN for others), or the scenario's name for scenarios without `groupby`. Keys are placed
+//!   by librdkafka's `murmur2_random` partitioner, as Java clients place them. The consumer
+//!   offsets of a batch are committed once its records are acknowledged (at least once).
+//! - detect stage ([`run_detect`]): `hivewall.events` → for each partition, a pipeline whose
+//!   buckets live in a RocksDB of that partition → alerts on `hivewall.alerts` and their
+//!   decisions on the compacted `hivewall.decisions` (key `scope:value`, a uuid derived from
+//!   the alert) → once those are acknowledged, the changed buckets and the partition's next
+//!   offset in one RocksDB write, then the group's offset. Records below the stored offset are
+//!   skipped, so a crash replays at most the records since the last write and a re-emitted
+//!   alert writes the same decision record again, not a second decision.
+//!
+//! Scenarios are named on the bus by their name (`crowdsecurity/ssh-bf`): processors of one
+//! deployment must load the same scenario set.
+
+mod detect;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+use rdkafka::ClientConfig;
+
+pub use detect::{DetectStats, run_detect};
+pub use parse::{ParseStats, run_parse};
+
+/// Topic of parsed events between the two stages.
+pub const EVENTS_TOPIC: &str = "hivewall.events";
+
+/// Where the stages read and write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusConfig {
+    /// Bootstrap brokers, `HOST:PORT[,HOST:PORT...]`.
+    pub brokers: String,
+    /// Consumer group of the parse stage.
+    pub parse_group: String,
+    /// Consumer group of the detect stage.
+    pub detect_group: String,
+    /// `hivewall.lines`.
+    pub lines_topic: String,
+    /// `hivewall.events`.
+    pub events_topic: String,
+    /// `hivewall.alerts`.
+    pub alerts_topic: String,
+    /// `hivewall.decisions`.
+    pub decisions_topic: String,
+    /// Records handled between two commits at most.
+    pub batch: usize,
+    /// Where the detect stage keeps one RocksDB per partition (`partition-N`).
+    pub state_dir: PathBuf,
+}
+
+impl BusConfig {
+    /// The default topic and group names, for `brokers` and `state_dir`.
+    pub fn new(brokers: impl Into<String>, state_dir: impl Into<PathBuf>) -> Self {
+        BusConfig {
+            brokers: brokers.into(),
+            parse_group: "hivewall-parse".into(),
+            detect_group: "hivewall-detect".into(),
+            lines_topic: wire::bus::LINES_TOPIC.into(),
+            events_topic: EVENTS_TOPIC.into(),
+            alerts_topic: wire::bus::ALERTS_TOPIC.into(),
+            decisions_topic: wire::bus::DECISIONS_TOPIC.into(),
+            batch: 2000,
+            state_dir: state_dir.into(),
+        }
+    }
+
+    /// A producer's configuration: acks from all in-sync replicas, idempotence, Java's murmur2
+    /// placement of keys, no delivery timeout (records wait out a broker restart).
+    pub(crate) fn producer(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers)
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("partitioner", "murmur2_random")
+            .set("compression.type", "zstd")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "0");
+        c
+    }
+
+    /// A consumer's configuration in `group`: offsets stored and committed by hand.
+    pub(crate) fn consumer(&self, group: &str) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "1000");
+        c
+    }
+}
+
+/// What stops a stage.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// librdkafka refused something.
+    #[error("kafka ({context}): {source}")]
+    Kafka {
+        /// What was being done.
+        context: &'static str,
+        /// librdkafka's error.
+        source: rdkafka::error::KafkaError,
+    },
+    /// Loading the pipeline.
+    #[error(transparent)]
+    Setup(#[from] engine::pipeline::SetupError),
+    /// A partition's state database.
+    #[error(transparent)]
+    State(#[from] crate::StateError),
+}
+
+pub(crate) fn kafka(context: &'static str) -> impl FnOnce(rdkafka::error::KafkaError) -> BusError {
+    move |source| BusError::Kafka { context, source }
+}
+
+/// Waits for every delivery future; the first failure is the error.
+pub(crate) async fn acked(
+    pending: &mut Vec<rdkafka::producer::DeliveryFuture>,
+) -> Result<(), BusError> {
+    for f in pending.drain(..) {
+        match f.await {
+            Ok(Ok(_)) => {}
+            Ok(Err((e, _))) => return Err(kafka("delivery")(e)),
+            Err(_) => return Err(kafka("delivery")(rdkafka::error::KafkaError::Canceled)),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! The two stages against a real Apache Kafka broker (KRaft, one node, 127.0.0.1), started by
+//! `docker/kafka/kafka.sh` unless `HIVEWALL_KAFKA_BROKERS` names one. They fail, never skip,
+//! without a broker.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use engine::clock::FixedClock;
+use engine::event::{Acquisition, ExpectMode};
+use engine::pipeline::{Pipeline, Setup};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Message};
+use tokio_util::sync::CancellationToken;
+
+use super::{BusConfig, run_detect, run_parse};
+
+fn brokers() -> String {
+    if let Ok(b) = std::env::var("HIVEWALL_KAFKA_BROKERS")
+        && !b.is_empty()
+    {
+        return b;
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
+    let dir = format!("{home}/.cache/hivewall/kafka-test");
+    // `-o`: the broker started under the lock must not inherit (and keep) it.
+    let out = Command::new("flock")
+        .arg("-o")
+        .arg(format!("{dir}.lock"))
+        .arg(repo.join("docker/kafka/kafka.sh"))
+        .args(["start", "--dir", &dir, "--port", "19092"])
+        .output()
+        .expect("running flock docker/kafka/kafka.sh start");
+    assert!(
+        out.status.success(),
+        "no Kafka broker: docker/kafka/kafka.sh start failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+async fn topics(brokers: &str, prefix: &str, parts: &[(&str, i32)]) -> Vec<String> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let stamp = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let names: Vec<String> = parts
+        .iter()
+        .map(|(n, _)| format!("{prefix}-{n}-{}-{stamp}", std::process::id()))
+        .collect();
+    let new: Vec<NewTopic> = names
+        .iter()
+        .zip(parts)
+        .map(|(n, (_, p))| NewTopic::new(n, *p, TopicReplication::Fixed(1)))
+        .collect();
+    let res = admin
+        .create_topics(
+            &new,
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+        )
+        .await
+        .unwrap();
+    assert!(res.iter().all(|r| r.is_ok()), "{res:?}");
+    names
+}
+
+/// Failed ssh logins from 30 addresses, some of them brute forcing.
+fn auth_log(n: usize) -> Vec<String> {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut t = Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap();
+    (0..n)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            t += chrono::Duration::milliseconds(300 + (x % 2000) as i64);
+            let ip = (x % 30).min(x % 5 + (x >> 8) % 30);
+            format!(
+                "{} web1 sshd[{i}]: Failed password for invalid user u{} from 203.0.113.{ip} port {} ssh2",
+                t.format("%b %e %H:%M:%S"),
+                (x >> 16) % 50,
+                40000 + i
+            )
+        })
+        .collect()
+}
+
+fn setup() -> Setup {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    Setup::installed(&repo.join("scenarios"), repo.join("scenarios/data")).unwrap()
+}
+
+fn clock() -> Arc<FixedClock> {
+    Arc::new(FixedClock(
+        Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap(),
+    ))
+}
+
+/// (value, scenario, type, duration) of every decision.
+type Decisions = BTreeSet<(String, String, String, String)>;
+
+/// What one in-process pipeline decides for the same lines (the `run` path).
+fn expected(lines: &[String]) -> Decisions {
+    let mut p = Pipeline::load(&setup(), clock()).unwrap();
+    let acq = Acquisition::new("/var/log/auth.log", "file", "syslog", std::iter::empty());
+    let mut out = Decisions::new();
+    for l in lines {
+        for a in p.process(acq.event(l.clone(), ExpectMode::Live), None) {
+            if a.whitelisted {
+                continue;
+            }
+            for d in a.decisions {
+                out.insert((d.value, d.scenario, d.kind, d.duration));
+            }
+        }
+    }
+    out
+}
+
+async fn read_decisions(brokers: &str, topic: &str, n: usize) -> Decisions {
+    let c: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("{topic}-reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    c.subscribe(&[topic]).unwrap();
+    let mut out = Decisions::new();
+    let mut seen = 0;
+    while seen < n {
+        let m = tokio::time::timeout(Duration::from_secs(30), c.recv())
+            .await
+            .expect("decision records within 30 s")
+            .unwrap();
+        seen += 1;
+        let r: wire::bus::DecisionRecord = serde_json::from_slice(m.payload().unwrap()).unwrap();
+        assert_eq!(
+            std::str::from_utf8(m.key().unwrap()).unwrap(),
+            wire::bus::decision_key(&r.decision.scope, &r.decision.value)
+        );
+        let d = r.decision;
+        out.insert((d.value, d.scenario, d.kind, d.duration));
+    }
+    out
+}
+
+/// Lines on a 4-partition topic → parse stage → events re-keyed by address on 4 partitions →
+/// detect stage with RocksDB per partition → the decisions on the decisions topic are the ones
+/// one in-process pipeline makes for the same lines. A second pass over the same topics (new
+/// stage instances, same groups and state) adds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stages_decide_what_one_pipeline_decides() {
+    let brokers = brokers();
+    let names = topics(
+        &brokers,
+        "proc",
+        &[("lines", 4), ("events", 4), ("alerts", 1), ("decisions", 4)],
+    )
+    .await;
+    let state = tempfile::tempdir().unwrap();
+    let mut cfg = BusConfig::new(&brokers, state.path());
+    cfg.lines_topic = names[0].clone();
+    cfg.events_topic = names[1].clone();
+    cfg.alerts_topic = names[2].clone();
+    cfg.decisions_topic = names[3].clone();
+    cfg.parse_group = format!("{}-parse", names[0]);
+    cfg.detect_group = format!("{}-detect", names[0]);
+    cfg.batch = 500;
+
+    let lines = auth_log(4000);
+    let want = expected(&lines);
+    assert!(want.len() >= 5, "the log should cause decisions: {want:?}");
+
+    let producer: FutureProducer = cfg.producer().create().unwrap();
+    let mut pending = Vec::new();
+    for l in &lines {
+        let raw = wire::RawLine {
+            raw: l.clone(),
+            src: "/var/log/auth.log".into(),
+            module: "file".into(),
+            labels: [("type".to_string(), "syslog".to_string())].into(),
+            time: None,
+        };
+        let body = wire::bus::encode_line(&raw);
+        pending.push(
+            producer
+                .send_result(
+                    FutureRecord::to(&cfg.lines_topic)
+                        .key(&raw.src)
+                        .payload(&body),
+                )
+                .map_err(|(e, _)| e)
+                .unwrap(),
+        );
+    }
+    super::acked(&mut pending).await.unwrap();
+
+    let idle = Some(Duration::from_secs(4));
+    let parse = run_parse(&setup(), clock(), &cfg, idle, CancellationToken::new())
+        .await
+        .unwrap();
+    eprintln!("parse {parse:?}");
+    assert_eq!(parse.lines, 4000);
+    assert!(parse.events > 3000, "{parse:?}");
+    let detect = run_detect(&setup(), clock(), &cfg, idle, CancellationToken::new())
+        .await
+        .unwrap();
+    eprintln!("detect {detect:?}");
+    assert_eq!(detect.events, parse.events, "{detect:?}");
+    let got = read_decisions(&brokers, &cfg.decisions_topic, detect.decisions as usize).await;
+    assert_eq!(got, want);
+
+    // Again: the groups' offsets and the partitions' state say everything is done.
+    let again = run_detect(&setup(), clock(), &cfg, idle, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!((again.alerts, again.decisions), (0, 0), "{again:?}");
+}
