@@ -127,6 +127,10 @@ pub async fn run_detect(
         .consumer(&cfg.detect_group)
         .create()
         .map_err(kafka("creating the detect consumer"))?;
+    super::ensure_topics(
+        &consumer,
+        &[&cfg.events_topic, &cfg.alerts_topic, &cfg.decisions_topic],
+    )?;
     consumer
         .subscribe(&[&cfg.events_topic])
         .map_err(kafka("subscribing to the events topic"))?;

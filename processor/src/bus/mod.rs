@@ -110,6 +110,11 @@ pub enum BusError {
         /// librdkafka's error.
         source: rdkafka::error::KafkaError,
     },
+    /// A topic does not exist.
+    #[error(
+        "topic `{0}` does not exist on the brokers: create it (e.g. docker/kafka/kafka.sh topics create {0} 4)"
+    )]
+    NoTopic(String),
     /// Loading the pipeline.
     #[error(transparent)]
     Setup(#[from] engine::pipeline::SetupError),
@@ -120,6 +125,30 @@ pub enum BusError {
 
 pub(crate) fn kafka(context: &'static str) -> impl FnOnce(rdkafka::error::KafkaError) -> BusError {
     move |source| BusError::Kafka { context, source }
+}
+
+/// Fails when one of `topics` does not exist (hivewall does not create topics: partition
+/// counts and retention are the operator's choice), as `ingest` and `api` do.
+pub(crate) fn ensure_topics(
+    consumer: &rdkafka::consumer::StreamConsumer,
+    topics: &[&str],
+) -> Result<(), BusError> {
+    use rdkafka::consumer::Consumer;
+    for t in topics {
+        // A blocking call, once at start-up (the runtime is multi-threaded).
+        let meta = tokio::task::block_in_place(|| {
+            consumer.fetch_metadata(Some(t), std::time::Duration::from_secs(10))
+        })
+        .map_err(kafka("reading topic metadata"))?;
+        let ok = meta
+            .topics()
+            .iter()
+            .any(|m| m.name() == *t && m.error().is_none() && !m.partitions().is_empty());
+        if !ok {
+            return Err(BusError::NoTopic(t.to_string()));
+        }
+    }
+    Ok(())
 }
 
 /// Waits for every delivery future; the first failure is the error.

@@ -45,6 +45,7 @@ pub async fn run_parse(
         .consumer(&cfg.parse_group)
         .create()
         .map_err(kafka("creating the parse consumer"))?;
+    super::ensure_topics(&consumer, &[&cfg.lines_topic, &cfg.events_topic])?;
     consumer
         .subscribe(&[&cfg.lines_topic])
         .map_err(kafka("subscribing to the lines topic"))?;

@@ -224,3 +224,22 @@ async fn two_stages_decide_what_one_pipeline_decides() {
         .unwrap();
     assert_eq!((again.alerts, again.decisions), (0, 0), "{again:?}");
 }
+
+/// A stage refuses to start on a topic that does not exist, naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_topic_is_named() {
+    let brokers = brokers();
+    let state = tempfile::tempdir().unwrap();
+    let mut cfg = BusConfig::new(&brokers, state.path());
+    cfg.lines_topic = format!("no-such-topic-{}", std::process::id());
+    let err = run_parse(
+        &setup(),
+        clock(),
+        &cfg,
+        Some(Duration::from_secs(1)),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains(&cfg.lines_topic), "{err}");
+}
