@@ -92,6 +92,10 @@ impl<K: AlertSink> Processor<K> {
             })
             .map_err(ProcessorError::Setup)?;
         let dropped = loaded.unwrap_or(Ok(0))?;
+        let mut pipeline = pipeline;
+        if let Some(state) = db.detector_state(pipeline.detector().scenarios())? {
+            pipeline.restore_detector(state);
+        }
         let watermark = db.watermark()?.map(|w| {
             (
                 Stamp {
@@ -314,11 +318,13 @@ impl<K: AlertSink> Processor<K> {
             wall_nanos: wall_nanos(at),
         });
         let scenarios = Arc::clone(self.pipeline.detector().scenarios());
+        let detector = self.pipeline.detector().state();
         self.db.commit(
             self.pipeline.store_mut(),
             &scenarios,
             &self.checkpoints,
             watermark,
+            Some(&detector),
         )?;
         self.checkpoints.clear();
         self.stats.commits += 1;

@@ -110,6 +110,29 @@ async fn an_attack_split_across_a_restart_still_fires_and_checkpoints_survive() 
     assert_eq!(alerts[0].events_count, 7);
 }
 
+/// ssh-bf has a one-minute blackhole: an attacker that goes on right after its alert is not
+/// alerted on again within that minute, across a restart too (blackholes are stored with the
+/// buckets).
+#[tokio::test]
+async fn a_blackhole_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (mut p, mut rx) = processor(dir.path());
+        feed(&mut p, attack("192.0.2.22", 0, 8)).await;
+        assert_eq!(rx.try_recv().expect("the first alert").len(), 1);
+        assert_eq!(p.pipeline().detector().blackholed(), 1);
+    }
+    let (mut p, mut rx) = processor(dir.path());
+    assert_eq!(p.pipeline().detector().blackholed(), 1);
+    // Eight more failures within the minute would overflow a fresh bucket.
+    feed(&mut p, attack("192.0.2.22", 8, 8)).await;
+    let again: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok())
+        .flatten()
+        .filter(|a| a.scenario == "hivewall/ssh-bf")
+        .collect();
+    assert!(again.is_empty(), "blackholed after the restart: {again:?}");
+}
+
 #[tokio::test]
 async fn without_persisted_state_the_second_half_alone_does_not_fire() {
     let dir = tempfile::tempdir().unwrap();

@@ -95,6 +95,17 @@ pub struct Outcome {
     pub errors: Vec<PourError>,
 }
 
+/// What a detector holds besides its buckets: its time and the blackholes of its scenarios
+/// (partitions that overflowed recently and must stay quiet). Stored with the buckets, it lets
+/// a restored detector go on exactly as the stored one would have.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DetectorState {
+    /// The newest time buckets were moved to.
+    pub time: Option<Stamp>,
+    /// Blackholed partitions and when each blackhole ends (Unix ns), sorted by key.
+    pub blackholes: Vec<(BucketKey, i64)>,
+}
+
 /// Pours events into buckets (Go `PourItemToHolders` and the bucket routines).
 pub struct Detector<S: BucketStore = MemoryStore> {
     scenarios: Arc<ScenarioSet>,
@@ -146,6 +157,26 @@ impl<S: BucketStore> Detector<S> {
     /// Number of blackholed partitions remembered.
     pub fn blackholed(&self) -> usize {
         self.blackholes.len()
+    }
+
+    /// Its state besides the buckets (see [`DetectorState`]).
+    pub fn state(&self) -> DetectorState {
+        let mut blackholes: Vec<(BucketKey, i64)> = self
+            .blackholes
+            .iter()
+            .map(|(k, e)| (k.clone(), *e))
+            .collect();
+        blackholes.sort();
+        DetectorState {
+            time: self.time,
+            blackholes,
+        }
+    }
+
+    /// Takes back a stored [`DetectorState`] (with the buckets put back in its store).
+    pub fn restore_state(&mut self, state: DetectorState) {
+        self.time = state.time;
+        self.blackholes = state.blackholes.into_iter().collect();
     }
 
     /// The time CrowdSec pours `evt` at: its `MarshaledTime`, else its `Time`.

@@ -40,7 +40,9 @@ mod tests;
 pub use alert::overflow_event;
 pub use config::{BucketKind, ScenarioConfig};
 pub use context::{AlertContext, ContextConfig};
-pub use detector::{Detector, MAX_REPROCESS_DEPTH, Outcome, PourError, Signal, SignalKind};
+pub use detector::{
+    Detector, DetectorState, MAX_REPROCESS_DEPTH, Outcome, PourError, Signal, SignalKind,
+};
 pub use leaky::LeakyView;
 pub use load::{LoadError, ScenarioFile, ScenarioLoadOptions, ScenarioSet, read_scenario_file};
 pub use overflow::{Alert, AlertEvent, MetaItem, RuntimeAlert, Source};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 
-use super::{Detector, SignalKind, Stamp};
+use super::{BucketStore, Detector, SignalKind, Stamp};
 use crate::clock::FixedClock;
 use crate::event::{Acquisition, ExpectMode};
 use crate::pipeline::{Pipeline, Setup};
@@ -122,4 +122,96 @@ fn routed_partitions_give_the_alerts_of_one_detector() {
     assert_eq!(got, want);
     // Our ssh scenarios all group by address, so an event lands on one partition.
     assert_eq!(routed_to_several, 0);
+}
+
+/// The events of [`auth_log`] parsed once (shared by the property cases).
+fn parsed_events() -> &'static (Arc<super::ScenarioSet>, Vec<crate::event::Event>) {
+    static E: std::sync::OnceLock<(Arc<super::ScenarioSet>, Vec<crate::event::Event>)> =
+        std::sync::OnceLock::new();
+    E.get_or_init(|| {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let setup = Setup::installed(&repo.join("scenarios"), repo.join("scenarios/data")).unwrap();
+        let clock = Arc::new(FixedClock(
+            Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap(),
+        ));
+        let p = Pipeline::load(&setup, clock).unwrap();
+        let acq = Acquisition::new("/var/log/auth.log", "file", "syslog", std::iter::empty());
+        // Plus one relentless address (every other line), whose brute forces overflow again
+        // within their blackhole.
+        let lines = auth_log(1500).into_iter().enumerate().flat_map(|(i, l)| {
+            let extra = (i % 2 == 0).then(|| {
+                let cut = l.find(" from ").unwrap_or(l.len());
+                format!("{} from 192.0.2.250 port 22 ssh2", &l[..cut])
+            });
+            std::iter::once(l).chain(extra)
+        });
+        let events = lines
+            .filter_map(|raw| {
+                let mut e = acq.event(raw, ExpectMode::TimeMachine);
+                p.parsers().parse(&mut e, None).unwrap().then_some(e)
+            })
+            .collect();
+        (Arc::clone(p.detector().scenarios()), events)
+    })
+}
+
+/// Stores a detector as the processor does (every bucket with its deadline as JSON, and the
+/// detector's own state) and builds a new one from what was stored.
+fn store_and_restore(d: &Detector, scenarios: &Arc<super::ScenarioSet>) -> Detector {
+    let mut stored: Vec<(super::BucketKey, Vec<u8>, i64)> = Vec::new();
+    d.store().for_each(&mut |k, b, deadline| {
+        stored.push((k.clone(), serde_json::to_vec(b).unwrap(), deadline));
+    });
+    let state = serde_json::to_vec(&d.state()).unwrap();
+    let mut store = super::MemoryStore::new();
+    for (k, b, deadline) in stored {
+        store.put(k, serde_json::from_slice(&b).unwrap(), deadline);
+    }
+    let mut back = Detector::with_store(Arc::clone(scenarios), store);
+    back.restore_state(serde_json::from_slice(&state).unwrap());
+    back
+}
+
+fn run_all(
+    d: &mut Detector,
+    events: &[crate::event::Event],
+    s: &super::ScenarioSet,
+    out: &mut Overflows,
+) {
+    for e in events {
+        overflows(d.process(e).signals, s, out);
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// Stopping after any event, storing the buckets, restoring them and going on gives the
+    /// alerts of an uninterrupted run (blackholes and time included).
+    #[test]
+    fn stopping_anywhere_and_restoring_changes_no_alert(stop in 0usize..2250, stop2 in 0usize..2250) {
+        let (scenarios, events) = parsed_events();
+        let (a, b) = (stop.min(events.len()), stop2.min(events.len()));
+        let (first, second) = (a.min(b), a.max(b));
+        let mut want = Overflows::new();
+        let mut one: Detector = Detector::new(Arc::clone(scenarios));
+        let mut blackholed = 0;
+        for e in events.iter() {
+            let signals = one.process(e).signals;
+            blackholed += signals.iter().filter(|s| matches!(s.kind, SignalKind::Blackholed)).count();
+            overflows(signals, scenarios, &mut want);
+        }
+        // The log makes blackholes matter: some overflows fall inside one.
+        proptest::prop_assert!(blackholed > 0, "no overflow was blackholed");
+
+        let mut got = Overflows::new();
+        let mut d: Detector = Detector::new(Arc::clone(scenarios));
+        run_all(&mut d, &events[..first], scenarios, &mut got);
+        let mut d = store_and_restore(&d, scenarios);
+        run_all(&mut d, &events[first..second], scenarios, &mut got);
+        let mut d = store_and_restore(&d, scenarios);
+        run_all(&mut d, &events[second..], scenarios, &mut got);
+        proptest::prop_assert!(!want.is_empty());
+        proptest::prop_assert_eq!(got, want);
+    }
 }

@@ -182,6 +182,12 @@ impl<S: BucketStore> Pipeline<S> {
         &self.detector
     }
 
+    /// Takes back the detector's stored state (time, blackholes), with its buckets restored in
+    /// the store it was loaded with.
+    pub fn restore_detector(&mut self, state: crate::bucket::DetectorState) {
+        self.detector.restore_state(state);
+    }
+
     /// The bucket store, to persist what changed.
     pub fn store_mut(&mut self) -> &mut S {
         self.detector.store_mut()

@@ -69,6 +69,10 @@ impl Part {
         if let Some(e) = loaded {
             return Err(e.into());
         }
+        let mut pipeline = pipeline;
+        if let Some(state) = db.detector_state(pipeline.detector().scenarios())? {
+            pipeline.restore_detector(state);
+        }
         let next = db
             .checkpoints()?
             .get(&offset_key(topic, partition))
@@ -295,8 +299,14 @@ async fn flush(
     for (p, part) in parts.iter_mut().filter(|(_, part)| part.dirty) {
         let scenarios = Arc::clone(part.pipeline.detector().scenarios());
         let cp = [(offset_key(&cfg.events_topic, *p), part.next.to_string())];
-        part.db
-            .commit(part.pipeline.store_mut(), &scenarios, &cp, None)?;
+        let detector = part.pipeline.detector().state();
+        part.db.commit(
+            part.pipeline.store_mut(),
+            &scenarios,
+            &cp,
+            None,
+            Some(&detector),
+        )?;
         part.dirty = false;
         tpl.add_partition_offset(&cfg.events_topic, *p, Offset::Offset(part.next))
             .map_err(kafka("listing offsets"))?;

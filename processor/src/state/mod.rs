@@ -20,6 +20,15 @@ const CF_BUCKETS: &str = "buckets";
 const CF_CHECKPOINTS: &str = "checkpoints";
 const CF_META: &str = "meta";
 const WATERMARK: &[u8] = b"watermark";
+const DETECTOR: &[u8] = b"detector";
+
+/// The detector's state as stored: blackholes name their scenario (like buckets), so a changed
+/// scenario set keeps the others.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredDetector {
+    time: Option<engine::bucket::Stamp>,
+    blackholes: Vec<(String, String, i64)>,
+}
 
 /// Errors of the state database.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +141,43 @@ impl StateDb {
         }))
     }
 
+    /// The detector's stored state (time, blackholes) for the scenarios in `scenarios`.
+    pub fn detector_state(
+        &self,
+        scenarios: &ScenarioSet,
+    ) -> Result<Option<engine::bucket::DetectorState>, StateError> {
+        let v = self
+            .db
+            .get_cf(self.cf(CF_META), DETECTOR)
+            .map_err(self.io("reading the detector state"))?;
+        let Some(stored) = v.and_then(|v| serde_json::from_slice::<StoredDetector>(&v).ok()) else {
+            return Ok(None);
+        };
+        let index: HashMap<&str, usize> = scenarios
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name(), i))
+            .collect();
+        let blackholes = stored
+            .blackholes
+            .into_iter()
+            .filter_map(|(name, group, until)| {
+                let i = *index.get(name.as_str())?;
+                Some((
+                    BucketKey {
+                        scenario: u32::try_from(i).ok()?,
+                        group: group.into(),
+                    },
+                    until,
+                ))
+            })
+            .collect();
+        Ok(Some(engine::bucket::DetectorState {
+            time: stored.time,
+            blackholes,
+        }))
+    }
+
     /// The stored buckets of the scenarios in `scenarios`, in a store that tracks changes.
     /// Returns the store and how many stored buckets were dropped (scenario gone, unreadable).
     pub fn load_store(
@@ -161,6 +207,7 @@ impl StateDb {
         scenarios: &ScenarioSet,
         checkpoints: &[(String, String)],
         watermark: Option<Watermark>,
+        detector: Option<&engine::bucket::DetectorState>,
     ) -> Result<(), StateError> {
         let mut batch = WriteBatch::default();
         let buckets = self.cf(CF_BUCKETS);
@@ -188,6 +235,22 @@ impl StateDb {
             let mut v = w.event_nanos.to_be_bytes().to_vec();
             v.extend_from_slice(&w.wall_nanos.to_be_bytes());
             batch.put_cf(self.cf(CF_META), WATERMARK, v);
+        }
+        if let Some(d) = detector {
+            let stored = StoredDetector {
+                time: d.time,
+                blackholes: d
+                    .blackholes
+                    .iter()
+                    .filter_map(|(k, until)| {
+                        let name = scenarios.get(k.scenario as usize)?.name().to_string();
+                        Some((name, k.group.to_string(), *until))
+                    })
+                    .collect(),
+            };
+            if let Ok(v) = serde_json::to_vec(&stored) {
+                batch.put_cf(self.cf(CF_META), DETECTOR, v);
+            }
         }
         if batch.is_empty() {
             return Ok(());
