@@ -34,6 +34,10 @@ pub struct ProcessorArgs {
     /// The stages to run.
     #[arg(long, value_enum, default_value_t = Stage::Both)]
     pub stage: Stage,
+    /// Exit once no record came for this many seconds (batch runs, benchmarks); by default
+    /// run until stopped.
+    #[arg(long, value_name = "SECS")]
+    pub idle_exit: Option<u64>,
 }
 
 /// Runs `processor`.
@@ -45,6 +49,7 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&cfg.state_dir)
         .with_context(|| format!("creating {}", cfg.state_dir.display()))?;
     let stage = args.stage;
+    let idle = args.idle_exit.map(std::time::Duration::from_secs);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -54,24 +59,43 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
         let signal = shutdown.clone();
         tokio::spawn(async move { signal.wait_for_signal().await });
         let clock: Arc<dyn engine::clock::Clock> = Arc::new(crate::clock::SystemClock);
-        let parse = (stage != Stage::Detect).then(|| {
+        // Either stage failing stops the other: a process that runs half a processor
+        // silently is worse than one that exits with the reason.
+        let mut stages = tokio::task::JoinSet::new();
+        if stage != Stage::Detect {
             let (setup, cfg, clock, token) = (
                 setup.clone(),
                 cfg.clone(),
                 Arc::clone(&clock),
                 shutdown.child(),
             );
-            tokio::spawn(async move { run_parse(&setup, clock, &cfg, None, token).await })
-        });
-        let detect = (stage != Stage::Parse).then(|| {
+            stages.spawn(async move {
+                run_parse(&setup, clock, &cfg, idle, token).await.map(|st| {
+                    format!(
+                        "parse stage stopped: {} lines, {} events",
+                        st.lines, st.events
+                    )
+                })
+            });
+        }
+        if stage != Stage::Parse {
             let (setup, cfg, clock, token) = (
                 setup.clone(),
                 cfg.clone(),
                 Arc::clone(&clock),
                 shutdown.child(),
             );
-            tokio::spawn(async move { run_detect(&setup, clock, &cfg, None, token).await })
-        });
+            stages.spawn(async move {
+                run_detect(&setup, clock, &cfg, idle, token)
+                    .await
+                    .map(|st| {
+                        format!(
+                            "detect stage stopped: {} events, {} alerts, {} decisions",
+                            st.events, st.alerts, st.decisions
+                        )
+                    })
+            });
+        }
         eprintln!(
             "processor: {} from {} (state in {})",
             match stage {
@@ -82,26 +106,13 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
             cfg.brokers,
             cfg.state_dir.display()
         );
-        let mut first_err = None;
-        if let Some(t) = parse {
-            match t.await.context("parse stage")? {
-                Ok(st) => eprintln!(
-                    "parse stage stopped: {} lines, {} events",
-                    st.lines, st.events
-                ),
+        let mut first_err: Option<anyhow::Error> = None;
+        while let Some(joined) = stages.join_next().await {
+            match joined.context("processor stage")? {
+                Ok(summary) => eprintln!("{summary}"),
                 Err(e) => {
+                    tracing::error!("{e}; stopping");
                     shutdown.token().cancel();
-                    first_err.get_or_insert(anyhow::Error::from(e));
-                }
-            }
-        }
-        if let Some(t) = detect {
-            match t.await.context("detect stage")? {
-                Ok(st) => eprintln!(
-                    "detect stage stopped: {} events, {} alerts, {} decisions",
-                    st.events, st.alerts, st.decisions
-                ),
-                Err(e) => {
                     first_err.get_or_insert(anyhow::Error::from(e));
                 }
             }

@@ -325,6 +325,7 @@ impl<K: AlertSink> Processor<K> {
             &self.checkpoints,
             watermark,
             Some(&detector),
+            None,
         )?;
         self.checkpoints.clear();
         self.stats.commits += 1;

@@ -27,6 +27,12 @@ pub struct EventRecord {
     /// The buckets of this partition that take the event.
     #[serde(default)]
     pub routes: Vec<Route>,
+    /// Where the line came from on `hivewall.lines` (partition, offset) and which of the
+    /// line's records this is (a line goes out once per routing key): a parse stage that
+    /// restarts writes the events of its uncommitted lines again, and the detect stage drops
+    /// those it already applied by this position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<(i32, i64, u32)>,
     /// The line as read.
     pub line: crate::RawLine,
     /// `Line.Process`.

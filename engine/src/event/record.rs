@@ -53,6 +53,7 @@ impl Event {
         wire::EventRecord {
             v: wire::EVENT_VERSION,
             routes,
+            origin: None,
             line: wire::RawLine {
                 raw: self.line.raw.clone(),
                 src: self.line.src.to_string(),

@@ -188,6 +188,19 @@ impl<S: BucketStore> Pipeline<S> {
         self.detector.restore_state(state);
     }
 
+    /// The decisions this pipeline took itself, when it keeps its own history (no
+    /// `Setup::decision_history` was given): see [`MemoryHistory::snapshot`].
+    pub fn history_snapshot(&self) -> Option<Vec<crate::profile::HistoryEntry>> {
+        self.history.as_ref().map(|h| h.snapshot())
+    }
+
+    /// Takes back a [`Pipeline::history_snapshot`].
+    pub fn restore_history(&self, entries: Vec<crate::profile::HistoryEntry>) {
+        if let Some(h) = &self.history {
+            h.restore(entries);
+        }
+    }
+
     /// The bucket store, to persist what changed.
     pub fn store_mut(&mut self) -> &mut S {
         self.detector.store_mut()

@@ -86,6 +86,9 @@ pub fn register_history(f: &mut Functions, history: Arc<dyn DecisionHistory>) {
     );
 }
 
+/// One recorded decision: the value, when it was taken and until when it holds (Unix ns).
+pub type HistoryEntry = (String, i64, i64);
+
 /// The decisions a pipeline took itself, for replays and tests where no decision store
 /// exists: per value, when each was taken and until when it holds, with "now" the time of
 /// the alert being decided (event time).
@@ -107,6 +110,28 @@ impl MemoryHistory {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every recorded decision as (value, taken at, until), Unix ns, sorted: what a processor
+    /// stores with its buckets so that repeat offenders keep escalating across a restart.
+    pub fn snapshot(&self) -> Vec<HistoryEntry> {
+        let g = self.lock();
+        let mut out: Vec<HistoryEntry> = g
+            .taken
+            .iter()
+            .flat_map(|(v, list)| list.iter().map(move |(a, u)| (v.clone(), *a, *u)))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Takes back a [`MemoryHistory::snapshot`] (replacing what is recorded).
+    pub fn restore(&self, entries: Vec<HistoryEntry>) {
+        let mut g = self.lock();
+        g.taken.clear();
+        for (v, at, until) in entries {
+            g.taken.entry(v).or_default().push((at, until));
+        }
     }
 
     /// Sets the time counts are relative to (Unix ns).

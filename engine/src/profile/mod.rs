@@ -19,7 +19,7 @@ use crate::expr::ops::parse_duration;
 use crate::expr::{Compiler, Program, Value};
 
 pub use config::{DecisionConfig, ProfileConfig};
-pub use history::{DecisionHistory, MemoryHistory, register_history};
+pub use history::{DecisionHistory, HistoryEntry, MemoryHistory, register_history};
 
 /// The default duration when a template gives none.
 pub const DEFAULT_DURATION: &str = "4h";

@@ -42,11 +42,19 @@ struct Part {
     next: i64,
     /// Whether `next` or buckets changed since the last write.
     dirty: bool,
+    /// Whether the partition decided something since the last write (history to store).
+    decided: bool,
+    /// The newest line (partition of `hivewall.lines` → offset) whose events were applied:
+    /// events of a line at or below it are a parse stage's replay after a restart.
+    lines: HashMap<i32, (i64, u32)>,
 }
 
 fn offset_key(topic: &str, partition: i32) -> String {
     format!("kafka:{topic}:{partition}")
 }
+
+/// Checkpoint key of the newest applied line of a lines partition.
+const LINE_PREFIX: &str = "line:";
 
 impl Part {
     fn open(
@@ -73,16 +81,29 @@ impl Part {
         if let Some(state) = db.detector_state(pipeline.detector().scenarios())? {
             pipeline.restore_detector(state);
         }
-        let next = db
-            .checkpoints()?
+        if let Some(h) = db.history()? {
+            pipeline.restore_history(h);
+        }
+        let cps = db.checkpoints()?;
+        let next = cps
             .get(&offset_key(topic, partition))
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
+        let lines = cps
+            .iter()
+            .filter_map(|(k, v)| {
+                let p = k.strip_prefix(LINE_PREFIX)?.parse().ok()?;
+                let (o, i) = v.split_once('/')?;
+                Some((p, (o.parse().ok()?, i.parse().ok()?)))
+            })
+            .collect();
         Ok(Part {
             pipeline,
             db,
             next,
             dirty: false,
+            decided: false,
+            lines,
         })
     }
 }
@@ -216,13 +237,24 @@ pub async fn run_detect(
                 stats.bad_records += 1;
                 metrics::counter!("hivewall_bad_records_total", "topic" => "events").increment(1);
             }
+            Ok((r, _))
+                if r.origin.is_some_and(|(lp, lo, k)| {
+                    part.lines.get(&lp).is_some_and(|seen| (lo, k) <= *seen)
+                }) =>
+            {
+                stats.skipped += 1;
+            }
             Ok((r, evt)) => {
+                if let Some((lp, lo, k)) = r.origin {
+                    part.lines.insert(lp, (lo, k));
+                }
                 let routes: Vec<(usize, String)> = r
                     .routes
                     .into_iter()
                     .filter_map(|rt| names.get(&rt.scenario).map(|i| (*i, rt.group)))
                     .collect();
                 let alerts = part.pipeline.pour_routed(&evt, &routes);
+                part.decided |= alerts.iter().any(|a| !a.decisions.is_empty());
                 emit(&producer, cfg, alerts, &mut pending, &mut stats)?;
             }
         }
@@ -298,7 +330,19 @@ async fn flush(
     let mut tpl = TopicPartitionList::new();
     for (p, part) in parts.iter_mut().filter(|(_, part)| part.dirty) {
         let scenarios = Arc::clone(part.pipeline.detector().scenarios());
-        let cp = [(offset_key(&cfg.events_topic, *p), part.next.to_string())];
+        let mut cp = vec![(offset_key(&cfg.events_topic, *p), part.next.to_string())];
+        cp.extend(
+            part.lines
+                .iter()
+                .map(|(lp, (lo, k))| (format!("{LINE_PREFIX}{lp}"), format!("{lo}/{k}"))),
+        );
+        // The decision history goes in the same batch as the buckets and offsets it follows.
+        let history = if part.decided {
+            part.pipeline.history_snapshot()
+        } else {
+            None
+        };
+        part.decided = false;
         let detector = part.pipeline.detector().state();
         part.db.commit(
             part.pipeline.store_mut(),
@@ -306,6 +350,7 @@ async fn flush(
             &cp,
             None,
             Some(&detector),
+            history.as_deref(),
         )?;
         part.dirty = false;
         tpl.add_partition_offset(&cfg.events_topic, *p, Offset::Offset(part.next))

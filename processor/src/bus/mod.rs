@@ -135,17 +135,28 @@ pub(crate) fn ensure_topics(
 ) -> Result<(), BusError> {
     use rdkafka::consumer::Consumer;
     for t in topics {
-        // A blocking call, once at start-up (the runtime is multi-threaded).
-        let meta = tokio::task::block_in_place(|| {
-            consumer.fetch_metadata(Some(t), std::time::Duration::from_secs(10))
-        })
-        .map_err(kafka("reading topic metadata"))?;
-        let ok = meta
-            .topics()
-            .iter()
-            .any(|m| m.name() == *t && m.error().is_none() && !m.partitions().is_empty());
-        if !ok {
-            return Err(BusError::NoTopic(t.to_string()));
+        // Blocking calls, once at start-up (the runtime is multi-threaded). A topic created a
+        // moment ago may not be in every broker's metadata yet: asked again for up to 10 s.
+        let mut tries = 0;
+        loop {
+            let meta = tokio::task::block_in_place(|| {
+                consumer.fetch_metadata(Some(t), std::time::Duration::from_secs(10))
+            })
+            .map_err(kafka("reading topic metadata"))?;
+            let ok = meta
+                .topics()
+                .iter()
+                .any(|m| m.name() == *t && m.error().is_none() && !m.partitions().is_empty());
+            if ok {
+                break;
+            }
+            tries += 1;
+            if tries >= 20 {
+                return Err(BusError::NoTopic(t.to_string()));
+            }
+            tokio::task::block_in_place(|| {
+                std::thread::sleep(std::time::Duration::from_millis(500))
+            });
         }
     }
     Ok(())

@@ -119,9 +119,16 @@ pub async fn run_parse(
                             group,
                         });
                     }
-                    for (key, routes) in by_key {
-                        let payload =
-                            serde_json::to_vec(&evt.to_record(routes)).unwrap_or_default();
+                    for (k, (key, routes)) in by_key.into_iter().enumerate() {
+                        let payload = {
+                            let mut rec = evt.to_record(routes);
+                            rec.origin = Some((
+                                msg.partition(),
+                                msg.offset(),
+                                u32::try_from(k).unwrap_or(u32::MAX),
+                            ));
+                            serde_json::to_vec(&rec).unwrap_or_default()
+                        };
                         let rec = FutureRecord::to(&cfg.events_topic)
                             .key(&key)
                             .payload(&payload);

@@ -21,6 +21,7 @@ const CF_CHECKPOINTS: &str = "checkpoints";
 const CF_META: &str = "meta";
 const WATERMARK: &[u8] = b"watermark";
 const DETECTOR: &[u8] = b"detector";
+const HISTORY: &[u8] = b"history";
 
 /// The detector's state as stored: blackholes name their scenario (like buckets), so a changed
 /// scenario set keeps the others.
@@ -178,6 +179,15 @@ impl StateDb {
         }))
     }
 
+    /// The pipeline's own decision history as stored (see `Pipeline::history_snapshot`).
+    pub fn history(&self) -> Result<Option<Vec<engine::profile::HistoryEntry>>, StateError> {
+        let v = self
+            .db
+            .get_cf(self.cf(CF_META), HISTORY)
+            .map_err(self.io("reading the decision history"))?;
+        Ok(v.and_then(|v| serde_json::from_slice(&v).ok()))
+    }
+
     /// The stored buckets of the scenarios in `scenarios`, in a store that tracks changes.
     /// Returns the store and how many stored buckets were dropped (scenario gone, unreadable).
     pub fn load_store(
@@ -208,6 +218,7 @@ impl StateDb {
         checkpoints: &[(String, String)],
         watermark: Option<Watermark>,
         detector: Option<&engine::bucket::DetectorState>,
+        history: Option<&[engine::profile::HistoryEntry]>,
     ) -> Result<(), StateError> {
         let mut batch = WriteBatch::default();
         let buckets = self.cf(CF_BUCKETS);
@@ -251,6 +262,11 @@ impl StateDb {
             if let Ok(v) = serde_json::to_vec(&stored) {
                 batch.put_cf(self.cf(CF_META), DETECTOR, v);
             }
+        }
+        if let Some(h) = history
+            && let Ok(v) = serde_json::to_vec(h)
+        {
+            batch.put_cf(self.cf(CF_META), HISTORY, v);
         }
         if batch.is_empty() {
             return Ok(());
