@@ -20,7 +20,7 @@ ALL=(expr grok time syslog yaml wire)
 
 # libFuzzer's per-input timeout. expr gets more: a range at expr-lang's memory budget (1e6
 # items, what CrowdSec allows) is built, printed and serialized four times per input by the
-# target, which takes ~10 s under the sanitizer (~50 ms in a release build).
+# target, which takes ~10 s under the sanitizer.
 timeout_for() {
   case "$1" in
     expr) echo 40 ;;
