@@ -11,6 +11,8 @@
 //! - journalctl: key `journalctl:<filters joined by a space>`, position the entry's
 //!   `__CURSOR`.
 //!
+//! In the distributed mode, [`kafka::forward`] writes that channel to `hivewall.lines`.
+//!
 //! This crate must never depend on the engine, the processor or the decision API: it only
 //! produces `wire` types.
 

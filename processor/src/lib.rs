@@ -1,16 +1,16 @@
 //! The live detection loop: raw lines in, alerts with their decisions out.
 //!
 //! A [`Processor`] drives the engine's [`Pipeline`](engine::pipeline::Pipeline) over lines from
-//! a bounded channel (the embedded `hivewall run`; a Kafka partition later), keeps bucket state
-//! in RocksDB ([`StateDb`]) and hands every alert to an [`AlertSink`] (the decision store in
-//! `run`, a topic later). It delivers each batch's alerts as soon as the batch is handled; at
+//! a bounded channel (the embedded `hivewall run`), keeps bucket state in RocksDB ([`StateDb`])
+//! and hands every alert to an [`AlertSink`] (the decision store in `run`). [`bus`] is the
+//! distributed processor: parse and detect stages as Kafka consumer groups. It delivers each batch's alerts as soon as the batch is handled; at
 //! most every [`ProcessorConfig::persist_every`] (and at the end), once those alerts are
 //! delivered, it writes the buckets that changed and the sources' checkpoints in one RocksDB
 //! write. A crash replays the lines since that write (never loses one); a clean restart neither
 //! re-reads lines nor forgets a half-filled bucket.
 //!
 //! This crate must never depend on `ingest` or `decision-api` (they meet in the CLI), nor on
-//! HTTP or Kafka clients.
+//! an HTTP stack; its only Kafka client is rdkafka, in [`bus`].
 
 pub mod bus;
 mod config;
