@@ -7,6 +7,7 @@
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+pub mod testing;
 
 pub use settings::{
     HivewallSection, Settings, SettingsError, defaults, expand_env, load, load_with_env,

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
@@ -19,31 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{CheckpointFile, KafkaConfig, forward};
 
-/// The bootstrap address of a running broker: `HIVEWALL_KAFKA_BROKERS`, or one started (once,
-/// under a lock, shared by every test process) with the repository's script.
 pub(crate) fn brokers() -> String {
-    if let Ok(b) = std::env::var("HIVEWALL_KAFKA_BROKERS")
-        && !b.is_empty()
-    {
-        return b;
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
-    let dir = format!("{home}/.cache/hivewall/kafka-test");
-    // `-o`: the broker started under the lock must not inherit (and keep) it.
-    let out = Command::new("flock")
-        .arg("-o")
-        .arg(format!("{dir}.lock"))
-        .arg(repo.join("docker/kafka/kafka.sh"))
-        .args(["start", "--dir", &dir, "--port", "19092"])
-        .output()
-        .expect("running flock docker/kafka/kafka.sh start");
-    assert!(
-        out.status.success(),
-        "no Kafka broker: docker/kafka/kafka.sh start failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    server_common::testing::kafka_brokers()
 }
 
 /// A fresh topic with `partitions` partitions.

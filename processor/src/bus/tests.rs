@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,28 +21,7 @@ use tokio_util::sync::CancellationToken;
 use super::{BusConfig, run_detect, run_parse};
 
 fn brokers() -> String {
-    if let Ok(b) = std::env::var("HIVEWALL_KAFKA_BROKERS")
-        && !b.is_empty()
-    {
-        return b;
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
-    let dir = format!("{home}/.cache/hivewall/kafka-test");
-    // `-o`: the broker started under the lock must not inherit (and keep) it.
-    let out = Command::new("flock")
-        .arg("-o")
-        .arg(format!("{dir}.lock"))
-        .arg(repo.join("docker/kafka/kafka.sh"))
-        .args(["start", "--dir", &dir, "--port", "19092"])
-        .output()
-        .expect("running flock docker/kafka/kafka.sh start");
-    assert!(
-        out.status.success(),
-        "no Kafka broker: docker/kafka/kafka.sh start failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    server_common::testing::kafka_brokers()
 }
 
 async fn topics(brokers: &str, prefix: &str, parts: &[(&str, i32)]) -> Vec<String> {
