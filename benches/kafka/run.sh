@@ -55,6 +55,7 @@ fresh() {
     for t in hivewall.lines hivewall.events; do docker/kafka/kafka.sh topics create "$t" 4 --dir "$KDIR" 2>/dev/null; done
     docker/kafka/kafka.sh topics create hivewall.alerts 1 --dir "$KDIR" 2>/dev/null
     docker/kafka/kafka.sh topics create hivewall.decisions 4 compact --dir "$KDIR" 2>/dev/null
+    docker/kafka/kafka.sh topics create hivewall.state 4 compact --dir "$KDIR" 2>/dev/null
     local t0
     t0=$(now)
     "$HW" --log-level warn ingest --brokers "$B" --once --type syslog "$AUTH" 2>>"$OUT/ingest.log"

@@ -36,6 +36,7 @@ TOPICS = [
     ("hivewall.alerts", False),
     ("hivewall.decisions", True),
     ("hivewall.bouncers", True),
+    ("hivewall.state", True),
 ]
 DECISIONS_TOPIC = "hivewall.decisions"
 ENV = {"HIVEWALL_CONFIG_DIR": str(REPO / "scenarios")}
@@ -127,7 +128,7 @@ class Broker:
                         f"{p.stderr}", pytrace=False)
 
     def create_topics(self) -> None:
-        """The five topics, 4 partitions each, the decisions and bouncers topics compacted
+        """The six topics, 4 partitions each, the decisions, bouncers and state topics compacted
         (in parallel: each `kafka.sh topics create` is a JVM start of a few seconds)."""
         procs = [
             (name, subprocess.Popen(

@@ -47,7 +47,7 @@ BROKER_RESTART_ATTACKER = "192.0.2.77"
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory) -> Iterator[Services]:
-    """A fresh broker with the five topics, `hivewall processor` and `hivewall api` on it, and
+    """A fresh broker with the six topics, `hivewall processor` and `hivewall api` on it, and
     a bouncer key; both services must exit with 0 on SIGTERM at the end."""
     tmp = tmp_path_factory.mktemp("kafka")
     broker = Broker(tmp / "broker")

@@ -1,21 +1,28 @@
 //! The detect stage: routed events → buckets per partition → alerts and decisions.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use engine::bucket::BucketStore;
 use engine::clock::Clock;
 use engine::event::Event;
-use engine::pipeline::{AlertRecord, Pipeline, Setup};
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use engine::pipeline::{Pipeline, Setup};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
+use rdkafka::producer::FutureProducer;
 use rdkafka::{Message, Offset, TopicPartitionList};
-use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
+use super::changelog::{self, RestoreStats};
+use super::emit::emit;
 use super::{BusConfig, BusError, acked, kafka};
+use crate::state::{Family, Op, prepare};
 use crate::{PersistentStore, StateDb};
 
 /// What the detect stage did.
@@ -32,6 +39,8 @@ pub struct DetectStats {
     pub alerts: u64,
     /// Decision records written.
     pub decisions: u64,
+    /// Changelog records applied to restore partitions.
+    pub restored: u64,
 }
 
 /// One partition's buckets and position.
@@ -49,7 +58,7 @@ struct Part {
     lines: HashMap<i32, (i64, u32)>,
 }
 
-fn offset_key(topic: &str, partition: i32) -> String {
+pub(super) fn offset_key(topic: &str, partition: i32) -> String {
     format!("kafka:{topic}:{partition}")
 }
 
@@ -57,14 +66,19 @@ fn offset_key(topic: &str, partition: i32) -> String {
 const LINE_PREFIX: &str = "line:";
 
 impl Part {
+    /// Opens the partition's database, brings it up to the end of the changelog, and loads
+    /// its buckets and position.
     fn open(
         setup: &Setup,
         clock: Arc<dyn Clock>,
-        dir: &Path,
-        topic: &str,
+        cfg: &BusConfig,
+        producer: &FutureProducer,
         partition: i32,
-    ) -> Result<Part, BusError> {
-        let db = StateDb::open(&dir.join(format!("partition-{partition}")))?;
+    ) -> Result<(Part, RestoreStats), BusError> {
+        let topic = cfg.events_topic.as_str();
+        let db = StateDb::open(&cfg.state_dir.join(format!("partition-{partition}")))?;
+        let restored =
+            tokio::task::block_in_place(|| changelog::restore(cfg, producer, &db, partition))?;
         let mut loaded = None;
         let pipeline =
             Pipeline::load_with(setup, clock, |scenarios| match db.load_store(scenarios) {
@@ -97,46 +111,42 @@ impl Part {
                 Some((p, (o.parse().ok()?, i.parse().ok()?)))
             })
             .collect();
-        Ok(Part {
-            pipeline,
-            db,
-            next,
-            dirty: false,
-            decided: false,
-            lines,
-        })
+        Ok((
+            Part {
+                pipeline,
+                db,
+                next,
+                dirty: false,
+                decided: false,
+                lines,
+            },
+            restored,
+        ))
     }
 }
 
-/// A decision's stable uuid: the same alert (scenario, source, first and last event) gives
-/// the same uuid, so an alert emitted again after a crash rewrites its record.
-fn decision_uuid(a: &wire::Alert, d: &wire::Decision, i: usize) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        a.scenario.as_str(),
-        a.source.scope.as_str(),
-        a.source.value.as_str(),
-        a.start_at.as_str(),
-        a.stop_at.as_str(),
-        d.kind.as_str(),
-        &i.to_string(),
-    ] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    let b = h.finalize();
-    format!(
-        "{}-{}-{}-{}-{}",
-        hex(&b[0..4]),
-        hex(&b[4..6]),
-        hex(&b[6..8]),
-        hex(&b[8..10]),
-        hex(&b[10..16])
-    )
+/// Partitions taken away by the group since the main loop last looked: their state in memory
+/// is dropped unflushed (their next owner replays the records since the last flush).
+#[derive(Default)]
+struct Revoked {
+    any: AtomicBool,
+    partitions: Mutex<Vec<i32>>,
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+/// The detect consumer's context: notes revocations (called on the consumer's poll, inside
+/// `recv`).
+struct DetectContext(Arc<Revoked>);
+
+impl ClientContext for DetectContext {}
+
+impl ConsumerContext for DetectContext {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let mut ps = self.0.partitions.lock().unwrap_or_else(|e| e.into_inner());
+            ps.extend(tpl.elements().iter().map(|e| e.partition()));
+            self.0.any.store(true, Ordering::Release);
+        }
+    }
 }
 
 /// Runs the detect stage until `shutdown` (or, with `idle_exit`, until no record came for
@@ -148,14 +158,22 @@ pub async fn run_detect(
     idle_exit: Option<Duration>,
     shutdown: CancellationToken,
 ) -> Result<DetectStats, BusError> {
-    let consumer: StreamConsumer = cfg
+    let revoked = Arc::new(Revoked::default());
+    let consumer: StreamConsumer<DetectContext> = cfg
         .consumer(&cfg.detect_group)
-        .create()
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .create_with_context(DetectContext(Arc::clone(&revoked)))
         .map_err(kafka("creating the detect consumer"))?;
     super::ensure_topics(
         &consumer,
-        &[&cfg.events_topic, &cfg.alerts_topic, &cfg.decisions_topic],
+        &[
+            &cfg.events_topic,
+            &cfg.alerts_topic,
+            &cfg.decisions_topic,
+            &cfg.state_topic,
+        ],
     )?;
+    super::same_partitions(&consumer, &cfg.events_topic, &cfg.state_topic)?;
     consumer
         .subscribe(&[&cfg.events_topic])
         .map_err(kafka("subscribing to the events topic"))?;
@@ -175,10 +193,19 @@ pub async fn run_detect(
             () = shutdown.cancelled() => break,
             m = tokio::time::timeout(wait, consumer.recv()) => m,
         };
+        if revoked.any.swap(false, Ordering::AcqRel) {
+            let gone: Vec<i32> =
+                std::mem::take(&mut *revoked.partitions.lock().unwrap_or_else(|e| e.into_inner()));
+            for p in gone {
+                if parts.remove(&p).is_some() {
+                    tracing::info!(partition = p, "partition revoked: its state is released");
+                }
+            }
+        }
         let msg = match msg {
             Err(_) => {
                 if since_flush > 0 {
-                    flush(&consumer, cfg, &mut parts, &mut pending).await?;
+                    flush(&consumer, &producer, cfg, &mut parts, &mut pending).await?;
                     since_flush = 0;
                 }
                 if idle_exit.is_some() {
@@ -196,19 +223,17 @@ pub async fn run_detect(
         let part = match parts.entry(p) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
-                let part = Part::open(
-                    setup,
-                    Arc::clone(&clock),
-                    &cfg.state_dir,
-                    &cfg.events_topic,
-                    p,
-                )?;
+                let (part, restored) = Part::open(setup, Arc::clone(&clock), cfg, &producer, p)?;
                 tracing::info!(
                     partition = p,
                     next = part.next,
                     buckets = part.pipeline.detector().store().len(),
+                    changelog_records = restored.applied,
+                    repaired = restored.repaired,
+                    took_ms = restored.took.as_millis() as u64,
                     "partition state restored"
                 );
+                stats.restored += restored.applied;
                 e.insert(part)
             }
         };
@@ -262,72 +287,27 @@ pub async fn run_detect(
         part.dirty = true;
         since_flush += 1;
         if since_flush >= cfg.batch {
-            flush(&consumer, cfg, &mut parts, &mut pending).await?;
+            flush(&consumer, &producer, cfg, &mut parts, &mut pending).await?;
             since_flush = 0;
         }
     }
-    flush(&consumer, cfg, &mut parts, &mut pending).await?;
+    flush(&consumer, &producer, cfg, &mut parts, &mut pending).await?;
     Ok(stats)
 }
 
-/// Queues the alerts and their decisions.
-fn emit(
-    producer: &FutureProducer,
-    cfg: &BusConfig,
-    alerts: Vec<AlertRecord>,
-    pending: &mut Vec<rdkafka::producer::DeliveryFuture>,
-    stats: &mut DetectStats,
-) -> Result<(), BusError> {
-    let now = chrono::Utc::now();
-    for a in alerts.into_iter().filter(|a| !a.whitelisted) {
-        let mut alert = a.alert;
-        alert.decisions = a.decisions;
-        let body = serde_json::to_vec(&alert).unwrap_or_default();
-        let key = format!("{}:{}", alert.scenario, alert.source.value);
-        let rec = FutureRecord::to(&cfg.alerts_topic).key(&key).payload(&body);
-        pending.push(
-            producer
-                .send_result(rec)
-                .map_err(|(e, _)| kafka("queueing an alert")(e))?,
-        );
-        stats.alerts += 1;
-        for (i, d) in alert.decisions.iter().enumerate() {
-            let ns = engine::profile::parse_duration_with_days(&d.duration).unwrap_or(0);
-            let until = now + chrono::Duration::nanoseconds(ns);
-            let r = wire::bus::DecisionRecord {
-                v: wire::bus::DECISION_VERSION,
-                uuid: decision_uuid(&alert, d, i),
-                decision: d.clone(),
-                until: until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                alert_uuid: None,
-            };
-            let body = serde_json::to_vec(&r).unwrap_or_default();
-            let key = wire::bus::decision_key(&d.scope, &d.value);
-            let rec = FutureRecord::to(&cfg.decisions_topic)
-                .key(&key)
-                .payload(&body);
-            pending.push(
-                producer
-                    .send_result(rec)
-                    .map_err(|(e, _)| kafka("queueing a decision")(e))?,
-            );
-            stats.decisions += 1;
-        }
-    }
-    Ok(())
-}
-
-/// Waits for the records in flight, writes each changed partition's buckets and next offset
-/// in one batch, then commits the group's offsets.
+/// Stores what the owned partitions did since the last flush: waits for the alerts and
+/// decisions in flight, writes each changed partition's keys and a marker to the changelog,
+/// and once those are acknowledged, the same keys and the changelog position in one RocksDB
+/// batch; then commits the group's offsets.
 async fn flush(
-    consumer: &StreamConsumer,
+    consumer: &StreamConsumer<DetectContext>,
+    producer: &FutureProducer,
     cfg: &BusConfig,
     parts: &mut HashMap<i32, Part>,
     pending: &mut Vec<rdkafka::producer::DeliveryFuture>,
 ) -> Result<(), BusError> {
     acked(pending).await?;
-    let mut tpl = TopicPartitionList::new();
+    let mut staged = Vec::new();
     for (p, part) in parts.iter_mut().filter(|(_, part)| part.dirty) {
         let scenarios = Arc::clone(part.pipeline.detector().scenarios());
         let mut cp = vec![(offset_key(&cfg.events_topic, *p), part.next.to_string())];
@@ -344,16 +324,30 @@ async fn flush(
         };
         part.decided = false;
         let detector = part.pipeline.detector().state();
-        part.db.commit(
+        let ops = prepare(
             part.pipeline.store_mut(),
             &scenarios,
             &cp,
             None,
             Some(&detector),
             history.as_deref(),
-        )?;
+        );
+        let marker = changelog::publish(producer, &cfg.state_topic, *p, &ops, part.next, pending)?;
+        staged.push((*p, ops, marker));
         part.dirty = false;
-        tpl.add_partition_offset(&cfg.events_topic, *p, Offset::Offset(part.next))
+    }
+    acked(pending).await?;
+    let mut tpl = TopicPartitionList::new();
+    for (p, mut ops, marker) in staged {
+        let at = changelog::marker_offset(marker).await?;
+        ops.push(Op::put(
+            Family::Checkpoints,
+            changelog::position_key(&cfg.state_topic, p),
+            (at + 1).to_string(),
+        ));
+        let Some(part) = parts.get(&p) else { continue };
+        part.db.apply(&ops)?;
+        tpl.add_partition_offset(&cfg.events_topic, p, Offset::Offset(part.next))
             .map_err(kafka("listing offsets"))?;
     }
     if tpl.count() > 0

@@ -17,7 +17,11 @@
 //! Scenarios are named on the bus by their name (`crowdsecurity/ssh-bf`): processors of one
 //! deployment must load the same scenario set.
 
+mod changelog;
+#[cfg(test)]
+mod changelog_tests;
 mod detect;
+mod emit;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -26,11 +30,15 @@ use std::path::PathBuf;
 
 use rdkafka::ClientConfig;
 
+pub use changelog::RestoreStats;
 pub use detect::{DetectStats, run_detect};
 pub use parse::{ParseStats, run_parse};
 
 /// Topic of parsed events between the two stages.
 pub const EVENTS_TOPIC: &str = "hivewall.events";
+
+/// Compacted topic of the detect stage's state (one partition per events partition).
+pub const STATE_TOPIC: &str = "hivewall.state";
 
 /// Where the stages read and write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +57,8 @@ pub struct BusConfig {
     pub alerts_topic: String,
     /// `hivewall.decisions`.
     pub decisions_topic: String,
+    /// `hivewall.state`: the changelog of the detect stage's partitions.
+    pub state_topic: String,
     /// Records handled between two commits at most.
     pub batch: usize,
     /// Where the detect stage keeps one RocksDB per partition (`partition-N`).
@@ -66,6 +76,7 @@ impl BusConfig {
             events_topic: EVENTS_TOPIC.into(),
             alerts_topic: wire::bus::ALERTS_TOPIC.into(),
             decisions_topic: wire::bus::DECISIONS_TOPIC.into(),
+            state_topic: STATE_TOPIC.into(),
             batch: 2000,
             state_dir: state_dir.into(),
         }
@@ -115,6 +126,20 @@ pub enum BusError {
         "topic `{0}` does not exist on the brokers: create it (e.g. docker/kafka/kafka.sh topics create {0} 4)"
     )]
     NoTopic(String),
+    /// The changelog must have one partition per events partition.
+    #[error(
+        "topic `{b}` has {nb} partition(s) but `{a}` has {na}: the changelog needs one partition per events partition"
+    )]
+    PartitionMismatch {
+        /// The events topic.
+        a: String,
+        /// Its partitions.
+        na: usize,
+        /// The changelog topic.
+        b: String,
+        /// Its partitions.
+        nb: usize,
+    },
     /// Loading the pipeline.
     #[error(transparent)]
     Setup(#[from] engine::pipeline::SetupError),
@@ -129,8 +154,8 @@ pub(crate) fn kafka(context: &'static str) -> impl FnOnce(rdkafka::error::KafkaE
 
 /// Fails when one of `topics` does not exist (hivewall does not create topics: partition
 /// counts and retention are the operator's choice), as `ingest` and `api` do.
-pub(crate) fn ensure_topics(
-    consumer: &rdkafka::consumer::StreamConsumer,
+pub(crate) fn ensure_topics<C: rdkafka::consumer::ConsumerContext + 'static>(
+    consumer: &rdkafka::consumer::StreamConsumer<C>,
     topics: &[&str],
 ) -> Result<(), BusError> {
     use rdkafka::consumer::Consumer;
@@ -158,6 +183,37 @@ pub(crate) fn ensure_topics(
                 std::thread::sleep(std::time::Duration::from_millis(500))
             });
         }
+    }
+    Ok(())
+}
+
+/// Fails unless `a` and `b` have as many partitions (a changelog partition per events
+/// partition).
+pub(crate) fn same_partitions<C: rdkafka::consumer::ConsumerContext + 'static>(
+    consumer: &rdkafka::consumer::StreamConsumer<C>,
+    a: &str,
+    b: &str,
+) -> Result<(), BusError> {
+    use rdkafka::consumer::Consumer;
+    let count = |t: &str| -> Result<usize, BusError> {
+        let meta = tokio::task::block_in_place(|| {
+            consumer.fetch_metadata(Some(t), std::time::Duration::from_secs(10))
+        })
+        .map_err(kafka("reading topic metadata"))?;
+        Ok(meta
+            .topics()
+            .iter()
+            .find(|m| m.name() == t)
+            .map_or(0, |m| m.partitions().len()))
+    };
+    let (na, nb) = (count(a)?, count(b)?);
+    if na != nb {
+        return Err(BusError::PartitionMismatch {
+            a: a.to_string(),
+            na,
+            b: b.to_string(),
+            nb,
+        });
     }
     Ok(())
 }

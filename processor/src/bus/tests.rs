@@ -20,11 +20,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::{BusConfig, run_detect, run_parse};
 
-fn brokers() -> String {
+pub(super) fn brokers() -> String {
     server_common::testing::kafka_brokers()
 }
 
-async fn topics(brokers: &str, prefix: &str, parts: &[(&str, i32)]) -> Vec<String> {
+pub(super) async fn topics(brokers: &str, prefix: &str, parts: &[(&str, i32)]) -> Vec<String> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
@@ -51,7 +51,7 @@ async fn topics(brokers: &str, prefix: &str, parts: &[(&str, i32)]) -> Vec<Strin
 }
 
 /// Failed ssh logins from 30 addresses, some of them brute forcing.
-fn auth_log(n: usize) -> Vec<String> {
+pub(super) fn auth_log(n: usize) -> Vec<String> {
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
     let mut t = Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap();
     (0..n)
@@ -71,22 +71,64 @@ fn auth_log(n: usize) -> Vec<String> {
         .collect()
 }
 
-fn setup() -> Setup {
+pub(super) fn setup() -> Setup {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     Setup::installed(&repo.join("scenarios"), repo.join("scenarios/data")).unwrap()
 }
 
-fn clock() -> Arc<FixedClock> {
+pub(super) fn clock() -> Arc<FixedClock> {
     Arc::new(FixedClock(
         Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap(),
     ))
 }
 
+/// A configuration on the five topics `names` (lines, events, alerts, decisions, state) with
+/// groups of their own and state in `dir`.
+pub(super) fn bus_config(brokers: &str, names: &[String], dir: &Path) -> BusConfig {
+    let mut cfg = BusConfig::new(brokers, dir);
+    cfg.lines_topic = names[0].clone();
+    cfg.events_topic = names[1].clone();
+    cfg.alerts_topic = names[2].clone();
+    cfg.decisions_topic = names[3].clone();
+    cfg.state_topic = names[4].clone();
+    cfg.parse_group = format!("{}-parse", names[0]);
+    cfg.detect_group = format!("{}-detect", names[0]);
+    cfg.batch = 500;
+    cfg
+}
+
+/// Writes `lines` as syslog lines of one file to the lines topic, acknowledged.
+pub(super) async fn produce_lines(cfg: &BusConfig, lines: &[String]) {
+    let producer: FutureProducer = cfg.producer().create().unwrap();
+    let mut pending = Vec::new();
+    for l in lines {
+        let raw = wire::RawLine {
+            raw: l.clone(),
+            src: "/var/log/auth.log".into(),
+            module: "file".into(),
+            labels: [("type".to_string(), "syslog".to_string())].into(),
+            time: None,
+        };
+        let body = wire::bus::encode_line(&raw);
+        pending.push(
+            producer
+                .send_result(
+                    FutureRecord::to(&cfg.lines_topic)
+                        .key(&raw.src)
+                        .payload(&body),
+                )
+                .map_err(|(e, _)| e)
+                .unwrap(),
+        );
+    }
+    super::acked(&mut pending).await.unwrap();
+}
+
 /// (value, scenario, type, duration) of every decision.
-type Decisions = BTreeSet<(String, String, String, String)>;
+pub(super) type Decisions = BTreeSet<(String, String, String, String)>;
 
 /// What one in-process pipeline decides for the same lines (the `run` path).
-fn expected(lines: &[String]) -> Decisions {
+pub(super) fn expected(lines: &[String]) -> Decisions {
     let mut p = Pipeline::load(&setup(), clock()).unwrap();
     let acq = Acquisition::new("/var/log/auth.log", "file", "syslog", std::iter::empty());
     let mut out = Decisions::new();
@@ -103,7 +145,7 @@ fn expected(lines: &[String]) -> Decisions {
     out
 }
 
-async fn read_decisions(brokers: &str, topic: &str, n: usize) -> Decisions {
+pub(super) async fn read_decisions(brokers: &str, topic: &str, n: usize) -> Decisions {
     let c: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", format!("{topic}-reader"))
@@ -140,46 +182,23 @@ async fn two_stages_decide_what_one_pipeline_decides() {
     let names = topics(
         &brokers,
         "proc",
-        &[("lines", 4), ("events", 4), ("alerts", 1), ("decisions", 4)],
+        &[
+            ("lines", 4),
+            ("events", 4),
+            ("alerts", 1),
+            ("decisions", 4),
+            ("state", 4),
+        ],
     )
     .await;
     let state = tempfile::tempdir().unwrap();
-    let mut cfg = BusConfig::new(&brokers, state.path());
-    cfg.lines_topic = names[0].clone();
-    cfg.events_topic = names[1].clone();
-    cfg.alerts_topic = names[2].clone();
-    cfg.decisions_topic = names[3].clone();
-    cfg.parse_group = format!("{}-parse", names[0]);
-    cfg.detect_group = format!("{}-detect", names[0]);
-    cfg.batch = 500;
+    let cfg = bus_config(&brokers, &names, state.path());
 
     let lines = auth_log(4000);
     let want = expected(&lines);
     assert!(want.len() >= 5, "the log should cause decisions: {want:?}");
 
-    let producer: FutureProducer = cfg.producer().create().unwrap();
-    let mut pending = Vec::new();
-    for l in &lines {
-        let raw = wire::RawLine {
-            raw: l.clone(),
-            src: "/var/log/auth.log".into(),
-            module: "file".into(),
-            labels: [("type".to_string(), "syslog".to_string())].into(),
-            time: None,
-        };
-        let body = wire::bus::encode_line(&raw);
-        pending.push(
-            producer
-                .send_result(
-                    FutureRecord::to(&cfg.lines_topic)
-                        .key(&raw.src)
-                        .payload(&body),
-                )
-                .map_err(|(e, _)| e)
-                .unwrap(),
-        );
-    }
-    super::acked(&mut pending).await.unwrap();
+    produce_lines(&cfg, &lines).await;
 
     let idle = Some(Duration::from_secs(4));
     let parse = run_parse(&setup(), clock(), &cfg, idle, CancellationToken::new())

@@ -6,6 +6,7 @@
 //! scenario between two starts leaves the other buckets where they were; buckets of scenarios
 //! no longer loaded are dropped at start-up.
 
+mod ops;
 mod store;
 
 use std::collections::HashMap;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use engine::bucket::{Bucket, BucketKey, ScenarioSet};
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch};
 
+pub use ops::{Family, Op};
 pub use store::PersistentStore;
 
 const CF_BUCKETS: &str = "buckets";
@@ -220,59 +222,96 @@ impl StateDb {
         detector: Option<&engine::bucket::DetectorState>,
         history: Option<&[engine::profile::HistoryEntry]>,
     ) -> Result<(), StateError> {
-        let mut batch = WriteBatch::default();
-        let buckets = self.cf(CF_BUCKETS);
-        for key in store.take_dirty() {
-            let Some(name) = scenarios.get(key.scenario as usize).map(|s| s.name()) else {
-                continue;
-            };
-            let k = encode_key(name, &key);
-            match store.entry(&key) {
-                Some((b, deadline)) => {
-                    let mut v = deadline.to_be_bytes().to_vec();
-                    // A bucket is plain data; serializing it cannot fail.
-                    if serde_json::to_writer(&mut v, b).is_ok() {
-                        batch.put_cf(buckets, k, v);
-                    }
-                }
-                None => batch.delete_cf(buckets, k),
-            }
-        }
-        let cps = self.cf(CF_CHECKPOINTS);
-        for (k, v) in checkpoints {
-            batch.put_cf(cps, k.as_bytes(), v.as_bytes());
-        }
-        if let Some(w) = watermark {
-            let mut v = w.event_nanos.to_be_bytes().to_vec();
-            v.extend_from_slice(&w.wall_nanos.to_be_bytes());
-            batch.put_cf(self.cf(CF_META), WATERMARK, v);
-        }
-        if let Some(d) = detector {
-            let stored = StoredDetector {
-                time: d.time,
-                blackholes: d
-                    .blackholes
-                    .iter()
-                    .filter_map(|(k, until)| {
-                        let name = scenarios.get(k.scenario as usize)?.name().to_string();
-                        Some((name, k.group.to_string(), *until))
-                    })
-                    .collect(),
-            };
-            if let Ok(v) = serde_json::to_vec(&stored) {
-                batch.put_cf(self.cf(CF_META), DETECTOR, v);
-            }
-        }
-        if let Some(h) = history
-            && let Ok(v) = serde_json::to_vec(h)
-        {
-            batch.put_cf(self.cf(CF_META), HISTORY, v);
-        }
-        if batch.is_empty() {
+        let ops = prepare(store, scenarios, checkpoints, watermark, detector, history);
+        self.apply(&ops)
+    }
+
+    /// Writes `ops` in one batch.
+    pub fn apply(&self, ops: &[Op]) -> Result<(), StateError> {
+        if ops.is_empty() {
             return Ok(());
+        }
+        let mut batch = WriteBatch::default();
+        for op in ops {
+            let cf = self.cf(op.family.cf_name());
+            match &op.value {
+                Some(v) => batch.put_cf(cf, &op.key, v),
+                None => batch.delete_cf(cf, &op.key),
+            }
         }
         self.db.write(batch).map_err(self.io("committing a batch"))
     }
+
+    /// The stored value of one key.
+    pub fn get(&self, family: Family, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.db
+            .get_cf(self.cf(family.cf_name()), key)
+            .map_err(self.io("reading a key"))
+    }
+}
+
+/// The writes that store what changed since the last commit: the changed buckets (taken from
+/// the store's dirty set), the checkpoints, the watermark, the detector state and the decision
+/// history. No I/O: [`StateDb::apply`] writes them.
+pub fn prepare(
+    store: &mut PersistentStore,
+    scenarios: &ScenarioSet,
+    checkpoints: &[(String, String)],
+    watermark: Option<Watermark>,
+    detector: Option<&engine::bucket::DetectorState>,
+    history: Option<&[engine::profile::HistoryEntry]>,
+) -> Vec<Op> {
+    let mut ops = Vec::with_capacity(store.dirty_len() + checkpoints.len() + 3);
+    for key in store.take_dirty() {
+        let Some(name) = scenarios.get(key.scenario as usize).map(|s| s.name()) else {
+            continue;
+        };
+        let k = encode_key(name, &key);
+        match store.entry(&key) {
+            Some((b, deadline)) => {
+                let mut v = deadline.to_be_bytes().to_vec();
+                // A bucket is plain data; serializing it cannot fail.
+                if serde_json::to_writer(&mut v, b).is_ok() {
+                    ops.push(Op::put(Family::Buckets, k, v));
+                }
+            }
+            None => ops.push(Op {
+                family: Family::Buckets,
+                key: k,
+                value: None,
+            }),
+        }
+    }
+    for (k, v) in checkpoints {
+        ops.push(Op::put(Family::Checkpoints, k.as_bytes(), v.as_bytes()));
+    }
+    if let Some(w) = watermark {
+        let mut v = w.event_nanos.to_be_bytes().to_vec();
+        v.extend_from_slice(&w.wall_nanos.to_be_bytes());
+        ops.push(Op::put(Family::Meta, WATERMARK, v));
+    }
+    if let Some(d) = detector {
+        let stored = StoredDetector {
+            time: d.time,
+            blackholes: d
+                .blackholes
+                .iter()
+                .filter_map(|(k, until)| {
+                    let name = scenarios.get(k.scenario as usize)?.name().to_string();
+                    Some((name, k.group.to_string(), *until))
+                })
+                .collect(),
+        };
+        if let Ok(v) = serde_json::to_vec(&stored) {
+            ops.push(Op::put(Family::Meta, DETECTOR, v));
+        }
+    }
+    if let Some(h) = history
+        && let Ok(v) = serde_json::to_vec(h)
+    {
+        ops.push(Op::put(Family::Meta, HISTORY, v));
+    }
+    ops
 }
 
 fn encode_key(scenario: &str, key: &BucketKey) -> Vec<u8> {
