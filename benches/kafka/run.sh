@@ -7,8 +7,13 @@
 #      produce time.
 #   2. `kafka_consume`: every record of hivewall.lines from the start, nothing decoded.
 #   3. `hivewall processor` (parse + detect stages in one process) from a fresh state and fresh
-#      consumer groups until idle: lines/s = LINES / (wall − idle wait).
+#      consumer groups until idle: lines/s = LINES / (last event applied − first line read),
+#      from the stages' exit lines (the group join before the first record is not counted).
 #   4. The same with two processors (separate state dirs) sharing the partitions.
+#   5. Latency: a processor and `kafka_latency` (attackers among background lines at RATE
+#      lines/s for 30 s): produce of the overflowing line → decision record, p50/p99.
+#   6. Restore: `restore_bench` writes BUCKETS real buckets to a changelog partition, then
+#      restores them into an empty state dir and loads them (BUCKETS=1000000).
 #
 #   benches/kafka/run.sh [OUTDIR]      (default ~/.cache/hivewall/kafka-bench; LINES=500000)
 #
@@ -19,6 +24,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE/../.."
 OUT="${1:-${HIVEWALL_CACHE:-$HOME/.cache/hivewall}/kafka-bench}"
 LINES="${LINES:-500000}"
+RATE="${RATE:-5000}"
+BUCKETS="${BUCKETS:-1000000}"
 PORT="${PORT:-19292}"
 IDLE=5
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hivewall/target}"
@@ -47,15 +54,21 @@ AUTH="$OUT/auth-$LINES.log"
 [ -s "$AUTH" ] || "$BIN/genlog" auth "$LINES" 42 >"$AUTH"
 
 export HIVEWALL_CONFIG_DIR="$PWD/scenarios"
-# fresh: a new broker (empty topics, no consumer groups) holding the log; sets B, produce_s.
-fresh() {
+# fresh_broker: a new broker with empty topics and no consumer groups; sets B.
+fresh_broker() {
     docker/kafka/kafka.sh stop --dir "$KDIR" >/dev/null 2>&1 || true
-    log "broker on 127.0.0.1:$PORT (fresh), ingest --once of $LINES lines"
+    log "broker on 127.0.0.1:$PORT (fresh)"
     B="$(flock -o "$KDIR.lock" docker/kafka/kafka.sh start --dir "$KDIR" --port "$PORT" --fresh 2>/dev/null)"
     for t in hivewall.lines hivewall.events; do docker/kafka/kafka.sh topics create "$t" 4 --dir "$KDIR" 2>/dev/null; done
     docker/kafka/kafka.sh topics create hivewall.alerts 1 --dir "$KDIR" 2>/dev/null
     docker/kafka/kafka.sh topics create hivewall.decisions 4 compact --dir "$KDIR" 2>/dev/null
     docker/kafka/kafka.sh topics create hivewall.state 4 compact --dir "$KDIR" 2>/dev/null
+    docker/kafka/kafka.sh topics create bench.restore 1 compact --dir "$KDIR" 2>/dev/null
+}
+# fresh: a fresh broker holding the log; sets B, produce_s.
+fresh() {
+    fresh_broker
+    log "ingest --once of $LINES lines"
     local t0
     t0=$(now)
     "$HW" --log-level warn ingest --brokers "$B" --once --type syslog "$AUTH" 2>>"$OUT/ingest.log"
@@ -66,26 +79,47 @@ fresh
 log "raw consume of hivewall.lines"
 read -r _ consume_s consume_rate _ < <("$BIN/kafka_consume" "$B" hivewall.lines "$LINES")
 
-# run_processors N: N processors from fresh state and groups; prints the busy seconds.
+# run_processors N: N processors from fresh state and groups; prints the seconds from the
+# first line read to the last event applied (over all of them).
 run_processors() {
-    local n="$1" i t0
+    local n="$1" i
     rm -rf "$OUT"/proc-*
     PIDS=()
-    t0=$(now)
     for i in $(seq 1 "$n"); do
         "$HW" --log-level warn --state-dir "$OUT/proc-$i" \
-            processor --brokers "$B" --idle-exit "$IDLE" 2>>"$OUT/processor.log" &
+            processor --brokers "$B" --idle-exit "$IDLE" 2>"$OUT/processor-$n-$i.log" &
         PIDS+=($!)
     done
     for p in "${PIDS[@]}"; do wait "$p"; done
     PIDS=()
-    python3 -c "import sys; print(f'{float(sys.argv[1]) - $IDLE:.2f}')" "$(since "$t0")"
+    python3 - "$OUT"/processor-"$n"-*.log <<'PY'
+import re, sys
+first, last = [], []
+for f in sys.argv[1:]:
+    for l in open(f):
+        m = re.search(r"(parse|detect) stage stopped: .*first record at ([\d.]+), last at ([\d.]+)", l)
+        if m:
+            (first if m[1] == "parse" else last).append(float(m[2 if m[1] == "parse" else 3]))
+print(f"{max(last) - min(first):.2f}")
+PY
 }
 log "one processor"
 one_s=$(run_processors 1)
 fresh
 log "two processors"
 two_s=$(run_processors 2)
+
+log "latency: a processor, attackers among $RATE background lines/s for 30 s"
+fresh_broker
+rm -rf "$OUT/proc-lat"
+"$HW" --log-level warn --state-dir "$OUT/proc-lat" processor --brokers "$B" 2>"$OUT/processor-lat.log" &
+PIDS=($!)
+sleep 8 # the group join
+read -r lat_attackers lat_decided lat_p50 lat_p99 lat_max < <("$BIN/kafka_latency" "$B" hivewall.lines hivewall.decisions "$RATE" 30)
+kill "${PIDS[0]}"; wait "${PIDS[0]}" || true; PIDS=()
+
+log "restore of $BUCKETS buckets"
+read -r r_buckets r_records r_mib r_write r_restore r_load < <("$BIN/restore_bench" "$B" bench.restore "$BUCKETS" "$PWD/scenarios")
 
 python3 - "$LINES" "$produce_s" "$consume_s" "$consume_rate" "$one_s" "$two_s" <<'PY' | tee "$OUT/results.md"
 import sys
@@ -97,3 +131,7 @@ print(f"| raw rdkafka consume of hivewall.lines | {consume:.2f} | {crate:,.0f} |
 print(f"| hivewall processor ×1 (parse + detect) | {one:.2f} | {n / one:,.0f} | {n / one / crate:.2f} |")
 print(f"| hivewall processor ×2 (4 partitions) | {two:.2f} | {n / two:,.0f} | {n / two / crate:.2f} |")
 PY
+echo "latency (produce of the overflowing line → decision record), $RATE background lines/s:" \
+    "$lat_decided of $lat_attackers attackers decided, p50 $lat_p50 ms, p99 $lat_p99 ms, max $lat_max ms" | tee -a "$OUT/results.md"
+echo "restore: $r_buckets buckets, $r_records changelog records ($r_mib MiB): written in $r_write s," \
+    "restored into an empty state dir in $r_restore s, loaded into memory in $r_load s" | tee -a "$OUT/results.md"

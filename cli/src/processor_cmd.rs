@@ -72,8 +72,10 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
             stages.spawn(async move {
                 run_parse(&setup, clock, &cfg, idle, token).await.map(|st| {
                     format!(
-                        "parse stage stopped: {} lines, {} events",
-                        st.lines, st.events
+                        "parse stage stopped: {} lines, {} events{}",
+                        st.lines,
+                        st.events,
+                        span(st.first, st.last)
                     )
                 })
             });
@@ -90,8 +92,11 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
                     .await
                     .map(|st| {
                         format!(
-                            "detect stage stopped: {} events, {} alerts, {} decisions",
-                            st.events, st.alerts, st.decisions
+                            "detect stage stopped: {} events, {} alerts, {} decisions{}",
+                            st.events,
+                            st.alerts,
+                            st.decisions,
+                            span(st.first, st.last)
                         )
                     })
             });
@@ -120,4 +125,16 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
         first_err.map_or(Ok(()), Err)
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `, first record at UNIX, last at UNIX` (seconds, for benchmarks), when records came.
+fn span(first: Option<std::time::SystemTime>, last: Option<std::time::SystemTime>) -> String {
+    let unix = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
+    };
+    match (first, last) {
+        (Some(f), Some(l)) => format!(", first record at {:.3}, last at {:.3}", unix(f), unix(l)),
+        _ => String::new(),
+    }
 }

@@ -14,6 +14,7 @@
 
 pub mod bus;
 mod config;
+mod idle;
 mod live;
 mod sink;
 mod sources;
@@ -25,7 +26,7 @@ mod thread;
 pub use config::ProcessorConfig;
 pub use live::{Processor, RunStats};
 pub use sink::{AlertSink, SinkError};
-pub use state::{PersistentStore, StateDb, StateError};
+pub use state::{Family, Op, PersistentStore, StateDb, StateError, prepare};
 pub use thread::ProcessorThread;
 
 /// What can stop the processor.

@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use engine::bucket::{BucketStore, Stamp};
+use engine::bucket::BucketStore;
 use engine::clock::Clock;
 use engine::event::ExpectMode;
 use engine::pipeline::{AlertRecord, LineOutcome, Pipeline, Setup, SetupError, Stats};
@@ -12,13 +12,9 @@ use tokio::sync::mpsc::Receiver;
 use tokio_util::sync::CancellationToken;
 use wire::SourcedLine;
 
+use crate::idle::Clockwork;
 use crate::sources::Sources;
-use crate::state::Watermark;
 use crate::{AlertSink, PersistentStore, ProcessorConfig, ProcessorError, StateDb};
-
-/// Bucket time is held this far behind the watermark on clock ticks, so a line stamped a
-/// little before the tick (logs have second resolution) still finds its bucket alive.
-const TICK_GRACE: Duration = Duration::from_secs(2);
 
 /// What a run went through.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,7 +37,7 @@ pub struct Processor<K: AlertSink> {
     /// The newest checkpoint of each source key since the last write (few sources: a list).
     checkpoints: Vec<(String, String)>,
     /// Bucket time and the wall clock when it was reached.
-    watermark: Option<(Stamp, SystemTime)>,
+    watermark: Clockwork,
     stats: RunStats,
     /// Lines per (source module, outcome) not yet published to the metrics.
     outcomes: Vec<(String, LineOutcome, u64)>,
@@ -56,16 +52,6 @@ impl<K: AlertSink> std::fmt::Debug for Processor<K> {
             .field("stats", &self.stats)
             .finish()
     }
-}
-
-fn wall_nanos(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-fn from_wall_nanos(n: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_nanos(u64::try_from(n).unwrap_or(0))
 }
 
 impl<K: AlertSink> Processor<K> {
@@ -96,15 +82,7 @@ impl<K: AlertSink> Processor<K> {
         if let Some(state) = db.detector_state(pipeline.detector().scenarios())? {
             pipeline.restore_detector(state);
         }
-        let watermark = db.watermark()?.map(|w| {
-            (
-                Stamp {
-                    nanos: w.event_nanos,
-                    offset: 0,
-                },
-                from_wall_nanos(w.wall_nanos),
-            )
-        });
+        let watermark = Clockwork::load(&db)?;
         let checkpoints = Vec::new();
         Ok((
             Processor {
@@ -233,27 +211,13 @@ impl<K: AlertSink> Processor<K> {
     /// Moves bucket time on by the wall-clock time elapsed since it last moved (less a grace),
     /// so counters fire and idle buckets leak out while no line comes.
     pub fn tick(&mut self, now: SystemTime) -> Vec<AlertRecord> {
-        let Some((t, at)) = self.watermark else {
-            return Vec::new();
-        };
-        let Ok(elapsed) = now.duration_since(at) else {
-            return Vec::new();
-        };
-        let Some(elapsed) = elapsed.checked_sub(TICK_GRACE) else {
-            return Vec::new();
-        };
-        let target = t.plus(i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX));
-        let out = self.pipeline.advance(target);
-        self.watermark = Some((target, now - TICK_GRACE));
-        out
+        self.watermark
+            .tick(&mut self.pipeline, now)
+            .unwrap_or_default()
     }
 
     fn note_time(&mut self) {
-        if let Some(t) = self.pipeline.detector().time()
-            && self.watermark.is_none_or(|(w, _)| w.nanos < t.nanos)
-        {
-            self.watermark = Some((t, SystemTime::now()));
-        }
+        self.watermark.note(&self.pipeline);
     }
 
     /// Delivers `alerts` (retrying until the sink takes them or shutdown), then writes the
@@ -313,10 +277,7 @@ impl<K: AlertSink> Processor<K> {
         if self.pipeline.store_mut().dirty_len() == 0 && self.checkpoints.is_empty() {
             return Ok(());
         }
-        let watermark = self.watermark.map(|(t, at)| Watermark {
-            event_nanos: t.nanos,
-            wall_nanos: wall_nanos(at),
-        });
+        let watermark = self.watermark.stored();
         let scenarios = Arc::clone(self.pipeline.detector().scenarios());
         let detector = self.pipeline.detector().state();
         self.db.commit(

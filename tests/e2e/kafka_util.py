@@ -296,6 +296,8 @@ class Services:
         self.url = f"http://127.0.0.1:{self.api_port}/"
         self.procs: list = [broker.log]
         self.processor: Proc | None = None
+        # A second processor (its own state dir), started by tests that need two.
+        self.processor2: Proc | None = None
         self.api: Proc | None = None
         self.key = ""
         self.runs = 0
@@ -312,6 +314,15 @@ class Services:
         self.processor = self._start("processor", "processor", "--brokers",
                                      self.broker.bootstrap, "--state-dir",
                                      str(self.processor_dir))
+
+    def start_processor2(self) -> None:
+        self.processor2 = self._start("processor2", "processor", "--brokers",
+                                      self.broker.bootstrap, "--state-dir",
+                                      str(self.tmp / "processor2"))
+
+    def _services(self) -> list[tuple[str, Proc | None]]:
+        both = [("processor", self.processor), ("api", self.api)]
+        return both + ([("processor 2", self.processor2)] if self.processor2 else [])
 
     def start_api(self, timeout: float = 60) -> None:
         self.api = self._start("api", "api", "--brokers", self.broker.bootstrap, "--state-dir",
@@ -373,9 +384,9 @@ class Services:
         return body.get("new") or []
 
     def alive(self) -> list[str]:
-        """What has exited, as messages (empty: both services run)."""
+        """What has exited, as messages (empty: every service runs)."""
         dead = []
-        for name, p in (("processor", self.processor), ("api", self.api)):
+        for name, p in self._services():
             if p is None or p.proc.poll() is not None:
                 code = None if p is None else p.proc.returncode
                 out = "" if p is None else p.output()[-3000:]
@@ -383,9 +394,9 @@ class Services:
         return dead
 
     def stop(self) -> list[str]:
-        """SIGTERM to both services; what did not exit with 0."""
+        """SIGTERM to every service; what did not exit with 0."""
         unclean = []
-        for name, p in (("processor", self.processor), ("api", self.api)):
+        for name, p in self._services():
             if p is None:
                 continue
             running = p.proc.poll() is None

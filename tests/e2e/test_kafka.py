@@ -18,6 +18,7 @@ The broker restart test is last: it stops the broker the others use.
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from collections import Counter, defaultdict
@@ -211,12 +212,41 @@ def test_ingest_processor_api_match_replay(cluster: Services, tmp_path):
     assert not problems, "\n\n".join(problems)
 
 
-def test_processor_restart_resumes(cluster: Services, tmp_path):
-    """SIGKILL of the processor while it works through 24,000 auth lines (attackers renamed
-    into 198.18.0.0/15), restart on the same state dir: the end state is replay's. Records
-    written again with the same uuid are allowed (at least once); a decision lost, one
-    replay does not take, an older decision served for an address, or another duration is
-    not."""
+def assigned(proc, since: int = 0) -> set[int]:
+    """The detect partitions a processor holds according to its log (from character `since`),
+    replaying its `partitions assigned` / `partitions revoked` lines."""
+    held: set[int] = set()
+    for m in re.finditer(r"detect stage: partitions (assigned|revoked) partitions=\[([\d, ]*)\]",
+                         proc.output()[since:]):
+        ps = {int(x) for x in m[2].split(",") if x.strip()}
+        held = held | ps if m[1] == "assigned" else held - ps
+    return held
+
+
+def restores(proc, since: int = 0) -> list[tuple[int, int]]:
+    """(partition, changelog records applied) of each `partition state restored` line."""
+    return [(int(m[1]), int(m[2])) for m in re.finditer(
+        r"partition state restored partition=(\d+) .*?changelog_records=(\d+)",
+        proc.output()[since:])]
+
+
+def test_two_processors_one_killed_and_restarted(cluster: Services, tmp_path):
+    """Two processors share the 4 partitions. SIGKILL of one while they work through 24,000
+    auth lines (attackers renamed into 198.18.0.0/15): the other takes its partitions over,
+    restoring them from the changelog (hivewall.state); then the killed one restarts on its
+    state dir and gets partitions back. The end state is replay's: records written again with
+    the same uuid are allowed (at least once); a decision lost, one replay does not take, an
+    older decision served for an address, or another duration is not."""
+    if cluster.processor2 is None:
+        cluster.start_processor2()
+    deadline = time.monotonic() + 60
+    while not (assigned(cluster.processor2) and assigned(cluster.processor)):
+        if time.monotonic() > deadline or cluster.alive():
+            pytest.fail("the two processors did not share the partitions in 60s: "
+                        f"{assigned(cluster.processor)} / {assigned(cluster.processor2)}\n"
+                        + "\n".join(cluster.alive()), pytrace=False)
+        time.sleep(0.2)
+    survivor_log_at = len(cluster.processor2.output())
     log = genlog("auth-bf", 24000, 11, tmp_path / "auth.log")
     rewrite_ips(log, "198.18")
     before = by_value(served(cluster))
@@ -230,6 +260,7 @@ def test_processor_restart_resumes(cluster: Services, tmp_path):
             pytest.fail("no 20 decisions of the log served in 60s", pytrace=False)
         time.sleep(0.1)
     killed = cluster.processor
+    owned = assigned(killed)
     killed.proc.send_signal(signal.SIGKILL)
     killed.proc.wait()
     killed.stop()
@@ -245,11 +276,22 @@ def test_processor_restart_resumes(cluster: Services, tmp_path):
         f"the processor was killed when {len(partial)} of {len(last)} addresses were served: "
         "not mid-stream (a bigger log is needed)")
 
+    # The survivor takes the killed one's partitions over from the changelog.
+    deadline = time.monotonic() + 60
+    while not owned <= assigned(cluster.processor2):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the survivor did not take partitions {owned} over in 60s "
+                        f"(it holds {assigned(cluster.processor2)})", pytrace=False)
+        time.sleep(0.2)
     t_restart = time.monotonic()
     cluster.start_processor()
     new = wait_served(cluster, before | want_served, timeout=90, settle=5)
     resumed_in = time.monotonic() - t_restart
     problems = served_once(new) + served_as_replay(new, want_served)
+    # (A partition is restored when its first record comes, so this is read at the end.)
+    taken = [(p, n) for p, n in restores(cluster.processor2, survivor_log_at) if p in owned]
+    if not any(n > 0 for _, n in taken):
+        problems.append(f"the survivor restored none of {owned} from the changelog: {taken}")
 
     records = records_of(cluster, set(last), at_least=len(want))
     per_uuid: dict[str, list[dict]] = defaultdict(list)
@@ -270,6 +312,8 @@ def test_processor_restart_resumes(cluster: Services, tmp_path):
         problems.append(diff_text(
             "durations on the decisions topic (the newest record of each uuid) vs replay",
             Counter(quad(d) for d in want), got_d))
+    print(f"partitions {owned} taken over with {taken} (partition, changelog records); "
+          f"back after the restart: {assigned(cluster.processor)}")
     print(f"killed at {len(partial)}/{len(last)} addresses served; all served "
           f"{resumed_in:.1f}s after the restart; {len(records) - len(per_uuid)} record(s) "
           "written again (same uuid)")

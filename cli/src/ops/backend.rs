@@ -81,6 +81,16 @@ impl Backend {
         let store = Store::open(&dir).with_context(|| {
             format!("no running hivewall answered at {listen}, and its store could not be opened")
         })?;
+        // A replica's store is rebuilt from the topics at every start: a change made in it
+        // here would reach no bouncer and be gone at the next start.
+        if let Some(source) = store.replica_of()? {
+            bail!(
+                "{} is the store of a `hivewall api` replica of {source} (distributed mode) and \
+                 no api answered at {listen}: start `hivewall api` with this state directory \
+                 (changes go through it to the topics)",
+                dir.display()
+            );
+        }
         Ok(Backend::Local(store))
     }
 

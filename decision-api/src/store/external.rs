@@ -9,7 +9,7 @@ use rocksdb::{IteratorMode, WriteBatch};
 
 use super::index::Index;
 use super::record::{AlertRecord, BouncerRecord, DecisionRecord};
-use super::{CF_ALERTS, CF_BOUNCERS, CF_DECISIONS, CF_META, Store, StoreError, key_i64};
+use super::{CF_ALERTS, CF_BOUNCERS, CF_DECISIONS, CF_META, Counters, Store, StoreError, key_i64};
 use crate::godur;
 
 /// The `meta` key marking a store as a replica of the Kafka topics.
@@ -21,12 +21,31 @@ pub enum ExternalChange {
     /// Inserts decision `0.id` (replacing any record with that id) and its alert. Its `seq`
     /// and `del_seq` are set by the store.
     Upsert(DecisionRecord, Box<AlertRecord>),
+    /// Inserts decision `0.id` or replaces it, writing no alert: its `alert_id` names one
+    /// written before or by an [`ExternalChange::Alert`] of the same call.
+    UpsertDecision(DecisionRecord),
+    /// Writes (or replaces) an alert record.
+    Alert(Box<AlertRecord>),
     /// Tombstones decision `id` when it is live (its end time becomes now if later).
     Remove(i64),
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(v).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+/// Numbers `rec` with the next change sequence number and adds its write to `batch`.
+fn upsert(
+    mut rec: DecisionRecord,
+    c: &mut Counters,
+    batch: &mut WriteBatch,
+    cf_d: &rocksdb::ColumnFamily,
+) -> Result<Arc<DecisionRecord>, StoreError> {
+    rec.seq = c.next_seq;
+    rec.del_seq = 0;
+    c.next_seq += 1;
+    batch.put_cf(cf_d, key_i64(rec.id), to_json(&rec)?);
+    Ok(Arc::new(rec))
 }
 
 enum IndexOp {
@@ -69,6 +88,25 @@ impl Store {
         Ok(())
     }
 
+    /// What the store is a replica of (the `source` given to [`Store::reset_for_replica`]),
+    /// or `None` for the store of the embedded mode.
+    pub fn replica_of(&self) -> Result<Option<String>, StoreError> {
+        let v = super::get_raw(&self.inner.db, &self.inner.path, CF_META, META_REPLICA)?;
+        Ok(v.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Reserves ids for records written with [`Store::apply_external`] beside the store's own
+    /// decisions (a subscribed feed in the embedded mode): `decisions` consecutive decision ids
+    /// and `alerts` consecutive alert ids, the first of each returned. They are persisted with
+    /// the next write; unused ones are skipped.
+    pub fn reserve_ids(&self, decisions: usize, alerts: usize) -> (i64, i64) {
+        let mut c = self.writer();
+        let first = (c.next_id, c.next_alert_id);
+        c.next_id += i64::try_from(decisions).unwrap_or(i64::MAX / 2);
+        c.next_alert_id += i64::try_from(alerts).unwrap_or(i64::MAX / 2);
+        first
+    }
+
     /// Applies changes in order, in one RocksDB write.
     pub fn apply_external(&self, changes: Vec<ExternalChange>) -> Result<(), StoreError> {
         if changes.is_empty() {
@@ -88,15 +126,19 @@ impl Store {
             let index = self.index();
             for ch in changes {
                 match ch {
-                    ExternalChange::Upsert(mut rec, alert) => {
-                        rec.seq = c.next_seq;
-                        rec.del_seq = 0;
-                        c.next_seq += 1;
-                        batch.put_cf(cf_d, key_i64(rec.id), to_json(&rec)?);
+                    ExternalChange::Upsert(rec, alert) => {
                         batch.put_cf(cf_a, key_i64(alert.id), to_json(&alert)?);
-                        let rec = Arc::new(rec);
+                        let rec = upsert(rec, &mut c, &mut batch, cf_d)?;
                         pending.insert(rec.id, Some(rec.clone()));
                         ops.push(IndexOp::Replace(rec));
+                    }
+                    ExternalChange::UpsertDecision(rec) => {
+                        let rec = upsert(rec, &mut c, &mut batch, cf_d)?;
+                        pending.insert(rec.id, Some(rec.clone()));
+                        ops.push(IndexOp::Replace(rec));
+                    }
+                    ExternalChange::Alert(alert) => {
+                        batch.put_cf(cf_a, key_i64(alert.id), to_json(&alert)?);
                     }
                     ExternalChange::Remove(id) => {
                         let live = match pending.get(&id) {

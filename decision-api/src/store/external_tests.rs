@@ -110,10 +110,12 @@ fn reset_refuses_an_embedded_store() -> TestResult {
         Err(StoreError::Invalid(_))
     ));
     assert_eq!(store.active_count(), 1);
+    assert_eq!(store.replica_of()?, None);
 
     let dir = tempfile::tempdir()?;
     let store = Store::open(dir.path())?;
     store.reset_for_replica("t")?;
+    assert_eq!(store.replica_of()?.as_deref(), Some("t"));
     store.apply_external(vec![change(3, "192.0.2.3", godur::now_ms() + 60_000)])?;
     store.reset_for_replica("t")?;
     assert_eq!(store.active_count(), 0);

@@ -67,6 +67,51 @@ pub(crate) fn publish(
         .map_err(|(e, _)| kafka("queueing a changelog marker")(e))
 }
 
+/// Writes `ops` and a marker to `partition` of `cfg.state_topic` and waits for them: what a
+/// flush of the detect stage writes (for tools and benchmarks that build a changelog).
+pub async fn publish_ops(
+    cfg: &BusConfig,
+    producer: &FutureProducer,
+    partition: i32,
+    ops: &[Op],
+    next: i64,
+) -> Result<i64, BusError> {
+    let mut pending = Vec::new();
+    for chunk in ops.chunks(50_000) {
+        let marker = publish(
+            producer,
+            &cfg.state_topic,
+            partition,
+            chunk,
+            next,
+            &mut pending,
+        )?;
+        super::acked(&mut pending).await?;
+        marker_offset(marker).await?;
+    }
+    let marker = publish(
+        producer,
+        &cfg.state_topic,
+        partition,
+        &[],
+        next,
+        &mut pending,
+    )?;
+    marker_offset(marker).await
+}
+
+/// Brings `db` up to the end of `partition` of the changelog, as the detect stage does when
+/// it is assigned the partition. Blocking (run it where blocking is allowed, inside a Tokio
+/// multi-threaded runtime: a repair waits for its records with the runtime's handle).
+pub fn restore_partition(
+    cfg: &BusConfig,
+    producer: &FutureProducer,
+    db: &StateDb,
+    partition: i32,
+) -> Result<RestoreStats, BusError> {
+    restore(cfg, producer, db, partition)
+}
+
 /// The offset a marker was written at.
 pub(crate) async fn marker_offset(f: DeliveryFuture) -> Result<i64, BusError> {
     match f.await {
@@ -109,6 +154,8 @@ pub(crate) fn restore(
         .set("group.id", format!("{}-restore", cfg.detect_group))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
+        // The reader stops at the end: no fetch should wait there for more.
+        .set("fetch.wait.max.ms", "10")
         .create()
         .map_err(kafka("creating the changelog reader"))?;
     let (low, high) = consumer

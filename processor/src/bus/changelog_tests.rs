@@ -8,8 +8,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::changelog::{self, MARKER};
 use super::tests::{
-    Decisions, auth_log, brokers, bus_config, clock, expected, produce_lines, read_decisions,
-    setup, topics,
+    Decisions, auth_log, brokers, bus_config, bus_topics, clock, expected, produce_lines,
+    read_decisions, setup, topics,
 };
 use super::{run_detect, run_parse};
 use crate::StateDb;
@@ -23,18 +23,7 @@ use crate::state::{Family, Op};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_owner_goes_on_from_the_changelog() {
     let brokers = brokers();
-    let names = topics(
-        &brokers,
-        "handover",
-        &[
-            ("lines", 4),
-            ("events", 4),
-            ("alerts", 1),
-            ("decisions", 4),
-            ("state", 4),
-        ],
-    )
-    .await;
+    let names = bus_topics(&brokers, "handover", 4).await;
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let cfg_a = bus_config(&brokers, &names, dir_a.path());
     let cfg_b = bus_config(&brokers, &names, dir_b.path());

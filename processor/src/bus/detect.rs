@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::changelog::{self, RestoreStats};
 use super::emit::emit;
 use super::{BusConfig, BusError, acked, kafka};
+use crate::idle::Clockwork;
 use crate::state::{Family, Op, prepare};
 use crate::{PersistentStore, StateDb};
 
@@ -41,6 +42,10 @@ pub struct DetectStats {
     pub decisions: u64,
     /// Changelog records applied to restore partitions.
     pub restored: u64,
+    /// When the first record was read (wall clock).
+    pub first: Option<std::time::SystemTime>,
+    /// When the last record was done with (wall clock).
+    pub last: Option<std::time::SystemTime>,
 }
 
 /// One partition's buckets and position.
@@ -53,6 +58,8 @@ struct Part {
     dirty: bool,
     /// Whether the partition decided something since the last write (history to store).
     decided: bool,
+    /// Bucket time on the wall clock, for the idle tick.
+    idle: Clockwork,
     /// The newest line (partition of `hivewall.lines` → offset) whose events were applied:
     /// events of a line at or below it are a parse stage's replay after a restart.
     lines: HashMap<i32, (i64, u32)>,
@@ -111,6 +118,7 @@ impl Part {
                 Some((p, (o.parse().ok()?, i.parse().ok()?)))
             })
             .collect();
+        let idle = Clockwork::load(&db)?.resumed_now();
         Ok((
             Part {
                 pipeline,
@@ -118,6 +126,7 @@ impl Part {
                 next,
                 dirty: false,
                 decided: false,
+                idle,
                 lines,
             },
             restored,
@@ -142,9 +151,18 @@ impl ClientContext for DetectContext {}
 impl ConsumerContext for DetectContext {
     fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
+            let gone: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+            tracing::info!(partitions = ?gone, "detect stage: partitions revoked");
             let mut ps = self.0.partitions.lock().unwrap_or_else(|e| e.into_inner());
-            ps.extend(tpl.elements().iter().map(|e| e.partition()));
+            ps.extend(gone);
             self.0.any.store(true, Ordering::Release);
+        }
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            let got: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+            tracing::info!(partitions = ?got, "detect stage: partitions assigned");
         }
     }
 }
@@ -186,6 +204,7 @@ pub async fn run_detect(
     let mut stats = DetectStats::default();
     let mut pending = Vec::new();
     let mut since_flush = 0usize;
+    let mut last_tick = std::time::Instant::now();
     loop {
         let wait = idle_exit.unwrap_or(Duration::from_millis(200));
         let msg = tokio::select! {
@@ -201,6 +220,10 @@ pub async fn run_detect(
                     tracing::info!(partition = p, "partition revoked: its state is released");
                 }
             }
+        }
+        if last_tick.elapsed() >= TICK_EVERY {
+            last_tick = std::time::Instant::now();
+            since_flush += tick(&mut parts, &producer, cfg, &mut pending, &mut stats)?;
         }
         let msg = match msg {
             Err(_) => {
@@ -248,6 +271,7 @@ pub async fn run_detect(
                 .collect()
         });
         stats.events += 1;
+        stats.first.get_or_insert_with(std::time::SystemTime::now);
         if msg.offset() < part.next {
             stats.skipped += 1;
             continue;
@@ -279,12 +303,14 @@ pub async fn run_detect(
                     .filter_map(|rt| names.get(&rt.scenario).map(|i| (*i, rt.group)))
                     .collect();
                 let alerts = part.pipeline.pour_routed(&evt, &routes);
+                part.idle.note(&part.pipeline);
                 part.decided |= alerts.iter().any(|a| !a.decisions.is_empty());
                 emit(&producer, cfg, alerts, &mut pending, &mut stats)?;
             }
         }
         part.next = msg.offset() + 1;
         part.dirty = true;
+        stats.last = Some(std::time::SystemTime::now());
         since_flush += 1;
         if since_flush >= cfg.batch {
             flush(&consumer, &producer, cfg, &mut parts, &mut pending).await?;
@@ -293,6 +319,37 @@ pub async fn run_detect(
     }
     flush(&consumer, &producer, cfg, &mut parts, &mut pending).await?;
     Ok(stats)
+}
+
+/// How often idle partitions move their bucket time on.
+const TICK_EVERY: Duration = Duration::from_secs(1);
+
+/// Moves the bucket time of idle partitions on (see `crate::idle`: only partitions without
+/// an event for a grace) and sends what fires. Returns how many partitions changed.
+fn tick(
+    parts: &mut HashMap<i32, Part>,
+    producer: &FutureProducer,
+    cfg: &BusConfig,
+    pending: &mut Vec<rdkafka::producer::DeliveryFuture>,
+    stats: &mut DetectStats,
+) -> Result<usize, BusError> {
+    let now = std::time::SystemTime::now();
+    let mut changed = 0;
+    for part in parts.values_mut() {
+        let Some(alerts) = part.idle.tick(&mut part.pipeline, now) else {
+            continue;
+        };
+        // Only what changes buckets or fires is worth a flush (the moved time alone is not:
+        // a restore starts the idle clock again from the stored time).
+        if alerts.is_empty() && part.pipeline.store_mut().dirty_len() == 0 {
+            continue;
+        }
+        part.decided |= alerts.iter().any(|a| !a.decisions.is_empty());
+        emit(producer, cfg, alerts, pending, stats)?;
+        part.dirty = true;
+        changed += 1;
+    }
+    Ok(changed)
 }
 
 /// Stores what the owned partitions did since the last flush: waits for the alerts and
@@ -328,7 +385,7 @@ async fn flush(
             part.pipeline.store_mut(),
             &scenarios,
             &cp,
-            None,
+            part.idle.stored(),
             Some(&detector),
             history.as_deref(),
         );

@@ -24,13 +24,15 @@ mod detect;
 mod emit;
 mod parse;
 #[cfg(test)]
+mod scenario_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::PathBuf;
 
 use rdkafka::ClientConfig;
 
-pub use changelog::RestoreStats;
+pub use changelog::{RestoreStats, publish_ops, restore_partition};
 pub use detect::{DetectStats, run_detect};
 pub use parse::{ParseStats, run_parse};
 
@@ -84,7 +86,7 @@ impl BusConfig {
 
     /// A producer's configuration: acks from all in-sync replicas, idempotence, Java's murmur2
     /// placement of keys, no delivery timeout (records wait out a broker restart).
-    pub(crate) fn producer(&self) -> ClientConfig {
+    pub fn producer(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers)
             .set("acks", "all")

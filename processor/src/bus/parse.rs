@@ -1,6 +1,6 @@
 //! The parse stage: lines → parsed, routed events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +10,9 @@ use engine::pipeline::{Pipeline, Setup};
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Headers;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{BusConfig, BusError, acked, kafka};
@@ -25,6 +27,10 @@ pub struct ParseStats {
     pub bad_records: u64,
     /// Event records written.
     pub events: u64,
+    /// When the first record was read (wall clock).
+    pub first: Option<std::time::SystemTime>,
+    /// When the last record was done with (wall clock).
+    pub last: Option<std::time::SystemTime>,
 }
 
 /// Runs the parse stage until `shutdown` (`idle_exit`: or until no record came for that
@@ -41,22 +47,32 @@ pub async fn run_parse(
         tracing::warn!("{w}");
     }
     let scenarios = Arc::clone(pipeline.detector().scenarios());
-    let consumer: StreamConsumer = cfg
-        .consumer(&cfg.parse_group)
-        .create()
-        .map_err(kafka("creating the parse consumer"))?;
+    let consumer: Arc<StreamConsumer> = Arc::new(
+        cfg.consumer(&cfg.parse_group)
+            .create()
+            .map_err(kafka("creating the parse consumer"))?,
+    );
     super::ensure_topics(&consumer, &[&cfg.lines_topic, &cfg.events_topic])?;
     consumer
         .subscribe(&[&cfg.lines_topic])
         .map_err(kafka("subscribing to the lines topic"))?;
     let producer: FutureProducer = cfg
         .producer()
+        // Events are read once, by the next stage on the same network: cheap compression.
+        .set("compression.type", "lz4")
         .create()
         .map_err(kafka("creating the events producer"))?;
     let mut sources = Sources::default();
     let mut stats = ParseStats::default();
-    let mut pending = Vec::new();
-    let mut uncommitted = 0usize;
+    let mut batch = Batch::default();
+    // Batches whose records are in flight, committed in order once acknowledged: the loop
+    // does not wait for the broker, and at most a few batches are unacknowledged.
+    let (to_commit, committing) = mpsc::channel::<Batch>(4);
+    let committer = tokio::spawn(commit_in_order(
+        Arc::clone(&consumer),
+        cfg.lines_topic.clone(),
+        committing,
+    ));
     loop {
         let wait = idle_exit.unwrap_or(Duration::from_millis(200));
         let msg = tokio::select! {
@@ -66,11 +82,10 @@ pub async fn run_parse(
         };
         let msg = match msg {
             Err(_) => {
-                // Idle: commit what is done; stop if asked to on idleness.
-                if uncommitted > 0 {
-                    acked(&mut pending).await?;
-                    commit(&consumer)?;
-                    uncommitted = 0;
+                // Idle: hand the batch to the committer; stop if asked to on idleness.
+                if !batch.is_empty() && send(&to_commit, std::mem::take(&mut batch)).await.is_err()
+                {
+                    return Err(stopped(committer).await);
                 }
                 if idle_exit.is_some() {
                     break;
@@ -84,6 +99,7 @@ pub async fn run_parse(
             Ok(Ok(m)) => m,
         };
         stats.lines += 1;
+        stats.first.get_or_insert_with(std::time::SystemTime::now);
         let version = msg.headers().and_then(|h| {
             h.iter()
                 .find(|h| h.key == wire::bus::HEADER_VERSION)
@@ -133,7 +149,7 @@ pub async fn run_parse(
                             .key(&key)
                             .payload(&payload);
                         match producer.send_result(rec) {
-                            Ok(f) => pending.push(f),
+                            Ok(f) => batch.pending.push(f),
                             Err((e, _)) => return Err(kafka("queueing an event")(e)),
                         }
                         stats.events += 1;
@@ -141,30 +157,72 @@ pub async fn run_parse(
                 }
             }
         }
-        consumer
-            .store_offset_from_message(&msg)
-            .map_err(kafka("storing an offset"))?;
-        uncommitted += 1;
-        if uncommitted >= cfg.batch {
-            acked(&mut pending).await?;
-            commit(&consumer)?;
-            uncommitted = 0;
+        stats.last = Some(std::time::SystemTime::now());
+        batch.next.insert(msg.partition(), msg.offset() + 1);
+        batch.lines += 1;
+        if batch.lines >= cfg.batch && send(&to_commit, std::mem::take(&mut batch)).await.is_err() {
+            return Err(stopped(committer).await);
         }
     }
-    acked(&mut pending).await?;
-    if uncommitted > 0 {
-        commit(&consumer)?;
+    if !batch.is_empty() && send(&to_commit, batch).await.is_err() {
+        return Err(stopped(committer).await);
     }
+    drop(to_commit);
+    committer
+        .await
+        .map_err(|_| kafka("committing offsets")(rdkafka::error::KafkaError::Canceled))??;
     Ok(stats)
 }
 
-fn commit(consumer: &StreamConsumer) -> Result<(), BusError> {
-    match consumer.commit_consumer_state(CommitMode::Sync) {
-        Ok(()) => Ok(()),
-        // Nothing stored since the last commit.
-        Err(rdkafka::error::KafkaError::ConsumerCommit(
-            rdkafka::types::RDKafkaErrorCode::NoOffset,
-        )) => Ok(()),
-        Err(e) => Err(kafka("committing offsets")(e)),
+/// Lines read since the last hand-over to the committer.
+#[derive(Default)]
+struct Batch {
+    /// Deliveries of their event records.
+    pending: Vec<DeliveryFuture>,
+    /// The next offset of each lines partition read.
+    next: HashMap<i32, i64>,
+    lines: usize,
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.lines == 0
     }
+}
+
+/// Hands a batch to the committer; fails when the committer stopped (a delivery failed:
+/// [`stopped`] gives its error).
+async fn send(to: &mpsc::Sender<Batch>, batch: Batch) -> Result<(), ()> {
+    to.send(batch).await.map_err(|_| ())
+}
+
+/// The error the committer stopped with.
+async fn stopped(committer: tokio::task::JoinHandle<Result<(), BusError>>) -> BusError {
+    match committer.await {
+        Ok(Err(e)) => e,
+        _ => kafka("committing offsets")(rdkafka::error::KafkaError::Canceled),
+    }
+}
+
+/// Commits the batches in order, each once all its records are acknowledged (at least once:
+/// a crash re-reads the lines of the batches not committed).
+async fn commit_in_order(
+    consumer: Arc<StreamConsumer>,
+    topic: String,
+    mut batches: mpsc::Receiver<Batch>,
+) -> Result<(), BusError> {
+    while let Some(mut b) = batches.recv().await {
+        acked(&mut b.pending).await?;
+        let mut tpl = TopicPartitionList::new();
+        for (p, next) in &b.next {
+            tpl.add_partition_offset(&topic, *p, Offset::Offset(*next))
+                .map_err(kafka("listing offsets"))?;
+        }
+        if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
+            // The records are written; a lost commit only makes a restart parse them again
+            // (their events are dropped as already applied by the detect stage).
+            tracing::warn!(error = %e, "committing the parse stage's offsets");
+        }
+    }
+    Ok(())
 }

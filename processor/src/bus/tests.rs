@@ -82,6 +82,24 @@ pub(super) fn clock() -> Arc<FixedClock> {
     ))
 }
 
+/// The five topics of the stages (lines, events, alerts, decisions, state), new and named
+/// after `prefix`: `partitions` each, the alerts topic 1.
+pub(super) async fn bus_topics(brokers: &str, prefix: &str, partitions: i32) -> Vec<String> {
+    let p = partitions;
+    topics(
+        brokers,
+        prefix,
+        &[
+            ("lines", p),
+            ("events", p),
+            ("alerts", 1),
+            ("decisions", p),
+            ("state", p),
+        ],
+    )
+    .await
+}
+
 /// A configuration on the five topics `names` (lines, events, alerts, decisions, state) with
 /// groups of their own and state in `dir`.
 pub(super) fn bus_config(brokers: &str, names: &[String], dir: &Path) -> BusConfig {
@@ -179,18 +197,7 @@ pub(super) async fn read_decisions(brokers: &str, topic: &str, n: usize) -> Deci
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_stages_decide_what_one_pipeline_decides() {
     let brokers = brokers();
-    let names = topics(
-        &brokers,
-        "proc",
-        &[
-            ("lines", 4),
-            ("events", 4),
-            ("alerts", 1),
-            ("decisions", 4),
-            ("state", 4),
-        ],
-    )
-    .await;
+    let names = bus_topics(&brokers, "proc", 4).await;
     let state = tempfile::tempdir().unwrap();
     let cfg = bus_config(&brokers, &names, state.path());
 
