@@ -67,6 +67,9 @@ log="$(mktemp)"
 cargo test --workspace --locked 2>&1 | tee "$log"
 echo "== end to end: hivewall run with real bouncers and the CrowdSec 1.4.6 agent (tests/e2e)"
 cargo build -q --locked -p cli
+# Our content must load in CrowdSec as it is (exit 1 on anything CrowdSec would refuse).
+echo "== lint scenarios/ against current CrowdSec's loading rules" | tee -a "$log"
+"$CARGO_TARGET_DIR/debug/hivewall" lint scenarios 2>&1 | tee -a "$log"
 HIVEWALL_BIN="$CARGO_TARGET_DIR/debug/hivewall" python3 -m pytest -q tests/e2e 2>&1 | tee -a "$log"
 # One closing line for the whole run (the last cargo summary is the doc tests', often 0 tests).
 # pytest closes with "N passed" / "N failed, M passed in Xs".

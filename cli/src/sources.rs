@@ -41,6 +41,11 @@ pub struct ConfigArgs {
     /// it; the default follows current CrowdSec.
     #[arg(long, value_name = "VERSION", value_parser = ["1.4"])]
     pub crowdsec_compat: Option<String>,
+    /// Load content CrowdSec would refuse at start-up (patterns used before they are defined,
+    /// duplicate names...) when hivewall can run it, with a warning for each; by default it is
+    /// refused as CrowdSec refuses it (`hivewall lint` lists the rules).
+    #[arg(long)]
+    pub lenient: bool,
 }
 
 impl ConfigArgs {
@@ -83,6 +88,9 @@ impl ConfigArgs {
         }
         if self.crowdsec_compat.as_deref() == Some("1.4") {
             setup.limiter = engine::bucket::limiter::Flavor::V1_4;
+        }
+        if self.lenient {
+            setup.reading = engine::conformance::Reading::Lenient;
         }
         if setup.parsers.is_empty() {
             bail!("no parser files found there");

@@ -7,6 +7,7 @@
 
 pub mod bucket;
 pub mod clock;
+pub mod conformance;
 pub mod event;
 pub mod expr;
 pub mod geoip;

@@ -4,6 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::conformance::{
+    CrowdsecVersion, FormatCheck, ItemKind, Reading, Rule, at_line, check_format, no_field_message,
+    unknown_event_member,
+};
 use crate::expr::functions::{
     DataError, DataFiles, DataKind, Functions, HelperContext, Stash, register_clock,
 };
@@ -24,7 +28,10 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// Bad YAML or an unknown field (the message carries line and column).
-    #[error("bad yaml in {path}: {message}")]
+    #[error(
+        "bad yaml in {}: {message}",
+        crate::conformance::yaml_at(path, message)
+    )]
     Yaml {
         /// The file.
         path: PathBuf,
@@ -32,13 +39,30 @@ pub enum LoadError {
         message: String,
     },
     /// A scenario failed validation or compilation.
-    #[error("{path}: bucket {name}: {message}")]
+    #[error("{}: bucket {name}: {message}", crate::conformance::at_line(path, *line))]
     Scenario {
         /// The file.
         path: PathBuf,
+        /// The line of the scenario's `name:` (or of the problem), when it can be told.
+        line: Option<usize>,
         /// The scenario's name.
         name: String,
         /// Why.
+        message: String,
+    },
+    /// Something CrowdSec refuses that hivewall could load (strict reading): a `format:` that
+    /// is not a version, an expression reading a field CrowdSec's `Event` does not have.
+    #[error("{}: bucket {name}: {message}", crate::conformance::at_line(path, *line))]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// The line, when it can be told.
+        line: Option<usize>,
+        /// The scenario's name.
+        name: String,
+        /// The rule it breaks.
+        rule: Rule,
+        /// CrowdSec's reason.
         message: String,
     },
     /// A data file is invalid (an unreadable one is only a warning, as in CrowdSec).
@@ -54,6 +78,34 @@ pub enum LoadError {
         /// Why.
         message: String,
     },
+}
+
+impl LoadError {
+    /// The CrowdSec loading rule this error is about.
+    pub fn rule(&self) -> Rule {
+        const EXPRESSIONS: &[&str] = &[
+            "invalid filter",
+            "invalid groupby",
+            "invalid distinct",
+            "invalid cancel_on",
+            "invalid condition",
+            "invalid overflow_filter",
+            "bayesian condition compile error",
+            "error compiling the scope filter",
+        ];
+        match self {
+            LoadError::Io { .. } | LoadError::Yaml { .. } => Rule::Yaml,
+            LoadError::Scenario { message, .. }
+                if EXPRESSIONS.iter().any(|p| message.starts_with(p)) =>
+            {
+                Rule::Expression
+            }
+            LoadError::Scenario { .. } => Rule::Scenario,
+            LoadError::Refused { rule, .. } => *rule,
+            LoadError::Data(_) => Rule::DataFile,
+            LoadError::Context { .. } => Rule::Expression,
+        }
+    }
 }
 
 /// A scenario file to load, with what the hub knows about it.
@@ -95,6 +147,8 @@ pub struct ScenarioLoadOptions {
     pub context: ContextConfig,
     /// The clock of `TimeNow`; without it, expressions calling `TimeNow` fail to compile.
     pub clock: Option<Arc<dyn Clock>>,
+    /// How to read what CrowdSec would refuse (strict by default).
+    pub reading: Reading,
 }
 
 impl std::fmt::Debug for ScenarioLoadOptions {
@@ -105,6 +159,7 @@ impl std::fmt::Debug for ScenarioLoadOptions {
             .field("simulated", &self.simulated)
             .field("limiter", &self.limiter)
             .field("context", &self.context)
+            .field("reading", &self.reading)
             .finish_non_exhaustive()
     }
 }
@@ -134,20 +189,83 @@ pub fn read_scenario_file(path: &Path) -> Result<Vec<ScenarioConfig>, LoadError>
 impl ScenarioSet {
     /// Loads, validates and compiles `files`, loading their data files from `opts.data_dir`.
     pub fn load(files: &[ScenarioFile], opts: &ScenarioLoadOptions) -> Result<Self, LoadError> {
+        Self::load_inner(files, opts, &mut |e| Err(e))
+    }
+
+    /// Checks `files` as [`Self::load`] would load them (strictly), going on after each problem
+    /// (the scenario or file in question is left out) and handing every one to `problem`.
+    /// Warnings are in the returned set's `warnings`.
+    pub fn check(
+        files: &[ScenarioFile],
+        opts: &ScenarioLoadOptions,
+        problem: &mut dyn FnMut(LoadError),
+    ) -> Result<Self, LoadError> {
+        let opts = ScenarioLoadOptions {
+            reading: Reading::Strict,
+            ..opts.clone()
+        };
+        Self::load_inner(files, &opts, &mut |e| {
+            problem(e);
+            Ok(())
+        })
+    }
+
+    fn load_inner(
+        files: &[ScenarioFile],
+        opts: &ScenarioLoadOptions,
+        on_error: &mut dyn FnMut(LoadError) -> Result<(), LoadError>,
+    ) -> Result<Self, LoadError> {
         let mut docs = Vec::new();
+        let mut warnings = Vec::new();
         for f in files {
-            for cfg in read_scenario_file(&f.path)? {
+            let configs = match read_scenario_file(&f.path) {
+                Ok(c) => c,
+                Err(e) => {
+                    on_error(e)?;
+                    continue;
+                }
+            };
+            for cfg in configs {
                 if cfg.name.is_empty() {
-                    return Err(LoadError::Scenario {
+                    on_error(LoadError::Scenario {
                         path: f.path.clone(),
+                        line: None,
                         name: String::new(),
                         message: "nameless bucket".into(),
-                    });
+                    })?;
+                    // CrowdSec stops reading the file there.
+                    break;
+                }
+                let line = || name_line(&f.path, &cfg.name);
+                match check_format(&cfg.format, ItemKind::Scenario, CrowdsecVersion::Current) {
+                    FormatCheck::Supported => {}
+                    FormatCheck::Invalid(message) => {
+                        let e = LoadError::Refused {
+                            path: f.path.clone(),
+                            line: line(),
+                            name: cfg.name.clone(),
+                            rule: Rule::Format,
+                            message,
+                        };
+                        if opts.reading.is_strict() {
+                            on_error(e)?;
+                            continue;
+                        }
+                        warnings.push(format!("CrowdSec would refuse this: {e}"));
+                    }
+                    FormatCheck::Skipped(why) => {
+                        let where_ = at_line(&f.path, line());
+                        let name = &cfg.name;
+                        if opts.reading.is_strict() {
+                            warnings.push(format!("{where_}: can't load {name} : {why}"));
+                            continue;
+                        }
+                        warnings.push(format!("{where_}: CrowdSec skips {name}: {why}"));
+                    }
                 }
                 docs.push((f, cfg));
             }
         }
-        let mut warnings = Vec::new();
         let mut data = DataFiles::new();
         for (_, cfg) in &docs {
             for d in &cfg.data {
@@ -177,7 +295,8 @@ impl ScenarioSet {
         }
         let functions = Arc::new(functions);
         let context = AlertContext::compile(&opts.context, &functions, &mut warnings)?;
-        Ok(Self::compile(docs, &functions, opts, warnings)?.with_context(context.map(Arc::new)))
+        Ok(Self::compile(docs, &functions, opts, warnings, on_error)?
+            .with_context(context.map(Arc::new)))
     }
 
     /// Gives every scenario the alert context `context` (the meta of their alerts); buckets
@@ -198,25 +317,54 @@ impl ScenarioSet {
     ) -> Result<Self, LoadError> {
         let docs: Vec<(&ScenarioFile, ScenarioConfig)> =
             configs.iter().map(|(f, c)| (f, c.clone())).collect();
-        Self::compile(docs, functions, &ScenarioLoadOptions::default(), Vec::new())
+        Self::compile(
+            docs,
+            functions,
+            &ScenarioLoadOptions::default(),
+            Vec::new(),
+            &mut |e| Err(e),
+        )
     }
 
     fn compile(
         docs: Vec<(&ScenarioFile, ScenarioConfig)>,
         functions: &Arc<Functions>,
         opts: &ScenarioLoadOptions,
-        warnings: Vec<String>,
+        mut warnings: Vec<String>,
+        on_error: &mut dyn FnMut(LoadError) -> Result<(), LoadError>,
     ) -> Result<Self, LoadError> {
         let mut scenarios = Vec::with_capacity(docs.len());
         for (f, cfg) in docs {
             let name = cfg.name.clone();
-            let mut sc = Scenario::compile(cfg, f.path.clone(), functions).map_err(|message| {
-                LoadError::Scenario {
-                    path: f.path.clone(),
-                    name: name.clone(),
-                    message,
+            let mut sc = match Scenario::compile(cfg, f.path.clone(), functions) {
+                Ok(sc) => sc,
+                Err(message) => {
+                    on_error(LoadError::Scenario {
+                        path: f.path.clone(),
+                        line: name_line(&f.path, &name),
+                        name: name.clone(),
+                        message,
+                    })?;
+                    continue;
                 }
-            })?;
+            };
+            if let Some((e, source)) = unknown_member(&sc) {
+                let line = std::fs::read_to_string(&f.path)
+                    .ok()
+                    .and_then(|t| crate::conformance::line_of(&t, &source));
+                let e = LoadError::Refused {
+                    path: f.path.clone(),
+                    line: line.or_else(|| name_line(&f.path, &name)),
+                    name: name.clone(),
+                    rule: Rule::EventField,
+                    message: e,
+                };
+                if opts.reading.is_strict() {
+                    on_error(e)?;
+                    continue;
+                }
+                warnings.push(format!("CrowdSec would refuse this: {e}"));
+            }
             sc.hash = f.hash.clone();
             if !f.version.is_empty() {
                 sc.version = f.version.clone();
@@ -255,4 +403,42 @@ impl ScenarioSet {
     pub fn position(&self, name: &str) -> Option<usize> {
         self.scenarios.iter().position(|s| s.name() == name)
     }
+}
+
+/// The first expression of `sc` reading a member of `evt` that CrowdSec's `Event` does not
+/// have: CrowdSec's message and the expression.
+fn unknown_member(sc: &Scenario) -> Option<(String, String)> {
+    let evt_programs = [
+        ("filter", Some(&sc.filter)),
+        ("groupby", sc.groupby.as_ref()),
+        ("distinct", sc.distinct.as_ref()),
+        ("cancel_on", sc.cancel_on.as_ref()),
+        ("condition", sc.condition.as_ref()),
+        ("overflow_filter", sc.overflow_filter.as_ref()),
+        ("scope expression", sc.scope_filter.as_ref()),
+    ];
+    evt_programs
+        .into_iter()
+        .filter_map(|(what, p)| p.map(|p| (what, p)))
+        .chain(
+            sc.bayesian
+                .iter()
+                .map(|b| ("bayesian condition", &b.program)),
+        )
+        .find_map(|(what, p)| {
+            let m = unknown_event_member(p, 0)?;
+            let message = format!("invalid {what} '{}': {}", p.source(), no_field_message(&m));
+            Some((message, p.source().to_string()))
+        })
+}
+
+/// The line of `name: <name>` in a scenario file.
+fn name_line(path: &Path, name: &str) -> Option<usize> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .position(|l| {
+            l.strip_prefix("name:")
+                .is_some_and(|v| v.trim().trim_matches(['"', '\'']) == name)
+        })
+        .map(|i| i + 1)
 }

@@ -36,6 +36,50 @@ static LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^([0-9A-Za-z_]+)[\t\n\x0C\r ]+(.+)$").unwrap_or_else(|_| unreachable!())
 });
 
+/// The files of a patterns directory CrowdSec reads, in name order: no subdirectory, no name
+/// with a dot.
+fn pattern_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, GrokError> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
+        let entry = entry.map_err(|e| io_error(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_dir = entry.file_type().map_err(|e| io_error(dir, e))?.is_dir();
+        if !name.contains('.') && !is_dir {
+            files.push((name, entry.path()));
+        }
+    }
+    files.sort();
+    Ok(files.into_iter().map(|(_, p)| p).collect())
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> GrokError {
+    GrokError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Whether a pattern's regex compiles, each reference standing for a group (a referenced
+/// pattern was checked when it was added, and a valid regex is valid inside a group). Only the
+/// syntax is checked: the tiny size limit stops the compiler right after parsing.
+fn check_syntax(pattern: &str) -> Result<(), String> {
+    let bare = REFERENCE.replace_all(pattern, "()");
+    let t = translate(&bare)?;
+    match regex::RegexBuilder::new(&t.regex).size_limit(1).build() {
+        Ok(_) | Err(regex::Error::CompiledTooBig(_)) => Ok(()),
+        Err(e) => {
+            // regex prints the pattern, a caret line and "error: why": keep the why.
+            let text = e.to_string();
+            let why = text
+                .lines()
+                .find_map(|l| l.strip_prefix("error: "))
+                .unwrap_or(&text)
+                .to_string();
+            Err(format!("{why}: `{pattern}`"))
+        }
+    }
+}
+
 /// A set of named grok patterns, starting with grokky's built-in base patterns.
 #[derive(Debug, Clone)]
 pub struct PatternLibrary {
@@ -96,39 +140,95 @@ impl PatternLibrary {
     /// Loads every file of a patterns directory (CrowdSec format), in name order, skipping
     /// subdirectories and names containing a dot, as CrowdSec does. Lines that are not
     /// `NAME pattern` (comments, blanks) are ignored. Defining a name twice is an error, as in
-    /// CrowdSec; errors name file:line. Patterns are checked lazily, at [`Self::compile`].
+    /// CrowdSec; errors name file:line. References are resolved at [`Self::compile`], wherever
+    /// they are defined (hivewall's lenient reading; see [`Self::load_dir_checked`]).
     pub fn load_dir(&mut self, dir: &Path) -> Result<(), GrokError> {
-        let io = |path: &Path, e: std::io::Error| GrokError::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        };
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
-            let entry = entry.map_err(|e| io(dir, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let is_dir = entry.file_type().map_err(|e| io(dir, e))?.is_dir();
-            if !name.contains('.') && !is_dir {
-                files.push((name, entry.path()));
-            }
+        match self
+            .load_dir_checked(dir)?
+            .into_iter()
+            .find(|p| matches!(p, GrokError::Duplicate { .. }))
+        {
+            Some(dup) => Err(dup),
+            None => Ok(()),
         }
-        files.sort();
-        for (_, path) in files {
-            let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+    }
+
+    /// Loads a patterns directory as CrowdSec's grok library does, one pattern at a time:
+    /// files in name order, lines in file order, each pattern checked as it is added (its
+    /// references must name patterns defined before it, its regex must compile; a name defined
+    /// twice keeps its first definition). Returns every problem CrowdSec would stop at, in
+    /// order (CrowdSec stops at the first); the patterns are added anyway, so that one problem
+    /// does not hide the next. `Err` only when the directory cannot be read.
+    pub fn load_dir_checked(&mut self, dir: &Path) -> Result<Vec<GrokError>, GrokError> {
+        let mut problems = Vec::new();
+        for path in pattern_files(dir)? {
+            let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
+            // Go's bufio.Scanner: lines end at \n, and a \r before it is dropped.
             for (n, line) in text.split('\n').enumerate() {
+                let line = line.strip_suffix('\r').unwrap_or(line);
                 let Some(caps) = LINE.captures(line) else {
                     continue;
                 };
                 let (name, pattern) = (&caps[1], &caps[2]);
-                if self.patterns.contains_key(name) {
-                    return Err(GrokError::Duplicate {
-                        location: format!("{}:{}", path.display(), n + 1),
-                        name: name.to_string(),
-                    });
+                let location = format!("{}:{}", path.display(), n + 1);
+                match self.check_new(name, pattern, &location) {
+                    Ok(()) => {}
+                    Err(e @ GrokError::Duplicate { .. }) => {
+                        problems.push(e);
+                        continue;
+                    }
+                    Err(e) => problems.push(e),
                 }
                 self.patterns.insert(name.to_string(), pattern.to_string());
             }
         }
-        Ok(())
+        Ok(problems)
+    }
+
+    /// Adds a pattern as CrowdSec adds a parser's `pattern_syntax` entry: `Ok(false)` (nothing
+    /// added) when the name exists already (CrowdSec warns and keeps the first), an error when
+    /// it refers to a pattern not defined yet or does not compile. `location` names it in
+    /// errors.
+    pub fn add_checked(
+        &mut self,
+        name: &str,
+        pattern: &str,
+        location: &str,
+    ) -> Result<bool, GrokError> {
+        match self.check_new(name, pattern, location) {
+            Ok(()) => {
+                self.add(name, pattern);
+                Ok(true)
+            }
+            Err(GrokError::Duplicate { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// grokky's `Add` checks, without adding: a new name, references to existing patterns only,
+    /// a regex that compiles.
+    fn check_new(&self, name: &str, pattern: &str, location: &str) -> Result<(), GrokError> {
+        if self.patterns.contains_key(name) {
+            return Err(GrokError::Duplicate {
+                location: location.to_string(),
+                name: name.to_string(),
+            });
+        }
+        if let Some(missing) = REFERENCE
+            .captures_iter(pattern)
+            .map(|c| c[1].to_string())
+            .find(|r| !self.patterns.contains_key(r))
+        {
+            return Err(GrokError::NotYetDefined {
+                location: location.to_string(),
+                name: missing,
+            });
+        }
+        check_syntax(pattern).map_err(|message| GrokError::InvalidPattern {
+            location: location.to_string(),
+            name: name.to_string(),
+            message,
+        })
     }
 
     /// Adds or overrides one named pattern (a parser's `pattern_syntax` entries).

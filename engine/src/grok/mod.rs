@@ -11,13 +11,21 @@
 //! - one value per field name (see [`library`] for which group wins on duplicates);
 //! - nothing, and `false`, when the regex does not match or the pattern has no field at all
 //!   (CrowdSec treats an empty result as a failed grok).
+//!
+//! Matching is the hot path of parsing. [`Grok::captures`] runs a second, cheaper regex built
+//! from the same pattern: only the groups that fields read stay capturing (module `fast`), and
+//! a pattern ending in `(.*)` is matched without it (module `tail`). Both rewrites give exactly
+//! the full regex's result, which [`Grok::captures_with`] still computes (the reference the
+//! tests compare with). Every engine involved runs in time linear in the text.
 
 mod base;
+mod fast;
 pub mod library;
-mod slots;
 mod tail;
 pub mod translate;
 
+#[cfg(test)]
+mod fast_tests;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +36,11 @@ use regex::{CaptureLocations, Regex, RegexBuilder};
 
 /// Source of [`Inner::id`].
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Compiled size limit of a grok regex (expanded patterns are large).
+const SIZE_LIMIT: usize = 256 << 20;
+/// Lazy DFA cache capacity of a grok regex.
+const DFA_SIZE_LIMIT: usize = 64 << 20;
 
 pub use library::PatternLibrary;
 
@@ -42,13 +55,34 @@ pub enum GrokError {
         /// The I/O error text.
         message: String,
     },
-    /// A pattern file defines a name that already exists.
-    #[error("{location}: pattern {name} is already defined")]
+    /// A pattern file defines a name that already exists (grokky: "the pattern already
+    /// exist").
+    #[error("{location}: pattern {name}: the pattern already exist")]
     Duplicate {
         /// `file:line` of the second definition.
         location: String,
         /// The pattern name.
         name: String,
+    },
+    /// A pattern refers to a pattern that is not defined yet. CrowdSec's grok library adds
+    /// patterns one at a time (pattern files in name order, lines in file order, then the
+    /// parsers' `pattern_syntax`), checking each reference as it goes.
+    #[error("{location}: the '{name}' pattern doesn't exist")]
+    NotYetDefined {
+        /// `file:line` of the definition that uses it.
+        location: String,
+        /// The missing name.
+        name: String,
+    },
+    /// A pattern whose regular expression does not compile, checked as it is added.
+    #[error("{location}: pattern {name}: error parsing regexp: {message}")]
+    InvalidPattern {
+        /// `file:line` of the definition.
+        location: String,
+        /// The pattern name.
+        name: String,
+        /// Why.
+        message: String,
     },
     /// A `%{NAME}` reference to a pattern that does not exist.
     #[error("unknown grok pattern {name}{}", within.as_ref().map(|w| format!(" (referenced by {w})")).unwrap_or_default())]
@@ -94,14 +128,12 @@ struct Inner {
     /// `(field, group index)`, sorted by group index.
     fields: Vec<(String, usize)>,
     names: Vec<String>,
-    /// A cheaper way to the same captures when the pattern ends with `(.*)`.
-    tail: Option<tail::Tail>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        slots::note_dropped();
-    }
+    /// The same captures, cheaper (see [`fast`]); `None` if it could not be built, then
+    /// `regex` does the work.
+    fast: Option<fast::Fast>,
+    /// `fast` captures with the prefix of a `(.*)` tail (see [`tail`]), which only holds for
+    /// texts without a newline.
+    tail: bool,
 }
 
 /// Reusable match scratch space for [`Grok::captures_with`]; one per thread or worker.
@@ -133,8 +165,8 @@ impl Grok {
         };
         let translated = translate::translate(&go_regex).map_err(err)?;
         let regex = RegexBuilder::new(&translated.regex)
-            .size_limit(256 << 20)
-            .dfa_size_limit(64 << 20)
+            .size_limit(SIZE_LIMIT)
+            .dfa_size_limit(DFA_SIZE_LIMIT)
             .build()
             .map_err(|e| err(e.to_string()))?;
         debug_assert_eq!(regex.captures_len(), groups + 1);
@@ -145,17 +177,41 @@ impl Grok {
             .collect();
         fields.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
         let names = fields.iter().map(|(f, _)| f.clone()).collect();
+        let groups: Vec<usize> = fields.iter().map(|(_, g)| *g).collect();
         let tail = tail::tail_of(&translated.regex, regex.captures_len());
+        let tail_fast = tail.as_ref().and_then(|t| {
+            fast::build(&t.prefix, &groups, Some((t.group, t.enclosing.as_slice()))).ok()
+        });
+        let (fast, tail) = match tail_fast {
+            Some(f) => (Some(f), true),
+            None => match fast::build(&translated.regex, &groups, None) {
+                Ok(f) => (Some(f), false),
+                Err(e) => {
+                    tracing::debug!(pattern, error = %e, "No grok fast path.");
+                    (None, false)
+                }
+            },
+        };
         Ok(Grok {
             inner: Arc::new(Inner {
-                id: NEXT_ID.fetch_add(2, std::sync::atomic::Ordering::Relaxed),
+                id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 pattern: pattern.to_string(),
                 regex,
                 fields,
                 names,
+                fast,
                 tail,
             }),
         })
+    }
+
+    /// The fast path, when it applies to `text`.
+    fn fast_for(&self, text: &str) -> Option<&fast::Fast> {
+        let inner = &*self.inner;
+        inner
+            .fast
+            .as_ref()
+            .filter(|_| !(inner.tail && text.as_bytes().contains(&b'\n')))
     }
 
     /// The original grok text.
@@ -173,62 +229,41 @@ impl Grok {
         &self.inner.names
     }
 
+    /// Each field with its capture group in [`Self::regex`], in group order.
+    pub fn field_groups(&self) -> &[(String, usize)] {
+        &self.inner.fields
+    }
+
     /// Runs on `text`. On a match calls `sink(field, value)` for every field exactly as CrowdSec
     /// stores it in `evt.Parsed` (fields whose group did not participate get `""`) and returns
     /// true; returns false when there is no match or the pattern has no field.
-    pub fn captures<'t>(&self, text: &'t str, mut sink: impl FnMut(&str, &'t str)) -> bool {
+    pub fn captures<'t>(&self, text: &'t str, sink: impl FnMut(&str, &'t str)) -> bool {
         let inner = &*self.inner;
         if inner.fields.is_empty() {
             return false;
         }
-        // One set of capture slots per grok and thread, reused across calls (see [`slots`]).
-        let id = inner.id;
-        // The sink runs inside: no spans are collected into a buffer.
-        match &inner.tail {
-            Some(t) if !text.contains('\n') => {
-                // Odd keys: the prefix regex's slots (ids are even, see NEXT_ID).
-                slots::with(
-                    id | 1,
-                    &self.inner,
-                    || t.prefix.capture_locations(),
-                    |locs| {
-                        let Some(m) = t.prefix.captures_read(locs, text) else {
-                            return false;
-                        };
-                        let (end, len) = (m.end(), text.len());
-                        for (field, g) in &inner.fields {
-                            let (s, e) = if *g == t.group {
-                                (end, len)
-                            } else if t.enclosing.contains(g) {
-                                locs.get(*g).map_or((0, 0), |(s, _)| (s, len))
-                            } else {
-                                locs.get(*g).unwrap_or((0, 0))
-                            };
-                            sink(field, &text[s..e]);
-                        }
-                        true
-                    },
-                )
-            }
-            _ => slots::with(
-                id,
-                &self.inner,
-                || inner.regex.capture_locations(),
-                |locs| {
-                    if inner.regex.captures_read(locs, text).is_none() {
-                        return false;
-                    }
-                    for (field, g) in &inner.fields {
-                        let (s, e) = locs.get(*g).unwrap_or((0, 0));
-                        sink(field, &text[s..e]);
-                    }
-                    true
-                },
-            ),
+        match self.fast_for(text) {
+            Some(f) => f.captures(text, &inner.fields, sink),
+            None => self.captures_with(&mut GrokScratch::new(), text, sink),
         }
     }
 
-    /// Same as [`Self::captures`], reusing `scratch` to avoid allocating on each call.
+    /// Whether [`Self::captures`] would return true on `text`, without extracting anything
+    /// (cheaper: no capture engine runs).
+    pub fn is_match(&self, text: &str) -> bool {
+        let inner = &*self.inner;
+        if inner.fields.is_empty() {
+            return false;
+        }
+        match self.fast_for(text) {
+            Some(f) => f.is_match(text),
+            None => inner.regex.is_match(text),
+        }
+    }
+
+    /// Same as [`Self::captures`], through the plain full regex ([`Self::regex`]), reusing
+    /// `scratch` to avoid allocating on each call. Slower; the reference the fast path is
+    /// tested against.
     pub fn captures_with<'t>(
         &self,
         scratch: &mut GrokScratch,

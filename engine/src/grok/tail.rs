@@ -1,27 +1,27 @@
 //! The `GREEDYDATA` tail: most grok patterns end with `%{GREEDYDATA:message}`, i.e. `(.*)`,
 //! often inside the groups of the references that end there (`^(... (.*))$`).
 //!
-//! Extracting captures is the expensive part of a grok match (the regex crate's backtracker
-//! works over the whole haystack), and the tail is the longest part of a line. When a regex is
-//! `P(.*)` followed only by closing groups and `$`, and the text has no newline, the match of
-//! the whole is P's own leftmost-first match followed by the rest of the text: `.*` always
+//! Extracting captures is the expensive part of a grok match (the capture engines work over
+//! the whole match), and the tail is the longest part of a line. When a regex is `P(.*)`
+//! followed only by closing groups and `$`, and the text has no newline, the match of the
+//! whole is P's own leftmost-first match followed by the rest of the text: `.*` always
 //! succeeds there, so it cannot change which path of P wins. We then capture with P alone and
 //! extend the tail group, and the groups that close right after it, to the end of the text.
 
-use regex::{Regex, RegexBuilder};
-
-/// A prefix regex and how to rebuild the full captures from its captures.
+/// The prefix of a regex and how to rebuild the full captures from its captures.
 #[derive(Debug)]
 pub(super) struct Tail {
-    /// The regex without the tail `(.*)` (and without a final `$`).
-    pub prefix: Regex,
+    /// The regex without the tail `(.*)` (and without a final `$`); its groups are numbered
+    /// as in the full regex.
+    pub prefix: String,
     /// Group number of the tail `(.*)` in the full regex.
     pub group: usize,
     /// Capturing groups that close right after the tail (they end where the text ends).
     pub enclosing: Vec<usize>,
 }
 
-/// Builds the tail rewrite for `re` (the translated regex), if it applies.
+/// Builds the tail rewrite for `re` (the translated regex, with `captures_len` groups counting
+/// the whole match), if it applies.
 pub(super) fn tail_of(re: &str, captures_len: usize) -> Option<Tail> {
     let body = re.strip_suffix('$').unwrap_or(re);
     let closers = body.len() - body.trim_end_matches(')').len();
@@ -49,13 +49,10 @@ pub(super) fn tail_of(re: &str, captures_len: usize) -> Option<Tail> {
         .flatten()
         .copied()
         .collect();
-    let prefix_src = format!("{head}{}", &")".repeat(outer_closers));
-    let prefix = RegexBuilder::new(&prefix_src)
-        .size_limit(256 << 20)
-        .dfa_size_limit(64 << 20)
-        .build()
-        .ok()?;
-    (prefix.captures_len() + 1 == captures_len).then_some(Tail {
+    let prefix = format!("{head}{}", &")".repeat(outer_closers));
+    // The prefix must parse with one group fewer (the tail's), numbered as before.
+    let (prefix_last, _) = scan(&prefix).unwrap_or((0, Vec::new()));
+    (prefix_last + 1 == group).then_some(Tail {
         prefix,
         group,
         enclosing,
@@ -130,6 +127,7 @@ fn scan(re: &str) -> Option<(usize, Vec<Option<usize>>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use regex::Regex;
 
     fn caps(re: &Regex, text: &str) -> Vec<Option<(usize, usize)>> {
         let mut l = re.capture_locations();
@@ -141,9 +139,10 @@ mod tests {
     fn check(src: &str, texts: &[&str]) {
         let full = Regex::new(src).unwrap();
         let t = tail_of(src, full.captures_len()).expect("tail applies");
+        let prefix = Regex::new(&t.prefix).unwrap();
         for text in texts {
             let want = caps(&full, text);
-            let mut got = caps(&t.prefix, text);
+            let mut got = caps(&prefix, text);
             if let Some(Some((_, end))) = got.first().cloned() {
                 got[0] = Some((got[0].unwrap().0, text.len()));
                 got.push(Some((end, text.len())));
@@ -215,7 +214,7 @@ mod hub_tests {
             let Ok(g) = lib.compile_named(&name) else {
                 continue;
             };
-            if g.inner.tail.is_none() {
+            if !g.inner.tail {
                 continue;
             }
             with_tail += 1;

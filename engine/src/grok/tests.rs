@@ -15,7 +15,7 @@ fn rx(go: &str) -> Regex {
     Regex::new(&translate(go).unwrap().regex).unwrap()
 }
 
-fn lib() -> PatternLibrary {
+pub(super) fn lib() -> PatternLibrary {
     let mut l = PatternLibrary::new();
     l.load_dir(&patterns()).unwrap();
     l
@@ -177,9 +177,9 @@ fn scratch_reuse() {
 }
 
 /// Every grok of every hub parser, with the parser's `pattern_syntax`.
-type HubGrok = (String, Vec<(String, String)>, String, bool);
+pub(super) type HubGrok = (String, Vec<(String, String)>, String, bool);
 
-fn hub_groks() -> Vec<HubGrok> {
+pub(super) fn hub_groks() -> Vec<HubGrok> {
     fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap().flatten() {
             let p = e.path();
@@ -302,32 +302,4 @@ proptest! {
         let other = format!("{s}x");
         prop_assert!(!r.is_match(&other));
     }
-}
-
-#[test]
-fn capture_slots_are_freed_with_their_grok_and_bounded() {
-    // A thread of its own: the slots cache is per thread.
-    std::thread::spawn(|| {
-        let l = PatternLibrary::new();
-        let a = l.compile("%{INT:n}").unwrap();
-        assert!(a.captures("12", |_, _| {}));
-        assert_eq!(slots::len(), 1);
-        let b = l.compile("%{WORD:w}").unwrap();
-        drop(a);
-        assert!(b.captures("ab", |_, _| {}));
-        assert_eq!(slots::len(), 1, "the dropped grok's slots are gone");
-        let many: Vec<Grok> = (0..slots::MAX_SLOTS + 5)
-            .map(|i| l.compile(&format!("x{i} %{{INT:n}}")).unwrap())
-            .collect();
-        for (i, g) in many.iter().enumerate() {
-            assert!(g.captures(&format!("x{i} 7"), |_, _| {}));
-            assert!(slots::len() <= slots::MAX_SLOTS);
-        }
-        assert!(
-            b.captures("cd", |_, _| {}),
-            "a grok still matches after a reset"
-        );
-    })
-    .join()
-    .unwrap();
 }

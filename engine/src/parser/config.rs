@@ -2,9 +2,7 @@
 //!
 //! Field names are CrowdSec's. Unknown fields are an error, as in CrowdSec's strict decoding.
 
-use std::collections::BTreeMap;
-
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 /// One node: a top-level parser document or one of its `nodes:` children.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -43,9 +41,10 @@ pub struct NodeConfig {
     /// Child nodes.
     #[serde(default)]
     pub nodes: Vec<NodeConfig>,
-    /// Extra grok patterns this file defines.
-    #[serde(default)]
-    pub pattern_syntax: BTreeMap<String, String>,
+    /// Extra grok patterns this file defines, in file order (CrowdSec adds them in that order,
+    /// each one checked against the patterns defined before it).
+    #[serde(default, deserialize_with = "ordered_map")]
+    pub pattern_syntax: Vec<(String, String)>,
     /// The grok to run.
     #[serde(default)]
     pub grok: Option<GrokConfig>,
@@ -162,4 +161,36 @@ pub struct DataConfig {
     /// `string`, `regexp` or `map`; empty for binary files (GeoIP databases).
     #[serde(default, rename = "type")]
     pub kind: String,
+}
+
+/// A YAML mapping of strings, in document order (Go's `yaml.MapSlice`).
+fn ordered_map<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Vec<(String, String)>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a mapping of pattern names to patterns")
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = map.next_entry::<String, String>()? {
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(Visitor)
 }

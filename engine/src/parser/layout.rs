@@ -33,8 +33,10 @@ fn is_yaml(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
 }
 
-/// Every `<dir>/<stage>/*.yaml` (CrowdSec's installed layout, e.g. `/etc/crowdsec/parsers`).
-/// A missing directory yields nothing.
+/// Every `<dir>/<stage>/**/*.yaml` (CrowdSec's installed layout, e.g. `/etc/crowdsec/parsers`):
+/// like CrowdSec's hub sync, files below a stage at any depth, hidden directories skipped, in
+/// the order of their paths (CrowdSec sorts parser files by path). A missing directory yields
+/// nothing.
 pub fn installed_stage_files(dir: &Path) -> Result<Vec<ParserFile>, LoadError> {
     let mut out = Vec::new();
     let Ok(stages) = std::fs::read_dir(dir) else {
@@ -42,26 +44,39 @@ pub fn installed_stage_files(dir: &Path) -> Result<Vec<ParserFile>, LoadError> {
     };
     for stage in stages.flatten() {
         let stage_path = stage.path();
-        if !stage_path.is_dir() {
+        let stage_name = stage.file_name().to_string_lossy().into_owned();
+        if !stage_path.is_dir() || stage_name.starts_with('.') {
             continue;
         }
-        let stage_name = stage.file_name().to_string_lossy().into_owned();
-        let entries = std::fs::read_dir(&stage_path).map_err(|source| LoadError::Io {
-            path: stage_path.clone(),
-            source,
-        })?;
-        for e in entries.flatten() {
-            let p = e.path();
-            if is_yaml(&p) && p.is_file() {
-                out.push(ParserFile {
-                    stage: stage_name.clone(),
-                    path: p,
-                });
+        let mut files = Vec::new();
+        yaml_below(&stage_path, &mut files)?;
+        out.extend(files.into_iter().map(|path| ParserFile {
+            stage: stage_name.clone(),
+            path,
+        }));
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// YAML files below `dir`, at any depth, hidden directories skipped.
+fn yaml_below(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for e in entries.flatten() {
+        let p = e.path();
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir {
+            if !e.file_name().to_string_lossy().starts_with('.') {
+                yaml_below(&p, out)?;
             }
+        } else if is_yaml(&p) && p.is_file() {
+            out.push(p);
         }
     }
-    sort_files(&mut out);
-    Ok(out)
+    Ok(())
 }
 
 /// Every parser of a hub checkout: `<hub>/<kind>/<stage>/<author>/<name>.yaml`.

@@ -24,7 +24,7 @@ use crate::expr::functions::{Functions, HelperContext};
 
 pub use config::{DataConfig, NodeConfig};
 pub use enrich::{EnrichCtx, Enricher};
-pub use error::{LoadError, NodeError};
+pub use error::{LoadError, NodeError, grok_rule};
 pub use layout::{
     ParserFile, hub_stage_files, installed_stage_files, resolve_hub_items, sort_files,
 };

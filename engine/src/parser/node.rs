@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::conformance::{Reading, Rule};
 use crate::event::Event;
 use crate::expr::{Compiler, Program, Value};
 use crate::grok::{Grok, PatternLibrary};
@@ -80,6 +81,22 @@ pub struct CompileCtx<'a> {
     pub enrich: &'a EnrichCtx,
     /// Methods used that hivewall does not implement, for the load report.
     pub unsupported: &'a mut Vec<String>,
+    /// How to read what CrowdSec would refuse.
+    pub reading: Reading,
+    /// What CrowdSec warns about (and, in the lenient reading, what it would refuse).
+    pub warnings: &'a mut Vec<String>,
+}
+
+impl CompileCtx<'_> {
+    /// A CrowdSec refusal: an error in the strict reading, a warning in the lenient one.
+    fn refuse(&mut self, e: NodeError) -> Result<(), NodeError> {
+        if self.reading.is_strict() {
+            return Err(e);
+        }
+        self.warnings
+            .push(format!("CrowdSec would refuse this ({}): {e}", e.rule()));
+        Ok(())
+    }
 }
 
 impl Node {
@@ -99,9 +116,18 @@ impl Node {
             "" => None,
             f => Some(cx.compiler.compile(f).map_err(NodeError::expr)?),
         };
-        // One library for all files: the first definition of a name wins, as in CrowdSec.
+        // One library for all files, each entry checked as it is added (CrowdSec adds them one
+        // at a time, in file order); the first definition of a name wins.
         for (name, pattern) in &cfg.pattern_syntax {
-            cx.patterns.add_if_absent(name, pattern);
+            let location = format!("pattern_syntax {name}");
+            match cx.patterns.add_checked(name, pattern, &location) {
+                Ok(true) => {}
+                Ok(false) => cx.warnings.push(format!("grok '{name}' already registred")),
+                Err(e) => {
+                    cx.refuse(NodeError::Grok(e))?;
+                    cx.patterns.add_if_absent(name, pattern);
+                }
+            }
         }
         let mut valid = false;
         let grok = match &cfg.grok {
@@ -113,7 +139,10 @@ impl Node {
                         .get(&g.name)
                         .map(str::to_string)
                         .ok_or_else(|| {
-                            NodeError::Invalid(format!("unable to find grok {:?}", g.name))
+                            NodeError::Invalid(format!(
+                                "unable to find grok {:?}: pattern doesn't exist",
+                                g.name
+                            ))
                         })?;
                     (cx.patterns.compile(&text)?, g.name.clone())
                 } else if !g.pattern.is_empty() {
@@ -176,9 +205,10 @@ impl Node {
         };
         valid |= !whitelist.is_empty();
         if !valid {
-            return Err(NodeError::Invalid("node is empty".into()));
+            return Err(NodeError::Invalid("Node is empty".into()));
         }
-        Ok(Node {
+        check_node(cfg, cx)?;
+        let node = Node {
             name: cfg.name.clone(),
             stage: stage.clone(),
             next_stage: cfg.onsuccess == "next_stage",
@@ -188,7 +218,40 @@ impl Node {
             stashes,
             whitelist,
             leaves,
-        })
+        };
+        for p in node.programs() {
+            if let Some(m) = crate::conformance::unknown_event_member(p, 0) {
+                cx.refuse(NodeError::Refused {
+                    rule: Rule::EventField,
+                    message: format!(
+                        "compilation of {:?} failed: {}",
+                        p.source(),
+                        crate::conformance::no_field_message(&m)
+                    ),
+                    needle: p.source().to_string(),
+                })?;
+            }
+        }
+        Ok(node)
+    }
+
+    /// This node's own compiled expressions (not its children's).
+    fn programs(&self) -> impl Iterator<Item = &Program> {
+        let grok = self.grok.iter().flat_map(|g| {
+            let input = match &g.input {
+                GrokInput::Expr(p) => Some(p),
+                _ => None,
+            };
+            input
+                .into_iter()
+                .chain(g.statics.iter().filter_map(static_program))
+        });
+        self.filter
+            .iter()
+            .chain(grok)
+            .chain(self.statics.iter().filter_map(static_program))
+            .chain(self.stashes.iter().flat_map(|s| [&s.key, &s.value]))
+            .chain(self.whitelist.programs())
     }
 
     /// Runs the node on `evt`; true when the node succeeded. Mirrors CrowdSec: filter, whitelist,
@@ -261,9 +324,11 @@ impl Node {
     fn run_grok(&self, g: &NodeGrok, evt: &mut Event) -> Result<bool, NodeError> {
         let input: String = match &g.input {
             GrokInput::LineRaw => std::mem::take(&mut evt.line.raw),
+            // Most groks fail on most values (a parser's children are tried in turn): test
+            // first, and copy the value (the captures are written next to it) only on a match.
             GrokInput::Parsed(k) => match evt.parsed.get(k) {
-                Some(v) => v.to_string(),
-                None => return Ok(false),
+                Some(v) if g.grok.is_match(v) => v.to_string(),
+                _ => return Ok(false),
             },
             GrokInput::Expr(p) => {
                 let s = match p.eval(&[Value::Obj(&*evt)]) {
@@ -287,6 +352,56 @@ impl Node {
         }
         Ok(matched)
     }
+}
+
+fn static_program(s: &Static) -> Option<&Program> {
+    match &s.source {
+        super::statics::Source::Expr(p) => Some(p),
+        _ => None,
+    }
+}
+
+/// What CrowdSec refuses and hivewall's compilation accepts: node statics that only set
+/// `enriched` (`Node.validate`), stashes without a valid `ttl` or without a `size` (CrowdSec
+/// builds the stash's cache before defaulting its size, and panics).
+fn check_node(cfg: &NodeConfig, cx: &mut CompileCtx<'_>) -> Result<(), NodeError> {
+    for (i, st) in cfg.statics.iter().enumerate() {
+        if st.method.is_empty()
+            && st.meta.is_empty()
+            && st.parsed.is_empty()
+            && st.target.is_empty()
+        {
+            cx.refuse(NodeError::Refused {
+                rule: Rule::Node,
+                message: format!("static {i}: at least one of meta/event/target must be set"),
+                needle: if st.enriched.is_empty() {
+                    String::new()
+                } else {
+                    format!("enriched: {}", st.enriched)
+                },
+            })?;
+        }
+    }
+    for s in &cfg.stash {
+        if let Err(why) = crate::expr::ops::parse_duration(&s.ttl) {
+            cx.refuse(NodeError::Refused {
+                rule: Rule::Node,
+                message: format!("stash {}: while parsing stash ttl: {why}", s.name),
+                needle: format!("name: {}", s.name),
+            })?;
+        } else if s.size == 0 {
+            // CrowdSec builds the cache before it defaults the size to 100: it panics.
+            cx.refuse(NodeError::Refused {
+                rule: Rule::Node,
+                message: format!(
+                    "stash {}: no size: CrowdSec panics at start-up (gcache: Cache size <= 0)",
+                    s.name
+                ),
+                needle: format!("name: {}", s.name),
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn compile_statics(

@@ -27,16 +27,18 @@ impl Whitelist {
             .ip
             .iter()
             .map(|s| {
-                s.parse::<IpAddr>()
-                    .map_err(|e| NodeError::Invalid(format!("whitelist ip {s:?}: {e}")))
+                s.parse::<IpAddr>().map_err(|e| {
+                    NodeError::Invalid(format!("parsing whitelist: ParseAddr({s:?}): {e}"))
+                })
             })
             .collect::<Result<_, _>>()?;
         let cidrs = cfg
             .cidr
             .iter()
             .map(|s| {
-                s.parse::<IpNet>()
-                    .map_err(|e| NodeError::Invalid(format!("whitelist cidr {s:?}: {e}")))
+                s.parse::<IpNet>().map_err(|e| {
+                    NodeError::Invalid(format!("parsing whitelist: ParsePrefix({s:?}): {e}"))
+                })
             })
             .collect::<Result<_, _>>()?;
         let exprs = cfg
@@ -50,6 +52,11 @@ impl Whitelist {
             cidrs,
             exprs,
         })
+    }
+
+    /// The compiled expressions, for load-time checks.
+    pub(crate) fn programs(&self) -> impl Iterator<Item = &Program> {
+        self.exprs.iter()
     }
 
     /// Whether the node holds any check at all.

@@ -113,11 +113,15 @@ impl<S: BucketStore> Pipeline<S> {
             data_dir: setup.data_dir.clone(),
             clock: Arc::clone(&clock),
         };
-        let parsers = ParserSet::load(&setup.parsers, &opts)?;
+        let parsers = ParserSet::load_with(&setup.parsers, &opts, setup.reading)?;
         let postoverflows = if setup.postoverflows.is_empty() {
             None
         } else {
-            Some(ParserSet::load(&setup.postoverflows, &opts)?)
+            Some(ParserSet::load_with(
+                &setup.postoverflows,
+                &opts,
+                setup.reading,
+            )?)
         };
         let mut context_warnings = Vec::new();
         let context = setup.context(&mut context_warnings)?;
@@ -131,6 +135,7 @@ impl<S: BucketStore> Pipeline<S> {
                 limiter: setup.limiter,
                 context,
                 clock: Some(Arc::clone(&clock)),
+                reading: setup.reading,
             },
         )?;
         let mut history = None;
@@ -150,7 +155,8 @@ impl<S: BucketStore> Pipeline<S> {
             }
             None => Profiles::default(),
         };
-        let mut warnings = parsers.warnings.clone();
+        let mut warnings = setup.warnings.clone();
+        warnings.extend(parsers.warnings.iter().cloned());
         warnings.extend(
             postoverflows
                 .iter()

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::bucket::{ContextConfig, ScenarioFile};
+use crate::conformance::Reading;
 use crate::parser::{ParserFile, hub_stage_files, installed_stage_files, resolve_hub_items};
 use crate::profile::DecisionHistory;
 
@@ -38,6 +39,12 @@ pub struct Setup {
     pub console_context: Option<PathBuf>,
     /// `console_context_value_length` (0: CrowdSec's default, 4000, also the maximum).
     pub context_value_length: usize,
+    /// How to read what CrowdSec would refuse: [`Reading::Strict`] (the default) makes it an
+    /// error naming `file:line` and CrowdSec's reason; [`Reading::Lenient`] loads what hivewall
+    /// can run and warns.
+    pub reading: Reading,
+    /// What choosing the files found worth saying (local items CrowdSec would ignore).
+    pub warnings: Vec<String>,
 }
 
 /// CrowdSec's `simulation.yaml`: scenarios whose alerts give simulated decisions (stored and
@@ -75,6 +82,89 @@ impl std::fmt::Debug for History {
     }
 }
 
+/// Every YAML file under `dir` at any depth, as CrowdSec's hub sync walks an installed layout
+/// (hidden directories skipped), in walk order.
+fn yaml_files_deep(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    let mut out = Vec::new();
+    for p in entries {
+        let hidden = p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        let is_dir = std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir());
+        if is_dir {
+            if !hidden {
+                out.extend(yaml_files_deep(&p));
+            }
+        } else if p.is_file()
+            && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+        {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The name CrowdSec gives a local item: the first document's `name:`, else its path below the
+/// kind's directory (below the stage for parsers).
+fn local_item_name(path: &Path, below: &Path) -> String {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        #[serde(default)]
+        name: Option<serde_json::Value>,
+    }
+    let from_file = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_saphyr::from_multiple::<Option<Named>>(&t).ok())
+        .and_then(|docs| docs.into_iter().next().flatten())
+        .and_then(|d| match d.name {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
+            _ => None,
+        });
+    from_file.unwrap_or_else(|| {
+        path.strip_prefix(below)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned()
+    })
+}
+
+/// Keeps, of local items of one kind sharing a name, the last one in walk order, as CrowdSec
+/// does ("multiple parsers named x: ignoring <path>").
+fn drop_shadowed<T>(
+    kind: &str,
+    items: Vec<T>,
+    path_of: impl Fn(&T) -> &Path,
+    below: impl Fn(&T) -> PathBuf,
+    warnings: &mut Vec<String>,
+) -> Vec<T> {
+    let names: Vec<String> = items
+        .iter()
+        .map(|i| local_item_name(path_of(i), &below(i)))
+        .collect();
+    let paths: Vec<PathBuf> = items.iter().map(|i| path_of(i).to_path_buf()).collect();
+    let mut keep = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        if let Some(j) = names[i + 1..].iter().position(|n| *n == names[i]) {
+            warnings.push(format!(
+                "multiple {kind} named {}: ignoring {} (CrowdSec loads {} only)",
+                names[i],
+                paths[i].display(),
+                paths[i + 1 + j].display()
+            ));
+            continue;
+        }
+        keep.push(item);
+    }
+    keep
+}
+
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
@@ -93,23 +183,50 @@ impl Setup {
     /// CrowdSec's installed layout (`/etc/crowdsec`): `parsers/<stage>/*.yaml`,
     /// `postoverflows/<stage>/*.yaml`, `scenarios/*.yaml`, `profiles.yaml`, `patterns/`,
     /// `contexts/*.yaml` and `console/context.yaml`.
+    ///
+    /// Files are found as CrowdSec's hub sync finds local items (at any depth, hidden
+    /// directories skipped); of local items of one kind sharing a name, only the last is kept,
+    /// with a warning, as CrowdSec does.
     pub fn installed(config_dir: &Path, data_dir: PathBuf) -> Result<Setup, SetupError> {
-        let parsers = installed_stage_files(&config_dir.join("parsers"))?;
+        let mut warnings = Vec::new();
+        let stage_dir = |kind: &str| {
+            let root = config_dir.join(kind);
+            move |f: &ParserFile| root.join(&f.stage)
+        };
+        let parsers = drop_shadowed(
+            "parsers",
+            installed_stage_files(&config_dir.join("parsers"))?,
+            |f| &f.path,
+            stage_dir("parsers"),
+            &mut warnings,
+        );
         if parsers.is_empty() {
             return Err(SetupError::Empty(format!(
                 "no parsers in {}/parsers/<stage>/",
                 config_dir.display()
             )));
         }
+        let postoverflows = drop_shadowed(
+            "postoverflows",
+            installed_stage_files(&config_dir.join("postoverflows"))?,
+            |f| &f.path,
+            stage_dir("postoverflows"),
+            &mut warnings,
+        );
+        let scenario_dir = config_dir.join("scenarios");
+        let scenarios = drop_shadowed(
+            "scenarios",
+            yaml_files_deep(&scenario_dir),
+            |p| p.as_path(),
+            |_| scenario_dir.clone(),
+            &mut warnings,
+        );
         let profiles = config_dir.join("profiles.yaml");
         let console = config_dir.join("console").join("context.yaml");
         Ok(Setup {
             parsers,
-            postoverflows: installed_stage_files(&config_dir.join("postoverflows"))?,
-            scenarios: yaml_files(&config_dir.join("scenarios"))
-                .into_iter()
-                .map(ScenarioFile::new)
-                .collect(),
+            postoverflows,
+            scenarios: scenarios.into_iter().map(ScenarioFile::new).collect(),
             profiles: profiles.is_file().then_some(profiles),
             patterns_dir: config_dir.join("patterns"),
             data_dir,
@@ -119,6 +236,8 @@ impl Setup {
             contexts: yaml_files(&config_dir.join("contexts")),
             console_context: console.is_file().then_some(console),
             context_value_length: 0,
+            reading: Reading::Strict,
+            warnings,
         })
     }
 
@@ -184,6 +303,8 @@ impl Setup {
             contexts: Vec::new(),
             console_context: None,
             context_value_length: 0,
+            reading: Reading::Strict,
+            warnings: Vec::new(),
         })
     }
 }

@@ -1,0 +1,297 @@
+//! The capture fast path ([`super::fast`]) against the plain full regex
+//! ([`Grok::captures_with`]): same verdict, same fields, same values, on every hub test log
+//! line and on generated lines.
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use proptest::prelude::*;
+
+use super::tests::{hub_groks, lib};
+use super::*;
+
+type Fields = Vec<(String, String)>;
+
+fn fast(g: &Grok, text: &str) -> (bool, Fields) {
+    let mut got = Vec::new();
+    let ok = g.captures(text, |k, v| got.push((k.to_string(), v.to_string())));
+    (ok, got)
+}
+
+fn plain(g: &Grok, text: &str) -> (bool, Fields) {
+    let mut got = Vec::new();
+    let ok = g.captures_with(&mut GrokScratch::new(), text, |k, v| {
+        got.push((k.to_string(), v.to_string()))
+    });
+    (ok, got)
+}
+
+/// Every distinct grok of the hub's parsers (with their `pattern_syntax`), compiled.
+static HUB: LazyLock<Vec<(String, Grok)>> = LazyLock::new(|| {
+    let base = lib();
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (file, syntax, grok, named) in hub_groks() {
+        let mut l = base.clone();
+        for (k, v) in &syntax {
+            l.add_if_absent(k, v);
+        }
+        let g = if named {
+            l.compile_named(&grok)
+        } else {
+            l.compile(&grok)
+        };
+        let Ok(g) = g else { continue };
+        if seen.insert(g.regex().as_str().to_string()) {
+            out.push((format!("{file}: {grok}"), g));
+        }
+    }
+    out
+});
+
+/// Runs both paths, and `is_match`, on `text`; panics with the difference.
+fn check(label: &str, g: &Grok, text: &str) -> bool {
+    let a = fast(g, text);
+    // The plain path's captures only where its regex matches (the debug build is slow).
+    let b = if g.regex().is_match(text) {
+        plain(g, text)
+    } else {
+        (false, Vec::new())
+    };
+    assert_eq!(a, b, "{label} on {text:?}");
+    assert_eq!(g.is_match(text), a.0, "is_match: {label} on {text:?}");
+    a.0
+}
+
+#[test]
+fn fast_path_equals_the_full_regex_on_every_hub_test_log_line() {
+    let tests = crate::testdata::shared("crowdsec/hub/.tests");
+    let mut lines = BTreeSet::new();
+    for dir in std::fs::read_dir(tests).unwrap().flatten() {
+        for f in std::fs::read_dir(dir.path()).unwrap().flatten() {
+            if f.path().extension().is_some_and(|e| e == "log") {
+                let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+                lines.extend(text.lines().map(str::to_string));
+            }
+        }
+    }
+    // What the syslog parser hands its successors: the `message` of each syslog line.
+    let syslog = lib().compile("^%{SYSLOGLINE}").unwrap();
+    let messages: Vec<String> = lines
+        .iter()
+        .filter_map(|l| {
+            let mut m = None;
+            syslog.captures(l, |k, v| {
+                if k == "message" {
+                    m = Some(v.to_string());
+                }
+            });
+            m
+        })
+        .collect();
+    lines.extend(messages);
+    // Texts with a newline take the plain path for tail patterns; still the same result.
+    let joined: Vec<String> = lines
+        .iter()
+        .take(50)
+        .zip(lines.iter().skip(50))
+        .map(|(a, b)| format!("{a}\n{b}"))
+        .collect();
+    lines.extend(joined);
+    let hub = &*HUB;
+    let with_fast = hub.iter().filter(|(_, g)| g.inner.fast.is_some()).count();
+    assert!(
+        with_fast * 10 >= hub.len() * 9,
+        "fast path for only {with_fast} of {}",
+        hub.len()
+    );
+    // Two threads: the debug build is slow and the check is long.
+    let half = hub.len() / 2;
+    let matched: usize = std::thread::scope(|s| {
+        let parts = [&hub[..half], &hub[half..]];
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                let lines = &lines;
+                s.spawn(move || {
+                    let mut matched = 0;
+                    for (label, g) in part {
+                        for line in lines {
+                            matched += usize::from(check(label, g, line));
+                        }
+                    }
+                    matched
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert!(
+        matched > 2000,
+        "too few matches to mean anything: {matched} ({} groks, {} lines)",
+        hub.len(),
+        lines.len()
+    );
+}
+
+#[test]
+fn groups_that_are_not_fields_are_dropped_and_the_rest_renumbered() {
+    let mut l = PatternLibrary::new();
+    l.add("PAIR", "(%{WORD})=(%{INT:n})");
+    let g = l.compile("^(x|y) %{PAIR}(?: (%{WORD:w}))?$").unwrap();
+    let f = g.inner.fast.as_ref().unwrap();
+    // Two fields: two groups (plus the whole match) instead of eight.
+    assert_eq!(g.regex().captures_len(), 9);
+    assert_eq!(f.groups(), 3);
+    assert_eq!(
+        fast(&g, "x ab=12 zz"),
+        (
+            true,
+            vec![("n".into(), "12".into()), ("w".into(), "zz".into())]
+        )
+    );
+    assert_eq!(fast(&g, "y ab=12"), plain(&g, "y ab=12"));
+    assert_eq!(fast(&g, "y ab=12").1[1], ("w".into(), "".into()));
+    assert_eq!(fast(&g, "z ab=12"), (false, vec![]));
+}
+
+#[test]
+fn tail_fields_extend_to_the_end_of_the_text() {
+    let l = lib();
+    let g = l.compile("^%{SYSLOGLINE}").unwrap();
+    assert!(g.inner.tail, "SYSLOGLINE ends with GREEDYDATA");
+    let line = "Jan  2 15:04:05 host sshd[42]: Failed password for root from 192.0.2.7 port 22";
+    let (ok, fields) = fast(&g, line);
+    assert!(ok);
+    assert_eq!(plain(&g, line), (ok, fields.clone()));
+    let message = fields.iter().find(|(k, _)| k == "message").unwrap();
+    assert_eq!(message.1, "Failed password for root from 192.0.2.7 port 22");
+    // With a newline the tail rewrite does not hold: the plain regex answers.
+    let two = format!("{line}\nsecond line");
+    assert!(g.fast_for(&two).is_none() && g.fast_for(line).is_some());
+    assert_eq!(fast(&g, &two), plain(&g, &two));
+}
+
+/// Groks of the parsers that see the generated shapes below.
+static SHAPED: LazyLock<Vec<(String, Grok)>> = LazyLock::new(|| {
+    let wanted = [
+        "syslog-logs",
+        "sshd-logs",
+        "nginx-logs",
+        "apache2-logs",
+        "pam-logs",
+        "iptables-logs",
+    ];
+    HUB.iter()
+        .filter(|(label, _)| wanted.iter().any(|w| label.contains(w)))
+        .cloned()
+        .collect()
+});
+
+fn ip() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (any::<[u8; 4]>()).prop_map(|b| format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3])),
+        (any::<[u16; 3]>()).prop_map(|w| format!("2001:db8:{:x}::{:x}:{:x}", w[0], w[1], w[2])),
+        Just("::1".to_string()),
+        "[a-z]{1,8}(\\.[a-z]{1,6}){0,2}",
+    ]
+}
+
+fn sshd_message() -> impl Strategy<Value = String> {
+    let user = "[a-z0-9_.-]{0,10}";
+    (ip(), user, 0u32..70000, 0usize..8).prop_map(|(ip, user, port, shape)| match shape {
+        0 => format!("Failed password for invalid user {user} from {ip} port {port} ssh2"),
+        1 => format!("Failed password for {user} from {ip} port {port} ssh2"),
+        2 => format!("Invalid user {user} from {ip} port {port}"),
+        3 => format!(
+            "Disconnected from authenticating user {user} {ip} port {port} [preauth]"
+        ),
+        4 => format!("Connection closed by {ip} port {port} [preauth]"),
+        5 => format!("Accepted publickey for {user} from {ip} port {port} ssh2: ED25519 x"),
+        6 => format!(
+            "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={ip}  user={user}"
+        ),
+        _ => format!("Received disconnect from {ip} port {port}:11: Bye Bye [preauth]"),
+    })
+}
+
+fn syslog_line() -> impl Strategy<Value = String> {
+    let month = prop_oneof![
+        Just("Jan"),
+        Just("Feb"),
+        Just("Sep"),
+        Just("Dec"),
+        Just("Mai")
+    ];
+    let prog = prop_oneof![
+        Just("sshd"),
+        Just("CRON"),
+        Just("nginx"),
+        Just("kernel"),
+        Just("su")
+    ];
+    (
+        month,
+        1u32..32,
+        (0u32..25, 0u32..61, 0u32..61),
+        ip(),
+        prog,
+        proptest::option::of(0u32..100_000),
+        sshd_message(),
+    )
+        .prop_map(|(mo, d, (h, mi, s), host, prog, pid, msg)| {
+            let pid = pid.map(|p| format!("[{p}]")).unwrap_or_default();
+            format!("{mo} {d:>2} {h:02}:{mi:02}:{s:02} {host} {prog}{pid}: {msg}")
+        })
+}
+
+fn access_line() -> impl Strategy<Value = String> {
+    let verb = prop_oneof![Just("GET"), Just("POST"), Just("HEAD"), Just("CONNECT")];
+    (ip(), verb, "/[a-z0-9/._?=&%-]{0,30}", 100u32..600, 0u64..100_000, "[ -~]{0,30}").prop_map(
+        |(ip, verb, path, status, bytes, agent)| {
+            format!(
+                "{ip} - - [10/Oct/2025:13:55:36 +0000] \"{verb} {path} HTTP/1.1\" {status} {bytes} \"-\" \"{agent}\""
+            )
+        },
+    )
+}
+
+/// A line of one of the shapes, then damaged in a few places (characters that matter to the
+/// patterns: separators, digits, brackets, a non-ASCII letter, a newline).
+fn line() -> impl Strategy<Value = String> {
+    let base = prop_oneof![syslog_line(), sshd_message(), access_line()];
+    let edit = (
+        any::<prop::sample::Index>(),
+        0usize..3,
+        "[ :.\\[\\]()0-9a-fé\"\n-]",
+    );
+    (base, prop::collection::vec(edit, 0..4)).prop_map(|(mut s, edits)| {
+        for (at, kind, c) in edits {
+            let mut i = at.index(s.len() + 1);
+            while !s.is_char_boundary(i) {
+                i -= 1;
+            }
+            match kind {
+                0 => s.insert_str(i, &c),
+                1 => {
+                    if let Some(ch) = s[i..].chars().next() {
+                        s.replace_range(i..i + ch.len_utf8(), "");
+                    }
+                }
+                _ => s.truncate(i),
+            }
+        }
+        s
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn fast_path_equals_the_full_regex_on_generated_lines(text in line()) {
+        for (label, g) in SHAPED.iter() {
+            check(label, g, &text);
+        }
+    }
+}
