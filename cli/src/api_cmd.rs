@@ -19,7 +19,9 @@ use engine::profile::{Profiles, register_history};
 use server_common::Shutdown;
 
 use crate::Global;
-use crate::run::{ADMIN_KEY_FILE, API_ADDR_FILE, EngineProfiles, StoreHistory, settings};
+use crate::run::{
+    ADMIN_KEY_FILE, API_ADDR_FILE, EngineProfiles, StoreHistory, community_feed, settings,
+};
 
 /// Arguments of `api`.
 #[derive(Debug, Args)]
@@ -68,6 +70,9 @@ pub fn run(args: &ApiArgs, global: &Global) -> anyhow::Result<ExitCode> {
     let store = Store::open(&s.state_dir.join(STORE_DIR))?;
     store.admin_key(&s.state_dir.join(ADMIN_KEY_FILE))?;
     let profiler = profiler(s.profiles_path.as_deref(), &store)?;
+    // Every replica pulls the feed into the decisions topic (writes of the same records);
+    // watchers' alerts are not shared from here.
+    let feed = community_feed(&s, false);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -104,9 +109,13 @@ pub fn run(args: &ApiArgs, global: &Global) -> anyhow::Result<ExitCode> {
             mode: ApiMode::Replica(replica.clone()),
             ..ApiConfig::default()
         };
+        let feed_task = feed.map(|f| f.spawn(store.clone(), &api.mode, shutdown.child()));
         let render: decision_api::MetricsRender = Arc::new(move || prometheus.render());
         let out = decision_api::run(api, store, profiler, Some(render), shutdown.child()).await;
         shutdown.cancel();
+        if let Some(t) = feed_task {
+            t.await.context("community feed task")?;
+        }
         replica.wait_stopped(Duration::from_secs(5)).await;
         out?;
         anyhow::Ok(())

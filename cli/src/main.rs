@@ -5,11 +5,13 @@
 
 mod api_cmd;
 mod clock;
+mod consensus_cmd;
 mod explain;
 mod hubtest;
 mod hubtest_cmd;
 mod ingest_cmd;
 mod input;
+mod lint;
 mod ops;
 mod processor_cmd;
 mod replay;
@@ -98,10 +100,15 @@ enum Command {
     Ingest(ingest_cmd::IngestArgs),
     /// Distributed mode: serve decisions to bouncers from Kafka (one of several replicas).
     Api(api_cmd::ApiArgs),
+    /// Community consensus: a CAPI-style endpoint where watchers push signals and pull the
+    /// consensus blocklist.
+    Consensus(consensus_cmd::ConsensusArgs),
     /// Distributed mode: parse and detect from Kafka (`hivewall.lines` → alerts, decisions).
     Processor(processor_cmd::ProcessorArgs),
     #[command(flatten)]
     Ops(ops::OpsCommand),
+    /// Check a config dir or a hub checkout against CrowdSec's loading rules, running nothing.
+    Lint(lint::LintArgs),
     /// Run CrowdSec hub tests with hivewall's engine.
     #[command(subcommand)]
     Hubtest(hubtest_cmd::HubtestCommand),
@@ -112,7 +119,11 @@ fn main() -> ExitCode {
     // `run` knows its level only once its configuration is read: it installs it then.
     if !matches!(
         cli.command,
-        Command::Run(_) | Command::Ingest(_) | Command::Api(_) | Command::Processor(_)
+        Command::Run(_)
+            | Command::Ingest(_)
+            | Command::Api(_)
+            | Command::Processor(_)
+            | Command::Consensus(_)
     ) && let Err(e) = cli.global.init_tracing(None)
     {
         eprintln!("error: {}", chain(&e));
@@ -121,10 +132,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Explain(args) => explain::run(&args),
         Command::Hubtest(cmd) => hubtest_cmd::run(cmd),
+        Command::Lint(args) => lint::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Run(args) => run::run(&args, &cli.global),
         Command::Ingest(args) => ingest_cmd::run(&args, &cli.global),
         Command::Api(args) => api_cmd::run(&args, &cli.global),
+        Command::Consensus(args) => consensus_cmd::run(&args, &cli.global),
         Command::Processor(args) => processor_cmd::run(&args, &cli.global),
         Command::Ops(cmd) => ops::run(cmd, &cli.global),
     };

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use decision_api::{AlertProfiler, ApiConfig, Store};
+use decision_api::feed::{Feed, FeedConfig, SignalQueue};
+use decision_api::{AlertProfiler, ApiConfig, ApiMode, Store};
 use engine::expr::functions::{Functions, HelperContext};
 use engine::pipeline::{History, Setup};
 use engine::profile::{Profiles, register_history};
@@ -154,11 +155,15 @@ pub(crate) fn pipeline_setup(s: &Settings) -> anyhow::Result<Setup> {
     Ok(setup)
 }
 
-/// Delivers the processor's alerts into the decision store (durable before it returns).
-struct StoreSink(Store);
+/// Delivers the processor's alerts into the decision store (durable before it returns), and
+/// offers them to the community feed's signal queue when signals are shared (never waits).
+struct StoreSink(Store, Option<SignalQueue>);
 
 impl AlertSink for StoreSink {
     async fn deliver(&mut self, alerts: Vec<wire::Alert>) -> Result<(), SinkError> {
+        if let Some(q) = &self.1 {
+            q.offer(&alerts);
+        }
         let store = self.0.clone();
         tokio::task::spawn_blocking(move || store.push_alerts(LOCAL_MACHINE, alerts))
             .await
@@ -199,6 +204,44 @@ impl engine::profile::DecisionHistory for StoreHistory {
     }
 }
 
+/// The community feed `api.server.online_client` names (CrowdSec's Central API credentials),
+/// pulled every `hivewall.feed_pull_interval`; signals shared when `share_signals`. `None`
+/// when there is none, or (with a warning saying why) when it cannot be used: the rest runs
+/// without it.
+pub(crate) fn community_feed(s: &Settings, share_signals: bool) -> Option<Feed> {
+    let path = s.online_credentials_path.as_ref()?;
+    let creds = match server_common::load_online_credentials(path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!("community feed not pulled: {e}");
+            return None;
+        }
+    };
+    let mut cfg = FeedConfig::new(&creds.url, &creds.login, &creds.password);
+    cfg.pull_interval = s.hivewall.feed_pull_interval;
+    cfg.share_signals = share_signals;
+    match Feed::new(cfg) {
+        Ok(feed) => {
+            eprintln!(
+                "  community feed: {creds}, pulled every {}{}",
+                wire::format_go_duration(
+                    i128::try_from(s.hivewall.feed_pull_interval.as_nanos()).unwrap_or(i128::MAX)
+                ),
+                if share_signals {
+                    ", signals shared"
+                } else {
+                    ""
+                }
+            );
+            Some(feed)
+        }
+        Err(e) => {
+            tracing::warn!("community feed not pulled ({}): {e}", path.display());
+            None
+        }
+    }
+}
+
 /// Profiles applied to watcher alerts that come without decisions.
 pub(crate) struct EngineProfiles(pub(crate) Profiles);
 
@@ -232,6 +275,12 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
         .context("writing the API address into the state directory")?;
     let mut setup = setup;
     setup.decision_history = Some(History(Arc::new(StoreHistory(store.clone()))));
+    // CrowdSec's local API pulls the community blocklist and pushes signals; so does ours.
+    let feed = s
+        .api_enabled
+        .then(|| community_feed(&s, s.hivewall.share_signals))
+        .flatten();
+    let signals = feed.as_ref().and_then(Feed::signals);
     let db = StateDb::open(&s.state_dir.join("processor"))?;
     let cfg = ProcessorConfig {
         persist_every: std::time::Duration::from_millis(s.hivewall.flush_interval_ms.max(1)),
@@ -241,7 +290,7 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
         &setup,
         Arc::new(crate::clock::SystemClock),
         db,
-        StoreSink(store.clone()),
+        StoreSink(store.clone(), signals),
         cfg,
     )?;
     for w in &proc.pipeline().warnings {
@@ -297,6 +346,7 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
                 shutdown.child(),
             ))
         });
+        let feed_task = feed.map(|f| f.spawn(store.clone(), &ApiMode::Embedded, shutdown.child()));
         let signal = shutdown.clone();
         tokio::spawn(async move { signal.wait_for_signal().await });
         // The processor ends when its input closes or on shutdown; either way, stop the rest.
@@ -308,6 +358,9 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
         }
         if let Some(t) = prom_task {
             t.await.context("metrics task")??;
+        }
+        if let Some(t) = feed_task {
+            t.await.context("community feed task")?;
         }
         let stats = proc_result?;
         if let Ok(Err(e)) = ingest_result {

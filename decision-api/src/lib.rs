@@ -5,7 +5,8 @@
 //! (`X-Api-Key`) and watchers (JWT), plus hivewall's administration routes
 //! (`/hivewall/admin/v1/...`, header `X-Hivewall-Admin-Key`, types in [`admin`]). In the
 //! distributed mode ([`bus`], [`ApiMode::Replica`]) the store is a replica of the Kafka topics
-//! `hivewall.decisions` and `hivewall.bouncers`, and writes go to those topics.
+//! `hivewall.decisions` and `hivewall.bouncers`, and writes go to those topics. A [`feed`]
+//! subscribes to a community feed (CAPI-style, origin `CAPI`) and shares signals with it.
 //!
 //! This crate depends only on `wire` and libraries; it must never depend on `engine` (the
 //! profiles reach it through the [`AlertProfiler`] trait).
@@ -32,6 +33,7 @@ pub mod admin;
 mod api;
 pub mod bus;
 mod config;
+pub mod feed;
 pub mod godur;
 pub mod model;
 pub mod store;

@@ -10,7 +10,8 @@ pub mod telemetry;
 pub mod testing;
 
 pub use settings::{
-    HivewallSection, Settings, SettingsError, defaults, expand_env, load, load_with_env,
+    HivewallSection, OnlineCredentials, Settings, SettingsError, defaults, expand_env, load,
+    load_online_credentials, load_with_env,
 };
 pub use shutdown::{JoinReport, Shutdown, join_with_deadline};
 pub use telemetry::{

@@ -11,7 +11,9 @@ pub mod bus;
 mod decision;
 mod duration;
 mod event;
+pub mod feed;
 mod line;
+pub mod signal;
 
 pub use alert::{Alert, AlertEvent, MetaItem, Source};
 pub use decision::Decision;

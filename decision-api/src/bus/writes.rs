@@ -18,7 +18,7 @@ use crate::store::{AlertProfiler, StoreError, decisions::prepare};
 impl Replica {
     /// Produces one record (`None`: a tombstone) and waits for its acknowledgement; returns
     /// its partition and offset.
-    async fn produce(
+    pub(crate) async fn produce(
         &self,
         topic: &str,
         key: &str,
@@ -44,7 +44,7 @@ impl Replica {
     }
 
     /// Waits (bounded) until this replica has read the decision records at `written`.
-    async fn wait_read_back(&self, written: &[(usize, i64)]) {
+    pub(crate) async fn wait_read_back(&self, written: &[(usize, i64)]) {
         let done = self
             .wait_until(self.shared.cfg.catch_up_wait, |r| {
                 let st = r.state();

@@ -8,6 +8,7 @@
 
 mod build;
 mod keys;
+mod online;
 
 pub use keys::expand_env;
 mod raw;
@@ -19,8 +20,10 @@ mod tests;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub use build::defaults;
+pub use online::{OnlineCredentials, load_online_credentials};
 
 /// Everything a hivewall service reads from the configuration, resolved: paths are absolute
 /// and absent keys hold CrowdSec's defaults.
@@ -59,6 +62,10 @@ pub struct Settings {
     pub log_media: String,
     /// `api.client.credentials_path` (the machine's credentials for the local API).
     pub credentials_path: Option<PathBuf>,
+    /// `api.server.online_client.credentials_path`: the Central API credentials (`url`,
+    /// `login`, `password`, read by [`load_online_credentials`]) of the community feed to
+    /// subscribe to; `None` when absent (no subscription, as in CrowdSec).
+    pub online_credentials_path: Option<PathBuf>,
     /// The `hivewall:` section.
     pub hivewall: HivewallSection,
     /// Dotted keys present in the file(s) that hivewall does not use, for the caller to
@@ -81,6 +88,11 @@ pub struct HivewallSection {
     pub flush_interval_ms: u64,
     /// `channel_capacity`: bound of the channels between stages; default 1024.
     pub channel_capacity: usize,
+    /// `feed_pull_interval`: how often the community feed is pulled (a Go duration);
+    /// default 2h, as CrowdSec pulls its community blocklist.
+    pub feed_pull_interval: Duration,
+    /// `share_signals`: push a signal per local alert to the feed (opt-in); default `false`.
+    pub share_signals: bool,
 }
 
 impl Default for HivewallSection {
@@ -91,6 +103,8 @@ impl Default for HivewallSection {
             max_body_bytes: 8 << 20,
             flush_interval_ms: 1000,
             channel_capacity: 1024,
+            feed_pull_interval: Duration::from_secs(2 * 3600),
+            share_signals: false,
         }
     }
 }

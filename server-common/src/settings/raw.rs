@@ -68,6 +68,15 @@ pub(super) struct RawApiServer {
     pub enable: Option<bool>,
     pub listen_uri: Option<Spanned<String>>,
     pub profiles_path: Option<String>,
+    pub online_client: Option<RawOnlineClient>,
+}
+
+/// `api.server.online_client`: where the Central API credentials are (CrowdSec 1.4 has no
+/// other key here; newer versions' `sharing` and `pull` are not read).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawOnlineClient {
+    pub credentials_path: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,6 +96,8 @@ pub(super) struct RawHivewall {
     pub max_body_bytes: Option<Spanned<u64>>,
     pub flush_interval_ms: Option<Spanned<u64>>,
     pub channel_capacity: Option<Spanned<u64>>,
+    pub feed_pull_interval: Option<Spanned<String>>,
+    pub share_signals: Option<bool>,
 }
 
 /// The dotted keys of [`RawConfig`] that hivewall uses; everything else in a file is ignored.
@@ -106,6 +117,7 @@ pub(super) const USED_KEYS: &[&str] = &[
     "api.server.enable",
     "api.server.listen_uri",
     "api.server.profiles_path",
+    "api.server.online_client.credentials_path",
     "prometheus.enabled",
     "prometheus.listen_addr",
     "prometheus.listen_port",

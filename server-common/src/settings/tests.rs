@@ -100,6 +100,7 @@ fn debian_1_4_6_config_resolves() {
         log_dir: Some(p("/var/log")),
         log_media: "file".into(),
         credentials_path: Some(p("/etc/crowdsec/local_api_credentials.yaml")),
+        online_credentials_path: Some(p("/etc/crowdsec/online_api_credentials.yaml")),
         hivewall: HivewallSection::default(),
         ignored: [
             "common.daemonize",
@@ -120,7 +121,6 @@ fn debian_1_4_6_config_resolves() {
             "api.client.insecure_skip_verify",
             "api.server.log_level",
             "api.server.console_path",
-            "api.server.online_client",
             "api.server.trusted_ips",
             "prometheus.level",
         ]
@@ -318,4 +318,70 @@ fn defaults_use_the_scenarios_layout() {
         defaults(dir.path()).config_dir,
         dir.path().join("scenarios")
     );
+}
+
+#[test]
+fn feed_settings_and_online_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = write(
+        dir.path(),
+        "online_api_credentials.yaml",
+        "url: http://127.0.0.1:8090/\nlogin: w1\npassword: $NOT_EXPANDED\nextra: 1\n",
+    );
+    let text = "api:\n  server:\n    online_client:\n      credentials_path: ./online_api_credentials.yaml\n      sharing: true\n\
+                hivewall:\n  feed_pull_interval: 1m30s\n  share_signals: true\n";
+    let s = load_with_env(&write(dir.path(), "config.yaml", text), no_env).unwrap();
+    assert_eq!(s.online_credentials_path.as_deref(), Some(creds.as_path()));
+    assert_eq!(
+        s.hivewall.feed_pull_interval,
+        std::time::Duration::from_secs(90)
+    );
+    assert!(s.hivewall.share_signals);
+    assert_eq!(s.ignored, ["api.server.online_client.sharing"]);
+    let c = load_online_credentials(&creds).unwrap();
+    assert_eq!(
+        (c.url.as_str(), c.login.as_str(), c.password.as_str()),
+        ("http://127.0.0.1:8090/", "w1", "$NOT_EXPANDED")
+    );
+    assert!(
+        !c.to_string().contains("NOT_EXPANDED"),
+        "the password is never shown"
+    );
+
+    // Defaults: 2 h, no sharing; the file a package ships is empty.
+    let d = load_with_env(&write(dir.path(), "config.yaml", "common: {}\n"), no_env).unwrap();
+    assert_eq!(d.online_credentials_path, None);
+    assert_eq!(
+        d.hivewall.feed_pull_interval,
+        std::time::Duration::from_secs(7200)
+    );
+    assert!(!d.hivewall.share_signals);
+    let empty = load_online_credentials(&write(dir.path(), "empty.yaml", "")).unwrap();
+    assert_eq!(empty, OnlineCredentials::default());
+    assert!(matches!(
+        load_online_credentials(&dir.path().join("nope.yaml")),
+        Err(SettingsError::NotFound { .. })
+    ));
+
+    for (bad, line) in [("2 hours", 3), ("0s", 3)] {
+        let text = format!("common: {{}}\nhivewall:\n  feed_pull_interval: {bad}\n");
+        let err = load_with_env(&write(dir.path(), "config.yaml", &text), no_env).unwrap_err();
+        let SettingsError::Invalid {
+            line: at, ref key, ..
+        } = err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            (at, key.as_str()),
+            (line, "hivewall.feed_pull_interval"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        validate::parse_go_duration("1.5s"),
+        Some(std::time::Duration::from_millis(1500))
+    );
+    assert_eq!(validate::parse_go_duration("10"), None);
+    assert_eq!(validate::parse_go_duration("-1s"), None);
 }

@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::time::Duration;
 
 use serde_saphyr::Spanned;
 
@@ -25,6 +26,7 @@ pub(super) struct Partial {
     pub db_path: Option<String>,
     pub credentials_path: Option<String>,
     pub profiles_path: Option<String>,
+    pub online_credentials_path: Option<String>,
     /// `api.server` is present (CrowdSec disables its API when the section is missing).
     pub api_server: Option<bool>,
     pub api_enable: Option<bool>,
@@ -37,6 +39,8 @@ pub(super) struct Partial {
     pub max_body_bytes: Option<usize>,
     pub flush_interval_ms: Option<u64>,
     pub channel_capacity: Option<usize>,
+    pub feed_pull_interval: Option<Duration>,
+    pub share_signals: Option<bool>,
 }
 
 impl Partial {
@@ -58,6 +62,7 @@ impl Partial {
             db_path,
             credentials_path,
             profiles_path,
+            online_credentials_path,
             api_server,
             api_enable,
             listen,
@@ -68,7 +73,9 @@ impl Partial {
             crowdsec_compat,
             max_body_bytes,
             flush_interval_ms,
-            channel_capacity
+            channel_capacity,
+            feed_pull_interval,
+            share_signals
         )
     }
 }
@@ -133,6 +140,9 @@ pub(super) fn validate(raw: RawConfig, file: &Path) -> Result<Partial, SettingsE
             out.api_server = Some(true);
             out.api_enable = server.enable;
             out.profiles_path = non_empty(server.profiles_path);
+            out.online_credentials_path = server
+                .online_client
+                .and_then(|o| non_empty(o.credentials_path));
             if let Some(uri) = server.listen_uri.filter(|u| !u.value.is_empty()) {
                 let addr = parse_listen(&uri.value)
                     .map_err(|m| invalid("api.server.listen_uri", &uri.referenced, m))?;
@@ -158,8 +168,57 @@ pub(super) fn validate(raw: RawConfig, file: &Path) -> Result<Partial, SettingsE
         out.flush_interval_ms = positive("hivewall.flush_interval_ms", hw.flush_interval_ms)?;
         out.channel_capacity =
             positive("hivewall.channel_capacity", hw.channel_capacity)?.map(saturating_usize);
+        if let Some(v) = hw.feed_pull_interval.filter(|v| !v.value.is_empty()) {
+            let key = "hivewall.feed_pull_interval";
+            let d = parse_go_duration(&v.value).ok_or_else(|| {
+                invalid(
+                    key,
+                    &v.referenced,
+                    format!("`{}` is not a duration (e.g. 2h, 30m, 10s)", v.value),
+                )
+            })?;
+            if d.is_zero() {
+                return Err(invalid(key, &v.referenced, "must be greater than 0".into()));
+            }
+            out.feed_pull_interval = Some(d);
+        }
+        out.share_signals = hw.share_signals;
     }
     Ok(out)
+}
+
+/// A Go duration without sign (`2h`, `1h30m`, `1.5s`, `300ms`); `0` is zero.
+pub(super) fn parse_go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text.trim();
+    if rest == "0" {
+        return Some(Duration::ZERO);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..end].parse().ok()?;
+        rest = &rest[end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit_end] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        rest = &rest[unit_end..];
+        total += number * seconds;
+    }
+    Duration::try_from_secs_f64(total).ok()
 }
 
 fn saturating_usize(v: u64) -> usize {

@@ -1,0 +1,162 @@
+//! Measuring a replayed day against the ground truth; the printed rows.
+
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+use consensus::Consensus;
+
+use crate::world::{Attack, Day, INNOCENT_BASE, REPORTERS, SCENARIOS, SEEDS, attacker_ip, replay};
+
+pub fn name(i: u32) -> String {
+    if i < REPORTERS {
+        format!("r{i:05}")
+    } else {
+        format!("sybil{i:05}")
+    }
+}
+
+pub fn duration(secs: i64) -> String {
+    if secs >= 3600 {
+        format!("{}h{:02}m", secs / 3600, secs % 3600 / 60)
+    } else {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    }
+}
+
+/// Honest reporters' mean confirmed and unconfirmed counts, and their trust quartiles.
+pub fn trust_profile(c: &Consensus) -> String {
+    let mut trust = Vec::new();
+    let (mut conf, mut unconf) = (0.0, 0.0);
+    for i in SEEDS..REPORTERS {
+        if let Some(r) = c.reporters().find(&name(i)).map(|r| c.reporters().get(r)) {
+            conf += r.confirmed;
+            unconf += r.unconfirmed;
+            trust.push(r.trust);
+        }
+    }
+    trust.sort_by(f32::total_cmp);
+    let n = trust.len().max(1);
+    let q = |p: f64| {
+        trust
+            .get((trust.len() as f64 * p) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    format!(
+        "non-seed reporters: mean confirmed {:.1}, mean charged {:.1}, trust p25/p50/p75 {:.2}/{:.2}/{:.2}",
+        conf / n as f64,
+        unconf / n as f64,
+        q(0.25),
+        q(0.5),
+        q(0.75)
+    )
+}
+
+pub fn established(c: &Consensus, colluder: &[bool]) -> (usize, usize) {
+    let mut out = (0, 0);
+    for i in 0..REPORTERS {
+        if c.standing(&name(i)).is_some_and(|(_, e)| e) {
+            if colluder[i as usize] {
+                out.1 += 1
+            } else {
+                out.0 += 1
+            }
+        }
+    }
+    out
+}
+
+/// Replays one measured day on a copy of the warmed-up consensus; prints its row.
+pub fn measure(
+    c: &Consensus,
+    day: &Day,
+    day_index: usize,
+    names: &[String],
+    k: usize,
+    colluder: &[bool],
+    attack: Attack,
+) {
+    let share = colluder.iter().filter(|c| **c).count() as f64 / f64::from(REPORTERS);
+    let mut c = c.clone();
+    let mut listed = vec![i64::MAX; day.attackers.len()];
+    let mut fp = 0u64;
+    let base = attacker_ip(day_index, 0);
+    let secs = replay(&mut c, &day.events, names, |ip, t| {
+        if ip >= INNOCENT_BASE {
+            fp += 1;
+        } else if let Some(slot) = listed.get_mut((ip - base) as usize) {
+            *slot = t;
+        }
+    });
+    let tp = listed.iter().filter(|t| **t != i64::MAX).count() as u64;
+    let qualified: Vec<usize> = (0..day.attackers.len())
+        .filter(|&i| day.attackers[i].1 as usize >= k)
+        .collect();
+    let recalled = qualified.iter().filter(|&&i| listed[i] != i64::MAX).count();
+    let mut ttl: Vec<i64> = (0..listed.len())
+        .filter(|&i| listed[i] != i64::MAX)
+        .map(|i| listed[i] - day.attackers[i].0)
+        .collect();
+    ttl.sort_unstable();
+    let pct = |p: f64| {
+        ttl.get(((ttl.len() as f64 * p) as usize).min(ttl.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    let precision = if tp + fp == 0 {
+        1.0
+    } else {
+        tp as f64 / (tp + fp) as f64
+    };
+    // Colluders still established once the day's reports left the window (and were charged
+    // or confirmed); for Sybils, the reporters created that day.
+    c.advance(day.events.last().map_or(0, |e| e.t) + c.rules().window);
+    let standing = match attack {
+        Attack::PoisonSybils => (REPORTERS..REPORTERS + (share * f64::from(REPORTERS)) as u32)
+            .filter(|&i| c.standing(&name(i)).is_some_and(|(_, e)| e))
+            .count(),
+        _ => established(&c, colluder).1,
+    };
+    println!(
+        "| {:>4.0}% | {:<15} | {:>9} | {:>6} / {:>5} (of {:>5}) | {:>8.3}% | {:>6.2}% of {:>6} | {:>7} | {:>7} | {:>5} | {:>9.0} |",
+        share * 100.0,
+        attack.name(),
+        day.events.len(),
+        tp,
+        fp,
+        day.innocents,
+        precision * 100.0,
+        recalled as f64 * 100.0 / qualified.len().max(1) as f64,
+        qualified.len(),
+        duration(pct(0.5)),
+        duration(pct(0.95)),
+        standing,
+        day.events.len() as f64 / secs,
+    );
+}
+
+/// Signals/s through `observe_signal` (wire signal parsed: address, RFC 3339 times).
+pub fn wire_rate(c: &Consensus, day: &Day, names: &[String]) -> f64 {
+    let signals: Vec<wire::signal::Signal> = day.events[..day.events.len().min(500_000)]
+        .iter()
+        .map(|e| {
+            let at = consensus::duration::format_rfc3339(e.t);
+            wire::signal::Signal {
+                v: wire::signal::SIGNAL_VERSION,
+                reporter: names[e.reporter as usize].clone(),
+                scenario: SCENARIOS[e.scenario as usize].to_string(),
+                scope: "Ip".into(),
+                value: Ipv4Addr::from(e.ip).to_string(),
+                first_seen: at.clone(),
+                last_seen: at,
+                events: 5,
+            }
+        })
+        .collect();
+    let mut c = c.clone();
+    let t = Instant::now();
+    for (s, e) in signals.iter().zip(&day.events) {
+        let _ = c.observe_signal(s, e.t);
+    }
+    signals.len() as f64 / t.elapsed().as_secs_f64()
+}

@@ -1,0 +1,223 @@
+//! The simulated world: reporters, attackers and colluders, one day of signals at a time.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+use consensus::{Consensus, Observation, Outcome, Target};
+
+/// SplitMix64: deterministic for a seed, whatever the `rand` version.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
+    }
+}
+
+pub const REPORTERS: u32 = 10_000;
+pub const SEEDS: u32 = 100;
+pub const DAY: i64 = 86_400;
+/// Midnight UTC.
+pub const T0: i64 = 1_699_920_000;
+pub const SCENARIOS: [&str; 8] = [
+    "crowdsecurity/ssh-bf",
+    "crowdsecurity/ssh-slow-bf",
+    "crowdsecurity/http-probing",
+    "crowdsecurity/http-crawl-non_statics",
+    "crowdsecurity/http-sensitive-files",
+    "crowdsecurity/http-bad-user-agent",
+    "crowdsecurity/http-path-traversal-probing",
+    "crowdsecurity/CVE-2021-41773",
+];
+pub const REACH_ALPHA: f64 = 1.1;
+pub const REACH_CAP: u32 = 3000;
+pub const DETECT: f64 = 0.9;
+pub const REPEAT: f64 = 0.3;
+pub const POISON_PER_COLLUDER: usize = 30;
+
+#[derive(Clone, Copy)]
+pub struct Ev {
+    pub t: i64,
+    pub reporter: u32,
+    pub ip: u32,
+    pub scenario: u8,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Attack {
+    None,
+    PoisonSleepers,
+    PoisonSybils,
+    PoisonSolo,
+    Hide,
+}
+
+impl Attack {
+    pub fn name(self) -> &'static str {
+        match self {
+            Attack::None => "none",
+            Attack::PoisonSleepers => "poison/sleepers",
+            Attack::PoisonSybils => "poison/sybils",
+            Attack::PoisonSolo => "poison/solo",
+            Attack::Hide => "hide",
+        }
+    }
+}
+
+/// One generated day: its signals (sorted by time) and its attackers' ground truth.
+pub struct Day {
+    pub events: Vec<Ev>,
+    /// Per attacker: first hit, honest reporters that reported it.
+    pub attackers: Vec<(i64, u32)>,
+    pub innocents: u32,
+}
+
+pub fn attacker_ip(day: usize, i: usize) -> u32 {
+    // 11.0.0.0/8: public, not allowlisted, 1M attackers a day for up to 16 days.
+    0x0B00_0000 + (day * 1_000_000 + i) as u32
+}
+pub const INNOCENT_BASE: u32 = 0x0C00_0000;
+
+pub fn gen_day(
+    rng: &mut Rng,
+    day: usize,
+    attackers: usize,
+    colluder: &[bool],
+    attack: Attack,
+    k: usize,
+) -> Day {
+    let start = T0 + day as i64 * DAY;
+    let mut events = Vec::with_capacity(attackers * 7);
+    let mut truth = Vec::with_capacity(attackers);
+    let mut stamp = vec![u32::MAX; REPORTERS as usize];
+    for i in 0..attackers {
+        let reach = ((1.0 - rng.unit()).powf(-1.0 / REACH_ALPHA) as u32).clamp(1, REACH_CAP);
+        let first = start + rng.below(DAY as u64) as i64;
+        let span = (-(1.0 - rng.unit()).ln() * 3.0 * 3600.0).min(12.0 * 3600.0) as i64 + 60;
+        let hidden = attack == Attack::Hide && rng.unit() < 0.5;
+        let scenario = rng.below(SCENARIOS.len() as u64) as u8;
+        let ip = attacker_ip(day, i);
+        let mut honest = 0;
+        let mut hit = 0;
+        while hit < reach {
+            let v = rng.below(u64::from(REPORTERS)) as u32;
+            if stamp[v as usize] == i as u32 {
+                continue;
+            }
+            stamp[v as usize] = i as u32;
+            hit += 1;
+            // The first victim is hit at `first`, the others spread over the attack.
+            let at = if hit == 1 {
+                first
+            } else {
+                first + rng.below(span as u64) as i64
+            };
+            if rng.unit() >= DETECT || (hidden && colluder[v as usize]) {
+                continue;
+            }
+            if !colluder[v as usize] {
+                honest += 1;
+            }
+            let t = at + rng.below(60) as i64;
+            events.push(Ev {
+                t,
+                reporter: v,
+                ip,
+                scenario,
+            });
+            if rng.unit() < REPEAT {
+                events.push(Ev {
+                    t: t + 60 + rng.below(1800) as i64,
+                    reporter: v,
+                    ip,
+                    scenario,
+                });
+            }
+        }
+        truth.push((first, honest));
+    }
+    let mut innocents = 0;
+    if attack == Attack::PoisonSolo {
+        for c in (0..REPORTERS).filter(|&r| colluder[r as usize]) {
+            for _ in 0..POISON_PER_COLLUDER {
+                let t = start + rng.below(DAY as u64) as i64;
+                events.push(Ev {
+                    t,
+                    reporter: c,
+                    ip: INNOCENT_BASE + innocents,
+                    scenario: 0,
+                });
+                innocents += 1;
+            }
+        }
+    }
+    if matches!(attack, Attack::PoisonSleepers | Attack::PoisonSybils) {
+        let cols: Vec<u32> = match attack {
+            Attack::PoisonSleepers => (0..REPORTERS).filter(|&r| colluder[r as usize]).collect(),
+            _ => {
+                let n = colluder.iter().filter(|c| **c).count() as u32;
+                (REPORTERS..REPORTERS + n).collect()
+            }
+        };
+        let group = k + 2;
+        let pushes = cols.len() * POISON_PER_COLLUDER / group;
+        for j in 0..pushes {
+            let t0 = start + rng.below(DAY as u64) as i64;
+            let mut chosen: Vec<u32> = Vec::with_capacity(group);
+            while chosen.len() < group.min(cols.len()) {
+                let c = cols[rng.below(cols.len() as u64) as usize];
+                if !chosen.contains(&c) {
+                    chosen.push(c);
+                }
+            }
+            for c in chosen {
+                let t = t0 + rng.below(600) as i64;
+                events.push(Ev {
+                    t,
+                    reporter: c,
+                    ip: INNOCENT_BASE + j as u32,
+                    scenario: 0,
+                });
+            }
+        }
+        innocents = pushes as u32;
+    }
+    events.sort_unstable_by_key(|e| (e.t, e.reporter, e.ip));
+    Day {
+        events,
+        attackers: truth,
+        innocents,
+    }
+}
+
+/// Replays `events`; calls `listed(ip, t)` for each listing; returns the seconds it took.
+pub fn replay(
+    c: &mut Consensus,
+    events: &[Ev],
+    names: &[String],
+    mut listed: impl FnMut(u32, i64),
+) -> f64 {
+    let t = Instant::now();
+    for e in events {
+        let obs = Observation {
+            reporter: &names[e.reporter as usize],
+            scenario: SCENARIOS[e.scenario as usize],
+            target: Target::from_ip(IpAddr::V4(Ipv4Addr::from(e.ip))),
+            last_seen: e.t,
+        };
+        if let Ok(Outcome::Listed) = c.observe(obs, e.t) {
+            listed(e.ip, e.t);
+        }
+    }
+    t.elapsed().as_secs_f64()
+}

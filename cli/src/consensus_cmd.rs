@@ -1,0 +1,71 @@
+//! `hivewall consensus`: the community consensus endpoint. Watchers (hivewall instances, or
+//! CrowdSec agents with `online_client` credentials pointing here) register, push signals
+//! and pull the consensus feed as their community blocklist, with CrowdSec's Central API
+//! paths (`/v2/watchers`, `/v2/watchers/login`, `/v2/signals`, `/v2/decisions/stream`).
+//! The rule and what it resists: `docs/consensus.md`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use consensus::ConsensusConfig;
+use consensus::server::{ServerConfig, run as serve};
+use server_common::Shutdown;
+
+use crate::Global;
+
+/// Arguments of `consensus`.
+#[derive(Debug, Args)]
+pub struct ConsensusArgs {
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8090")]
+    pub listen: SocketAddr,
+    /// The rule's settings (YAML: K, threshold, window, seeds, allowlists...; defaults
+    /// otherwise).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Only watchers already registered may log in (no new registrations).
+    #[arg(long)]
+    pub closed_registration: bool,
+    /// How often the state is written to the state directory, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub snapshot_every: u64,
+}
+
+/// Runs `consensus` until SIGINT/SIGTERM.
+pub fn run(args: &ConsensusArgs, global: &Global) -> anyhow::Result<ExitCode> {
+    global.init_tracing(Some("info"))?;
+    let state_dir = global
+        .state_dir
+        .clone()
+        .context("--state-dir DIR is required: where the consensus keeps its state")?;
+    let rules = match &args.rules {
+        Some(p) => ConsensusConfig::from_file(p)?,
+        None => ConsensusConfig::default(),
+    };
+    // Refuse a bad rule before binding anything.
+    rules.validate()?;
+    let mut cfg = ServerConfig::new(args.listen, state_dir);
+    cfg.consensus = rules;
+    cfg.open_registration = !args.closed_registration;
+    cfg.snapshot_every = Duration::from_secs(args.snapshot_every.max(1));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async move {
+        let shutdown = Shutdown::new();
+        let signal = shutdown.clone();
+        tokio::spawn(async move { signal.wait_for_signal().await });
+        eprintln!(
+            "hivewall consensus: CAPI-style endpoint on http://{}/ (state in {})",
+            cfg.listen,
+            cfg.state_dir.display()
+        );
+        serve(cfg, shutdown.child()).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,208 @@
+//! The consensus rule's settings: parsed (YAML, serde defaults) → validated ([`Rules`], no
+//! I/O). Allowlist files are read separately ([`crate::Allowlist::load`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use validate::{Limits, Rules};
+
+#[cfg(test)]
+mod tests;
+mod validate;
+
+/// Why a configuration is refused; names the file (when read from one) and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The YAML does not parse into the settings (the message carries line and column).
+    #[error("{path}: {message}")]
+    Yaml {
+        /// The file.
+        path: PathBuf,
+        /// serde-saphyr's message, with its location.
+        message: String,
+    },
+    /// A key holds a value the rule cannot work with.
+    #[error("consensus setting `{key}`: {reason}")]
+    Invalid {
+        /// The key, dotted (`trust.min_confirmed`).
+        key: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+pub(crate) fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// The settings as written (see `docs/consensus.md` for what each one does).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsensusConfig {
+    /// K: distinct established reporters needed to list a target.
+    pub min_reporters: u32,
+    /// T: combined weight (trust × scenario weight) of those reporters needed to list.
+    pub threshold: f64,
+    /// How long a report supports its target (Go-style duration: `12h`).
+    pub window: String,
+    /// How long an entry stays in the feed after the rule last held.
+    pub entry_ttl: String,
+    /// How trust is earned and lost.
+    pub trust: TrustConfig,
+    /// Weight of a report per scenario name (default: `default_scenario_weight`).
+    pub scenario_weights: BTreeMap<String, f64>,
+    /// Weight of a scenario not in `scenario_weights`.
+    pub default_scenario_weight: f64,
+    /// Reporters the operator vouches for (its own sensors): they start with credit.
+    pub seeds: Vec<SeedConfig>,
+    /// Allowlist files or directories: IP/CIDR lists (one a line, `#` comments) and hub
+    /// whitelist parsers (`whitelist.ip` / `whitelist.cidr`).
+    pub allowlists: Vec<PathBuf>,
+    /// The scenario the feed's decisions are named after (`<feed_scenario>:<reported>`).
+    pub feed_scenario: String,
+    /// Ranges shorter than this (IPv4) are refused.
+    pub min_range_prefix_v4: u8,
+    /// Ranges shorter than this (IPv6) are refused.
+    pub min_range_prefix_v6: u8,
+    /// Memory bounds.
+    pub limits: LimitsConfig,
+}
+
+/// Trust: a reporter's confirmed and unconfirmed reports, with a prior and a half-life.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrustConfig {
+    /// Confirmed reports every reporter starts with (the prior's α).
+    pub prior_confirmed: f64,
+    /// Unconfirmed reports every reporter starts with (the prior's β).
+    pub prior_unconfirmed: f64,
+    /// Confirmed reports (after decay) a reporter needs before it counts towards K.
+    pub min_confirmed: f64,
+    /// Trust a reporter needs before it counts towards K.
+    pub min_trust: f64,
+    /// Half-life of the confirmed and unconfirmed counts (`720h`).
+    pub half_life: String,
+    /// What one report that left the window unconfirmed costs, in unconfirmed reports (less
+    /// than 1: honest reporters also see attackers nobody else sees).
+    pub unconfirmed_cost: f64,
+    /// Unconfirmed reports charged for a report of an allowlisted address.
+    pub allowlist_penalty: f64,
+    /// Seeds in good standing confirm the pending reports of a target they report too (the
+    /// operator's sensors vouch for what they also saw): how newcomers earn trust while few
+    /// reporters are established.
+    pub seeds_vouch: bool,
+}
+
+/// An operator-vouched reporter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedConfig {
+    /// The reporter's id (a watcher's `machine_id`).
+    pub reporter: String,
+    /// Confirmed reports it starts with.
+    pub confirmed: f64,
+}
+
+/// Bounds on what attacker-chosen keys can make the rule hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Reporters known (new ones are refused beyond).
+    pub max_reporters: usize,
+    /// Targets being tallied (new targets are refused beyond).
+    pub max_targets: usize,
+    /// Reports kept per target (a more trusted reporter replaces the least trusted beyond).
+    pub max_reports_per_target: usize,
+    /// Unresolved reports per reporter (its further reports are refused beyond).
+    pub max_pending_per_reporter: u32,
+    /// Entries in the feed.
+    pub max_feed_entries: usize,
+    /// Distinct scenario names (further names share one slot with the default weight).
+    pub max_scenarios: usize,
+    /// How long a removed entry is remembered to tell pullers it was deleted.
+    pub tombstone_retention: String,
+}
+
+impl Default for ConsensusConfig {
+    fn default() -> Self {
+        ConsensusConfig {
+            min_reporters: 3,
+            threshold: 1.2,
+            window: "12h".into(),
+            entry_ttl: "24h".into(),
+            trust: TrustConfig::default(),
+            scenario_weights: BTreeMap::new(),
+            default_scenario_weight: 1.0,
+            seeds: Vec::new(),
+            allowlists: Vec::new(),
+            feed_scenario: "hivewall/consensus".into(),
+            min_range_prefix_v4: 24,
+            min_range_prefix_v6: 48,
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+impl Default for TrustConfig {
+    fn default() -> Self {
+        TrustConfig {
+            prior_confirmed: 1.0,
+            prior_unconfirmed: 4.0,
+            min_confirmed: 5.0,
+            min_trust: 0.4,
+            half_life: "720h".into(),
+            unconfirmed_cost: 0.5,
+            allowlist_penalty: 10.0,
+            seeds_vouch: true,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_reporters: 1_000_000,
+            max_targets: 2_000_000,
+            max_reports_per_target: 16,
+            max_pending_per_reporter: 20_000,
+            max_feed_entries: 2_000_000,
+            max_scenarios: 4096,
+            tombstone_retention: "168h".into(),
+        }
+    }
+}
+
+impl ConsensusConfig {
+    /// Reads a YAML file of settings (missing keys take their defaults).
+    pub fn from_file(path: &Path) -> Result<ConsensusConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_yaml(&text, path)
+    }
+
+    /// Parses YAML text; `path` names it in errors.
+    pub fn from_yaml(text: &str, path: &Path) -> Result<ConsensusConfig, ConfigError> {
+        if text.trim().is_empty() {
+            return Ok(ConsensusConfig::default());
+        }
+        serde_saphyr::from_str(text).map_err(|e| ConfigError::Yaml {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+}

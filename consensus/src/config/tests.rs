@@ -1,0 +1,80 @@
+//! Settings: parsing, defaults, and what validation refuses.
+
+use std::path::Path;
+
+use crate::config::{ConfigError, ConsensusConfig};
+
+fn invalid_key(yaml: &str) -> String {
+    let cfg = ConsensusConfig::from_yaml(yaml, Path::new("c.yaml")).unwrap();
+    match cfg.validate() {
+        Err(ConfigError::Invalid { key, .. }) => key,
+        other => panic!("{yaml}: {other:?}"),
+    }
+}
+
+#[test]
+fn defaults_validate() {
+    let r = ConsensusConfig::from_yaml("", Path::new("c.yaml"))
+        .unwrap()
+        .validate()
+        .unwrap();
+    assert_eq!(
+        (r.min_reporters, r.window, r.entry_ttl),
+        (3, 43_200, 86_400)
+    );
+    // New reporters start below the bar: prior 1/(1+4) = 0.2 < min_trust.
+    assert!(r.trust(0.0, 0.0) < r.min_trust);
+}
+
+#[test]
+fn a_file_sets_weights_and_seeds() {
+    let yaml = "min_reporters: 4\nthreshold: 2.5\nwindow: 6h\nscenario_weights:\n  crowdsecurity/ssh-bf: 1.5\nseeds:\n  - reporter: sensor-1\n    confirmed: 50\ntrust:\n  half_life: 14d\n";
+    let r = ConsensusConfig::from_yaml(yaml, Path::new("c.yaml"))
+        .unwrap()
+        .validate()
+        .unwrap();
+    assert_eq!(
+        (r.min_reporters, r.window, r.half_life),
+        (4, 21_600, 14 * 86_400)
+    );
+    assert_eq!(r.scenario_weights.get("crowdsecurity/ssh-bf"), Some(&1.5));
+    assert_eq!(r.seeds, vec![("sensor-1".to_string(), 50.0)]);
+}
+
+#[test]
+fn validation_names_the_key() {
+    assert_eq!(invalid_key("min_reporters: 1"), "min_reporters");
+    assert_eq!(invalid_key("threshold: 0"), "threshold");
+    assert_eq!(invalid_key("window: 12"), "window");
+    assert_eq!(
+        invalid_key("trust:\n  min_confirmed: 0"),
+        "trust.min_confirmed"
+    );
+    assert_eq!(invalid_key("trust:\n  min_trust: 1.5"), "trust.min_trust");
+    assert_eq!(
+        invalid_key("trust:\n  unconfirmed_cost: -1"),
+        "trust.unconfirmed_cost"
+    );
+    assert_eq!(
+        invalid_key("scenario_weights:\n  a/b: -1"),
+        "scenario_weights.a/b"
+    );
+    assert_eq!(
+        invalid_key("seeds:\n  - {reporter: a, confirmed: 1}\n  - {reporter: a, confirmed: 2}"),
+        "seeds[1].reporter"
+    );
+    assert_eq!(
+        invalid_key("limits:\n  max_reports_per_target: 2"),
+        "limits.max_reports_per_target"
+    );
+    assert_eq!(invalid_key("min_range_prefix_v4: 4"), "min_range_prefix_v4");
+}
+
+#[test]
+fn unknown_keys_and_bad_yaml_name_the_file() {
+    let e = ConsensusConfig::from_yaml("min_reporter: 3", Path::new("c.yaml")).unwrap_err();
+    assert!(matches!(&e, ConfigError::Yaml { .. }), "{e:?}");
+    assert!(e.to_string().starts_with("c.yaml: "), "{e}");
+    let e = ConsensusConfig::from_file(Path::new("/nonexistent/c.yaml")).unwrap_err();
+    assert!(e.to_string().starts_with("/nonexistent/c.yaml: "), "{e}");
+}

@@ -1,0 +1,223 @@
+//! Validation: [`ConsensusConfig`] → [`Rules`], every key checked, no I/O.
+
+use foldhash::HashMap as FoldHashMap;
+
+use super::{ConfigError, ConsensusConfig, invalid};
+use crate::duration::parse_duration;
+
+/// The memory bounds, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// See [`super::LimitsConfig::max_reporters`].
+    pub max_reporters: usize,
+    /// See [`super::LimitsConfig::max_targets`].
+    pub max_targets: usize,
+    /// See [`super::LimitsConfig::max_reports_per_target`].
+    pub max_reports_per_target: usize,
+    /// See [`super::LimitsConfig::max_pending_per_reporter`].
+    pub max_pending_per_reporter: u32,
+    /// See [`super::LimitsConfig::max_feed_entries`].
+    pub max_feed_entries: usize,
+    /// See [`super::LimitsConfig::max_scenarios`].
+    pub max_scenarios: usize,
+    /// Seconds.
+    pub tombstone_retention: i64,
+}
+
+/// The validated rule: times in seconds, weights looked up by name.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// K.
+    pub min_reporters: usize,
+    /// T.
+    pub threshold: f64,
+    /// Seconds a report supports its target.
+    pub window: i64,
+    /// Seconds an entry stays after the rule last held.
+    pub entry_ttl: i64,
+    /// Prior α.
+    pub prior_confirmed: f64,
+    /// Prior β.
+    pub prior_unconfirmed: f64,
+    /// Confirmed reports needed to count towards K.
+    pub min_confirmed: f64,
+    /// Trust needed to count towards K.
+    pub min_trust: f64,
+    /// Seconds.
+    pub half_life: i64,
+    /// Cost of one unconfirmed report.
+    pub unconfirmed_cost: f64,
+    /// Unconfirmed reports charged per allowlisted report.
+    pub allowlist_penalty: f64,
+    /// Seeds in good standing confirm others' pending reports.
+    pub seeds_vouch: bool,
+    /// Weight per scenario name.
+    pub scenario_weights: FoldHashMap<String, f32>,
+    /// Weight of other scenarios.
+    pub default_scenario_weight: f32,
+    /// Seeds (reporter id, confirmed reports).
+    pub seeds: Vec<(String, f64)>,
+    /// Decisions' scenario prefix.
+    pub feed_scenario: String,
+    /// Shortest IPv4 range accepted.
+    pub min_range_prefix_v4: u8,
+    /// Shortest IPv6 range accepted.
+    pub min_range_prefix_v6: u8,
+    /// Memory bounds.
+    pub limits: Limits,
+}
+
+impl Rules {
+    /// Trust of a reporter with `c` confirmed and `u` unconfirmed reports.
+    pub fn trust(&self, c: f64, u: f64) -> f64 {
+        (c + self.prior_confirmed) / (c + u + self.prior_confirmed + self.prior_unconfirmed)
+    }
+}
+
+fn positive_duration(key: &str, text: &str) -> Result<i64, ConfigError> {
+    match parse_duration(text) {
+        Some(s) if s > 0 => Ok(s),
+        _ => Err(invalid(
+            key,
+            format!("{text:?} is not a positive duration (e.g. 12h, 30m)"),
+        )),
+    }
+}
+
+fn finite_in(key: &str, v: f64, lo: f64, hi: f64) -> Result<f64, ConfigError> {
+    if v.is_finite() && v >= lo && v <= hi {
+        Ok(v)
+    } else {
+        Err(invalid(key, format!("{v} is not within [{lo}, {hi}]")))
+    }
+}
+
+impl ConsensusConfig {
+    /// Checks every setting; no I/O.
+    pub fn validate(&self) -> Result<Rules, ConfigError> {
+        if self.min_reporters < 2 {
+            return Err(invalid(
+                "min_reporters",
+                "must be at least 2: one reporter alone must never list",
+            ));
+        }
+        let k = self.min_reporters as usize;
+        if self.threshold.is_nan() || self.threshold <= 0.0 || self.threshold.is_infinite() {
+            return Err(invalid("threshold", "must be a positive number"));
+        }
+        let t = &self.trust;
+        let prior_confirmed = finite_in("trust.prior_confirmed", t.prior_confirmed, 0.0, 1e6)?;
+        let prior_unconfirmed =
+            finite_in("trust.prior_unconfirmed", t.prior_unconfirmed, 0.0, 1e6)?;
+        if prior_confirmed + prior_unconfirmed <= 0.0 {
+            return Err(invalid(
+                "trust.prior_unconfirmed",
+                "the prior must hold at least one report",
+            ));
+        }
+        let min_confirmed = finite_in("trust.min_confirmed", t.min_confirmed, 0.0, 1e6)?;
+        if min_confirmed < 1.0 {
+            return Err(invalid(
+                "trust.min_confirmed",
+                "must be at least 1: otherwise new reporters count towards K (Sybils)",
+            ));
+        }
+        let min_trust = finite_in("trust.min_trust", t.min_trust, 0.0, 1.0)?;
+        let unconfirmed_cost = finite_in("trust.unconfirmed_cost", t.unconfirmed_cost, 0.0, 1e3)?;
+        let allowlist_penalty =
+            finite_in("trust.allowlist_penalty", t.allowlist_penalty, 0.0, 1e6)?;
+        let default_scenario_weight = finite_in(
+            "default_scenario_weight",
+            self.default_scenario_weight,
+            0.0,
+            10.0,
+        )? as f32;
+        let mut scenario_weights = FoldHashMap::default();
+        for (name, w) in &self.scenario_weights {
+            let w = finite_in(&format!("scenario_weights.{name}"), *w, 0.0, 10.0)?;
+            scenario_weights.insert(name.clone(), w as f32);
+        }
+        let mut seeds = Vec::with_capacity(self.seeds.len());
+        for (i, s) in self.seeds.iter().enumerate() {
+            let key = format!("seeds[{i}]");
+            if s.reporter.is_empty() || s.reporter.len() > wire::signal::SIGNAL_FIELD_MAX {
+                return Err(invalid(
+                    &format!("{key}.reporter"),
+                    "must be 1 to 128 bytes",
+                ));
+            }
+            if seeds.iter().any(|(r, _)| r == &s.reporter) {
+                return Err(invalid(
+                    &format!("{key}.reporter"),
+                    format!("{} listed twice", s.reporter),
+                ));
+            }
+            let c = finite_in(&format!("{key}.confirmed"), s.confirmed, 0.0, 1e6)?;
+            seeds.push((s.reporter.clone(), c));
+        }
+        if self.feed_scenario.is_empty() {
+            return Err(invalid("feed_scenario", "must not be empty"));
+        }
+        if !(8..=32).contains(&self.min_range_prefix_v4) {
+            return Err(invalid("min_range_prefix_v4", "must be within 8..=32"));
+        }
+        if !(16..=128).contains(&self.min_range_prefix_v6) {
+            return Err(invalid("min_range_prefix_v6", "must be within 16..=128"));
+        }
+        let l = &self.limits;
+        for (key, v) in [
+            ("limits.max_reporters", l.max_reporters),
+            ("limits.max_targets", l.max_targets),
+            ("limits.max_feed_entries", l.max_feed_entries),
+            (
+                "limits.max_pending_per_reporter",
+                l.max_pending_per_reporter as usize,
+            ),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be positive"));
+            }
+        }
+        if l.max_reports_per_target < k || l.max_reports_per_target > 4096 {
+            return Err(invalid(
+                "limits.max_reports_per_target",
+                "must be within min_reporters..=4096",
+            ));
+        }
+        if l.max_scenarios < 2 || l.max_scenarios > usize::from(u16::MAX) {
+            return Err(invalid("limits.max_scenarios", "must be within 2..=65535"));
+        }
+        Ok(Rules {
+            min_reporters: k,
+            threshold: self.threshold,
+            window: positive_duration("window", &self.window)?,
+            entry_ttl: positive_duration("entry_ttl", &self.entry_ttl)?,
+            prior_confirmed,
+            prior_unconfirmed,
+            min_confirmed,
+            min_trust,
+            half_life: positive_duration("trust.half_life", &t.half_life)?,
+            unconfirmed_cost,
+            allowlist_penalty,
+            seeds_vouch: t.seeds_vouch,
+            scenario_weights,
+            default_scenario_weight,
+            seeds,
+            feed_scenario: self.feed_scenario.clone(),
+            min_range_prefix_v4: self.min_range_prefix_v4,
+            min_range_prefix_v6: self.min_range_prefix_v6,
+            limits: Limits {
+                max_reporters: l.max_reporters,
+                max_targets: l.max_targets,
+                max_reports_per_target: l.max_reports_per_target,
+                max_pending_per_reporter: l.max_pending_per_reporter,
+                max_feed_entries: l.max_feed_entries,
+                max_scenarios: l.max_scenarios,
+                tombstone_retention: positive_duration(
+                    "limits.tombstone_retention",
+                    &l.tombstone_retention,
+                )?,
+            },
+        })
+    }
+}

@@ -1,0 +1,294 @@
+//! [`Consensus`]: taking reports, moving time, answering pulls.
+
+use super::*;
+
+impl Consensus {
+    /// An empty consensus at `now` with the operator's seeds.
+    pub fn new(rules: Rules, allow: Allowlist, now: i64) -> Consensus {
+        let scenarios = Scenarios::new(&rules, &[]);
+        let mut reporters = Reporters::from_records(Vec::new(), now, &rules);
+        for (id, credit) in &rules.seeds {
+            reporters.seed(id, *credit, now, &rules);
+        }
+        Consensus {
+            rules,
+            allow,
+            reporters,
+            scenarios,
+            tallies: FoldHashMap::default(),
+            deadlines: BinaryHeap::new(),
+            feed: Feed::default(),
+            now,
+            stats: Stats::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The rule in force.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The latest time seen.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The reporters.
+    pub fn reporters(&self) -> &Reporters {
+        &self.reporters
+    }
+
+    /// The feed.
+    pub fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    /// Targets being tallied.
+    pub fn tallied(&self) -> usize {
+        self.tallies.len()
+    }
+
+    /// Whether `t` is in the feed.
+    pub fn is_listed(&self, t: &Target) -> bool {
+        self.feed.get_active(t).is_some()
+    }
+
+    /// Checks and parses a wire signal, then [observes](Consensus::observe) it at `now`.
+    pub fn observe_signal(&mut self, s: &Signal, now: i64) -> Result<Outcome, Rejected> {
+        s.check()?;
+        let target = Target::parse(&s.scope, &s.value)?;
+        parse_rfc3339(&s.first_seen).ok_or(Rejected::Time("first_seen"))?;
+        let last_seen = parse_rfc3339(&s.last_seen).ok_or(Rejected::Time("last_seen"))?;
+        self.observe(
+            Observation {
+                reporter: &s.reporter,
+                scenario: &s.scenario,
+                target,
+                last_seen,
+            },
+            now,
+        )
+    }
+
+    /// Tallies one report received at `now`.
+    pub fn observe(&mut self, obs: Observation<'_>, now: i64) -> Result<Outcome, Rejected> {
+        self.advance(now);
+        let now = self.now;
+        if obs.last_seen > now + MAX_SKEW_SECS {
+            return Err(Rejected::Future);
+        }
+        self.stats.reports += 1;
+        let out = self.tally(obs, now);
+        match out {
+            Outcome::Allowlisted => self.stats.allowlisted += 1,
+            Outcome::Reserved => self.stats.reserved += 1,
+            Outcome::Stale => self.stats.stale += 1,
+            Outcome::Refused(_) => self.stats.refused += 1,
+            Outcome::Listed => self.stats.listed += 1,
+            Outcome::Counted => {}
+        }
+        Ok(out)
+    }
+
+    fn tally(&mut self, obs: Observation<'_>, now: i64) -> Outcome {
+        let rules = &self.rules;
+        if obs.last_seen <= now - rules.window {
+            return Outcome::Stale;
+        }
+        let t = obs.target;
+        let min_prefix = if t.is_v6() {
+            rules.min_range_prefix_v6
+        } else {
+            rules.min_range_prefix_v4
+        };
+        if t.prefix() < min_prefix {
+            return Outcome::Refused(Refusal::RangeTooWide);
+        }
+        if t.is_reserved() {
+            return Outcome::Reserved;
+        }
+        let Some(rep) =
+            self.reporters
+                .get_or_insert(obs.reporter, now, rules.limits.max_reporters, rules)
+        else {
+            return Outcome::Refused(Refusal::TooManyReporters);
+        };
+        if self.allow.overlaps(&t) {
+            self.reporters.charge(rep, rules.allowlist_penalty, rules);
+            return Outcome::Allowlisted;
+        }
+        if self.reporters.get(rep).pending >= rules.limits.max_pending_per_reporter {
+            return Outcome::Refused(Refusal::ReporterBudget);
+        }
+        let scenario = self.scenarios.intern(obs.scenario, rules);
+        let n = self.tallies.len();
+        let tally = match self.tallies.entry(t) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                // The last quarter of the table is kept for established reporters: a flood of
+                // new reporters cannot crowd out the tallies of real attackers.
+                let room = if self.reporters.get(rep).established {
+                    rules.limits.max_targets
+                } else {
+                    rules.limits.max_targets - rules.limits.max_targets / 4
+                };
+                if n >= room {
+                    return Outcome::Refused(Refusal::TooManyTargets);
+                }
+                self.deadlines.push(Reverse((now + rules.window, t)));
+                v.insert(Tally::default())
+            }
+        };
+        let weights = &self.scenarios.weights;
+        match tally.place(rep, scenario, weights, now, &self.reporters, rules) {
+            Placed::Updated => {}
+            Placed::Added => {
+                if !tally.listed {
+                    self.reporters.get_mut(rep).pending += 1;
+                }
+            }
+            Placed::Replaced {
+                reporter: old,
+                pending,
+                stale,
+            } => {
+                if !tally.listed {
+                    self.reporters.get_mut(rep).pending += 1;
+                }
+                if pending {
+                    let o = self.reporters.get_mut(old);
+                    o.pending = o.pending.saturating_sub(1);
+                    if stale {
+                        // It left the window unconfirmed, as if its tally had ended.
+                        self.reporters.charge(old, rules.unconfirmed_cost, rules);
+                        self.stats.unconfirmed += 1;
+                    }
+                }
+            }
+            Placed::Full => return Outcome::Refused(Refusal::TargetFull),
+        }
+        if !tally.listed {
+            // The operator's sensors vouch for what they also saw.
+            tally.vouched(rep, now, rules, &self.reporters, &mut self.scratch);
+            for &r in &self.scratch {
+                tally.resolve(r);
+                let p = self.reporters.get_mut(r);
+                p.pending = p.pending.saturating_sub(1);
+                self.reporters.confirm(r, rules);
+                self.stats.confirmed += 1;
+            }
+        }
+        let ttl = rules.entry_ttl;
+        if let Some(e) = self.feed.get_active(&t) {
+            // Listed: extend while the rule holds, by steps (each step is sent to pullers).
+            let step = (ttl / 8).max(60);
+            if now + ttl >= e.until + step
+                && tally
+                    .support(now, rules, &self.reporters, weights)
+                    .holds(rules)
+            {
+                let sc = tally.dominant(now, rules, &self.reporters, weights);
+                self.feed.extend(&t, sc, now + ttl, step);
+            }
+            return Outcome::Counted;
+        }
+        if !self.reporters.get(rep).established
+            || !tally
+                .support(now, rules, &self.reporters, weights)
+                .holds(rules)
+        {
+            return Outcome::Counted;
+        }
+        let sc = tally.dominant(now, rules, &self.reporters, weights);
+        if !self
+            .feed
+            .add(t, sc, now, now + ttl, rules.limits.max_feed_entries)
+        {
+            self.stats.feed_full += 1;
+            return Outcome::Counted;
+        }
+        tally.listed = true;
+        let cutoff = now - rules.window;
+        for r in tally.reports.iter_mut().filter(|r| !r.resolved) {
+            r.resolved = true;
+            let rep = self.reporters.get_mut(r.reporter);
+            rep.pending = rep.pending.saturating_sub(1);
+            if r.last > cutoff {
+                self.reporters.confirm(r.reporter, rules);
+                self.stats.confirmed += 1;
+            }
+        }
+        Outcome::Listed
+    }
+
+    /// Moves time to `now`: tallies whose reports all left the window are dropped (their
+    /// unresolved reports charged), feed entries past their end leave, trust decays hourly.
+    pub fn advance(&mut self, now: i64) {
+        if now <= self.now {
+            return;
+        }
+        self.now = now;
+        let rules = &self.rules;
+        while let Some(&Reverse((at, t))) = self.deadlines.peek() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop();
+            let Some(tally) = self.tallies.get(&t) else {
+                continue;
+            };
+            let newest = tally.newest();
+            if newest + rules.window > now {
+                self.deadlines.push(Reverse((newest + rules.window, t)));
+                continue;
+            }
+            let Some(tally) = self.tallies.remove(&t) else {
+                continue;
+            };
+            for r in tally.reports.iter().filter(|r| !r.resolved) {
+                let rep = self.reporters.get_mut(r.reporter);
+                rep.pending = rep.pending.saturating_sub(1);
+                self.reporters
+                    .charge(r.reporter, rules.unconfirmed_cost, rules);
+                self.stats.unconfirmed += 1;
+            }
+        }
+        self.stats.expired += self.feed.expire(now, rules.limits.tombstone_retention) as u64;
+        if now - self.reporters.last_decay() >= DECAY_EVERY {
+            self.reporters.decay(now, rules);
+        }
+    }
+
+    /// What a puller at `cursor` is sent (`None`: its first pull).
+    pub fn pull(&self, cursor: Option<u64>) -> Pull {
+        let d = self.feed.delta(cursor);
+        let item = |e: &FeedEntry| FeedItem {
+            target: e.target,
+            scenario: format!(
+                "{}:{}",
+                self.rules.feed_scenario, self.scenarios.names[e.scenario as usize]
+            ),
+            until: e.until,
+        };
+        Pull {
+            cursor: d.cursor,
+            startup: d.startup,
+            new: d.new.into_iter().map(item).collect(),
+            deleted: d.deleted.into_iter().map(item).collect(),
+        }
+    }
+
+    /// The trust of reporter `id` and whether it counts towards K (`None`: unknown).
+    pub fn standing(&self, id: &str) -> Option<(f32, bool)> {
+        self.reporters.find(id).map(|i| {
+            let r = self.reporters.get(i);
+            (r.trust, r.established)
+        })
+    }
+}

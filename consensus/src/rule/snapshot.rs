@@ -1,0 +1,137 @@
+//! The whole state as one serializable value, to survive a restart.
+
+use serde::{Deserialize, Serialize};
+
+use super::*;
+use crate::trust::Reporter;
+
+/// The version of [`Snapshot`] this build writes and reads.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+/// Everything [`Consensus`] knows, but the rule and the allowlist (taken from the
+/// configuration at restore, so a changed setting applies to the restored state).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// [`SNAPSHOT_VERSION`].
+    pub version: u32,
+    /// The latest time seen.
+    pub now: i64,
+    /// When trust last decayed.
+    pub last_decay: i64,
+    /// Reporters, by index.
+    pub reporters: Vec<Reporter>,
+    /// Scenario names, by id (id 0: the shared slot).
+    pub scenarios: Vec<String>,
+    /// Tallies.
+    pub tallies: Vec<(Target, Tally)>,
+    /// Feed entries and tombstones.
+    pub feed: Vec<FeedEntry>,
+    /// The feed's last change number.
+    pub seq: u64,
+    /// Tombstones forgotten up to this change.
+    pub purged_through: u64,
+    /// Counters.
+    pub stats: Stats,
+}
+
+/// Why a snapshot cannot be restored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    /// Written by a build with another format.
+    #[error("consensus snapshot version {0} not supported (this build reads {SNAPSHOT_VERSION})")]
+    Version(u32),
+    /// An index points outside its table.
+    #[error("consensus snapshot is inconsistent: {0}")]
+    Inconsistent(&'static str),
+}
+
+impl Consensus {
+    /// The state, for a snapshot file.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            version: SNAPSHOT_VERSION,
+            now: self.now,
+            last_decay: self.reporters.last_decay(),
+            reporters: self.reporters.records().to_vec(),
+            scenarios: self.scenarios.names.iter().map(|n| n.to_string()).collect(),
+            tallies: self.tallies.iter().map(|(t, v)| (*t, v.clone())).collect(),
+            feed: self.feed.entries().cloned().collect(),
+            seq: self.feed.seq,
+            purged_through: self.feed.purged_through,
+            stats: self.stats.clone(),
+        }
+    }
+
+    /// The consensus of a snapshot under `rules` (weights, limits and seeds as configured
+    /// now); the time is the later of the snapshot's and `now`.
+    pub fn restore(
+        rules: Rules,
+        allow: Allowlist,
+        s: Snapshot,
+        now: i64,
+    ) -> Result<Consensus, SnapshotError> {
+        if s.version != SNAPSHOT_VERSION {
+            return Err(SnapshotError::Version(s.version));
+        }
+        let n_rep = s.reporters.len();
+        let n_sc = s.scenarios.len().max(1);
+        if s.tallies
+            .iter()
+            .flat_map(|(_, t)| &t.reports)
+            .any(|r| r.reporter as usize >= n_rep)
+        {
+            return Err(SnapshotError::Inconsistent("report of an unknown reporter"));
+        }
+        let bad_scenario = s
+            .tallies
+            .iter()
+            .flat_map(|(_, t)| &t.reports)
+            .map(|r| r.scenario);
+        if bad_scenario
+            .chain(s.feed.iter().map(|e| e.scenario))
+            .any(|i| i as usize >= n_sc)
+        {
+            return Err(SnapshotError::Inconsistent("unknown scenario id"));
+        }
+        let mut scenarios = Scenarios::default();
+        scenarios.names.push("other".into());
+        scenarios.weights.push(rules.default_scenario_weight);
+        // Ids must stay as stored: intern every stored name, past the limit if it shrank.
+        for name in s.scenarios.iter().skip(1) {
+            let i = scenarios.names.len() as u16;
+            scenarios.names.push(name.as_str().into());
+            scenarios.weights.push(
+                rules
+                    .scenario_weights
+                    .get(name.as_str())
+                    .copied()
+                    .unwrap_or(rules.default_scenario_weight),
+            );
+            scenarios.ids.insert(name.as_str().into(), i);
+        }
+        let mut reporters = Reporters::from_records(s.reporters, s.last_decay, &rules);
+        for (id, credit) in &rules.seeds {
+            reporters.seed(id, *credit, s.now, &rules);
+        }
+        let mut deadlines = BinaryHeap::new();
+        let mut tallies = FoldHashMap::default();
+        for (t, tally) in s.tallies {
+            deadlines.push(Reverse((tally.newest() + rules.window, t)));
+            tallies.insert(t, tally);
+        }
+        let mut c = Consensus {
+            feed: Feed::from_entries(s.feed, s.seq, s.purged_through),
+            rules,
+            allow,
+            reporters,
+            scenarios,
+            tallies,
+            deadlines,
+            now: s.now,
+            stats: s.stats,
+            scratch: Vec::new(),
+        };
+        c.advance(now);
+        Ok(c)
+    }
+}

@@ -1,0 +1,230 @@
+//! Per-target tallies: who reported a target within the window, and whether the rule holds.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Rules;
+use crate::trust::Reporters;
+
+/// One reporter's report on one target.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Reporter index.
+    pub reporter: u32,
+    /// Scenario id (the heaviest this reporter reported the target with).
+    pub scenario: u16,
+    /// Resolved: confirmed, charged, or neutral (after a listing); no longer pending.
+    pub resolved: bool,
+    /// When the consensus first received it (Unix seconds).
+    pub first: i64,
+    /// When the consensus last received it.
+    pub last: i64,
+}
+
+/// The reports on one target.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    /// At most `limits.max_reports_per_target`.
+    pub reports: Vec<Report>,
+    /// It was listed while these reports were gathered: later reports earn nothing.
+    pub listed: bool,
+}
+
+/// The established support of a target within the window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Support {
+    /// Established reporters within the window.
+    pub reporters: usize,
+    /// Their combined weight.
+    pub weight: f64,
+}
+
+impl Support {
+    /// K distinct established reporters whose weight reaches T.
+    pub fn holds(&self, rules: &Rules) -> bool {
+        self.reporters >= rules.min_reporters && self.weight >= rules.threshold
+    }
+}
+
+/// A reporter's rank when reports compete for a target's slots: established first, then trust.
+fn rank(reporters: &Reporters, i: u32) -> (bool, f32) {
+    let r = reporters.get(i);
+    (r.established, r.trust)
+}
+
+/// Where a new report went.
+pub enum Placed {
+    /// Updated this reporter's report.
+    Updated,
+    /// Added a report (pending).
+    Added,
+    /// Took the slot of another report: one that left the window, else one of a less
+    /// trusted reporter.
+    Replaced {
+        /// Whose report it was.
+        reporter: u32,
+        /// It was still pending.
+        pending: bool,
+        /// It had left the window (unconfirmed, so charged), rather than been pushed out.
+        stale: bool,
+    },
+    /// No slot: every report there is fresh and from a reporter at least as trusted.
+    Full,
+}
+
+impl Tally {
+    /// Records `reporter`'s report at `now`.
+    pub fn place(
+        &mut self,
+        reporter: u32,
+        scenario: u16,
+        weights: &[f32],
+        now: i64,
+        reporters: &Reporters,
+        rules: &Rules,
+    ) -> Placed {
+        if let Some(r) = self.reports.iter_mut().find(|r| r.reporter == reporter) {
+            r.last = now;
+            if weights[scenario as usize] > weights[r.scenario as usize] {
+                r.scenario = scenario;
+            }
+            return Placed::Updated;
+        }
+        let new = Report {
+            reporter,
+            scenario,
+            resolved: self.listed,
+            first: now,
+            last: now,
+        };
+        if self.reports.len() < rules.limits.max_reports_per_target {
+            self.reports.push(new);
+            return Placed::Added;
+        }
+        let cutoff = now - rules.window;
+        let oldest = self
+            .reports
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, r)| r.last)
+            .map(|(i, r)| (i, r.last));
+        let slot = match oldest {
+            Some((i, last)) if last <= cutoff => Some((i, true)),
+            _ => {
+                let mine = rank(reporters, reporter);
+                self.reports
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (i, rank(reporters, r.reporter)))
+                    .min_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
+                    .filter(|(_, theirs)| *theirs < mine)
+                    .map(|(i, _)| (i, false))
+            }
+        };
+        match slot {
+            Some((i, stale)) => {
+                let old = std::mem::replace(&mut self.reports[i], new);
+                Placed::Replaced {
+                    reporter: old.reporter,
+                    pending: !old.resolved,
+                    stale,
+                }
+            }
+            None => Placed::Full,
+        }
+    }
+
+    /// The support of the reports received since `now - window`.
+    pub fn support(
+        &self,
+        now: i64,
+        rules: &Rules,
+        reporters: &Reporters,
+        weights: &[f32],
+    ) -> Support {
+        let cutoff = now - rules.window;
+        let mut s = Support {
+            reporters: 0,
+            weight: 0.0,
+        };
+        for r in self.reports.iter().filter(|r| r.last > cutoff) {
+            let rep = reporters.get(r.reporter);
+            if rep.established {
+                s.reporters += 1;
+                s.weight += f64::from(rep.trust) * f64::from(weights[r.scenario as usize]);
+            }
+        }
+        s
+    }
+
+    /// The scenario that most established weight within the window reported (the entry is
+    /// named after it); called only when an entry is written.
+    pub fn dominant(&self, now: i64, rules: &Rules, reporters: &Reporters, weights: &[f32]) -> u16 {
+        let cutoff = now - rules.window;
+        let live = || {
+            self.reports
+                .iter()
+                .filter(move |r| r.last > cutoff && reporters.get(r.reporter).established)
+        };
+        let mut best = (f64::MIN, 0u16);
+        for r in live() {
+            let w: f64 = live()
+                .filter(|o| o.scenario == r.scenario)
+                .map(|o| {
+                    f64::from(reporters.get(o.reporter).trust)
+                        * f64::from(weights[o.scenario as usize])
+                })
+                .sum();
+            if w > best.0 || (w == best.0 && r.scenario < best.1) {
+                best = (w, r.scenario);
+            }
+        }
+        best.1
+    }
+
+    /// Pending reports that `reporter`'s report just confirmed, into `out`: all fresh ones of
+    /// others if it vouches, else its own if a vouching reporter reported the target too.
+    pub fn vouched(
+        &self,
+        reporter: u32,
+        now: i64,
+        rules: &Rules,
+        reporters: &Reporters,
+        out: &mut Vec<u32>,
+    ) {
+        out.clear();
+        let cutoff = now - rules.window;
+        let fresh = self.reports.iter().filter(|r| r.last > cutoff);
+        if reporters.get(reporter).vouches {
+            out.extend(
+                fresh
+                    .filter(|r| !r.resolved && r.reporter != reporter)
+                    .map(|r| r.reporter),
+            );
+        } else if self
+            .reports
+            .iter()
+            .any(|r| r.reporter == reporter && !r.resolved)
+        {
+            let mut others = fresh.filter(|r| r.reporter != reporter);
+            if others.any(|r| reporters.get(r.reporter).vouches) {
+                out.push(reporter);
+            }
+        }
+    }
+
+    /// Marks `reporter`'s report resolved.
+    pub fn resolve(&mut self, reporter: u32) {
+        if let Some(r) = self.reports.iter_mut().find(|r| r.reporter == reporter) {
+            r.resolved = true;
+        }
+    }
+
+    /// Newest receipt time.
+    pub fn newest(&self) -> i64 {
+        self.reports
+            .iter()
+            .map(|r| r.last)
+            .max()
+            .unwrap_or(i64::MIN)
+    }
+}
