@@ -28,7 +28,7 @@ import urllib.request
 import pytest
 from conftest import (CROWDSEC_ROOT, HIVEWALL_BIN, REPO, free_port, need_file, ssh_failures,
                       wait_for)
-from test_crowdsec_agent import HUB, ITEMS, run
+from test_crowdsec_agent import agent_config, run
 
 SEEDS = ["hwseed1", "hwseed2", "hwseed3"]
 LISTED_BEFORE = "45.146.10.7"  # in the feed before the agent starts
@@ -165,48 +165,17 @@ class Consensus:
 def crowdsec_config(tmp, lapi_port, online_creds, log):
     """A private config for the agent with its local API (SQLite) and an online_client."""
     conf_dir, data_dir = tmp / "config", tmp / "data"
-    conf_dir.mkdir()
-    data_dir.mkdir()
-    (conf_dir / "patterns").symlink_to(CROWDSEC_ROOT / "etc/crowdsec/patterns")
-    for f in ("profiles.yaml", "simulation.yaml"):
-        (conf_dir / f).write_bytes((CROWDSEC_ROOT / "etc/crowdsec" / f).read_bytes())
-    (conf_dir / "acquis.yaml").write_text(f"filenames:\n  - {log}\nlabels:\n  type: syslog\n")
-    for dst, src in ITEMS.items():
-        need_file(HUB / src, f"hub item {src}")
-        (conf_dir / dst).parent.mkdir(parents=True, exist_ok=True)
-        (conf_dir / dst).symlink_to(HUB / src)
-    conf = conf_dir / "config.yaml"
-    conf.write_text(f"""\
-common:
-  daemonize: false
-  log_media: stdout
-  log_level: info
-  log_dir: {tmp}/
-  working_dir: .
-config_paths:
-  config_dir: {conf_dir}/
-  data_dir: {data_dir}/
-  simulation_path: {conf_dir}/simulation.yaml
-  hub_dir: {HUB}/
-  index_path: {HUB}/.index.json
-  notification_dir: {conf_dir}/notifications/
-  plugin_dir: {CROWDSEC_ROOT}/usr/lib/crowdsec/plugins/
-crowdsec_service:
-  acquisition_path: {conf_dir}/acquis.yaml
-  parser_routines: 1
-cscli:
-  output: human
-  color: "no"
-db_config:
+    return agent_config(
+        tmp,
+        conf_dir / "local_api_credentials.yaml",
+        acquis=f"filenames:\n  - {log}\nlabels:\n  type: syslog\n",
+        db=f"""\
   log_level: info
   type: sqlite
   db_path: {data_dir}/crowdsec.db
   use_wal: true
-api:
-  client:
-    insecure_skip_verify: false
-    credentials_path: {conf_dir}/local_api_credentials.yaml
-  server:
+""",
+        server=f"""\
     log_level: info
     listen_uri: 127.0.0.1:{lapi_port}
     profiles_path: {conf_dir}/profiles.yaml
@@ -215,13 +184,7 @@ api:
       credentials_path: {online_creds}
     trusted_ips:
       - 127.0.0.1
-prometheus:
-  enabled: false
-  level: full
-  listen_addr: 127.0.0.1
-  listen_port: 0
 """)
-    return conf
 
 
 def test_crowdsec_146_is_a_member_of_the_consensus(tmp_path):

@@ -20,21 +20,24 @@ ITEMS = {  # installed path under the config dir -> hub snapshot path
 }
 
 
-def agent_config(tmp, creds):
+def agent_config(tmp, creds, acquis: str = "", db: str = "", server: str = ""):
     """A private config.yaml for the agent and cscli (as scripts/crowdsec/replay.sh writes one),
-    with the API client pointing at `creds`."""
+    with the API client pointing at `creds`; `acquis` is acquis.yaml, `db` and `server` the
+    YAML of `db_config` and `api.server` when the agent runs its own local API."""
     conf_dir, data_dir = tmp / "config", tmp / "data"
     conf_dir.mkdir()
     data_dir.mkdir()
     (conf_dir / "patterns").symlink_to(CROWDSEC_ROOT / "etc/crowdsec/patterns")
     for f in ("profiles.yaml", "simulation.yaml"):
         (conf_dir / f).write_bytes((CROWDSEC_ROOT / "etc/crowdsec" / f).read_bytes())
-    (conf_dir / "acquis.yaml").write_text("")
+    (conf_dir / "acquis.yaml").write_text(acquis)
     for dst, src in ITEMS.items():
         need_file(HUB / src, f"hub item {src}")
         (conf_dir / dst).parent.mkdir(parents=True, exist_ok=True)
         (conf_dir / dst).symlink_to(HUB / src)
     conf = conf_dir / "config.yaml"
+    db_section = f"db_config:\n{db}" if db else ""
+    server_section = f"  server:\n{server}" if server else ""
     conf.write_text(f"""\
 common:
   daemonize: false
@@ -56,11 +59,11 @@ crowdsec_service:
 cscli:
   output: human
   color: "no"
-api:
+{db_section}api:
   client:
     insecure_skip_verify: false
     credentials_path: {creds}
-prometheus:
+{server_section}prometheus:
   enabled: false
   level: full
   listen_addr: 127.0.0.1

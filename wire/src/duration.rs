@@ -1,5 +1,43 @@
 //! Go's `time.Duration.String()`, the duration text of CrowdSec's API (`3h59m58.5s`) and of
-//! its expressions: one formatter for the engine and the decision API.
+//! its expressions: one formatter for the engine and the decision API; and the parser of the
+//! durations CrowdSec's settings write (`time.ParseDuration` without sign).
+
+use std::time::Duration;
+
+/// A Go duration without sign, as `time.ParseDuration` reads settings (`2h`, `1h30m`, `1.5s`,
+/// `300ms`, units `ns` to `h`); `0` is zero. `None` for anything else.
+pub fn parse_go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text.trim();
+    if rest == "0" {
+        return Some(Duration::ZERO);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..end].parse().ok()?;
+        rest = &rest[end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit_end] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        rest = &rest[unit_end..];
+        total += number * seconds;
+    }
+    Duration::try_from_secs_f64(total).ok()
+}
 
 /// Formats nanoseconds as Go's `Duration.String()` does (`1h30m0s`, `1.5s`, `300ms`, `0s`).
 pub fn format_go_duration(ns: i128) -> String {
@@ -89,6 +127,19 @@ fn push_frac(out: &mut Vec<u8>, v: u64, div: u64) {
 #[cfg(test)]
 mod tests {
     use super::format_go_duration as f;
+    use super::parse_go_duration as parse;
+    use std::time::Duration;
+
+    #[test]
+    fn go_duration_parse() {
+        assert_eq!(parse("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse("300ms"), Some(Duration::from_millis(300)));
+        assert_eq!(parse("0"), Some(Duration::ZERO));
+        for bad in ["", "10", "-1s", "1d", "s", "1.2.3s"] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn go_duration_text() {

@@ -17,7 +17,7 @@ pub mod signal;
 
 pub use alert::{Alert, AlertEvent, MetaItem, Source};
 pub use decision::Decision;
-pub use duration::{format_go_duration, write_go_duration};
+pub use duration::{format_go_duration, parse_go_duration, write_go_duration};
 pub use event::{EVENT_VERSION, EventRecord, Route};
 pub use line::{Checkpoint, RawLine, SourcedLine};
 

@@ -21,7 +21,7 @@ mod tests;
 pub mod v14;
 mod version;
 
-pub use event_fields::{EVENT_FIELDS, EVENT_METHODS, no_field_message, unknown_event_member};
+pub use event_fields::{EVENT_METHODS, no_field_message, unknown_event_member};
 pub use lint::{LintTarget, lint};
 pub use locate::{at_line, line_of, locate_after, yaml_at};
 pub use version::{FormatCheck, ItemKind, check_format};

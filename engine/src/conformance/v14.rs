@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::event_fields::{EVENT_FIELDS_V14, EVENT_METHODS_V14};
+use super::event_fields::{EVENT_METHODS_V14, is_field_v14};
 use super::locate::{at_line, line_of, locate_after};
 use super::version::{FormatCheck, ItemKind, check_format};
 use super::{CrowdsecVersion, Finding, Rule};
@@ -385,9 +385,7 @@ pub fn check_expression(src: &str, evt: bool) -> Vec<(Rule, String)> {
             {
                 out.push((Rule::V14Syntax, format!("`{ident}` is newer than expr 1.9")));
             } else if member && evt && prev_ident == "evt" {
-                if !EVENT_FIELDS_V14.contains(&ident.as_str())
-                    && !EVENT_METHODS_V14.contains(&ident.as_str())
-                {
+                if !is_field_v14(&ident) && !EVENT_METHODS_V14.contains(&ident.as_str()) {
                     out.push((
                         Rule::V14EventField,
                         format!("type *types.Event has no field {ident}"),

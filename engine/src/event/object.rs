@@ -7,7 +7,8 @@ use crate::expr::{Object, Value};
 use super::dump::{go_zero_time, time_or_zero};
 use super::{Event, EventType, ExpectMode, Line, WriteTarget};
 
-const EVENT_FIELDS: &[&str] = &[
+/// The fields of hivewall's events, as CrowdSec's `Event` names them.
+pub(crate) const EVENT_FIELDS: &[&str] = &[
     "Type",
     "ExpectMode",
     "Whitelisted",

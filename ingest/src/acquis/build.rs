@@ -244,7 +244,7 @@ fn duration(
 ) -> Result<Duration, AcquisError> {
     match v {
         None => Ok(default),
-        Some(s) => match parse_go_duration(s) {
+        Some(s) => match wire::parse_go_duration(s) {
             Some(d) if !d.is_zero() => Ok(d),
             _ => Err(cx.err(
                 Some(key),
@@ -252,35 +252,6 @@ fn duration(
             )),
         },
     }
-}
-
-/// Go's `time.ParseDuration` for the units that make sense here (`ns` to `h`), e.g. `1m30s`.
-pub(crate) fn parse_go_duration(s: &str) -> Option<Duration> {
-    let mut rest = s.trim();
-    if rest == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let n: f64 = rest[..num_end].parse().ok()?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let mult = match &rest[..unit_end] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += n * mult;
-        rest = &rest[unit_end..];
-    }
-    Some(Duration::from_secs_f64(total))
 }
 
 fn file(cx: &Ctx<'_>, raw: &RawDoc) -> Result<FileConfig, AcquisError> {

@@ -378,10 +378,4 @@ fn feed_settings_and_online_credentials() {
             "{err}"
         );
     }
-    assert_eq!(
-        validate::parse_go_duration("1.5s"),
-        Some(std::time::Duration::from_millis(1500))
-    );
-    assert_eq!(validate::parse_go_duration("10"), None);
-    assert_eq!(validate::parse_go_duration("-1s"), None);
 }

@@ -170,7 +170,7 @@ pub(super) fn validate(raw: RawConfig, file: &Path) -> Result<Partial, SettingsE
             positive("hivewall.channel_capacity", hw.channel_capacity)?.map(saturating_usize);
         if let Some(v) = hw.feed_pull_interval.filter(|v| !v.value.is_empty()) {
             let key = "hivewall.feed_pull_interval";
-            let d = parse_go_duration(&v.value).ok_or_else(|| {
+            let d = wire::parse_go_duration(&v.value).ok_or_else(|| {
                 invalid(
                     key,
                     &v.referenced,
@@ -185,40 +185,6 @@ pub(super) fn validate(raw: RawConfig, file: &Path) -> Result<Partial, SettingsE
         out.share_signals = hw.share_signals;
     }
     Ok(out)
-}
-
-/// A Go duration without sign (`2h`, `1h30m`, `1.5s`, `300ms`); `0` is zero.
-pub(super) fn parse_go_duration(text: &str) -> Option<Duration> {
-    let mut rest = text.trim();
-    if rest == "0" {
-        return Some(Duration::ZERO);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..end].parse().ok()?;
-        rest = &rest[end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds = match &rest[..unit_end] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        rest = &rest[unit_end..];
-        total += number * seconds;
-    }
-    Duration::try_from_secs_f64(total).ok()
 }
 
 fn saturating_usize(v: u64) -> usize {
