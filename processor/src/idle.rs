@@ -14,16 +14,21 @@ use engine::pipeline::{AlertRecord, Pipeline};
 
 use crate::state::{StateDb, StateError, Watermark};
 
-/// Bucket time is held this far behind the watermark on clock ticks, so a line stamped a
-/// little before the tick (logs have second resolution) still finds its bucket alive.
+/// The grace of `run`: bucket time is held this far behind the watermark on clock ticks, so a
+/// line stamped a little before the tick (logs have second resolution) still finds its bucket
+/// alive, and ticks start only after this long without an event. The detect stage uses a
+/// longer one ([`crate::bus::BusConfig::idle_grace`]): there a partition also goes quiet
+/// while the parse stage that feeds it is rebalanced.
 pub(crate) const TICK_GRACE: Duration = Duration::from_secs(2);
 
 /// The newest bucket time and the wall clock when it was reached, and when the last event
 /// came.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Clockwork {
     mark: Option<(Stamp, SystemTime)>,
     last_event: Option<SystemTime>,
+    /// How long without an event before ticks move time on, and how far behind they hold it.
+    grace: Duration,
 }
 
 fn wall_nanos(t: SystemTime) -> i64 {
@@ -37,8 +42,8 @@ fn from_wall_nanos(n: i64) -> SystemTime {
 }
 
 impl Clockwork {
-    /// The watermark stored in `db`, if any.
-    pub(crate) fn load(db: &StateDb) -> Result<Clockwork, StateError> {
+    /// The watermark stored in `db`, if any, with ticks after `grace` without an event.
+    pub(crate) fn load(db: &StateDb, grace: Duration) -> Result<Clockwork, StateError> {
         let mark = db.watermark()?.map(|w| {
             (
                 Stamp {
@@ -51,6 +56,7 @@ impl Clockwork {
         Ok(Clockwork {
             mark,
             last_event: None,
+            grace,
         })
     }
 
@@ -61,6 +67,7 @@ impl Clockwork {
         Clockwork {
             mark: self.mark.map(|(t, _)| (t, now)),
             last_event: Some(now),
+            grace: self.grace,
         }
     }
 
@@ -85,7 +92,7 @@ impl Clockwork {
     }
 
     /// Moves bucket time on by the wall-clock time elapsed since it last moved (less the
-    /// grace), so counters fire and idle buckets leak out. Returns the alerts that gives and
+    /// grace), once no event came for the grace, so counters fire and idle buckets leak out. Returns the alerts that gives and
     /// whether time moved.
     pub(crate) fn tick<S: BucketStore>(
         &mut self,
@@ -94,12 +101,12 @@ impl Clockwork {
     ) -> Option<Vec<AlertRecord>> {
         let (t, at) = self.mark?;
         if let Some(last) = self.last_event {
-            now.duration_since(last).ok()?.checked_sub(TICK_GRACE)?;
+            now.duration_since(last).ok()?.checked_sub(self.grace)?;
         }
-        let elapsed = now.duration_since(at).ok()?.checked_sub(TICK_GRACE)?;
+        let elapsed = now.duration_since(at).ok()?.checked_sub(self.grace)?;
         let target = t.plus(i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX));
         let out = pipeline.advance(target);
-        self.mark = Some((target, now - TICK_GRACE));
+        self.mark = Some((target, now - self.grace));
         Some(out)
     }
 }

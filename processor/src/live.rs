@@ -82,7 +82,7 @@ impl<K: AlertSink> Processor<K> {
         if let Some(state) = db.detector_state(pipeline.detector().scenarios())? {
             pipeline.restore_detector(state);
         }
-        let watermark = Clockwork::load(&db)?;
+        let watermark = Clockwork::load(&db, crate::idle::TICK_GRACE)?;
         let checkpoints = Vec::new();
         Ok((
             Processor {

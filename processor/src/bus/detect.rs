@@ -118,7 +118,7 @@ impl Part {
                 Some((p, (o.parse().ok()?, i.parse().ok()?)))
             })
             .collect();
-        let idle = Clockwork::load(&db)?.resumed_now();
+        let idle = Clockwork::load(&db, cfg.idle_grace)?.resumed_now();
         Ok((
             Part {
                 pipeline,

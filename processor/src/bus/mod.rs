@@ -29,6 +29,7 @@ mod scenario_tests;
 mod tests;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use rdkafka::ClientConfig;
 
@@ -65,6 +66,12 @@ pub struct BusConfig {
     pub batch: usize,
     /// Where the detect stage keeps one RocksDB per partition (`partition-N`).
     pub state_dir: PathBuf,
+    /// A detect partition without events for this long moves its bucket time on by the wall
+    /// clock (less this grace), so counters fire and idle buckets leak out. It must outlast
+    /// the silence of a rebalance after a processor dies (the 10 s session timeout, the parse
+    /// stage's takeover, a restore): a partition whose events are only held up upstream must
+    /// not see its buckets leak as if no attack went on.
+    pub idle_grace: Duration,
 }
 
 impl BusConfig {
@@ -81,6 +88,7 @@ impl BusConfig {
             state_topic: STATE_TOPIC.into(),
             batch: 2000,
             state_dir: state_dir.into(),
+            idle_grace: Duration::from_secs(30),
         }
     }
 

@@ -112,6 +112,7 @@ pub(super) fn bus_config(brokers: &str, names: &[String], dir: &Path) -> BusConf
     cfg.parse_group = format!("{}-parse", names[0]);
     cfg.detect_group = format!("{}-detect", names[0]);
     cfg.batch = 500;
+    cfg.idle_grace = Duration::from_secs(2);
     cfg
 }
 
