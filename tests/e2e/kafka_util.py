@@ -185,6 +185,23 @@ class Broker:
         return out
 
 
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        """The end offset of each partition of `topic` (Kafka's GetOffsetShell)."""
+        p = subprocess.run(
+            [str(KAFKA_SH), "run", "org.apache.kafka.tools.GetOffsetShell",
+             "--bootstrap-server", self.bootstrap, "--topic", topic, "--time", "-1"],
+            cwd=REPO, capture_output=True, text=True, timeout=120)
+        ends = {}
+        for line in p.stdout.splitlines():
+            name, part, off = line.rsplit(":", 2)
+            if name == topic:
+                ends[int(part)] = int(off)
+        if p.returncode != 0 or not ends:
+            pytest.fail(f"GetOffsetShell on {topic} failed (exit {p.returncode}):\n"
+                        f"{p.stdout[-1000:]}{p.stderr[-2000:]}", pytrace=False)
+        return ends
+
+
 def parse_record(line: str) -> Record:
     """A ConsoleConsumer line: `Partition:P<TAB>Offset:O<TAB>KEY<TAB>VALUE`."""
     part, off, key, value = line.split("\t", 3)
