@@ -74,14 +74,10 @@ pub fn run(args: &ApiArgs, global: &Global) -> anyhow::Result<ExitCode> {
     // watchers' alerts are not shared from here.
     let feed = community_feed(&s, false);
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
+    let rt = crate::runtime()?;
     rt.block_on(async move {
         let shutdown = Shutdown::new();
-        let signal = shutdown.clone();
-        tokio::spawn(async move { signal.wait_for_signal().await });
+        tokio::spawn(shutdown.wait_for_signal());
         eprintln!(
             "hivewall api: reading {} and {} from {}",
             cfg.decisions_topic, cfg.bouncers_topic, cfg.brokers

@@ -52,14 +52,10 @@ pub fn run(args: &ConsensusArgs, global: &Global) -> anyhow::Result<ExitCode> {
     cfg.consensus = rules;
     cfg.open_registration = !args.closed_registration;
     cfg.snapshot_every = Duration::from_secs(args.snapshot_every.max(1));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
+    let rt = crate::runtime()?;
     rt.block_on(async move {
         let shutdown = Shutdown::new();
-        let signal = shutdown.clone();
-        tokio::spawn(async move { signal.wait_for_signal().await });
+        tokio::spawn(shutdown.wait_for_signal());
         eprintln!(
             "hivewall consensus: CAPI-style endpoint on http://{}/ (state in {})",
             cfg.listen,

@@ -75,16 +75,12 @@ pub fn run(args: &IngestArgs, global: &Global) -> anyhow::Result<ExitCode> {
     for src in &srcs {
         eprintln!("reading {}", src.describe());
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
+    let rt = crate::runtime()?;
     let stats = rt.block_on(async move {
         let shutdown = Shutdown::new();
         let (tx, rx) = tokio::sync::mpsc::channel(s.hivewall.channel_capacity.max(1));
         let sources = tokio::spawn(ingest::run(srcs, start, tx, shutdown.child()));
-        let signal = shutdown.clone();
-        tokio::spawn(async move { signal.wait_for_signal().await });
+        tokio::spawn(shutdown.wait_for_signal());
         let out = ingest::kafka::forward(rx, &cfg, file.as_ref(), shutdown.child()).await;
         shutdown.token().cancel();
         match sources.await {

@@ -165,3 +165,13 @@ fn chain(e: &anyhow::Error) -> String {
     }
     out
 }
+
+/// The multi-threaded runtime the long-running commands (`run`, `ingest`, `processor`, `api`,
+/// `consensus`) run on.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")
+}

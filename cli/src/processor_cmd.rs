@@ -50,14 +50,10 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("creating {}", cfg.state_dir.display()))?;
     let stage = args.stage;
     let idle = args.idle_exit.map(std::time::Duration::from_secs);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
+    let rt = crate::runtime()?;
     rt.block_on(async move {
         let shutdown = Shutdown::new();
-        let signal = shutdown.clone();
-        tokio::spawn(async move { signal.wait_for_signal().await });
+        tokio::spawn(shutdown.wait_for_signal());
         let clock: Arc<dyn engine::clock::Clock> = Arc::new(crate::clock::SystemClock);
         // Either stage failing stops the other: a process that runs half a processor
         // silently is worse than one that exits with the reason.

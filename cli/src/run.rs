@@ -318,10 +318,7 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
         proc.pipeline().detector().scenarios().len(),
     );
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
+    let rt = crate::runtime()?;
     rt.block_on(async move {
         let shutdown = Shutdown::new();
         let (tx, rx) = tokio::sync::mpsc::channel(s.hivewall.channel_capacity.max(1));
@@ -347,8 +344,7 @@ pub fn run(args: &RunArgs, global: &Global) -> anyhow::Result<ExitCode> {
             ))
         });
         let feed_task = feed.map(|f| f.spawn(store.clone(), &ApiMode::Embedded, shutdown.child()));
-        let signal = shutdown.clone();
-        tokio::spawn(async move { signal.wait_for_signal().await });
+        tokio::spawn(shutdown.wait_for_signal());
         // The processor ends when its input closes or on shutdown; either way, stop the rest.
         let proc_result = proc_thread.join().await;
         shutdown.token().cancel();
