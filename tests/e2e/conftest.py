@@ -71,6 +71,17 @@ def record_result(key: str, value) -> None:
     RESULTS.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def api_answers(url: str) -> bool:
+    """True once an API at `url` answers HTTP (any status) on /v1/decisions."""
+    try:
+        urllib.request.urlopen(url + "v1/decisions", timeout=1)
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
 def wait_for(what: str, fn, timeout: float = 10.0, every: float = 0.05):
     """Calls `fn` until it returns a truthy value; fails with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -133,13 +144,7 @@ class Hivewall:
 
     def api_answers(self) -> bool:
         """True once the API answers HTTP (any status) on /v1/decisions."""
-        try:
-            urllib.request.urlopen(self.url + "v1/decisions", timeout=1)
-        except urllib.error.HTTPError:
-            return True
-        except OSError:
-            return False
-        return True
+        return api_answers(self.url)
 
     def stop(self) -> int | None:
         if self.proc is None:

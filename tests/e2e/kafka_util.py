@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import HIVEWALL_BIN, REPO, TARGET, Proc, free_port, need_file
+from conftest import HIVEWALL_BIN, REPO, TARGET, Proc, api_answers, free_port, need_file
 
 KAFKA_SH = REPO / "docker" / "kafka" / "kafka.sh"
 PARTITIONS = 4
@@ -355,13 +355,7 @@ class Services:
             time.sleep(0.1)
 
     def _answers(self) -> bool:
-        try:
-            urllib.request.urlopen(self.url + "v1/decisions", timeout=1)
-        except urllib.error.HTTPError:
-            return True
-        except OSError:
-            return False
-        return True
+        return api_answers(self.url)
 
     def add_bouncer(self, name: str) -> None:
         """`hivewall --state-dir API_DIR bouncers add NAME -o raw` (through the api's admin

@@ -13,10 +13,10 @@ import json
 import signal
 import subprocess
 import time
-import urllib.error
 import urllib.request
 
-from conftest import HIVEWALL_BIN, REPO, free_port, need_file, ssh_failures, wait_for
+from conftest import (HIVEWALL_BIN, REPO, api_answers, free_port, need_file, ssh_failures,
+                      wait_for)
 from test_consensus import Consensus
 
 SEEDS = ["feedseed1", "feedseed2", "feedseed3"]
@@ -74,13 +74,7 @@ class Run:
 
         def answers():
             assert self.proc.poll() is None, self.output()[-5000:]
-            try:
-                urllib.request.urlopen(self.url + "v1/decisions", timeout=1)
-            except urllib.error.HTTPError:
-                return True
-            except OSError:
-                return False
-            return True
+            return api_answers(self.url)
 
         wait_for("hivewall's API", answers, timeout=30)
 

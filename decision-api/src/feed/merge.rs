@@ -262,17 +262,7 @@ fn topic_uuid(key: &str) -> String {
     let d = Sha256::digest(format!("hivewall-feed\0{key}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&d[..16]);
-    b[6] = (b[6] & 0x0f) | 0x50;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = crate::store::hex(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    crate::store::uuid_text(b, 5)
 }
 
 /// Writes `p` to the decisions topic of the distributed mode (tombstones for removals); the

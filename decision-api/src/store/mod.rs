@@ -159,8 +159,12 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// A random version-4 UUID.
 pub(crate) fn new_uuid() -> String {
-    let mut b = random_bytes::<16>();
-    b[6] = (b[6] & 0x0f) | 0x40;
+    uuid_text(random_bytes::<16>(), 4)
+}
+
+/// The text of a UUID of `version` (4 random, 5 name-based) over the bytes `b`.
+pub(crate) fn uuid_text(mut b: [u8; 16], version: u8) -> String {
+    b[6] = (b[6] & 0x0f) | (version << 4);
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex(&b);
     format!(
