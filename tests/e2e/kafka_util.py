@@ -275,12 +275,15 @@ class Replay:
         return out
 
 
-def newest_per_value(decisions: list[dict]) -> dict[str, dict]:
-    """value → its last decision: what the compacted decisions topic (key `scope:value`) keeps,
-    and so what the API serves (ARCHITECTURE.md, "The decision API")."""
+def longest_per_value(decisions: list[dict]) -> dict[str, dict]:
+    """value → the decision the API serves for it: the longest (the last of equals), as `run`
+    serves the longest decision of a value (ARCHITECTURE.md, "The decision API"). The api's
+    ends count from when the processor wrote each record, a few seconds apart here, while the
+    durations differ by hours, so the longest duration is the latest end."""
     out: dict[str, dict] = {}
     for d in decisions:
-        out[d["value"]] = d
+        if d["value"] not in out or go_seconds(d["duration"]) >= go_seconds(out[d["value"]]["duration"]):
+            out[d["value"]] = d
     return out
 
 

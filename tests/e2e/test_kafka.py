@@ -10,8 +10,8 @@ the record carries it:
 
 - the decisions topic holds one record per decision replay takes (a restart may write one
   again: same uuid, same decision);
-- the topic is compacted on `scope:value`, so the api serves, for each address, the newest of
-  its records (replay's last decision on it), once.
+- the topic is compacted on `scope:value`, and the api serves, for each address, the record
+  that ends last (replay's longest decision on it, the last of equals), once, as `run` does.
 
 The broker restart test is last: it stops the broker the others use.
 """
@@ -23,6 +23,7 @@ import signal
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
@@ -37,7 +38,7 @@ from kafka_util import (
     diff_text,
     genlog,
     go_seconds,
-    newest_per_value,
+    longest_per_value,
     quad,
     rewrite_ips,
     triple,
@@ -132,7 +133,7 @@ def served_as_replay(new: list[dict], want: dict[str, Triple]) -> list[str]:
     got = {v: t for v, t in by_value(new).items() if v in want}
     if got == want:
         return []
-    return [diff_text("the api vs replay's newest decision per address (value → decision)",
+    return [diff_text("the api vs replay's longest decision per address (value → decision)",
                       want, got)]
 
 
@@ -148,28 +149,33 @@ def records_of(cluster: Services, values: set[str], at_least: int) -> list[Recor
     return mine
 
 
-def newest_is_served(records: list[Record], new: list[dict]) -> list[str]:
-    """For each key, the api serves the decision of the key's newest record (one key lives on
-    one partition: the highest offset is the newest)."""
-    newest: dict[str, Record] = {}
+def ends_at(r: Record) -> datetime:
+    return datetime.fromisoformat(r.value["until"].replace("Z", "+00:00"))
+
+
+def longest_is_served(records: list[Record], new: list[dict]) -> list[str]:
+    """For each key, the api serves the decision of the key's record that ends last, the newest
+    of equals (one key lives on one partition: the highest offset is the newest)."""
+    longest: dict[str, Record] = {}
     partitions = defaultdict(set)
     for r in records:
         partitions[r.key].add(r.partition)
-        if r.key not in newest or r.offset > newest[r.key].offset:
-            newest[r.key] = r
+        best = longest.get(r.key)
+        if best is None or (ends_at(r), r.offset) >= (ends_at(best), best.offset):
+            longest[r.key] = r
     if spread := [k for k, p in partitions.items() if len(p) > 1]:
         return [f"keys on several partitions: {spread[:20]}"]
-    want = {r.value["decision"]["value"]: r.value["uuid"] for r in newest.values()}
+    want = {r.value["decision"]["value"]: r.value["uuid"] for r in longest.values()}
     got = {d["value"]: d["uuid"] for d in new if d["value"] in want}
     if got == want:
         return []
-    return [diff_text("the uuid the api serves vs its key's newest record", want, got)]
+    return [diff_text("the uuid the api serves vs its key's longest record", want, got)]
 
 
 def test_ingest_processor_api_match_replay(cluster: Services, tmp_path):
     """20,000 generated auth lines and 20,000 nginx lines through ingest, processor and api:
     the decisions topic holds exactly replay's decisions (with their durations, each once),
-    and the stream serves each address's newest one, with the time left of its duration."""
+    and the stream serves each address's longest one, with the time left of its duration."""
     t0 = time.monotonic()
     auth = genlog("auth-bf", 20000, 7, tmp_path / "auth.log")
     nginx = genlog("nginx", 20000, 7, tmp_path / "nginx.log")
@@ -184,7 +190,7 @@ def test_ingest_processor_api_match_replay(cluster: Services, tmp_path):
     overlap = {d["value"] for d in auth_decisions} & {d["value"] for d in nginx_decisions}
     assert not overlap, f"the two logs share attackers, their order would be undefined: {overlap}"
     want = auth_decisions + nginx_decisions
-    last = newest_per_value(want)
+    last = longest_per_value(want)
     assert not set(last) & set(before), "this test's attackers are already served"
     want_served = {v: triple(d) for v, d in last.items()}
 
@@ -208,7 +214,7 @@ def test_ingest_processor_api_match_replay(cluster: Services, tmp_path):
     uuids = Counter(r.value["uuid"] for r in records)
     if len(uuids) != len(records):
         problems.append(f"uuids written more than once: {uuids.most_common(5)}")
-    problems += newest_is_served(records, new)
+    problems += longest_is_served(records, new)
     assert not problems, "\n\n".join(problems)
 
 
@@ -236,8 +242,8 @@ def test_two_processors_one_killed_and_restarted(cluster: Services, tmp_path):
     auth lines (attackers renamed into 198.18.0.0/15): the other takes its partitions over,
     restoring them from the changelog (hivewall.state); then the killed one restarts on its
     state dir and gets partitions back. The end state is replay's: records written again with
-    the same uuid are allowed (at least once); a decision lost, one replay does not take, an
-    older decision served for an address, or another duration is not."""
+    the same uuid are allowed (at least once); a decision lost, one replay does not take, a
+    decision served for an address other than its longest, or another duration is not."""
     if cluster.processor2 is None:
         cluster.start_processor2()
     deadline = time.monotonic() + 60
@@ -274,7 +280,7 @@ def test_two_processors_one_killed_and_restarted(cluster: Services, tmp_path):
     killed.stop()
 
     want = replay.decisions()
-    last = newest_per_value(want)
+    last = longest_per_value(want)
     assert len(last) > 60, f"the log should ban many addresses, got {len(last)}"
     assert not set(last) & set(before), "this test's attackers are already served"
     want_served = {v: triple(d) for v, d in last.items()}
@@ -314,7 +320,7 @@ def test_two_processors_one_killed_and_restarted(cluster: Services, tmp_path):
     if got != Counter(triple(d) for d in want):
         problems.append(diff_text(
             "decisions topic (one per uuid) vs replay", Counter(triple(d) for d in want), got))
-    problems += newest_is_served(records, new)
+    problems += longest_is_served(records, new)
     # The durations the profiles chose (repeat offenders get longer bans, counted from the
     # decisions taken on the address before) are replay's too.
     got_d = Counter(quad(ds[-1]) for ds in per_uuid.values())
@@ -347,7 +353,7 @@ def test_broker_restart_is_survived(cluster: Services, tmp_path):
     replay = Replay(log, "syslog")
     t0 = time.monotonic()
     cluster.ingest(log, "syslog")
-    last = newest_per_value(replay.decisions())
+    last = longest_per_value(replay.decisions())
     assert set(last) == {BROKER_RESTART_ATTACKER}, last
     new = wait_served(cluster, before | {v: triple(d) for v, d in last.items()}, timeout=60)
     print(f"the ban was served {time.monotonic() - t0:.1f}s after the ingest started")

@@ -117,9 +117,10 @@ pub const DECISION_VERSION: u32 = 1;
 /// A record of the compacted `hivewall.decisions` topic, keyed by [`decision_key`]
 /// (`scope:value`, the scope lowercased). The record's value is this struct as JSON; a record
 /// without a value (a tombstone) means the value has no decision any more (deleted by an
-/// operator, or expired). Compaction keeps the newest record per key, so the topic read from
-/// offset 0 is the set of decisions in force (plus expired ones not yet tombstoned: readers
-/// compare `until` with their clock).
+/// operator, or expired). A key's decision is its record that ends last since its last
+/// tombstone (the newest of equals), as the Local API serves the longest decision of a value;
+/// readers compare `until` with their clock (expired decisions are not always tombstoned at
+/// once). ARCHITECTURE.md ("Reading `hivewall.decisions` directly") says how to consume it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct DecisionRecord {
     /// Record format version ([`DECISION_VERSION`]).

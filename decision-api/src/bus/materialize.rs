@@ -142,9 +142,9 @@ fn apply(store: &Store, st: &mut State, batch: Vec<Rec>) -> Result<(), StoreErro
         let value = r.value.as_deref().filter(|v| !v.is_empty());
         let Some(value) = value else {
             // A tombstone: the key has no decision any more.
-            if let Some(prev) = st.view.apply(r.partition, r.offset, &key, None, now) {
+            if let Some(applied) = st.view.apply(r.partition, r.offset, &key, None, now) {
                 count("tombstone", 1);
-                if let Some(p) = prev {
+                if let Some(p) = applied.before {
                     changes.push(ExternalChange::Remove(p.id));
                 }
             }
@@ -153,12 +153,19 @@ fn apply(store: &Store, st: &mut State, batch: Vec<Rec>) -> Result<(), StoreErro
         match record::decode_decision(&key, value) {
             Ok((rec, alert)) => {
                 let rec = Arc::new(rec);
-                let Some(prev) = st
-                    .view
-                    .apply(r.partition, r.offset, &key, Some(rec.clone()), now)
+                let Some(applied) =
+                    st.view
+                        .apply(r.partition, r.offset, &key, Some(rec.clone()), now)
                 else {
                     continue;
                 };
+                if !applied.after.as_ref().is_some_and(|a| Arc::ptr_eq(a, &rec)) {
+                    // It ends before the key's decision, which stays in force (as `run` serves
+                    // the longest decision of a value).
+                    count("shadowed", 1);
+                    continue;
+                }
+                let prev = applied.before;
                 if let Some(p) = &prev
                     && p.id != rec.id
                 {

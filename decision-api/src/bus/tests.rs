@@ -394,6 +394,10 @@ async fn alternating_replicas_deliver_each_change_once() {
             let uuid = format!("again-{round}");
             let k = t.decide(&ip, &uuid, later).await;
             want.insert(ip, decision_id(&k, &uuid));
+            // ...and decides a shorter one on a third: the longer one stays, nothing is sent.
+            let ip = format!("198.51.100.{}", (round - 1) * 10 + 2);
+            t.decide(&ip, &format!("shorter-{round}"), later - 600_000)
+                .await;
         }
         // An operator adds through one replica and deletes through the other.
         let ip = format!("203.0.113.{round}");
@@ -433,8 +437,9 @@ async fn alternating_replicas_deliver_each_change_once() {
     want.remove("192.0.2.200");
     settle(&mut bouncer, &nodes, &key, &want, &mut turn).await;
     let (adds, dels) = (bouncer.new, bouncer.deleted);
-    // 30 processor + 6 operator + 5 replacements + 1 short decisions were sent once each;
-    // 5 lifted, 4 operator deletions, 5 replaced and 1 expired were deleted once each.
+    // 30 processor + 6 operator + 5 replacements + 1 short decisions were sent once each (the
+    // 5 shorter ones never); 5 lifted, 4 operator deletions, 5 replaced and 1 expired were
+    // deleted once each.
     assert_eq!((adds, dels), (42, 15));
     assert!(turn > 12, "pulls alternated: {turn}");
 

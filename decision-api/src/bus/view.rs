@@ -2,8 +2,10 @@
 //! state at any position (a vector of per-partition offsets) and time can be computed, and
 //! with it the change between two bouncer cursors.
 //!
-//! The state at cursor `(O, T)` is, for every key, its newest record at an offset below
-//! `O[partition]` when that record has a value whose `until` is after `T`. It depends only on
+//! The state at cursor `(O, T)` is, for every key, the record that ends last among its records
+//! at offsets below `O[partition]` since its last tombstone there (the newest of those that end
+//! together), when that `until` is after `T`: as `run` serves the longest decision of a value, a
+//! shorter decision produced later does not shorten a ban. It depends only on
 //! the topic and the cursor, never on the replica, so two replicas that have both read past
 //! `O` serve the same state, and deltas between cursors add up: what a bouncer is sent is
 //! `state(O2, T2) − state(O1, T1)` as new and `state(O1, T1) − state(O2, T2)` as deleted.
@@ -55,11 +57,40 @@ impl KeyHist {
         let n = self.versions.partition_point(|v| v.offset < offset);
         n.checked_sub(1).map(|i| &self.versions[i])
     }
+
+    /// The key's decision at position `offset` (its versions below it): among the records
+    /// since the last tombstone, the one that ends last, the newest of equals. Since it ends
+    /// last, it is in force at a time exactly when any of them is.
+    fn state(&self, offset: i64) -> Option<&Arc<DecisionRecord>> {
+        let n = self.versions.partition_point(|v| v.offset < offset);
+        let mut best: Option<&Arc<DecisionRecord>> = None;
+        for v in self.versions[..n].iter().rev() {
+            let Some(r) = &v.rec else { break };
+            if best.is_none_or(|b| r.until_ms > b.until_ms) {
+                best = Some(r);
+            }
+        }
+        best
+    }
+
+    /// The key's decision after everything read.
+    fn current(&self) -> Option<&Arc<DecisionRecord>> {
+        self.state(i64::MAX)
+    }
 }
 
-fn live(v: Option<&Version>, at_ms: i64) -> Option<&Arc<DecisionRecord>> {
-    v.and_then(|v| v.rec.as_ref())
-        .filter(|r| r.until_ms > at_ms)
+fn live(r: Option<&Arc<DecisionRecord>>, at_ms: i64) -> Option<&Arc<DecisionRecord>> {
+    r.filter(|r| r.until_ms > at_ms)
+}
+
+/// What reading one record changed: the key's decision before and after it (the same when a
+/// record ends before the decision in force, which stays).
+#[derive(Debug)]
+pub struct Applied {
+    /// The key's decision before the record.
+    pub before: Option<Arc<DecisionRecord>>,
+    /// The key's decision after it.
+    pub after: Option<Arc<DecisionRecord>>,
 }
 
 /// What a pull sends.
@@ -79,7 +110,7 @@ pub struct View {
     keys: foldhash::HashMap<Arc<str>, KeyHist>,
     /// Per partition: offset → key of every retained version.
     by_offset: Vec<BTreeMap<i64, Arc<str>>>,
-    /// `(until, key)` of every key whose newest version has a value.
+    /// `(until, key)` of every key that has a decision (see [`KeyHist::state`]).
     expiry: BTreeSet<(i64, Arc<str>)>,
     /// Per partition, the next offset to read.
     positions: Vec<i64>,
@@ -143,8 +174,8 @@ impl View {
     }
 
     /// Adds the record at `offset` of `partition` for `key` (`rec` `None`: a tombstone).
-    /// Returns the key's previous newest value, or `None` when the record was already read
-    /// (an offset below the position) or the partition is unknown.
+    /// Returns the key's decision before and after it, or `None` when the record was already
+    /// read (an offset below the position) or the partition is unknown.
     pub fn apply(
         &mut self,
         partition: usize,
@@ -152,7 +183,7 @@ impl View {
         key: &str,
         rec: Option<Arc<DecisionRecord>>,
         now_ms: i64,
-    ) -> Option<Option<Arc<DecisionRecord>>> {
+    ) -> Option<Applied> {
         let pos = *self.positions.get(partition)?;
         if offset < pos {
             return None;
@@ -170,20 +201,21 @@ impl View {
             partition,
             versions: Vec::new(),
         });
-        let prev = hist.versions.last().and_then(|v| v.rec.clone());
-        if let Some(p) = &prev {
+        let before = hist.current().cloned();
+        if let Some(p) = &before {
             self.expiry.remove(&(p.until_ms, key.clone()));
-        }
-        if let Some(r) = &rec {
-            self.expiry.insert((r.until_ms, key.clone()));
         }
         hist.versions.push(Version {
             offset,
             rec,
             seen_ms: now_ms,
         });
+        let after = hist.current().cloned();
+        if let Some(r) = &after {
+            self.expiry.insert((r.until_ms, key.clone()));
+        }
         self.by_offset[partition].insert(offset, key);
-        Some(prev)
+        Some(Applied { before, after })
     }
 
     /// What a bouncer at `from` (`None`: a startup pull) is sent now: the changes up to this
@@ -201,7 +233,7 @@ impl View {
         };
         let Some(from) = from else {
             for hist in self.keys.values() {
-                if let Some(r) = live(hist.versions.last(), at_ms)
+                if let Some(r) = live(hist.current(), at_ms)
                     && wanted(r)
                 {
                     out.new.push(r.clone());
@@ -223,8 +255,8 @@ impl View {
             };
             let lo = from.offset(hist.partition);
             let before = hist.at(lo);
-            let old = live(before, from.at_ms);
-            let new = live(hist.versions.last(), at_ms);
+            let old = live(hist.state(lo), from.at_ms);
+            let new = live(hist.current(), at_ms);
             let same = |a: &DecisionRecord, b: &DecisionRecord| a.id == b.id;
             if let Some(n) = new
                 && old.is_none_or(|o| !same(o, n) || o.until_ms != n.until_ms)
@@ -263,7 +295,7 @@ impl View {
             };
             if let Some(v) = hist.versions.last()
                 && v.offset < from.offset(hist.partition)
-                && let Some(r) = &v.rec
+                && let Some(r) = hist.current()
                 && r.until_ms > from.at_ms
                 && r.until_ms <= at_ms
                 && wanted(r)
@@ -282,16 +314,19 @@ impl View {
     }
 
     /// Forgets versions superseded before `horizon_ms` (and keys whose newest version is a
-    /// tombstone read before it); their offsets count as missing.
+    /// tombstone read before it); their offsets count as missing. A record that may still be
+    /// its key's decision (no tombstone after it, ending after the horizon) is kept, with the
+    /// versions after it.
     pub fn purge(&mut self, horizon_ms: i64) -> usize {
         let mut dropped = 0;
         let mut gone = Vec::new();
         for (key, hist) in &mut self.keys {
-            let keep_from = hist
+            let superseded = hist
                 .versions
                 .windows(2)
                 .rposition(|w| w[1].seen_ms < horizon_ms)
                 .map_or(0, |i| i + 1);
+            let keep_from = superseded.min(first_needed(&hist.versions, horizon_ms));
             let p = hist.partition;
             if keep_from > 0 {
                 let successor = hist.versions[keep_from].offset;
@@ -321,9 +356,32 @@ impl View {
     pub fn live_count(&self, now_ms: i64) -> usize {
         self.keys
             .values()
-            .filter(|h| live(h.versions.last(), now_ms).is_some())
+            .filter(|h| live(h.current(), now_ms).is_some())
             .count()
     }
+}
+
+/// The first version that may still be its key's decision at a position after all of them:
+/// a record ending after `horizon_ms` with no tombstone after it and no later record ending as
+/// late (`versions.len()` when none).
+fn first_needed(versions: &[Version], horizon_ms: i64) -> usize {
+    // Walking back: the latest end of the records after the current one, `None` once a
+    // tombstone is passed (nothing before it can be a decision again).
+    let mut later_end = Some(i64::MIN);
+    let mut first = versions.len();
+    for (i, v) in versions.iter().enumerate().rev() {
+        let Some(end) = later_end else { break };
+        match &v.rec {
+            None => later_end = None,
+            Some(r) => {
+                if r.until_ms > horizon_ms && r.until_ms > end {
+                    first = i;
+                }
+                later_end = Some(end.max(r.until_ms));
+            }
+        }
+    }
+    first
 }
 
 /// `r` as a deletion shows it: ended at `at_ms` at the latest.

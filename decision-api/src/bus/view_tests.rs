@@ -194,3 +194,63 @@ fn purge_keeps_recent_answers() {
     assert_eq!(ids(&before), ids(&after));
     assert_eq!(v.live_count(100), 2);
 }
+
+/// A key's decision is the one that ends last since its last tombstone, as `run` serves the
+/// longest decision of a value: a shorter one produced later changes nothing a bouncer is
+/// sent, a longer one replaces it, a tombstone ends them all; and the answers add up across
+/// cursors as for newest-wins keys.
+#[test]
+fn the_longest_decision_of_a_key_is_served() {
+    let f = DecisionFilter::default();
+    let mut v = View::new(1);
+    let k = key("1.1.1.1");
+    // (id or 0 for a tombstone, until): the state after each, as (id, until) or nothing.
+    let script: &[(i64, i64, Option<i64>)] = &[
+        (1, 5_000, Some(1)),
+        (2, 1_000, Some(1)), // shorter: 1 stays
+        (3, 5_000, Some(3)), // as long: the newest
+        (4, 9_000, Some(4)), // longer
+        (5, 2_000, Some(4)), // shorter again
+        (0, 0, None),        // a tombstone ends them all
+        (6, 1_500, Some(6)), // after it, only what follows counts
+    ];
+    let mut cursors = vec![Cursor {
+        offsets: vec![0],
+        at_ms: 100,
+    }];
+    for (o, (id, until, want)) in script.iter().enumerate() {
+        let r = (*id != 0).then(|| rec("1.1.1.1", *id, *until));
+        let applied = v.apply(0, o as i64, &k, r, 0).expect("new offset");
+        assert_eq!(applied.after.as_ref().map(|r| r.id), *want, "after id {id}");
+        cursors.push(Cursor {
+            offsets: vec![o as i64 + 1],
+            at_ms: 100,
+        });
+    }
+    let served = |d: &Delta| d.new.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(served(&v.delta(None, 100, &f)), [6]);
+    // From every cursor, a bouncer holding that cursor's state ends up holding 6 alone.
+    for (i, c) in cursors.iter().enumerate() {
+        let mut held = BTreeMap::new();
+        if let Some(Some(id)) = i.checked_sub(1).map(|j| script[j].2) {
+            held.insert("1.1.1.1".to_string(), id);
+        }
+        pull(&mut held, &v.delta(Some(c), 100, &f));
+        assert_eq!(held, BTreeMap::from([("1.1.1.1".into(), 6)]), "from {c:?}");
+    }
+    // Between cursors 1 and 2 (a shorter record) nothing is sent.
+    let mut part = View::new(1);
+    part.apply(0, 0, &k, Some(rec("1.1.1.1", 1, 5_000)), 0);
+    let c1 = part.delta(None, 100, &f).cursor;
+    part.apply(0, 1, &k, Some(rec("1.1.1.1", 2, 1_000)), 0);
+    let d = part.delta(Some(&c1), 100, &f);
+    assert!(d.new.is_empty() && d.deleted.is_empty(), "{d:?}");
+    // The shorter one ending changes nothing either; the longer one ending deletes it once.
+    let d = part.delta(Some(&d.cursor), 2_000, &f);
+    assert!(d.new.is_empty() && d.deleted.is_empty(), "{d:?}");
+    let d = part.delta(Some(&d.cursor), 6_000, &f);
+    assert_eq!(d.deleted.iter().map(|r| r.id).collect::<Vec<_>>(), [1]);
+    // A purge keeps the longest even when a newer, shorter record superseded it long ago.
+    assert_eq!(part.purge(3_000), 0);
+    assert_eq!(part.live_count(4_000), 1);
+}
