@@ -2,6 +2,7 @@
 //! CrowdSec agents with `online_client` credentials pointing here) register, push signals
 //! and pull the consensus feed as their community blocklist, with CrowdSec's Central API
 //! paths (`/v2/watchers`, `/v2/watchers/login`, `/v2/signals`, `/v2/decisions/stream`).
+//! With `--brokers`, also signals from `hivewall.signals` and the feed to `hivewall.feed`.
 //! The rule and what it resists: `docs/consensus.md`.
 
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use consensus::ConsensusConfig;
-use consensus::server::{ServerConfig, run as serve};
+use consensus::server::{BusConfig, ServerConfig, run as serve};
 use server_common::Shutdown;
 
 use crate::Global;
@@ -33,6 +34,10 @@ pub struct ConsensusArgs {
     /// How often the state is written to the state directory, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub snapshot_every: u64,
+    /// Also read signals from `hivewall.signals` and write the feed to the compacted
+    /// `hivewall.feed` on these Kafka brokers (`HOST:PORT[,HOST:PORT...]`).
+    #[arg(long, value_name = "HOST:PORT", env = "HIVEWALL_BROKERS")]
+    pub brokers: Option<String>,
 }
 
 /// Runs `consensus` until SIGINT/SIGTERM.
@@ -52,14 +57,19 @@ pub fn run(args: &ConsensusArgs, global: &Global) -> anyhow::Result<ExitCode> {
     cfg.consensus = rules;
     cfg.open_registration = !args.closed_registration;
     cfg.snapshot_every = Duration::from_secs(args.snapshot_every.max(1));
+    cfg.bus = args.brokers.as_deref().map(BusConfig::new);
     let rt = crate::runtime()?;
     rt.block_on(async move {
         let shutdown = Shutdown::new();
         tokio::spawn(shutdown.wait_for_signal());
         eprintln!(
-            "hivewall consensus: CAPI-style endpoint on http://{}/ (state in {})",
+            "hivewall consensus: CAPI-style endpoint on http://{}/ (state in {}){}",
             cfg.listen,
-            cfg.state_dir.display()
+            cfg.state_dir.display(),
+            cfg.bus.as_ref().map_or(String::new(), |b| format!(
+                "; signals from {} and the feed to {} on {}",
+                b.signals_topic, b.feed_topic, b.brokers
+            ))
         );
         serve(cfg, shutdown.child()).await
     })?;

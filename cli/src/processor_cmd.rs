@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use processor::bus::{BusConfig, run_detect, run_parse};
+use processor::bus::{BusConfig, SignalsOut, run_detect, run_parse};
 use server_common::Shutdown;
 
 use crate::Global;
@@ -45,7 +45,8 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
     let s = settings(global, None, global.log_level.as_deref())?;
     global.init_tracing(Some(&s.log_level))?;
     let setup = pipeline_setup(&s)?;
-    let cfg = BusConfig::new(&args.brokers, s.state_dir.join("processor-partitions"));
+    let mut cfg = BusConfig::new(&args.brokers, s.state_dir.join("processor-partitions"));
+    cfg.signals = signals_out(&s);
     std::fs::create_dir_all(&cfg.state_dir)
         .with_context(|| format!("creating {}", cfg.state_dir.display()))?;
     let stage = args.stage;
@@ -88,10 +89,15 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
                     .await
                     .map(|st| {
                         format!(
-                            "detect stage stopped: {} events, {} alerts, {} decisions{}",
+                            "detect stage stopped: {} events, {} alerts, {} decisions{}{}",
                             st.events,
                             st.alerts,
                             st.decisions,
+                            if cfg.signals.is_some() {
+                                format!(", {} signals", st.signals)
+                            } else {
+                                String::new()
+                            },
                             span(st.first, st.last)
                         )
                     })
@@ -121,6 +127,33 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
         first_err.map_or(Ok(()), Err)
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// With `hivewall.share_signals`, a signal per alert goes to `hivewall.signals` as the reporter
+/// the feed credentials name (`api.server.online_client.credentials_path`, as `run` logs in to
+/// the feed): every processor of a deployment is one member. Without credentials nothing is
+/// shared, with a warning.
+fn signals_out(s: &server_common::Settings) -> Option<SignalsOut> {
+    if !s.hivewall.share_signals {
+        return None;
+    }
+    let Some(path) = s.online_credentials_path.as_ref() else {
+        tracing::warn!(
+            "hivewall.share_signals is set but no feed credentials \
+             (api.server.online_client.credentials_path) name the reporter: signals not shared"
+        );
+        return None;
+    };
+    match server_common::load_online_credentials(path) {
+        Ok(c) => Some(SignalsOut {
+            topic: wire::bus::SIGNALS_TOPIC.to_string(),
+            reporter: c.login,
+        }),
+        Err(e) => {
+            tracing::warn!("signals not shared: {e}");
+            None
+        }
+    }
 }
 
 /// `, first record at UNIX, last at UNIX` (seconds, for benchmarks), when records came.

@@ -79,10 +79,8 @@ impl Clockwork {
         })
     }
 
-    /// Notes the pipeline's bucket time after events (the wall clock is read only when it
-    /// moved forward).
-    pub(crate) fn note<S: BucketStore>(&mut self, pipeline: &Pipeline<S>) {
-        let now = SystemTime::now();
+    /// Notes the pipeline's bucket time after events, `now` on the wall clock.
+    pub(crate) fn note<S: BucketStore>(&mut self, pipeline: &Pipeline<S>, now: SystemTime) {
         self.last_event = Some(now);
         if let Some(t) = pipeline.detector().time()
             && self.mark.is_none_or(|(w, _)| w.nanos < t.nanos)

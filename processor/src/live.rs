@@ -217,7 +217,8 @@ impl<K: AlertSink> Processor<K> {
     }
 
     fn note_time(&mut self) {
-        self.watermark.note(&self.pipeline);
+        self.watermark
+            .note(&self.pipeline, std::time::SystemTime::now());
     }
 
     /// Delivers `alerts` (retrying until the sink takes them or shutdown), then writes the

@@ -20,6 +20,13 @@ pub const LINES_TOPIC: &str = "hivewall.lines";
 pub const ALERTS_TOPIC: &str = "hivewall.alerts";
 /// The compacted topic of decisions, keyed by `scope:value`.
 pub const DECISIONS_TOPIC: &str = "hivewall.decisions";
+/// Community signals (`crate::signal::Signal` as JSON, keyed by the signal's value), written by
+/// processors that share them and read by `hivewall consensus`.
+pub const SIGNALS_TOPIC: &str = "hivewall.signals";
+/// The community feed as a compacted topic (`hivewall consensus` writes it): records in the
+/// format of [`DECISIONS_TOPIC`] (origin `CAPI`, key `scope:value`, a tombstone when an address
+/// leaves the feed).
+pub const FEED_TOPIC: &str = "hivewall.feed";
 
 /// Header naming what a record holds (`line`, `alert`, `decision`).
 pub const HEADER_KIND: &str = "hivewall-kind";

@@ -13,8 +13,15 @@
 //! | `POST /v2/metrics`, `/v2/metrics/` | accepted |
 //! | `GET /hivewall/v1/stats` | counters (no reporter ids) |
 //!
+//! With a [`BusConfig`] (feature `kafka`) it also reads signals from `hivewall.signals` and
+//! writes the feed to the compacted `hivewall.feed` ([`bus`]).
+//!
 //! The rule runs under one mutex, never held across an `.await`; the clock is the system's.
 
+#[cfg(feature = "kafka")]
+pub mod bus;
+#[cfg(all(test, feature = "kafka"))]
+mod bus_tests;
 mod persist;
 mod routes;
 mod stream;
@@ -34,6 +41,8 @@ use tokio_util::sync::CancellationToken;
 use crate::allowlist::{Allowlist, AllowlistError};
 use crate::config::{ConfigError, ConsensusConfig};
 use crate::rule::{Consensus, SnapshotError};
+#[cfg(feature = "kafka")]
+pub use bus::BusConfig;
 use persist::StateFile;
 use watchers::{Tokens, Watchers};
 
@@ -54,6 +63,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Whether anybody may register (false: only watchers already in `watchers.json`).
     pub open_registration: bool,
+    /// Signals from `hivewall.signals` and the feed to `hivewall.feed` (`None`: HTTP only).
+    #[cfg(feature = "kafka")]
+    pub bus: Option<BusConfig>,
 }
 
 impl ServerConfig {
@@ -67,6 +79,8 @@ impl ServerConfig {
             snapshot_every: Duration::from_secs(60),
             max_body_bytes: 8 << 20,
             open_registration: true,
+            #[cfg(feature = "kafka")]
+            bus: None,
         }
     }
 }
@@ -99,6 +113,10 @@ pub enum ServerError {
     /// The stored snapshot cannot be restored.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    /// The bus side could not start.
+    #[cfg(feature = "kafka")]
+    #[error(transparent)]
+    Bus(#[from] bus::BusError),
     /// The address could not be bound.
     #[error("listening on {addr}: {source}")]
     Bind {
@@ -113,6 +131,9 @@ pub enum ServerError {
 pub(crate) struct Shared {
     pub consensus: Consensus,
     pub cursors: FoldHashMap<String, u64>,
+    /// Per partition of `hivewall.signals`, the next offset whose signal is not observed yet
+    /// (committed once a snapshot holding them is written).
+    pub signal_offsets: std::collections::BTreeMap<i32, i64>,
 }
 
 /// What every handler sees.
@@ -124,6 +145,9 @@ pub(crate) struct App {
     pub tokens: Tokens,
     pub state_dir: PathBuf,
     pub open_registration: bool,
+    /// The signals reader, when the bus side runs.
+    #[cfg(feature = "kafka")]
+    pub bus: std::sync::OnceLock<Arc<bus::SignalReader>>,
 }
 
 /// Unix seconds now.
@@ -149,6 +173,11 @@ pub async fn serve(
     cancel: CancellationToken,
 ) -> Result<(), ServerError> {
     let app = Arc::new(load(&config)?);
+    #[cfg(feature = "kafka")]
+    let bus_tasks = match &config.bus {
+        Some(b) => bus::start(&app, b, &cancel)?,
+        None => Vec::new(),
+    };
     let router = routes::router(app.clone(), config.max_body_bytes);
     let saver = {
         let (app, cancel, every) = (app.clone(), cancel.clone(), config.snapshot_every);
@@ -169,6 +198,10 @@ pub async fn serve(
         .await;
     cancel.cancel();
     let _ = saver.await;
+    #[cfg(feature = "kafka")]
+    for t in bus_tasks {
+        let _ = t.await;
+    }
     save_state(app).await?;
     served.map_err(|source| ServerError::Io {
         path: PathBuf::from("(socket)"),
@@ -200,32 +233,45 @@ fn load(config: &ServerConfig) -> Result<App, ServerError> {
         .unwrap_or(i64::MAX)
         .max(60);
     Ok(App {
-        shared: Mutex::new(Shared { consensus, cursors }),
+        shared: Mutex::new(Shared {
+            consensus,
+            cursors,
+            signal_offsets: std::collections::BTreeMap::new(),
+        }),
         watchers: Mutex::new(Watchers::new(records, max)),
         watchers_file: Mutex::new(()),
         tokens: Tokens::new(&persist::jwt_secret(dir)?, ttl),
         state_dir: dir.clone(),
         open_registration: config.open_registration,
+        #[cfg(feature = "kafka")]
+        bus: std::sync::OnceLock::new(),
     })
 }
 
 /// Writes `state.json` (the snapshot is taken under the lock, written outside it).
 pub(crate) async fn save_state(app: Arc<App>) -> Result<(), ServerError> {
     let task = tokio::task::spawn_blocking(move || {
-        let file = {
+        let (file, _offsets) = {
             let Ok(s) = app.shared.lock() else {
                 return Ok(());
             };
-            StateFile {
+            let file = StateFile {
                 snapshot: s.consensus.snapshot(),
                 cursors: s.cursors.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-            }
+            };
+            (file, s.signal_offsets.clone())
         };
         let bytes = serde_json::to_vec(&file).map_err(|e| ServerError::State {
             path: app.state_dir.join("state.json"),
             message: e.to_string(),
         })?;
-        persist::write_atomic(&app.state_dir.join("state.json"), &bytes)
+        persist::write_atomic(&app.state_dir.join("state.json"), &bytes)?;
+        // The signals in this snapshot need not be read again.
+        #[cfg(feature = "kafka")]
+        if let Some(reader) = app.bus.get() {
+            reader.commit(&_offsets);
+        }
+        Ok(())
     });
     task.await.unwrap_or(Ok(()))
 }

@@ -178,6 +178,20 @@ struct CapiSource {
     value: String,
 }
 
+/// The metric label of what became of a signal.
+pub(crate) fn outcome_label(r: &Result<Outcome, Rejected>) -> &'static str {
+    match r {
+        Ok(Outcome::Listed) => "listed",
+        Ok(Outcome::Counted) => "counted",
+        Ok(Outcome::Allowlisted) => "allowlisted",
+        Ok(Outcome::Reserved) => "reserved",
+        Ok(Outcome::Stale) => "stale",
+        Ok(Outcome::Refused(_)) => "refused",
+        Err(Rejected::Future) => "future",
+        Err(_) => "malformed",
+    }
+}
+
 async fn signals(State(app): AppState, headers: HeaderMap, body: Bytes) -> Response {
     let id = try_resp!(auth(&app, &headers));
     let items: Vec<CapiSignal> = try_resp!(parse(&body));
@@ -205,16 +219,7 @@ async fn signals(State(app): AppState, headers: HeaderMap, body: Bytes) -> Respo
             last_seen: item.stop_at,
             events: 1,
         };
-        let label = match s.consensus.observe_signal(&sig, at) {
-            Ok(Outcome::Listed) => "listed",
-            Ok(Outcome::Counted) => "counted",
-            Ok(Outcome::Allowlisted) => "allowlisted",
-            Ok(Outcome::Reserved) => "reserved",
-            Ok(Outcome::Stale) => "stale",
-            Ok(Outcome::Refused(_)) => "refused",
-            Err(Rejected::Future) => "future",
-            Err(_) => "malformed",
-        };
+        let label = outcome_label(&s.consensus.observe_signal(&sig, at));
         if matches!(label, "malformed" | "future") {
             bad += 1
         } else {

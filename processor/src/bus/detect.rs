@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::changelog::{self, RestoreStats};
 use super::emit::emit;
+use super::next::{Next, next};
 use super::{BusConfig, BusError, acked, kafka};
 use crate::idle::Clockwork;
 use crate::state::{Family, Op, prepare};
@@ -40,6 +41,8 @@ pub struct DetectStats {
     pub alerts: u64,
     /// Decision records written.
     pub decisions: u64,
+    /// Signals written (`BusConfig::signals`).
+    pub signals: u64,
     /// Changelog records applied to restore partitions.
     pub restored: u64,
     /// When the first record was read (wall clock).
@@ -182,15 +185,16 @@ pub async fn run_detect(
         .set("partition.assignment.strategy", "cooperative-sticky")
         .create_with_context(DetectContext(Arc::clone(&revoked)))
         .map_err(kafka("creating the detect consumer"))?;
-    super::ensure_topics(
-        &consumer,
-        &[
-            &cfg.events_topic,
-            &cfg.alerts_topic,
-            &cfg.decisions_topic,
-            &cfg.state_topic,
-        ],
-    )?;
+    let mut topics = vec![
+        cfg.events_topic.as_str(),
+        &cfg.alerts_topic,
+        &cfg.decisions_topic,
+        &cfg.state_topic,
+    ];
+    if let Some(out) = &cfg.signals {
+        topics.push(&out.topic);
+    }
+    super::ensure_topics(&consumer, &topics)?;
     super::same_partitions(&consumer, &cfg.events_topic, &cfg.state_topic)?;
     consumer
         .subscribe(&[&cfg.events_topic])
@@ -204,14 +208,16 @@ pub async fn run_detect(
     let mut stats = DetectStats::default();
     let mut pending = Vec::new();
     let mut since_flush = 0usize;
-    let mut last_tick = std::time::Instant::now();
+    let mut last_tick = std::time::SystemTime::now();
     loop {
         let wait = idle_exit.unwrap_or(Duration::from_millis(200));
-        let msg = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => break,
-            m = tokio::time::timeout(wait, consumer.recv()) => m,
+        let msg = match next(&consumer, wait, &shutdown).await {
+            Next::Stop => break,
+            Next::Idle => None,
+            Next::Record(m) => Some(m),
         };
+        // One clock read per record serves the idle clock, the tick and the stats.
+        let now = std::time::SystemTime::now();
         if revoked.any.swap(false, Ordering::AcqRel) {
             let gone: Vec<i32> =
                 std::mem::take(&mut *revoked.partitions.lock().unwrap_or_else(|e| e.into_inner()));
@@ -221,12 +227,12 @@ pub async fn run_detect(
                 }
             }
         }
-        if last_tick.elapsed() >= TICK_EVERY {
-            last_tick = std::time::Instant::now();
+        if now.duration_since(last_tick).unwrap_or(Duration::ZERO) >= TICK_EVERY {
+            last_tick = now;
             since_flush += tick(&mut parts, &producer, cfg, &mut pending, &mut stats)?;
         }
         let msg = match msg {
-            Err(_) => {
+            None => {
                 if since_flush > 0 {
                     flush(&consumer, &producer, cfg, &mut parts, &mut pending).await?;
                     since_flush = 0;
@@ -236,11 +242,11 @@ pub async fn run_detect(
                 }
                 continue;
             }
-            Ok(Err(e)) => {
+            Some(Err(e)) => {
                 tracing::warn!(error = %e, "reading events");
                 continue;
             }
-            Ok(Ok(m)) => m,
+            Some(Ok(m)) => m,
         };
         let p = msg.partition();
         let part = match parts.entry(p) {
@@ -271,7 +277,7 @@ pub async fn run_detect(
                 .collect()
         });
         stats.events += 1;
-        stats.first.get_or_insert_with(std::time::SystemTime::now);
+        stats.first.get_or_insert(now);
         if msg.offset() < part.next {
             stats.skipped += 1;
             continue;
@@ -303,14 +309,14 @@ pub async fn run_detect(
                     .filter_map(|rt| names.get(&rt.scenario).map(|i| (*i, rt.group)))
                     .collect();
                 let alerts = part.pipeline.pour_routed(&evt, &routes);
-                part.idle.note(&part.pipeline);
+                part.idle.note(&part.pipeline, now);
                 part.decided |= alerts.iter().any(|a| !a.decisions.is_empty());
                 emit(&producer, cfg, alerts, &mut pending, &mut stats)?;
             }
         }
         part.next = msg.offset() + 1;
         part.dirty = true;
-        stats.last = Some(std::time::SystemTime::now());
+        stats.last = Some(now);
         since_flush += 1;
         if since_flush >= cfg.batch {
             flush(&consumer, &producer, cfg, &mut parts, &mut pending).await?;

@@ -59,6 +59,20 @@ pub(super) fn emit(
                 .map_err(|(e, _)| kafka("queueing an alert")(e))?,
         );
         stats.alerts += 1;
+        if let Some(out) = &cfg.signals
+            && let Some(signal) = wire::signal::Signal::from_alert(&alert, &out.reporter)
+        {
+            let body = signal.encode();
+            let rec = FutureRecord::to(&out.topic)
+                .key(&signal.value)
+                .payload(&body);
+            pending.push(
+                producer
+                    .send_result(rec)
+                    .map_err(|(e, _)| kafka("queueing a signal")(e))?,
+            );
+            stats.signals += 1;
+        }
         for (i, d) in alert.decisions.iter().enumerate() {
             let ns = engine::profile::parse_duration_with_days(&d.duration).unwrap_or(0);
             let until = now + chrono::Duration::nanoseconds(ns);

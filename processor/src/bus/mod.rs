@@ -22,6 +22,7 @@ mod changelog;
 mod changelog_tests;
 mod detect;
 mod emit;
+mod next;
 mod parse;
 #[cfg(test)]
 mod scenario_tests;
@@ -72,6 +73,19 @@ pub struct BusConfig {
     /// stage's takeover, a restore): a partition whose events are only held up upstream must
     /// not see its buckets leak as if no attack went on.
     pub idle_grace: Duration,
+    /// Where the detect stage shares a signal per alert (`hivewall.share_signals`), and as
+    /// which reporter; `None`: not shared.
+    pub signals: Option<SignalsOut>,
+}
+
+/// Signals the detect stage writes (`wire::signal::Signal`, one per alert that is shared).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalsOut {
+    /// `hivewall.signals`.
+    pub topic: String,
+    /// The reporter id every processor of the deployment writes (one member of the
+    /// consensus: the login of its feed credentials).
+    pub reporter: String,
 }
 
 impl BusConfig {
@@ -89,6 +103,7 @@ impl BusConfig {
             batch: 2000,
             state_dir: state_dir.into(),
             idle_grace: Duration::from_secs(30),
+            signals: None,
         }
     }
 

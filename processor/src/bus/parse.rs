@@ -15,6 +15,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::next::{Next, next};
 use super::{BusConfig, BusError, acked, kafka};
 use crate::sources::Sources;
 
@@ -65,6 +66,7 @@ pub async fn run_parse(
     let mut sources = Sources::default();
     let mut stats = ParseStats::default();
     let mut batch = Batch::default();
+    let mut last_line = None;
     // Batches whose records are in flight, committed in order once acknowledged: the loop
     // does not wait for the broker, and at most a few batches are unacknowledged.
     let (to_commit, committing) = mpsc::channel::<Batch>(4);
@@ -75,13 +77,10 @@ pub async fn run_parse(
     ));
     loop {
         let wait = idle_exit.unwrap_or(Duration::from_millis(200));
-        let msg = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => break,
-            m = tokio::time::timeout(wait, consumer.recv()) => m,
-        };
-        let msg = match msg {
-            Err(_) => {
+        let msg = match next(&consumer, wait, &shutdown).await {
+            Next::Stop => break,
+            Next::Idle => {
+                stats.last = last_line;
                 // Idle: hand the batch to the committer; stop if asked to on idleness.
                 if !batch.is_empty() && send(&to_commit, std::mem::take(&mut batch)).await.is_err()
                 {
@@ -92,14 +91,19 @@ pub async fn run_parse(
                 }
                 continue;
             }
-            Ok(Err(e)) => {
+            Next::Record(Err(e)) => {
                 tracing::warn!(error = %e, "reading lines");
                 continue;
             }
-            Ok(Ok(m)) => m,
+            Next::Record(Ok(m)) => m,
         };
         stats.lines += 1;
-        stats.first.get_or_insert_with(std::time::SystemTime::now);
+        // The clock is read once per 256 lines (and for the first): `last` is within that.
+        if stats.lines % 256 == 1 {
+            let now = std::time::SystemTime::now();
+            stats.first.get_or_insert(now);
+            last_line = Some(now);
+        }
         let version = msg.headers().and_then(|h| {
             h.iter()
                 .find(|h| h.key == wire::bus::HEADER_VERSION)
@@ -157,13 +161,13 @@ pub async fn run_parse(
                 }
             }
         }
-        stats.last = Some(std::time::SystemTime::now());
         batch.next.insert(msg.partition(), msg.offset() + 1);
         batch.lines += 1;
         if batch.lines >= cfg.batch && send(&to_commit, std::mem::take(&mut batch)).await.is_err() {
             return Err(stopped(committer).await);
         }
     }
+    stats.last = stats.last.max(last_line);
     if !batch.is_empty() && send(&to_commit, batch).await.is_err() {
         return Err(stopped(committer).await);
     }

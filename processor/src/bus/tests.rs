@@ -18,7 +18,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message};
 use tokio_util::sync::CancellationToken;
 
-use super::{BusConfig, run_detect, run_parse};
+use super::{BusConfig, SignalsOut, run_detect, run_parse};
 
 pub(super) fn brokers() -> String {
     server_common::testing::kafka_brokers()
@@ -191,16 +191,44 @@ pub(super) async fn read_decisions(brokers: &str, topic: &str, n: usize) -> Deci
     out
 }
 
+/// The first `n` signals of `topic`, each keyed by its value.
+async fn read_signals(brokers: &str, topic: &str, n: usize) -> Vec<wire::signal::Signal> {
+    let c: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("{topic}-reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    c.subscribe(&[topic]).unwrap();
+    let mut out = Vec::new();
+    while out.len() < n {
+        let m = tokio::time::timeout(Duration::from_secs(30), c.recv())
+            .await
+            .expect("signal records within 30 s")
+            .unwrap();
+        let s = wire::signal::Signal::decode(m.payload().unwrap()).unwrap();
+        assert_eq!(m.key(), Some(s.value.as_bytes()));
+        out.push(s);
+    }
+    out
+}
+
 /// Lines on a 4-partition topic → parse stage → events re-keyed by address on 4 partitions →
 /// detect stage with RocksDB per partition → the decisions on the decisions topic are the ones
-/// one in-process pipeline makes for the same lines. A second pass over the same topics (new
+/// one in-process pipeline makes for the same lines, and a signal per alert is shared on the
+/// signals topic. A second pass over the same topics (new
 /// stage instances, same groups and state) adds nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_stages_decide_what_one_pipeline_decides() {
     let brokers = brokers();
     let names = bus_topics(&brokers, "proc", 4).await;
+    let signals_topic = topics(&brokers, "proc", &[("signals", 2)]).await.remove(0);
     let state = tempfile::tempdir().unwrap();
-    let cfg = bus_config(&brokers, &names, state.path());
+    let mut cfg = bus_config(&brokers, &names, state.path());
+    cfg.signals = Some(SignalsOut {
+        topic: signals_topic.clone(),
+        reporter: "member-1".into(),
+    });
 
     let lines = auth_log(4000);
     let want = expected(&lines);
@@ -222,6 +250,18 @@ async fn two_stages_decide_what_one_pipeline_decides() {
     assert_eq!(detect.events, parse.events, "{detect:?}");
     let got = read_decisions(&brokers, &cfg.decisions_topic, detect.decisions as usize).await;
     assert_eq!(got, want);
+    // A signal per alert (all of them are of one address), as the member, on the addresses
+    // decided.
+    assert_eq!(detect.signals, detect.alerts, "{detect:?}");
+    let shared = read_signals(&brokers, &signals_topic, detect.signals as usize).await;
+    assert!(
+        shared
+            .iter()
+            .all(|s| s.reporter == "member-1" && s.scope == "Ip")
+    );
+    let shared: BTreeSet<&str> = shared.iter().map(|s| s.value.as_str()).collect();
+    let decided: BTreeSet<&str> = want.iter().map(|d| d.0.as_str()).collect();
+    assert_eq!(shared, decided);
 
     // Again: the groups' offsets and the partitions' state say everything is done.
     let again = run_detect(&setup(), clock(), &cfg, idle, CancellationToken::new())
