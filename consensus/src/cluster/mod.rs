@@ -91,6 +91,9 @@ impl Pair {
     }
 }
 
+/// A sketch as stored in a snapshot: reporter, set bits, frequent partners and counts.
+pub type SketchRecord = (u32, Vec<u32>, Vec<(u32, f32)>);
+
 /// Every reporter's [`Sketch`], bounded by `limits.max_sketches`.
 #[derive(Debug, Clone, Default)]
 pub struct Clusters {
@@ -242,7 +245,7 @@ impl Clusters {
     }
 
     /// The sketches, for a snapshot: reporter, generation start, set bits, frequent partners.
-    pub fn records(&self) -> (i64, Vec<(u32, Vec<u32>, Vec<(u32, f32)>)>) {
+    pub fn records(&self) -> (i64, Vec<SketchRecord>) {
         let list = self
             .sketches
             .iter()
@@ -267,7 +270,7 @@ impl Clusters {
     /// sketches beyond `max`).
     pub fn from_records(
         rotated: i64,
-        list: Vec<(u32, Vec<u32>, Vec<(u32, f32)>)>,
+        list: Vec<SketchRecord>,
         cfg: &Cluster,
         max: usize,
     ) -> Clusters {

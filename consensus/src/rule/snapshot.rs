@@ -40,7 +40,7 @@ pub struct Snapshot {
     pub sketch_bits: usize,
     /// Co-reporting sketches: reporter, set bits, frequent partners and their counts.
     #[serde(default)]
-    pub clusters: Vec<(u32, Vec<u32>, Vec<(u32, f32)>)>,
+    pub clusters: Vec<crate::cluster::SketchRecord>,
 }
 
 /// Why a snapshot cannot be restored.

@@ -146,7 +146,15 @@ fn main() {
         Attack::None,
         k,
     );
-    measure(&c, &base, warmup, &names, k, &nobody, Attack::None, "none");
+    measure(
+        &c,
+        &base,
+        warmup,
+        &names,
+        k,
+        &nobody,
+        (Attack::None, "none"),
+    );
     let shares: Vec<f64> = arg("--shares")
         .map(|v| v.split(',').filter_map(|s| s.parse().ok()).collect())
         .unwrap_or_else(|| vec![0.01, 0.1, 0.3]);
@@ -181,8 +189,7 @@ fn main() {
                 &names,
                 k,
                 &colluder,
-                attack,
-                attack.name(),
+                (attack, attack.name()),
             );
         }
         // The same coalition, pushing every day: the measured day is its `attack_days`-th.
@@ -205,7 +212,7 @@ fn main() {
             let at = warmup + attack_days.saturating_sub(1);
             let day = gen_day(&mut Rng(day_seed), at, attackers, &colluder, attack, k);
             let label = format!("{} d{attack_days}", attack.name());
-            measure(&c, &day, at, &names, k, &colluder, attack, &label);
+            measure(&c, &day, at, &names, k, &colluder, (attack, &label));
         }
     }
     println!();

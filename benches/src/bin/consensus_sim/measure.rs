@@ -76,8 +76,7 @@ pub fn measure(
     names: &[String],
     k: usize,
     colluder: &[bool],
-    attack: Attack,
-    label: &str,
+    (attack, label): (Attack, &str),
 ) {
     let share = colluder.iter().filter(|c| **c).count() as f64 / f64::from(REPORTERS);
     let mut c = c.clone();
@@ -180,7 +179,7 @@ pub fn links(c: &Consensus, colluder: &[bool], names: &[String], rng: &mut Rng) 
         let (mut linked, mut co, mut bits, mut shared, mut exp) = (0, 0.0, 0.0, 0.0, 0.0);
         for _ in 0..n {
             let (a, b) = (pick(rng, want), pick(rng, want));
-            if a == b || !colluder.iter().any(|c| *c == want) {
+            if a == b || !colluder.contains(&want) {
                 continue;
             }
             if let Some(p) = c.co_reporting(&names[a as usize], &names[b as usize]) {
