@@ -14,6 +14,7 @@
 //! engine or on the other services.
 
 pub mod allowlist;
+pub mod cluster;
 pub mod config;
 pub mod duration;
 pub mod rule;

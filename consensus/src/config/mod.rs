@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use validate::{Limits, Rules};
+pub use validate::{Cluster, Limits, Rules};
 
 #[cfg(test)]
 mod tests;
@@ -77,8 +77,34 @@ pub struct ConsensusConfig {
     pub min_range_prefix_v4: u8,
     /// Ranges shorter than this (IPv6) are refused.
     pub min_range_prefix_v6: u8,
+    /// Co-reporting clusters: linked supporters count as one.
+    pub cluster: ClusterConfig,
     /// Memory bounds.
     pub limits: LimitsConfig,
+}
+
+/// Co-reporting clusters (see [`crate::cluster`] and `docs/consensus.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// Count linked supporters as one reporter (off: every established supporter counts).
+    pub enabled: bool,
+    /// How long a generation of partners lasts (two are kept: partners are remembered for
+    /// one to two generations).
+    pub generation: String,
+    /// Tallies with more established supporters than this are not recorded.
+    pub max_support: usize,
+    /// Partners one supporter records per tally (half on each side of a ring, or all of
+    /// them when the tally has at most this many others).
+    pub partners: usize,
+    /// Bits of a partner set (a power of two, 256..=65536).
+    pub sketch_bits: usize,
+    /// Co-reports (as frequent partners, both ways) that link two reporters.
+    pub min_pair: f64,
+    /// Shared partner bits that, if also `min_ratio` times chance, link two reporters.
+    pub min_common: f64,
+    /// Shared partner bits over what independent partners would share.
+    pub min_ratio: f64,
 }
 
 /// Trust: a reporter's confirmed and unconfirmed reports, with a prior and a half-life.
@@ -134,6 +160,9 @@ pub struct LimitsConfig {
     pub max_scenarios: usize,
     /// How long a removed entry is remembered to tell pullers it was deleted.
     pub tombstone_retention: String,
+    /// Reporters with a co-reporting sketch (`cluster.sketch_bits / 4` bytes each); beyond,
+    /// further reporters get none and are never linked.
+    pub max_sketches: usize,
 }
 
 impl Default for ConsensusConfig {
@@ -151,7 +180,23 @@ impl Default for ConsensusConfig {
             feed_scenario: "hivewall/consensus".into(),
             min_range_prefix_v4: 24,
             min_range_prefix_v6: 48,
+            cluster: ClusterConfig::default(),
             limits: LimitsConfig::default(),
+        }
+    }
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            enabled: true,
+            generation: "24h".into(),
+            max_support: 8,
+            partners: 4,
+            sketch_bits: 16384,
+            min_pair: 3.0,
+            min_common: 12.0,
+            min_ratio: 2.0,
         }
     }
 }
@@ -181,6 +226,7 @@ impl Default for LimitsConfig {
             max_feed_entries: 2_000_000,
             max_scenarios: 4096,
             tombstone_retention: "168h".into(),
+            max_sketches: 100_000,
         }
     }
 }

@@ -78,3 +78,48 @@ fn unknown_keys_and_bad_yaml_name_the_file() {
     let e = ConsensusConfig::from_file(Path::new("/nonexistent/c.yaml")).unwrap_err();
     assert!(e.to_string().starts_with("/nonexistent/c.yaml: "), "{e}");
 }
+
+#[test]
+fn cluster_settings_default_parse_and_validate() {
+    let r = ConsensusConfig::default().validate().unwrap();
+    let c = &r.cluster;
+    assert!(c.enabled);
+    assert_eq!((c.generation, c.max_support, c.partners), (86_400, 8, 4));
+    assert_eq!((c.sketch_bits, c.min_pair), (16_384, 3.0));
+    assert_eq!(r.limits.max_sketches, 100_000);
+    let yaml = "cluster:\n  enabled: false\n  generation: 48h\n  sketch_bits: 4096\n  min_ratio: 3\nlimits:\n  max_sketches: 10\n";
+    let r = ConsensusConfig::from_yaml(yaml, Path::new("c.yaml"))
+        .unwrap()
+        .validate()
+        .unwrap();
+    assert!(!r.cluster.enabled);
+    assert_eq!(
+        (r.cluster.generation, r.cluster.sketch_bits),
+        (172_800, 4096)
+    );
+    assert_eq!((r.cluster.min_ratio, r.limits.max_sketches), (3.0, 10));
+    assert_eq!(
+        invalid_key("cluster:\n  max_support: 2"),
+        "cluster.max_support"
+    );
+    assert_eq!(invalid_key("cluster:\n  partners: 1"), "cluster.partners");
+    assert_eq!(
+        invalid_key("cluster:\n  sketch_bits: 5000"),
+        "cluster.sketch_bits"
+    );
+    assert_eq!(invalid_key("cluster:\n  min_pair: 1"), "cluster.min_pair");
+    assert_eq!(
+        invalid_key("cluster:\n  min_common: 0"),
+        "cluster.min_common"
+    );
+    assert_eq!(
+        invalid_key("cluster:\n  min_ratio: 0.5"),
+        "cluster.min_ratio"
+    );
+    assert_eq!(
+        invalid_key("cluster:\n  generation: 0s"),
+        "cluster.generation"
+    );
+    let e = ConsensusConfig::from_yaml("cluster:\n  min_pairs: 3", Path::new("c.yaml"));
+    assert!(matches!(e, Err(ConfigError::Yaml { .. })), "unknown key");
+}

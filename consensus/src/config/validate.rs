@@ -22,6 +22,29 @@ pub struct Limits {
     pub max_scenarios: usize,
     /// Seconds.
     pub tombstone_retention: i64,
+    /// See [`super::LimitsConfig::max_sketches`].
+    pub max_sketches: usize,
+}
+
+/// Co-reporting clusters, validated (see [`super::ClusterConfig`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    /// Linked supporters count as one.
+    pub enabled: bool,
+    /// Seconds.
+    pub generation: i64,
+    /// Largest support recorded.
+    pub max_support: usize,
+    /// Partners recorded per supporter and tally.
+    pub partners: usize,
+    /// Bits of a partner set (a power of two).
+    pub sketch_bits: usize,
+    /// Frequent-partner count that links.
+    pub min_pair: f32,
+    /// Shared bits that link.
+    pub min_common: f64,
+    /// Shared bits over chance that link.
+    pub min_ratio: f64,
 }
 
 /// The validated rule: times in seconds, weights looked up by name.
@@ -63,6 +86,8 @@ pub struct Rules {
     pub min_range_prefix_v4: u8,
     /// Shortest IPv6 range accepted.
     pub min_range_prefix_v6: u8,
+    /// Co-reporting clusters.
+    pub cluster: Cluster,
     /// Memory bounds.
     pub limits: Limits,
 }
@@ -187,6 +212,7 @@ impl ConsensusConfig {
         if l.max_scenarios < 2 || l.max_scenarios > usize::from(u16::MAX) {
             return Err(invalid("limits.max_scenarios", "must be within 2..=65535"));
         }
+        let cluster = self.cluster.validate(k)?;
         Ok(Rules {
             min_reporters: k,
             threshold: self.threshold,
@@ -206,6 +232,7 @@ impl ConsensusConfig {
             feed_scenario: self.feed_scenario.clone(),
             min_range_prefix_v4: self.min_range_prefix_v4,
             min_range_prefix_v6: self.min_range_prefix_v6,
+            cluster,
             limits: Limits {
                 max_reporters: l.max_reporters,
                 max_targets: l.max_targets,
@@ -217,7 +244,41 @@ impl ConsensusConfig {
                     "limits.tombstone_retention",
                     &l.tombstone_retention,
                 )?,
+                max_sketches: l.max_sketches,
             },
+        })
+    }
+}
+
+impl super::ClusterConfig {
+    fn validate(&self, k: usize) -> Result<Cluster, ConfigError> {
+        if self.max_support < k || self.max_support > 4096 {
+            return Err(invalid(
+                "cluster.max_support",
+                "must be within min_reporters..=4096",
+            ));
+        }
+        if !(2..=64).contains(&self.partners) {
+            return Err(invalid("cluster.partners", "must be within 2..=64"));
+        }
+        if !self.sketch_bits.is_power_of_two() || !(256..=65536).contains(&self.sketch_bits) {
+            return Err(invalid(
+                "cluster.sketch_bits",
+                "must be a power of two within 256..=65536",
+            ));
+        }
+        let min_pair = finite_in("cluster.min_pair", self.min_pair, 2.0, 1e6)?;
+        let min_common = finite_in("cluster.min_common", self.min_common, 1.0, 65536.0)?;
+        let min_ratio = finite_in("cluster.min_ratio", self.min_ratio, 1.0, 1e6)?;
+        Ok(Cluster {
+            enabled: self.enabled,
+            generation: positive_duration("cluster.generation", &self.generation)?,
+            max_support: self.max_support,
+            partners: self.partners,
+            sketch_bits: self.sketch_bits,
+            min_pair: min_pair as f32,
+            min_common,
+            min_ratio,
         })
     }
 }

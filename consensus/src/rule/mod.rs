@@ -2,7 +2,8 @@
 //! seconds; it never goes back: an earlier `now` is taken as the latest seen).
 //!
 //! A target enters the feed when at least K distinct *established* reporters reported it
-//! within the window and their weights (trust × scenario weight) add up to T. Reports pending
+//! within the window and their weights (trust × scenario weight) add up to T, counting
+//! reporters linked by co-reporting ([`crate::cluster`]) as one. Reports pending
 //! when it enters are confirmed (their reporters earn trust); reports that leave the window
 //! without a listing are charged (their reporters lose trust). See `docs/consensus.md`.
 
@@ -12,6 +13,8 @@ mod tally;
 
 #[cfg(test)]
 mod attack_tests;
+#[cfg(test)]
+mod cluster_tests;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +31,7 @@ pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotError};
 pub use tally::{Report, Support, Tally};
 
 use crate::allowlist::Allowlist;
+use crate::cluster::Clusters;
 use crate::config::Rules;
 use crate::duration::parse_rfc3339;
 use crate::target::{Target, TargetError};
@@ -196,6 +200,7 @@ pub struct Consensus {
     rules: Rules,
     allow: Allowlist,
     reporters: Reporters,
+    clusters: Clusters,
     scenarios: Scenarios,
     tallies: FoldHashMap<Target, Tally>,
     deadlines: BinaryHeap<Reverse<(i64, Target)>>,

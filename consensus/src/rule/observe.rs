@@ -1,5 +1,9 @@
 //! [`Consensus`]: taking reports, moving time, answering pulls.
 
+use std::hash::BuildHasher;
+
+use foldhash::fast::FixedState;
+
 use super::*;
 
 impl Consensus {
@@ -14,6 +18,7 @@ impl Consensus {
             rules,
             allow,
             reporters,
+            clusters: Clusters::new(now),
             scenarios,
             tallies: FoldHashMap::default(),
             deadlines: BinaryHeap::new(),
@@ -189,9 +194,7 @@ impl Consensus {
             // Listed: extend while the rule holds, by steps (each step is sent to pullers).
             let step = (ttl / 8).max(60);
             if now + ttl >= e.until + step
-                && tally
-                    .support(now, rules, &self.reporters, weights)
-                    .holds(rules)
+                && tally.holds(now, rules, &self.reporters, weights, &self.clusters)
             {
                 let sc = tally.dominant(now, rules, &self.reporters, weights);
                 self.feed.extend(&t, sc, now + ttl, step);
@@ -199,9 +202,7 @@ impl Consensus {
             return Outcome::Counted;
         }
         if !self.reporters.get(rep).established
-            || !tally
-                .support(now, rules, &self.reporters, weights)
-                .holds(rules)
+            || !tally.holds(now, rules, &self.reporters, weights, &self.clusters)
         {
             return Outcome::Counted;
         }
@@ -251,6 +252,17 @@ impl Consensus {
             let Some(tally) = self.tallies.remove(&t) else {
                 continue;
             };
+            if rules.cluster.enabled {
+                // Its established supporters become each other's partners.
+                tally.established(&self.reporters, &mut self.scratch);
+                let n = self.scratch.len();
+                if n >= rules.min_reporters && n <= rules.cluster.max_support {
+                    let salt = FixedState::with_seed(0).hash_one(t);
+                    let max = rules.limits.max_sketches;
+                    self.clusters
+                        .record(&self.scratch, salt, &rules.cluster, max);
+                }
+            }
             for r in tally.reports.iter().filter(|r| !r.resolved) {
                 let rep = self.reporters.get_mut(r.reporter);
                 rep.pending = rep.pending.saturating_sub(1);
@@ -259,6 +271,7 @@ impl Consensus {
                 self.stats.unconfirmed += 1;
             }
         }
+        self.clusters.rotate(now, &rules.cluster);
         self.stats.expired += self.feed.expire(now, rules.limits.tombstone_retention) as u64;
         if now - self.reporters.last_decay() >= DECAY_EVERY {
             self.reporters.decay(now, rules);
@@ -282,6 +295,25 @@ impl Consensus {
             new: d.new.into_iter().map(item).collect(),
             deleted: d.deleted.into_iter().map(item).collect(),
         }
+    }
+
+    /// Whether reporters `a` and `b` are linked by co-reporting (`false` if either is unknown).
+    pub fn linked(&self, a: &str, b: &str) -> bool {
+        match (self.reporters.find(a), self.reporters.find(b)) {
+            (Some(a), Some(b)) => self.clusters.linked(a, b, &self.rules.cluster),
+            _ => false,
+        }
+    }
+
+    /// How reporters `a` and `b`'s co-reporting sketches compare (`None`: one has none).
+    pub fn co_reporting(&self, a: &str, b: &str) -> Option<crate::cluster::Pair> {
+        let (a, b) = (self.reporters.find(a)?, self.reporters.find(b)?);
+        self.clusters.pair(a, b, &self.rules.cluster)
+    }
+
+    /// Reporters with a co-reporting sketch.
+    pub fn sketched(&self) -> usize {
+        self.clusters.len()
     }
 
     /// The trust of reporter `id` and whether it counts towards K (`None`: unknown).

@@ -32,6 +32,15 @@ pub struct Snapshot {
     pub purged_through: u64,
     /// Counters.
     pub stats: Stats,
+    /// When the co-reporting generations last rotated.
+    #[serde(default)]
+    pub clusters_rotated: i64,
+    /// The sketches' size (`cluster.sketch_bits`) when written.
+    #[serde(default)]
+    pub sketch_bits: usize,
+    /// Co-reporting sketches: reporter, set bits, frequent partners and their counts.
+    #[serde(default)]
+    pub clusters: Vec<crate::cluster::SketchRecord>,
 }
 
 /// Why a snapshot cannot be restored.
@@ -48,6 +57,8 @@ pub enum SnapshotError {
 impl Consensus {
     /// The state, for a snapshot file.
     pub fn snapshot(&self) -> Snapshot {
+        let (clusters_rotated, mut clusters) = self.clusters.records();
+        clusters.sort_unstable_by_key(|c| c.0);
         Snapshot {
             version: SNAPSHOT_VERSION,
             now: self.now,
@@ -59,6 +70,9 @@ impl Consensus {
             seq: self.feed.seq,
             purged_through: self.feed.purged_through,
             stats: self.stats.clone(),
+            clusters_rotated,
+            sketch_bits: self.rules.cluster.sketch_bits,
+            clusters,
         }
     }
 
@@ -93,6 +107,24 @@ impl Consensus {
         {
             return Err(SnapshotError::Inconsistent("unknown scenario id"));
         }
+        let partner = |r: &u32| *r as usize >= n_rep;
+        if s.clusters
+            .iter()
+            .any(|(r, _, top)| partner(r) || top.iter().any(|(p, _)| partner(p)))
+        {
+            return Err(SnapshotError::Inconsistent("sketch of an unknown reporter"));
+        }
+        let mut sketches = s.clusters;
+        if s.sketch_bits != rules.cluster.sketch_bits {
+            // Bits of another size mean other partners: keep only the frequent partners.
+            sketches.iter_mut().for_each(|c| c.1.clear());
+        }
+        let clusters = Clusters::from_records(
+            s.clusters_rotated,
+            sketches,
+            &rules.cluster,
+            rules.limits.max_sketches,
+        );
         let mut scenarios = Scenarios::default();
         scenarios.names.push("other".into());
         scenarios.weights.push(rules.default_scenario_weight);
@@ -124,6 +156,7 @@ impl Consensus {
             rules,
             allow,
             reporters,
+            clusters,
             scenarios,
             tallies,
             deadlines,

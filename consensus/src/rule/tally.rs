@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::Clusters;
 use crate::config::Rules;
 use crate::trust::Reporters;
 
@@ -154,6 +155,55 @@ impl Tally {
             }
         }
         s
+    }
+
+    /// Whether the rule holds: K established reporters within the window whose weight
+    /// reaches T, among which K, no two of them linked by co-reporting, still weigh T.
+    pub fn holds(
+        &self,
+        now: i64,
+        rules: &Rules,
+        reporters: &Reporters,
+        weights: &[f32],
+        clusters: &Clusters,
+    ) -> bool {
+        if !self.support(now, rules, reporters, weights).holds(rules) {
+            return false;
+        }
+        if !rules.cluster.enabled {
+            return true;
+        }
+        let cutoff = now - rules.window;
+        let mut supporters: Vec<(u32, f64)> = self
+            .reports
+            .iter()
+            .filter(|r| r.last > cutoff)
+            .filter_map(|r| {
+                let rep = reporters.get(r.reporter);
+                rep.established.then(|| {
+                    let w = f64::from(rep.trust) * f64::from(weights[r.scenario as usize]);
+                    (r.reporter, w)
+                })
+            })
+            .collect();
+        clusters.independent(
+            &mut supporters,
+            rules.min_reporters,
+            rules.threshold,
+            &rules.cluster,
+        )
+    }
+
+    /// The established reporters of the whole tally, into `out` (recorded as partners when
+    /// it ends).
+    pub fn established(&self, reporters: &Reporters, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend(
+            self.reports
+                .iter()
+                .map(|r| r.reporter)
+                .filter(|&r| reporters.get(r).established),
+        );
     }
 
     /// The scenario that most established weight within the window reported (the entry is

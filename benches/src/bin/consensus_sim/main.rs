@@ -8,6 +8,9 @@
 //! - `poison/sleepers`: colluders that earned trust during the warm-up push innocent
 //!   addresses, coordinated (each address by K+2 colluders within ten minutes), 30 a day each,
 //!   while reporting real attacks as before;
+//! - `poison/sleepers-k`: the same with exactly K colluders per push (10 pushes a day each);
+//! - `… d3`: the same coalition pushing every day, the measured day being its third
+//!   (`--attack-days`): what co-reporting clusters learn from the days before;
 //! - `poison/sybils`: the same pushes from as many reporters created that day;
 //! - `poison/solo`: established colluders that lie without coordinating (each pushes 30
 //!   addresses of its own a day);
@@ -19,7 +22,7 @@
 //! parses the wire signal's times and address).
 //!
 //! `cargo run --release -p benches --bin consensus_sim -- [--attackers N] [--warmup-days D]
-//! [--seed S] [--set key=value ...]` (`--set` takes the consensus settings' YAML keys, e.g.
+//! [--seed S] [--attack-days D] [--shares 0.01,0.1] [--only ATTACK] [--set key=value ...]` (`--set` takes the consensus settings' YAML keys, e.g.
 //! `--set threshold=2.0`).
 
 mod measure;
@@ -28,7 +31,7 @@ mod world;
 use consensus::config::SeedConfig;
 use consensus::{Allowlist, Consensus, ConsensusConfig};
 
-use measure::{established, measure, name, trust_profile, wire_rate};
+use measure::{established, links, measure, name, trust_profile, wire_rate};
 use world::{Attack, REPORTERS, Rng, SEEDS, T0, gen_day, replay};
 
 fn arg(name: &str) -> Option<String> {
@@ -83,6 +86,9 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(7);
     let seed: u64 = arg("--seed").and_then(|v| v.parse().ok()).unwrap_or(1);
+    let attack_days: usize = arg("--attack-days")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     let cfg = settings();
     let rules = match cfg.validate() {
         Ok(r) => r,
@@ -120,6 +126,7 @@ fn main() {
             c.tallied()
         );
         println!("  {}", trust_profile(&c));
+        println!("  {} reporters with a co-reporting sketch", c.sketched());
     }
     let mut order: Vec<u32> = (SEEDS..REPORTERS).collect();
     for i in (1..order.len()).rev() {
@@ -139,8 +146,20 @@ fn main() {
         Attack::None,
         k,
     );
-    measure(&c, &base, warmup, &names, k, &nobody, Attack::None);
-    for share in [0.01, 0.1, 0.3] {
+    measure(
+        &c,
+        &base,
+        warmup,
+        &names,
+        k,
+        &nobody,
+        (Attack::None, "none"),
+    );
+    let shares: Vec<f64> = arg("--shares")
+        .map(|v| v.split(',').filter_map(|s| s.parse().ok()).collect())
+        .unwrap_or_else(|| vec![0.01, 0.1, 0.3]);
+    let only: Option<String> = arg("--only");
+    for share in shares {
         let n = (f64::from(REPORTERS) * share) as usize;
         let mut colluder = vec![false; REPORTERS as usize];
         for &r in &order[..n] {
@@ -153,13 +172,47 @@ fn main() {
         );
         let attacks = [
             Attack::PoisonSleepers,
+            Attack::PoisonSleepersK,
             Attack::PoisonSybils,
             Attack::PoisonSolo,
             Attack::Hide,
         ];
         for attack in attacks {
+            if only.as_deref().is_some_and(|o| o != attack.name()) {
+                continue;
+            }
             let day = gen_day(&mut Rng(day_seed), warmup, attackers, &colluder, attack, k);
-            measure(&c, &day, warmup, &names, k, &colluder, attack);
+            measure(
+                &c,
+                &day,
+                warmup,
+                &names,
+                k,
+                &colluder,
+                (attack, attack.name()),
+            );
+        }
+        // The same coalition, pushing every day: the measured day is its `attack_days`-th.
+        for attack in [Attack::PoisonSleepers, Attack::PoisonSleepersK] {
+            if only.as_deref().is_some_and(|o| o != attack.name()) {
+                continue;
+            }
+            let mut c = c.clone();
+            let mut rng = Rng(day_seed ^ 0xA77);
+            for d in 0..attack_days.saturating_sub(1) {
+                let day = gen_day(&mut rng, warmup + d, attackers, &colluder, attack, k);
+                replay(&mut c, &day.events, &names, |_, _| {});
+            }
+            eprintln!(
+                "{:.0}% {} d{attack_days}: {}",
+                share * 100.0,
+                attack.name(),
+                links(&c, &colluder, &names, &mut rng)
+            );
+            let at = warmup + attack_days.saturating_sub(1);
+            let day = gen_day(&mut Rng(day_seed), at, attackers, &colluder, attack, k);
+            let label = format!("{} d{attack_days}", attack.name());
+            measure(&c, &day, at, &names, k, &colluder, (attack, &label));
         }
     }
     println!();

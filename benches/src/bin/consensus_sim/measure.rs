@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use consensus::Consensus;
 
-use crate::world::{Attack, Day, INNOCENT_BASE, REPORTERS, SCENARIOS, SEEDS, attacker_ip, replay};
+use crate::world::{
+    Attack, Day, INNOCENT_BASE, REPORTERS, Rng, SCENARIOS, SEEDS, attacker_ip, replay,
+};
 
 pub fn name(i: u32) -> String {
     if i < REPORTERS {
@@ -74,7 +76,7 @@ pub fn measure(
     names: &[String],
     k: usize,
     colluder: &[bool],
-    attack: Attack,
+    (attack, label): (Attack, &str),
 ) {
     let share = colluder.iter().filter(|c| **c).count() as f64 / f64::from(REPORTERS);
     let mut c = c.clone();
@@ -118,9 +120,9 @@ pub fn measure(
         _ => established(&c, colluder).1,
     };
     println!(
-        "| {:>4.0}% | {:<15} | {:>9} | {:>6} / {:>5} (of {:>5}) | {:>8.3}% | {:>6.2}% of {:>6} | {:>7} | {:>7} | {:>5} | {:>9.0} |",
+        "| {:>4.0}% | {:<20} | {:>9} | {:>6} / {:>5} (of {:>5}) | {:>8.3}% | {:>6.2}% of {:>6} | {:>7} | {:>7} | {:>5} | {:>9.0} |",
         share * 100.0,
-        attack.name(),
+        label,
         day.events.len(),
         tp,
         fp,
@@ -159,4 +161,44 @@ pub fn wire_rate(c: &Consensus, day: &Day, names: &[String]) -> f64 {
         let _ = c.observe_signal(s, e.t);
     }
     signals.len() as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Random honest pairs and random colluder pairs: the share the rule links, and their mean
+/// co-reports, partner bits, shared bits and shared bits expected by chance.
+pub fn links(c: &Consensus, colluder: &[bool], names: &[String], rng: &mut Rng) -> String {
+    let pick = |rng: &mut Rng, want: bool| loop {
+        let r = SEEDS + rng.below(u64::from(REPORTERS - SEEDS)) as u32;
+        if colluder[r as usize] == want {
+            return r;
+        }
+    };
+    let rules = c.rules().clone();
+    let mut out = String::new();
+    for (label, want) in [("honest", false), ("colluders", true)] {
+        let n = 2000;
+        let (mut linked, mut co, mut bits, mut shared, mut exp) = (0, 0.0, 0.0, 0.0, 0.0);
+        for _ in 0..n {
+            let (a, b) = (pick(rng, want), pick(rng, want));
+            if a == b || !colluder.contains(&want) {
+                continue;
+            }
+            if let Some(p) = c.co_reporting(&names[a as usize], &names[b as usize]) {
+                linked += usize::from(p.linked(&rules.cluster));
+                co += f64::from(p.co_reports);
+                bits += f64::from(p.partners.0);
+                shared += f64::from(p.shared);
+                exp += p.expected;
+            }
+        }
+        let n = f64::from(n);
+        out.push_str(&format!(
+            "{label}: linked {:.4}, co-reports {:.2}, bits {:.0}, shared {:.1} (chance {:.1}); ",
+            linked as f64 / n,
+            co / n,
+            bits / n,
+            shared / n,
+            exp / n
+        ));
+    }
+    out
 }

@@ -57,6 +57,8 @@ pub struct Ev {
 pub enum Attack {
     None,
     PoisonSleepers,
+    /// Sleepers pushing with exactly K colluders (fewer co-reports per push).
+    PoisonSleepersK,
     PoisonSybils,
     PoisonSolo,
     Hide,
@@ -67,6 +69,7 @@ impl Attack {
         match self {
             Attack::None => "none",
             Attack::PoisonSleepers => "poison/sleepers",
+            Attack::PoisonSleepersK => "poison/sleepers-k",
             Attack::PoisonSybils => "poison/sybils",
             Attack::PoisonSolo => "poison/solo",
             Attack::Hide => "hide",
@@ -87,6 +90,8 @@ pub fn attacker_ip(day: usize, i: usize) -> u32 {
     0x0B00_0000 + (day * 1_000_000 + i) as u32
 }
 pub const INNOCENT_BASE: u32 = 0x0C00_0000;
+/// Innocent addresses a day may push (each day its own, so no push hits an entry still listed).
+pub const INNOCENTS_PER_DAY: u32 = 200_000;
 
 pub fn gen_day(
     rng: &mut Rng,
@@ -146,6 +151,7 @@ pub fn gen_day(
         }
         truth.push((first, honest));
     }
+    let innocent_base = INNOCENT_BASE + day as u32 * INNOCENTS_PER_DAY;
     let mut innocents = 0;
     if attack == Attack::PoisonSolo {
         for c in (0..REPORTERS).filter(|&r| colluder[r as usize]) {
@@ -154,22 +160,32 @@ pub fn gen_day(
                 events.push(Ev {
                     t,
                     reporter: c,
-                    ip: INNOCENT_BASE + innocents,
+                    ip: innocent_base + innocents,
                     scenario: 0,
                 });
                 innocents += 1;
             }
         }
     }
-    if matches!(attack, Attack::PoisonSleepers | Attack::PoisonSybils) {
+    if matches!(
+        attack,
+        Attack::PoisonSleepers | Attack::PoisonSleepersK | Attack::PoisonSybils
+    ) {
         let cols: Vec<u32> = match attack {
-            Attack::PoisonSleepers => (0..REPORTERS).filter(|&r| colluder[r as usize]).collect(),
+            Attack::PoisonSleepers | Attack::PoisonSleepersK => {
+                (0..REPORTERS).filter(|&r| colluder[r as usize]).collect()
+            }
             _ => {
                 let n = colluder.iter().filter(|c| **c).count() as u32;
                 (REPORTERS..REPORTERS + n).collect()
             }
         };
-        let group = k + 2;
+        // A random subset of the coalition for each push: no pair of colluders meets often.
+        let group = if attack == Attack::PoisonSleepersK {
+            k
+        } else {
+            k + 2
+        };
         let pushes = cols.len() * POISON_PER_COLLUDER / group;
         for j in 0..pushes {
             let t0 = start + rng.below(DAY as u64) as i64;
@@ -185,7 +201,7 @@ pub fn gen_day(
                 events.push(Ev {
                     t,
                     reporter: c,
-                    ip: INNOCENT_BASE + j as u32,
+                    ip: innocent_base + j as u32,
                     scenario: 0,
                 });
             }

@@ -1,0 +1,302 @@
+//! Co-reporting clusters: which established reporters keep turning up together on targets few
+//! others report, so that a coalition counts as one reporter, not K.
+//!
+//! When a tally ends, its established supporters (if at least K and at most
+//! `cluster.max_support`) are recorded as each other's *partners*: each supporter records at
+//! most `cluster.partners` of the others (its neighbours on a ring ordered by a hash of the
+//! target), so a big scanner's crowd adds as little as a small listing. Each reporter keeps
+//! a [`Sketch`]:
+//! - a bitset of its partners (`cluster.sketch_bits`, hashed reporter indices), in two
+//!   generations of `cluster.generation` each (the older one is dropped at each rotation);
+//! - its most frequent partners (Misra–Gries, [`TOP`] slots), counts halved at each rotation.
+//!
+//! Two reporters are **linked** when each is among the other's frequent partners at least
+//! `cluster.min_pair` times (a small group that always pushes together), or when their
+//! partner sets share at least `cluster.min_common` bits and `cluster.min_ratio` times what
+//! independent partners would share (a coalition whose members are drawn at random per push:
+//! each pair rarely meets twice, but they all draw their partners from the same pool).
+//! Honest reporters' partners on rare attackers are whoever else that attacker hit, so their
+//! partner sets overlap no more than chance. The rule needs K supporters no two of which are
+//! linked ([`Clusters::independent`]). See `docs/consensus.md`.
+
+use foldhash::HashMap as FoldHashMap;
+
+use crate::config::Cluster;
+
+/// Frequent-partner slots per reporter.
+pub const TOP: usize = 16;
+
+/// One reporter's partners.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sketch {
+    /// `words` of the current generation, then `words` of the previous one.
+    bits: Box<[u64]>,
+    /// Frequent partners and their (Misra–Gries, under-estimated) counts.
+    top: Vec<(u32, f32)>,
+}
+
+impl Sketch {
+    fn new(words: usize) -> Sketch {
+        Sketch {
+            bits: vec![0; 2 * words].into_boxed_slice(),
+            top: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, partner: u32, bit: usize) {
+        self.bits[bit / 64] |= 1 << (bit % 64);
+        if let Some(s) = self.top.iter_mut().find(|s| s.0 == partner) {
+            s.1 += 1.0;
+        } else if self.top.len() < TOP {
+            self.top.push((partner, 1.0));
+        } else {
+            for s in &mut self.top {
+                s.1 -= 1.0;
+            }
+            self.top.retain(|s| s.1 > 0.0);
+        }
+    }
+
+    fn count(&self, partner: u32) -> f32 {
+        self.top
+            .iter()
+            .find(|s| s.0 == partner)
+            .map_or(0.0, |s| s.1)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.top.is_empty() && self.bits.iter().all(|w| *w == 0)
+    }
+}
+
+/// How two reporters' sketches compare.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pair {
+    /// How often each is the other's frequent partner (the smaller count).
+    pub co_reports: f32,
+    /// Bits set in each one's partner set.
+    pub partners: (u32, u32),
+    /// Bits set in both.
+    pub shared: u32,
+    /// Bits both would have set by chance.
+    pub expected: f64,
+}
+
+impl Pair {
+    /// Linked: frequent partners of each other, or partner sets that overlap beyond chance.
+    pub fn linked(&self, cfg: &Cluster) -> bool {
+        self.co_reports >= cfg.min_pair
+            || (f64::from(self.shared) >= cfg.min_common
+                && f64::from(self.shared) >= cfg.min_ratio * self.expected)
+    }
+}
+
+/// A sketch as stored in a snapshot: reporter, set bits, frequent partners and counts.
+pub type SketchRecord = (u32, Vec<u32>, Vec<(u32, f32)>);
+
+/// Every reporter's [`Sketch`], bounded by `limits.max_sketches`.
+#[derive(Debug, Clone, Default)]
+pub struct Clusters {
+    sketches: FoldHashMap<u32, Sketch>,
+    /// When the generations last rotated (Unix seconds).
+    rotated: i64,
+    /// Partners recorded, reused.
+    ring: Vec<(u64, u32)>,
+}
+
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Clusters {
+    /// Empty, generations starting at `now`.
+    pub fn new(now: i64) -> Clusters {
+        Clusters {
+            rotated: now,
+            ..Clusters::default()
+        }
+    }
+
+    /// Reporters with a sketch.
+    pub fn len(&self) -> usize {
+        self.sketches.len()
+    }
+
+    /// Whether no reporter has a sketch.
+    pub fn is_empty(&self) -> bool {
+        self.sketches.is_empty()
+    }
+
+    /// Records `supporters` (established reporters of one ended tally; `salt` identifies the
+    /// target) as partners. Reporters without a sketch get one while fewer than `max` exist.
+    pub fn record(&mut self, supporters: &[u32], salt: u64, cfg: &Cluster, max: usize) {
+        let n = supporters.len();
+        if n < 2 {
+            return;
+        }
+        self.ring.clear();
+        self.ring
+            .extend(supporters.iter().map(|&r| (mix(salt ^ u64::from(r)), r)));
+        self.ring.sort_unstable();
+        let reach = (cfg.partners / 2).max(1);
+        let all = n - 1 <= cfg.partners;
+        let words = cfg.sketch_bits / 64;
+        for i in 0..n {
+            let me = self.ring[i].1;
+            if !self.sketches.contains_key(&me) && self.sketches.len() >= max {
+                continue;
+            }
+            let sketch = self
+                .sketches
+                .entry(me)
+                .or_insert_with(|| Sketch::new(words));
+            for d in 1..n {
+                // All others for a small target; else `partners / 2` on each side of the ring.
+                if !all && d > reach && d < n - reach {
+                    continue;
+                }
+                let p = self.ring[(i + d) % n].1;
+                sketch.add(p, bit(p, cfg.sketch_bits));
+            }
+        }
+    }
+
+    /// Starts a new generation every `cluster.generation`: the previous one is dropped,
+    /// frequent-partner counts halve, empty sketches are removed.
+    pub fn rotate(&mut self, now: i64, cfg: &Cluster) {
+        if now - self.rotated < cfg.generation {
+            return;
+        }
+        let words = cfg.sketch_bits / 64;
+        let steps = (now - self.rotated) / cfg.generation;
+        self.rotated += steps * cfg.generation;
+        for s in self.sketches.values_mut() {
+            if steps == 1 {
+                s.bits.copy_within(0..words, words);
+            } else {
+                s.bits[words..].fill(0);
+            }
+            s.bits[..words].fill(0);
+            let f = 0.5f32.powi(steps.min(30) as i32);
+            for p in &mut s.top {
+                p.1 *= f;
+            }
+            s.top.retain(|p| p.1 >= 0.5);
+        }
+        self.sketches.retain(|_, s| !s.is_empty());
+    }
+
+    /// Whether `a` and `b` are linked (see the module doc).
+    pub fn linked(&self, a: u32, b: u32, cfg: &Cluster) -> bool {
+        self.pair(a, b, cfg).is_some_and(|p| p.linked(cfg))
+    }
+
+    /// What links `a` and `b` or not (`None`: one of them has no sketch).
+    pub fn pair(&self, a: u32, b: u32, cfg: &Cluster) -> Option<Pair> {
+        let (Some(sa), Some(sb)) = (self.sketches.get(&a), self.sketches.get(&b)) else {
+            return None;
+        };
+        let words = cfg.sketch_bits / 64;
+        let (mut na, mut nb, mut both) = (0u32, 0u32, 0u32);
+        for w in 0..words {
+            let x = sa.bits[w] | sa.bits[w + words];
+            let y = sb.bits[w] | sb.bits[w + words];
+            na += x.count_ones();
+            nb += y.count_ones();
+            both += (x & y).count_ones();
+        }
+        // Bits shared by chance: hash collisions, and partners drawn independently from the
+        // reporters that have partners at all.
+        let pool = self.sketches.len().max(1) as f64;
+        Some(Pair {
+            co_reports: sa.count(b).min(sb.count(a)),
+            partners: (na, nb),
+            shared: both,
+            expected: f64::from(na) * f64::from(nb) * (1.0 / cfg.sketch_bits as f64 + 1.0 / pool),
+        })
+    }
+
+    /// Whether `supporters` (reporter, weight) hold `k` reporters, no two of them linked,
+    /// whose weights add up to `threshold` (taken greedily, heaviest first: it stops as soon
+    /// as they are found, and never finds them where there are none).
+    pub fn independent(
+        &self,
+        supporters: &mut [(u32, f64)],
+        k: usize,
+        threshold: f64,
+        cfg: &Cluster,
+    ) -> bool {
+        supporters.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+        let mut chosen: Vec<u32> = Vec::with_capacity(k);
+        let mut weight = 0.0;
+        for &(r, w) in supporters.iter() {
+            if chosen.iter().all(|&c| !self.linked(c, r, cfg)) {
+                chosen.push(r);
+                weight += w;
+                if chosen.len() >= k && weight >= threshold {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// The sketches, for a snapshot: reporter, generation start, set bits, frequent partners.
+    pub fn records(&self) -> (i64, Vec<SketchRecord>) {
+        let list = self
+            .sketches
+            .iter()
+            .map(|(r, s)| {
+                let bits = s
+                    .bits
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(w, &x)| {
+                        (0..64)
+                            .filter(move |b| x >> b & 1 == 1)
+                            .map(move |b| (w * 64 + b) as u32)
+                    })
+                    .collect();
+                (*r, bits, s.top.clone())
+            })
+            .collect();
+        (self.rotated, list)
+    }
+
+    /// Rebuilds from [`Clusters::records`] (bits beyond the configured size are dropped, and
+    /// sketches beyond `max`).
+    pub fn from_records(
+        rotated: i64,
+        list: Vec<SketchRecord>,
+        cfg: &Cluster,
+        max: usize,
+    ) -> Clusters {
+        let words = cfg.sketch_bits / 64;
+        let mut c = Clusters::new(rotated);
+        for (r, bits, mut top) in list.into_iter().take(max) {
+            let mut s = Sketch::new(words);
+            for b in bits
+                .into_iter()
+                .map(|b| b as usize)
+                .filter(|b| *b < 2 * words * 64)
+            {
+                s.bits[b / 64] |= 1 << (b % 64);
+            }
+            top.truncate(TOP);
+            s.top = top;
+            c.sketches.insert(r, s);
+        }
+        c
+    }
+}
+
+/// The bit of reporter `r` in a sketch of `bits` (a power of two) bits.
+fn bit(r: u32, bits: usize) -> usize {
+    (mix(u64::from(r)) as usize) & (bits - 1)
+}
+
+#[cfg(test)]
+mod tests;

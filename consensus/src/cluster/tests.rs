@@ -1,0 +1,114 @@
+//! Sketches: recording, linking, rotation, the bound.
+
+use super::*;
+use crate::config::ConsensusConfig;
+
+fn cfg() -> Cluster {
+    ConsensusConfig::default().validate().unwrap().cluster
+}
+
+/// SplitMix64, for reproducible crowds.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u32) -> u32 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        ((u128::from(mix(self.0)) * u128::from(n)) >> 64) as u32
+    }
+
+    /// `k` distinct values of `from..from + n`.
+    fn pick(&mut self, from: u32, n: u32, k: usize) -> Vec<u32> {
+        let mut out = Vec::with_capacity(k);
+        while out.len() < k {
+            let r = from + self.below(n);
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        out
+    }
+}
+
+#[test]
+fn a_group_that_always_reports_together_is_linked() {
+    let cfg = cfg();
+    let mut c = Clusters::new(0);
+    c.record(&[1, 2, 3], 1, &cfg, 100);
+    c.record(&[1, 2, 3], 2, &cfg, 100);
+    assert!(!c.linked(1, 2, &cfg), "twice can be chance");
+    c.record(&[1, 2, 3, 9], 3, &cfg, 100);
+    assert!(c.linked(1, 2, &cfg) && c.linked(3, 1, &cfg));
+    assert!(!c.linked(1, 9, &cfg) && !c.linked(1, 4, &cfg));
+    // Any two of them and one outsider are not K = 3 independent supporters; with another
+    // outsider they are.
+    let w = |r| (r, 0.6);
+    assert!(!c.independent(&mut [w(1), w(2), w(9)], 3, 1.2, &cfg));
+    assert!(c.independent(&mut [w(1), w(2), w(9), w(4)], 3, 1.2, &cfg));
+}
+
+#[test]
+fn a_coalition_drawing_random_members_is_linked_by_shared_partners_not_a_crowd() {
+    let cfg = cfg();
+    let mut c = Clusters::new(0);
+    let mut rng = Rng(7);
+    // A crowd of 3,000 reporters, 200 of them colluders (ids 0..200): rare attackers are
+    // reported by 3 to 6 of anyone; each push by 5 colluders drawn at random.
+    for i in 0..20_000u64 {
+        let n = 3 + rng.below(4) as usize;
+        c.record(&rng.pick(0, 3000, n), i, &cfg, 10_000);
+    }
+    for i in 0..1200u64 {
+        c.record(&rng.pick(0, 200, 5), 1 << 32 | i, &cfg, 10_000);
+    }
+    let mut share = |from: u32, n: u32| {
+        let pairs = 1000;
+        let linked = (0..pairs)
+            .filter(|_| {
+                let p = rng.pick(from, n, 2);
+                c.linked(p[0], p[1], &cfg)
+            })
+            .count();
+        linked as f64 / f64::from(pairs)
+    };
+    let (coalition, crowd) = (share(0, 200), share(200, 2800));
+    assert!(coalition > 0.9, "coalition pairs linked: {coalition}");
+    assert!(crowd < 0.01, "crowd pairs linked: {crowd}");
+    // No colluder ever co-reported twice with most of the others: it is the shared pool.
+    assert!(c.pair(0, 1, &cfg).unwrap().co_reports < cfg.min_pair);
+}
+
+#[test]
+fn partners_are_forgotten_after_two_generations() {
+    let cfg = cfg();
+    let mut c = Clusters::new(0);
+    for i in 0..10 {
+        c.record(&[1, 2, 3], i, &cfg, 100);
+    }
+    c.rotate(cfg.generation - 1, &cfg);
+    assert!(c.linked(1, 2, &cfg));
+    c.rotate(cfg.generation, &cfg);
+    assert!(c.linked(1, 2, &cfg), "halved, still frequent partners");
+    c.rotate(3 * cfg.generation, &cfg);
+    assert!(!c.linked(1, 2, &cfg), "{:?}", c.pair(1, 2, &cfg));
+    c.rotate(10 * cfg.generation, &cfg);
+    assert!(c.is_empty());
+}
+
+#[test]
+fn sketches_are_bounded() {
+    let cfg = cfg();
+    let mut c = Clusters::new(0);
+    let mut rng = Rng(1);
+    for i in 0..1000 {
+        c.record(&rng.pick(0, 1_000_000, 8), i, &cfg, 50);
+    }
+    assert_eq!(c.len(), 50);
+    // A big tally: each supporter records `partners` of the others, not all of them.
+    let mut c = Clusters::new(0);
+    let crowd: Vec<u32> = (0..16).collect();
+    c.record(&crowd, 1, &cfg, 50);
+    for r in 0..16 {
+        let p = c.pair(r, (r + 1) % 16, &cfg).unwrap();
+        assert_eq!(p.partners.0, cfg.partners as u32, "{p:?}");
+    }
+}

@@ -1,0 +1,120 @@
+//! Co-reporting clusters in the rule: an established coalition is stopped, a crowd is not.
+
+use super::attack_tests::{T0, ip, report};
+use super::*;
+use crate::config::{ConsensusConfig, SeedConfig};
+
+const HOUR: i64 = 3600;
+
+/// `n` seeds named `r0`.. (established from the start), the default rule.
+fn crowd(n: usize) -> Consensus {
+    let cfg = ConsensusConfig {
+        seeds: (0..n)
+            .map(|i| SeedConfig {
+                reporter: format!("r{i}"),
+                confirmed: 20.0,
+            })
+            .collect(),
+        ..ConsensusConfig::default()
+    };
+    Consensus::new(cfg.validate().unwrap(), Allowlist::default(), T0)
+}
+
+/// SplitMix64 picks of `k` distinct reporters among `from..from + n`.
+fn pick(state: &mut u64, from: usize, n: usize, k: usize) -> Vec<String> {
+    let mut out: Vec<usize> = Vec::with_capacity(k);
+    while out.len() < k {
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        let r = from + ((u128::from(z ^ (z >> 31)) * n as u128) >> 64) as usize;
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out.into_iter().map(|r| format!("r{r}")).collect()
+}
+
+#[test]
+fn a_coalition_of_k_established_colluders_pushing_together_is_stopped() {
+    let mut c = crowd(3);
+    let coalition = ["r0", "r1", "r2"];
+    // One push an hour by the same three: the first ones list (nothing tells them from an
+    // attacker only they saw); once three pushes have left the window, they are linked.
+    let mut listed = Vec::new();
+    for k in 0..24 {
+        let at = T0 + k * HOUR;
+        let target = format!("45.140.0.{}", k + 1);
+        for r in coalition {
+            report(&mut c, r, &target, at);
+        }
+        listed.push(c.is_listed(&ip(&target)));
+    }
+    assert!(listed[..12].iter().all(|l| *l), "{listed:?}");
+    let first_stopped = listed.iter().position(|l| !l).unwrap();
+    assert!(first_stopped <= 16, "stopped after {first_stopped} pushes");
+    assert!(listed[first_stopped..].iter().all(|l| !l), "{listed:?}");
+    assert!(c.linked("r0", "r1"));
+    // A restart remembers it.
+    let json = serde_json::to_string(&c.snapshot()).unwrap();
+    let back = serde_json::from_str(&json).unwrap();
+    let r = Consensus::restore(c.rules().clone(), Allowlist::default(), back, c.now()).unwrap();
+    assert!(r.linked("r0", "r1") && !r.linked("r0", "nobody"));
+    assert_eq!(r.sketched(), c.sketched());
+    // The coalition counts as one: with two independent established reporters, it lists.
+    let mut c2 = crowd(5);
+    for k in 0..20 {
+        for r in coalition {
+            report(&mut c2, r, &format!("45.140.0.{}", k + 1), T0 + k * HOUR);
+        }
+    }
+    let at = T0 + 20 * HOUR;
+    for r in ["r0", "r1", "r2"] {
+        report(&mut c2, r, "45.141.0.1", at);
+    }
+    assert!(!c2.is_listed(&ip("45.141.0.1")));
+    assert_eq!(
+        report(&mut c2, "r3", "45.141.0.1", at + 1),
+        Outcome::Counted
+    );
+    assert_eq!(report(&mut c2, "r4", "45.141.0.1", at + 2), Outcome::Listed);
+}
+
+#[test]
+fn k_honest_reporters_drawn_from_a_crowd_still_list_and_a_random_coalition_does_not() {
+    // 400 established reporters; r0..r40 collude. Each hour, 40 rare attackers are reported by
+    // 3 of anyone, and 4 innocent addresses are pushed by 4 colluders drawn at random.
+    let mut c = crowd(400);
+    let mut state = 1;
+    let (mut honest, mut pushed) = ((0, 0), (0, 0));
+    for h in 0..72 {
+        let at = T0 + h * HOUR;
+        for a in 0..40 {
+            let target = format!("45.{}.{}.{}", 150 + h / 24, h % 24, a + 1);
+            for (i, r) in pick(&mut state, 0, 400, 3).iter().enumerate() {
+                report(&mut c, r, &target, at + i as i64 * 60);
+            }
+            if h >= 48 {
+                honest.0 += usize::from(c.is_listed(&ip(&target)));
+                honest.1 += 1;
+            }
+        }
+        for p in 0..4 {
+            let target = format!("46.{}.{}.{}", 150 + h / 24, h % 24, p + 1);
+            for r in pick(&mut state, 0, 40, 4) {
+                report(&mut c, &r, &target, at + 1800);
+            }
+            if h >= 48 {
+                pushed.0 += usize::from(c.is_listed(&ip(&target)));
+                pushed.1 += 1;
+            }
+        }
+    }
+    // Third day: the crowd's rare attackers list, the coalition's pushes do not.
+    let recall = honest.0 as f64 / honest.1 as f64;
+    let through = pushed.0 as f64 / pushed.1 as f64;
+    assert!(recall >= 0.97, "honest listed: {honest:?}");
+    assert!(through <= 0.05, "pushes listed: {pushed:?}");
+    assert!(c.sketched() <= 400);
+}
