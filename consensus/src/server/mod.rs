@@ -13,8 +13,8 @@
 //! | `POST /v2/metrics`, `/v2/metrics/` | accepted |
 //! | `GET /hivewall/v1/stats` | counters (no reporter ids) |
 //!
-//! With a [`BusConfig`] (feature `kafka`) it also reads signals from `hivewall.signals` and
-//! writes the feed to the compacted `hivewall.feed` ([`bus`]).
+//! With a `BusConfig` (feature `kafka`) it also reads signals from `hivewall.signals` and
+//! writes the feed to the compacted `hivewall.feed` (module `bus`).
 //!
 //! The rule runs under one mutex, never held across an `.await`; the clock is the system's.
 
