@@ -13,7 +13,6 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::config::SeedConfig;
 
 const SEEDS: [&str; 3] = ["seedaaaa", "seedbbbb", "seedcccc"];
 
@@ -97,13 +96,7 @@ async fn signals_from_the_topic_list_and_the_feed_reaches_its_topic() {
     let dir = tempfile::tempdir().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut cfg = ServerConfig::new(listener.local_addr().unwrap(), dir.path().into());
-    cfg.consensus.seeds = SEEDS
-        .iter()
-        .map(|s| SeedConfig {
-            reporter: s.to_string(),
-            confirmed: 20.0,
-        })
-        .collect();
+    cfg.consensus.seeds = super::tests::seeds(&SEEDS);
     let group = format!("consensus-{signals}");
     cfg.bus = Some(BusConfig {
         signals_topic: signals.clone(),

@@ -16,17 +16,21 @@ struct Server {
     http: reqwest::Client,
 }
 
-async fn start(dir: &std::path::Path) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut cfg = ServerConfig::new(addr, dir.to_path_buf());
-    cfg.consensus.seeds = SEEDS
-        .iter()
+/// Seeds the operator vouches for, each credited 20 confirmations.
+pub(super) fn seeds(ids: &[&str]) -> Vec<SeedConfig> {
+    ids.iter()
         .map(|s| SeedConfig {
             reporter: s.to_string(),
             confirmed: 20.0,
         })
-        .collect();
+        .collect()
+}
+
+async fn start(dir: &std::path::Path) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut cfg = ServerConfig::new(addr, dir.to_path_buf());
+    cfg.consensus.seeds = seeds(&SEEDS);
     let cancel = CancellationToken::new();
     let task = tokio::spawn(serve(listener, cfg, cancel.clone()));
     let s = Server {

@@ -164,7 +164,8 @@ pub(super) fn expected(lines: &[String]) -> Decisions {
     out
 }
 
-pub(super) async fn read_decisions(brokers: &str, topic: &str, n: usize) -> Decisions {
+/// A consumer of `topic` from its start, in a group of its own.
+fn reader(brokers: &str, topic: &str) -> StreamConsumer {
     let c: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", format!("{topic}-reader"))
@@ -172,6 +173,11 @@ pub(super) async fn read_decisions(brokers: &str, topic: &str, n: usize) -> Deci
         .create()
         .unwrap();
     c.subscribe(&[topic]).unwrap();
+    c
+}
+
+pub(super) async fn read_decisions(brokers: &str, topic: &str, n: usize) -> Decisions {
+    let c = reader(brokers, topic);
     let mut out = Decisions::new();
     let mut seen = 0;
     while seen < n {
@@ -193,13 +199,7 @@ pub(super) async fn read_decisions(brokers: &str, topic: &str, n: usize) -> Deci
 
 /// The first `n` signals of `topic`, each keyed by its value.
 async fn read_signals(brokers: &str, topic: &str, n: usize) -> Vec<wire::signal::Signal> {
-    let c: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", format!("{topic}-reader"))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .unwrap();
-    c.subscribe(&[topic]).unwrap();
+    let c = reader(brokers, topic);
     let mut out = Vec::new();
     while out.len() < n {
         let m = tokio::time::timeout(Duration::from_secs(30), c.recv())
