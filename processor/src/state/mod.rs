@@ -282,6 +282,10 @@ pub fn prepare(
             }),
         }
     }
+    // In key order: RocksDB's memtable inserts a sorted batch walking forward from the last
+    // insert, where random order searched the skip list from its head for every bucket (13% of
+    // the detect stage's time).
+    ops.sort_unstable_by(|a, b| a.key.cmp(&b.key));
     for (k, v) in checkpoints {
         ops.push(Op::put(Family::Checkpoints, k.as_bytes(), v.as_bytes()));
     }
