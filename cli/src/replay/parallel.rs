@@ -71,9 +71,19 @@ struct Item {
     pours: Vec<(usize, Event, ShardRoutes)>,
 }
 
-enum Work {
+/// A shard's work for one chunk: `steps` in line order, each pour taking the next of `pours`
+/// (kept apart so that the many ticks stay small).
+#[derive(Default)]
+struct Work {
+    steps: Vec<Step>,
+    pours: Vec<(Event, ShardRoutes)>,
+}
+
+enum Step {
+    /// Only the line's time (line number, time).
     Tick(u64, Stamp),
-    Pour(u64, Stamp, Event, ShardRoutes),
+    /// The line's pours into this shard.
+    Pour(u64, Stamp),
 }
 
 /// One shard's overflows for one chunk, with their place in one detector's order.
@@ -110,7 +120,7 @@ pub fn replay(
         }
         // Dispatcher → shards → merger.
         let (to_shards, shard_rx): (Vec<_>, Vec<_>) =
-            (0..n).map(|_| sync_channel::<Vec<Work>>(DEPTH)).unzip();
+            (0..n).map(|_| sync_channel::<Work>(DEPTH)).unzip();
         let mut found_rx = Vec::new();
         let mut shard_handles = Vec::new();
         for (i, rx) in shard_rx.into_iter().enumerate() {
@@ -282,7 +292,7 @@ fn split(
 
 fn dispatch(
     from_workers: &[Receiver<Vec<Item>>],
-    to_shards: &[SyncSender<Vec<Work>>],
+    to_shards: &[SyncSender<Work>],
     skip_ticks: bool,
 ) {
     let n = to_shards.len();
@@ -295,12 +305,13 @@ fn dispatch(
         let Ok(items) = from_workers[c % from_workers.len()].recv() else {
             return;
         };
-        let mut work: Vec<Vec<Work>> = (0..n).map(|_| Vec::new()).collect();
+        let mut work: Vec<Work> = (0..n).map(|_| Work::default()).collect();
         for item in items {
             for (sh, evt, routes) in item.pours {
                 poured[sh] = item.seq;
                 ticked[sh] = None;
-                work[sh].push(Work::Pour(item.seq, item.time, evt, routes));
+                work[sh].steps.push(Step::Pour(item.seq, item.time));
+                work[sh].pours.push((evt, routes));
             }
             if skip_ticks {
                 continue;
@@ -310,7 +321,7 @@ fn dispatch(
                     continue;
                 }
                 ticked[sh] = Some(item.time.nanos);
-                work[sh].push(Work::Tick(item.seq, item.time));
+                work[sh].steps.push(Step::Tick(item.seq, item.time));
             }
         }
         for (tx, w) in to_shards.iter().zip(work) {
@@ -325,7 +336,7 @@ fn shard(
     scenarios: &Arc<ScenarioSet>,
     me: usize,
     shards: usize,
-    rx: &Receiver<Vec<Work>>,
+    rx: &Receiver<Work>,
     tx: &SyncSender<(Found, u64)>,
 ) -> (usize, usize) {
     let mut detector = Detector::new(Arc::clone(scenarios));
@@ -340,10 +351,14 @@ fn shard(
     for work in rx {
         let mut found = Vec::new();
         let mut foreign = 0;
-        for w in work {
-            match w {
-                Work::Tick(seq, t) => keep(seq, &mut found, detector.advance_shard(t)),
-                Work::Pour(seq, t, evt, routes) => {
+        let mut pours = work.pours.into_iter();
+        for step in work.steps {
+            match step {
+                Step::Tick(seq, t) => keep(seq, &mut found, detector.advance_shard(t)),
+                Step::Pour(seq, t) => {
+                    let Some((evt, routes)) = pours.next() else {
+                        break;
+                    };
                     let out = detector.process_shard(&evt, t, &routes, &owns);
                     foreign += out.foreign;
                     keep(seq, &mut found, out.signals);

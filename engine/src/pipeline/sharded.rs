@@ -10,6 +10,8 @@ use super::{LineOutcome, Pipeline};
 
 /// A line after the parse stage.
 #[derive(Debug)]
+// `Timed` is the common case and is moved once: boxing it would cost an allocation per line.
+#[allow(clippy::large_enum_variant)]
 pub enum Parsed {
     /// It never reaches the buckets (unparsed, parse error, whitelisted).
     Dropped(LineOutcome),
