@@ -22,6 +22,7 @@ pub mod packed;
 pub mod queue;
 mod route;
 pub mod scenario;
+pub mod shard;
 pub mod stamp;
 pub mod state;
 pub mod store;

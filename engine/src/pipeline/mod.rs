@@ -10,6 +10,7 @@ mod accounting_tests;
 #[cfg(test)]
 mod context_tests;
 mod setup;
+mod sharded;
 mod stats;
 #[cfg(test)]
 mod tests;
@@ -31,6 +32,7 @@ use crate::profile::{
 };
 
 pub use setup::{History, Setup, Simulation, resolve_scenarios};
+pub use sharded::Parsed;
 pub use stats::{LineOutcome, Repair, Stats};
 
 use stats::StageDrops;
@@ -351,7 +353,9 @@ impl<S: BucketStore> Pipeline<S> {
         self.unparsed_stages.get().iter().map(|(s, n)| (&**s, *n))
     }
 
-    fn finish_signals(
+    /// Signals of the detector (or of its shards, in one detector's order) to alerts: each
+    /// overflow through postoverflows and profiles, counted in [`Stats::overflows`].
+    pub fn finish_signals(
         &mut self,
         signals: Vec<Signal>,
         mut collector: Option<&mut dyn Collector>,

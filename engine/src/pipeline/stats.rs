@@ -112,6 +112,22 @@ impl Stats {
         self.accounted() - self.poured
     }
 
+    /// Adds the counts of `other` (the parse workers of a parallel replay).
+    pub fn add(&mut self, other: &Stats) {
+        self.lines += other.lines;
+        self.parsed += other.parsed;
+        self.poured += other.poured;
+        self.unparsed += other.unparsed;
+        self.parse_errors += other.parse_errors;
+        self.whitelisted += other.whitelisted;
+        self.unpoured += other.unpoured;
+        self.pour_failed += other.pour_failed;
+        self.overflows += other.overflows;
+        self.pour_errors += other.pour_errors;
+        self.too_large += other.too_large;
+        self.invalid_utf8 += other.invalid_utf8;
+    }
+
     /// Counts one line with `outcome`.
     pub(super) fn record(&mut self, outcome: LineOutcome) {
         let n = match outcome {
@@ -148,6 +164,15 @@ impl StageDrops {
         match self.0.iter_mut().find(|(s, _)| s == stage) {
             Some((_, n)) => *n += 1,
             None => self.0.push((stage.clone(), 1)),
+        }
+    }
+
+    pub(super) fn add(&mut self, other: &StageDrops) {
+        for (stage, n) in &other.0 {
+            match self.0.iter_mut().find(|(s, _)| s == stage) {
+                Some((_, m)) => *m += n,
+                None => self.0.push((stage.clone(), *n)),
+            }
         }
     }
 

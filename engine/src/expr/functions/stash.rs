@@ -45,6 +45,15 @@ impl Stash {
         c.ttl_ns = ttl_ns;
     }
 
+    /// Whether any cache was declared (a parser or scenario keeps state across lines).
+    pub fn has_caches(&self) -> bool {
+        !self
+            .caches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     /// Sets the stash clock (nanoseconds since the Unix epoch).
     pub fn set_now(&self, now_ns: i64) {
         self.now_ns.store(now_ns, Ordering::Relaxed);

@@ -1,0 +1,264 @@
+//! `replay --threads N` gives the alerts of one thread: generated logs through our
+//! `scenarios/`, and hub scenario tests, with 1, 2 and 3 threads; and a broken shard time is
+//! caught.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Parser;
+use engine::bucket::Stamp;
+use engine::bucket::shard::shard_of;
+use engine::event::{Acquisition, ExpectMode};
+use engine::pipeline::{Pipeline, Setup};
+
+use super::parallel::{self, Options};
+use crate::hubtest::{HubPaths, HubTest};
+use crate::input::for_each_line;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    replay: super::ReplayArgs,
+}
+
+fn ours() -> Setup {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let cli = Cli::parse_from([
+        "t",
+        "--type",
+        "x",
+        "--config-dir",
+        dir.to_str().unwrap(),
+        "f",
+    ]);
+    cli.replay.config.setup().unwrap()
+}
+
+fn source(path: &Path, log_type: &str) -> Vec<(PathBuf, Acquisition)> {
+    let acq = Acquisition::new(&path.display().to_string(), "file", log_type, []);
+    vec![(path.to_path_buf(), acq)]
+}
+
+/// Today's `--threads 1` loop: alerts as JSON lines, in emission order.
+fn one_thread(setup: &Setup, sources: &[(PathBuf, Acquisition)]) -> Vec<String> {
+    let mut p = Pipeline::load(setup, Arc::new(crate::clock::SystemClock)).unwrap();
+    let mut out = Vec::new();
+    for (path, acq) in sources {
+        for_each_line(
+            path,
+            |_| {},
+            |raw| {
+                for a in p.process(acq.event(raw, ExpectMode::TimeMachine), None) {
+                    out.push(serde_json::to_string(&a).unwrap());
+                }
+            },
+        )
+        .unwrap();
+    }
+    out
+}
+
+fn threads(
+    setup: &Setup,
+    sources: &[(PathBuf, Acquisition)],
+    threads: usize,
+    skip_ticks: bool,
+) -> Vec<String> {
+    let mut p = Pipeline::load(setup, Arc::new(crate::clock::SystemClock)).unwrap();
+    let mut out = Vec::new();
+    let opts = Options {
+        threads,
+        skip_ticks,
+    };
+    let report = parallel::replay(setup, &mut p, sources, &opts, &|_| {}, &mut |a| {
+        out.push(serde_json::to_string(&a).unwrap());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(report.foreign, 0);
+    out
+}
+
+/// Sorted by stop time, then by the whole alert.
+fn by_time(mut alerts: Vec<String>) -> Vec<String> {
+    let key = |a: &String| {
+        let v: serde_json::Value = serde_json::from_str(a).unwrap();
+        let stop = v["stop_at"]
+            .as_str()
+            .and_then(Stamp::parse)
+            .map(|s| s.nanos);
+        (stop, a.clone())
+    };
+    alerts.sort_by_cached_key(key);
+    alerts
+}
+
+/// Where two alert lists first differ (not the whole lists: alerts are long).
+fn diff(a: &[String], b: &[String]) -> Option<String> {
+    let i = a.iter().zip(b).position(|(x, y)| x != y);
+    if i.is_none() && a.len() == b.len() {
+        return None;
+    }
+    let at = |v: &[String], i: usize| {
+        v.get(i)
+            .map_or("-".into(), |s| s.chars().take(300).collect::<String>())
+    };
+    let i = i.unwrap_or(a.len().min(b.len()));
+    Some(format!(
+        "{} vs {} alerts; #{i}: {} | {}",
+        a.len(),
+        b.len(),
+        at(a, i),
+        at(b, i)
+    ))
+}
+
+/// 1, 2 and 3 threads agree (in order, and after sorting by time); returns the alerts.
+fn check(setup: &Setup, sources: &[(PathBuf, Acquisition)]) -> Vec<String> {
+    let one = one_thread(setup, sources);
+    for n in [2, 3] {
+        let many = threads(setup, sources, n, false);
+        if let Some(d) = diff(&by_time(many.clone()), &by_time(one.clone())) {
+            panic!("{n} threads, sorted by time: {d}");
+        }
+        if let Some(d) = diff(&many, &one) {
+            panic!("{n} threads, in order: {d}");
+        }
+    }
+    one
+}
+
+fn generated(
+    name: &str,
+    text: &str,
+    log_type: &str,
+) -> (tempfile::TempDir, Vec<(PathBuf, Acquisition)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let sources = source(&path, log_type);
+    (dir, sources)
+}
+
+#[test]
+fn generated_logs_give_the_alerts_of_one_thread() {
+    let setup = ours();
+    let (_d1, auth) = generated("auth.log", &benches::auth_bf_log(6_000, 7), "syslog");
+    let (_d2, nginx) = generated("access.log", &benches::nginx_log(6_000, 7), "nginx");
+    for (what, sources) in [("auth-bf", auth), ("nginx", nginx)] {
+        let alerts = check(&setup, &sources);
+        assert!(alerts.len() > 5, "{what}: only {} alerts", alerts.len());
+    }
+}
+
+/// A counter (overflows when its duration ends: only time moving says so), blackholed.
+const COUNTER: &str = "type: counter
+name: test/ssh-counter
+description: failures per IP and 20s
+filter: \"evt.Meta.log_type == 'ssh_failed-auth'\"
+groupby: evt.Meta.source_ip
+duration: 20s
+capacity: -1
+blackhole: 1m
+labels:
+  remediation: true
+";
+
+/// Without `groupby`: all its events in one bucket, on the shard its name hashes to.
+const STORM: &str = "type: leaky
+name: test/ssh-storm
+description: many failures from anywhere
+filter: \"evt.Meta.log_type == 'ssh_failed-auth'\"
+capacity: 40
+leakspeed: 1s
+labels:
+  remediation: false
+";
+
+#[test]
+fn time_driven_scenarios_give_the_alerts_of_one_thread_and_a_broken_time_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut setup = ours();
+    for (name, yaml) in [("counter.yaml", COUNTER), ("storm.yaml", STORM)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, yaml).unwrap();
+        setup
+            .scenarios
+            .push(engine::bucket::ScenarioFile::new(path));
+    }
+    // The last 40% of the log only from addresses of the shard (of 2) that holds the storm
+    // bucket: the other then sees no more events of its own, and only the time it is told
+    // ends its counters.
+    let busy = shard_of("test/ssh-storm", 2);
+    let text = benches::auth_bf_log(4_000, 11);
+    let lines: Vec<&str> = text.lines().collect();
+    let cut = lines.len() * 6 / 10;
+    fn ip(l: &str) -> Option<&str> {
+        l.split(" from ").nth(1)?.split(' ').next()
+    }
+    let log: String = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| *i < cut || ip(l).is_none_or(|ip| shard_of(ip, 2) == busy))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let (_d, auth) = generated("auth.log", &log, "syslog");
+    let alerts = check(&setup, &auth);
+    let counted = alerts
+        .iter()
+        .filter(|a| a.contains("test/ssh-counter"))
+        .count();
+    let storms = alerts
+        .iter()
+        .filter(|a| a.contains("test/ssh-storm"))
+        .count();
+    assert!(
+        counted > 5 && storms > 0,
+        "{counted} counter, {storms} storm alerts"
+    );
+    // Shards told only their own events' time: counters of addresses that do not come back
+    // never overflow. The comparison above must be able to see that.
+    let broken = threads(&setup, &auth, 2, true);
+    assert!(
+        diff(&by_time(broken), &by_time(alerts)).is_some(),
+        "a broken shard time went unnoticed"
+    );
+}
+
+#[test]
+fn hub_tests_give_the_alerts_of_one_thread() {
+    let Ok(shared) = std::env::var("HIVEWALL_SHARED") else {
+        eprintln!("HIVEWALL_SHARED not set: skipped");
+        return;
+    };
+    let hub = Path::new(&shared).join("crowdsec/hub");
+    let paths = HubPaths::beside(&hub, None, None);
+    for name in [
+        "ssh-slow-bf",
+        "sshd-bad-keyexchange-bf",
+        "dovecot-slow-bf-user-enum",
+        "http-admin-interface-probing",
+    ] {
+        let test = HubTest::load(&hub.join(".tests").join(name)).unwrap();
+        let scenarios: Vec<String> = test
+            .config
+            .scenarios
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .cloned()
+            .collect();
+        let setup = Setup::hub(
+            &paths.hub,
+            paths.patterns.clone(),
+            paths.data.clone(),
+            Some(&test.config.parsers),
+            Some(&scenarios),
+            Some(&test.config.postoverflows),
+            &[paths.hub.clone(), test.dir.clone()],
+        )
+        .unwrap();
+        let log = test.log_path();
+        let alerts = check(&setup, &source(&log, &test.config.log_type));
+        assert!(!alerts.is_empty(), "{name}: no alert");
+    }
+}
