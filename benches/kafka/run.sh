@@ -15,7 +15,8 @@
 #   6. Restore: `restore_bench` writes BUCKETS real buckets to a changelog partition, then
 #      restores them into an empty state dir and loads them (BUCKETS=1000000).
 #
-#   benches/kafka/run.sh [OUTDIR]      (default ~/.cache/hivewall/kafka-bench; LINES=500000)
+#   benches/kafka/run.sh [OUTDIR]      (default ~/.cache/hivewall/kafka-bench; LINES=500000,
+#                                       HOSTS=1: split the log into HOSTS files)
 #
 # Needs Java 17 and Maven (kafka.sh), python3. Builds the release binaries unless BIN_DIR is
 # set. Every process started here is stopped on exit. Not part of CI.
@@ -52,6 +53,16 @@ since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1
 
 AUTH="$OUT/auth-$LINES.log"
 [ -s "$AUTH" ] || "$BIN/genlog" auth "$LINES" 42 >"$AUTH"
+# HOSTS > 1: the log dealt line by line into HOSTS files (as from HOSTS hosts), so that the
+# lines land on several partitions of hivewall.lines (ingest keys a line by its file) and
+# several parse stages can share them. HOSTS=1 (the default): one file, one lines partition.
+HOSTS="${HOSTS:-1}"
+INPUTS=("$AUTH")
+if [ "$HOSTS" -gt 1 ]; then
+    INPUTS=()
+    for i in $(seq 0 $((HOSTS - 1))); do INPUTS+=("$OUT/host-$i.log"); done
+    awk -v n="$HOSTS" -v dir="$OUT" '{ print > (dir "/host-" (NR % n) ".log") }' "$AUTH"
+fi
 
 export HIVEWALL_CONFIG_DIR="$PWD/scenarios"
 # fresh_broker: a new broker with empty topics and no consumer groups; sets B.
@@ -71,7 +82,7 @@ fresh() {
     log "ingest --once of $LINES lines"
     local t0
     t0=$(now)
-    "$HW" --log-level warn ingest --brokers "$B" --once --type syslog "$AUTH" 2>>"$OUT/ingest.log"
+    "$HW" --log-level warn ingest --brokers "$B" --once --type syslog "${INPUTS[@]}" 2>>"$OUT/ingest.log"
     produce_s=$(since "$t0")
 }
 fresh
