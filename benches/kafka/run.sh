@@ -9,7 +9,8 @@
 #   3. `hivewall processor` (parse + detect stages in one process) from a fresh state and fresh
 #      consumer groups until idle: lines/s = LINES / (last event applied − first line read),
 #      from the stages' exit lines (the group join before the first record is not counted).
-#   4. The same with two processors (separate state dirs) sharing the partitions.
+#   4. The same with two processors (separate state dirs) sharing the partitions; then two
+#      that joined their groups before the lines were ingested (no rebalance mid-stream).
 #   5. Latency: a processor and `kafka_latency` (attackers among background lines at RATE
 #      lines/s for 30 s): produce of the overflowing line → decision record, p50/p99.
 #   6. Restore: `restore_bench` writes BUCKETS real buckets to a changelog partition, then
@@ -92,18 +93,25 @@ read -r _ consume_s consume_rate _ < <("$BIN/kafka_consume" "$B" hivewall.lines 
 
 # run_processors N: N processors from fresh state and groups; prints the seconds from the
 # first line read to the last event applied (over all of them).
+# With JOINED=1 the processors start on an empty topic and the log is ingested once they have
+# joined their groups (no rebalance mid-stream), their idle exit then waits 20 s.
 run_processors() {
-    local n="$1" i
+    local n="$1" i idle="$IDLE" tag="$1"
+    [ "${JOINED:-0}" = 1 ] && idle=20 && tag="$1-joined"
     rm -rf "$OUT"/proc-*
     PIDS=()
     for i in $(seq 1 "$n"); do
         "$HW" --log-level warn --state-dir "$OUT/proc-$i" \
-            processor --brokers "$B" --idle-exit "$IDLE" 2>"$OUT/processor-$n-$i.log" &
+            processor --brokers "$B" --idle-exit "$idle" 2>"$OUT/processor-$tag-$i.log" &
         PIDS+=($!)
     done
+    if [ "${JOINED:-0}" = 1 ]; then
+        sleep 8 # the group joins (the broker delays a new group's first rebalance by 3 s)
+        "$HW" --log-level warn ingest --brokers "$B" --once --type syslog "${INPUTS[@]}" 2>>"$OUT/ingest.log"
+    fi
     for p in "${PIDS[@]}"; do wait "$p"; done
     PIDS=()
-    python3 - "$OUT"/processor-"$n"-*.log <<'PY'
+    python3 - "$OUT"/processor-"$tag"-*.log <<'PY'
 import re, sys
 first, last = [], []
 for f in sys.argv[1:]:
@@ -119,6 +127,9 @@ one_s=$(run_processors 1)
 fresh
 log "two processors"
 two_s=$(run_processors 2)
+log "two processors, joined before the lines come"
+fresh_broker
+joined_s=$(JOINED=1 run_processors 2)
 
 log "latency: a processor, attackers among $RATE background lines/s for 30 s"
 fresh_broker
@@ -132,15 +143,16 @@ kill "${PIDS[0]}"; wait "${PIDS[0]}" || true; PIDS=()
 log "restore of $BUCKETS buckets"
 read -r r_buckets r_records r_mib r_write r_restore r_load < <("$BIN/restore_bench" "$B" bench.restore "$BUCKETS" "$PWD/scenarios")
 
-python3 - "$LINES" "$produce_s" "$consume_s" "$consume_rate" "$one_s" "$two_s" <<'PY' | tee "$OUT/results.md"
+python3 - "$LINES" "$produce_s" "$consume_s" "$consume_rate" "$one_s" "$two_s" "$joined_s" <<'PY' | tee "$OUT/results.md"
 import sys
-n, produce, consume, crate, one, two = int(sys.argv[1]), *map(float, sys.argv[2:])
+n, produce, consume, crate, one, two, joined = int(sys.argv[1]), *map(float, sys.argv[2:])
 print("| measure | seconds | lines/s | vs raw consume |")
 print("|---|---|---|---|")
 print(f"| ingest --once (produce, acks=all) | {produce:.2f} | {n / produce:,.0f} | |")
 print(f"| raw rdkafka consume of hivewall.lines | {consume:.2f} | {crate:,.0f} | 1.00 |")
 print(f"| hivewall processor ×1 (parse + detect) | {one:.2f} | {n / one:,.0f} | {n / one / crate:.2f} |")
 print(f"| hivewall processor ×2 (4 partitions) | {two:.2f} | {n / two:,.0f} | {n / two / crate:.2f} |")
+print(f"| hivewall processor ×2, joined before the lines | {joined:.2f} | {n / joined:,.0f} | {n / joined / crate:.2f} |")
 PY
 echo "latency (produce of the overflowing line → decision record), $RATE background lines/s:" \
     "$lat_decided of $lat_attackers attackers decided, p50 $lat_p50 ms, p99 $lat_p99 ms, max $lat_max ms" | tee -a "$OUT/results.md"
