@@ -269,16 +269,11 @@ impl<S: BucketStore> Pipeline<S> {
         self.pour_event(evt, collector).1
     }
 
-    /// The parse stage alone (the distributed processor's first half): parses `evt` and, when
-    /// it became an event that is not whitelisted, returns it with the buckets it goes to
-    /// (`Detector::route`). Other outcomes are counted in [`Pipeline::stats`] as
-    /// [`Pipeline::process_line`] counts them and returned as `Err`.
-    pub fn parse_and_route(
-        &mut self,
-        mut evt: Event,
-    ) -> Result<(Event, crate::bucket::Routes), LineOutcome> {
+    /// Counts a line and parses it: `Err` (counted) when it did not become an event to pour
+    /// (unparsed, a parser error, whitelisted).
+    pub(crate) fn parse_counted(&mut self, evt: &mut Event) -> Result<(), LineOutcome> {
         self.stats.lines += 1;
-        let outcome = match self.parsers.parse(&mut evt, None) {
+        let outcome = match self.parsers.parse(evt, None) {
             Ok(true) => None,
             Ok(false) => {
                 self.unparsed_stages.count(&evt.stage);
@@ -298,6 +293,18 @@ impl<S: BucketStore> Pipeline<S> {
             self.stats.record(LineOutcome::Whitelisted);
             return Err(LineOutcome::Whitelisted);
         }
+        Ok(())
+    }
+
+    /// The parse stage alone (the distributed processor's first half): parses `evt` and, when
+    /// it became an event that is not whitelisted, returns it with the buckets it goes to
+    /// (`Detector::route`). Other outcomes are counted in [`Pipeline::stats`] as
+    /// [`Pipeline::process_line`] counts them and returned as `Err`.
+    pub fn parse_and_route(
+        &mut self,
+        mut evt: Event,
+    ) -> Result<(Event, crate::bucket::Routes), LineOutcome> {
+        self.parse_counted(&mut evt)?;
         let routes = self.detector.route(&mut evt);
         if let Some(e) = &routes.error {
             tracing::debug!(scenario = %e.scenario, error = %e.message, "pour error");

@@ -32,26 +32,8 @@ impl<S: BucketStore> Pipeline<S> {
     /// [`Pipeline::process_line`] does (an event without a time pours nowhere: unpoured).
     pub fn parse_timed(&mut self, evt: Event) -> Parsed {
         let mut evt = evt;
-        self.stats.lines += 1;
-        let outcome = match self.parsers.parse(&mut evt, None) {
-            Ok(true) => None,
-            Ok(false) => {
-                self.unparsed_stages.count(&evt.stage);
-                Some(LineOutcome::Unparsed)
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "A parser aborted the line.");
-                Some(LineOutcome::ParseError)
-            }
-        };
-        if let Some(o) = outcome {
-            self.stats.record(o);
+        if let Err(o) = self.parse_counted(&mut evt) {
             return Parsed::Dropped(o);
-        }
-        self.stats.parsed += 1;
-        if evt.whitelisted {
-            self.stats.record(LineOutcome::Whitelisted);
-            return Parsed::Dropped(LineOutcome::Whitelisted);
         }
         let Some(time) = Detector::<S>::event_time(&evt) else {
             self.stats.record(LineOutcome::Unpoured);
