@@ -35,6 +35,17 @@ pub struct TestConfig {
     pub override_statics: Vec<serde_json::Value>,
 }
 
+impl TestConfig {
+    /// The scenarios named, blank entries left out.
+    pub fn scenario_names(&self) -> Vec<String> {
+        self.scenarios
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .cloned()
+            .collect()
+    }
+}
+
 /// A test directory with its configuration.
 #[derive(Debug, Clone)]
 pub struct HubTest {

@@ -63,13 +63,7 @@ pub struct Replayed {
 /// Loads the test's parsers, scenarios and postoverflows, and replays its log.
 pub fn replay_test(paths: &HubPaths, test: &HubTest) -> anyhow::Result<Replayed> {
     let extra = [paths.hub.clone(), test.dir.clone()];
-    let scenarios: Vec<String> = test
-        .config
-        .scenarios
-        .iter()
-        .filter(|s| !s.trim().is_empty())
-        .cloned()
-        .collect();
+    let scenarios = test.config.scenario_names();
     let mut setup = Setup::hub(
         &paths.hub,
         paths.patterns.clone(),

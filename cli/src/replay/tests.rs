@@ -240,13 +240,7 @@ fn hub_tests_give_the_alerts_of_one_thread() {
         "http-admin-interface-probing",
     ] {
         let test = HubTest::load(&hub.join(".tests").join(name)).unwrap();
-        let scenarios: Vec<String> = test
-            .config
-            .scenarios
-            .iter()
-            .filter(|s| !s.trim().is_empty())
-            .cloned()
-            .collect();
+        let scenarios = test.config.scenario_names();
         let setup = Setup::hub(
             &paths.hub,
             paths.patterns.clone(),
