@@ -167,3 +167,39 @@ fn span(first: Option<std::time::SystemTime>, last: Option<std::time::SystemTime
         _ => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Signals are shared only when asked for, as the login of the feed credentials.
+    #[test]
+    fn signals_are_shared_as_the_feed_login_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut s = server_common::defaults(&repo);
+        assert_eq!(signals_out(&s), None, "off by default");
+        s.hivewall.share_signals = true;
+        assert_eq!(signals_out(&s), None, "no credentials: nothing shared");
+        let creds = dir.path().join("online_api_credentials.yaml");
+        std::fs::write(
+            &creds,
+            "url: http://127.0.0.1:8090/\nlogin: member-7\npassword: secret\n",
+        )
+        .unwrap();
+        s.online_credentials_path = Some(creds.clone());
+        assert_eq!(
+            signals_out(&s),
+            Some(SignalsOut {
+                topic: "hivewall.signals".into(),
+                reporter: "member-7".into(),
+            })
+        );
+        s.online_credentials_path = Some(dir.path().join("missing.yaml"));
+        assert_eq!(
+            signals_out(&s),
+            None,
+            "unreadable credentials: nothing shared"
+        );
+    }
+}
