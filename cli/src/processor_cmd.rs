@@ -104,14 +104,19 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
             });
         }
         eprintln!(
-            "processor: {} from {} (state in {})",
+            "processor: {} from {} (state in {}){}",
             match stage {
                 Stage::Both => "parse and detect stages",
                 Stage::Parse => "parse stage",
                 Stage::Detect => "detect stage",
             },
             cfg.brokers,
-            cfg.state_dir.display()
+            cfg.state_dir.display(),
+            match (&cfg.signals, stage) {
+                (Some(out), Stage::Both | Stage::Detect) =>
+                    format!("; signals shared on {} as {}", out.topic, out.reporter),
+                _ => String::new(),
+            }
         );
         let mut first_err: Option<anyhow::Error> = None;
         while let Some(joined) = stages.join_next().await {
