@@ -8,7 +8,7 @@
 mod assert;
 mod config;
 mod results;
-mod run;
+pub(crate) mod run;
 
 pub use assert::AssertOutcome;
 pub use config::HubTest;

@@ -60,19 +60,22 @@ pub struct Replayed {
     pub warnings: Vec<String>,
 }
 
-/// Loads the test's parsers, scenarios and postoverflows, and replays its log.
-pub fn replay_test(paths: &HubPaths, test: &HubTest) -> anyhow::Result<Replayed> {
-    let extra = [paths.hub.clone(), test.dir.clone()];
-    let scenarios = test.config.scenario_names();
-    let mut setup = Setup::hub(
+/// The parsers, scenarios and postoverflows a test names, from the hub or its own directory.
+pub fn test_setup(paths: &HubPaths, test: &HubTest) -> Result<Setup, engine::pipeline::SetupError> {
+    Setup::hub(
         &paths.hub,
         paths.patterns.clone(),
         paths.data.clone(),
         Some(&test.config.parsers),
-        Some(&scenarios),
+        Some(&test.config.scenario_names()),
         Some(&test.config.postoverflows),
-        &extra,
-    )?;
+        &[paths.hub.clone(), test.dir.clone()],
+    )
+}
+
+/// Loads the test's parsers, scenarios and postoverflows, and replays its log.
+pub fn replay_test(paths: &HubPaths, test: &HubTest) -> anyhow::Result<Replayed> {
+    let mut setup = test_setup(paths, test)?;
     let _overrides = match overrides_file(test)? {
         Some(f) => {
             setup.parsers.insert(

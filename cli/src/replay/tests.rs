@@ -240,17 +240,7 @@ fn hub_tests_give_the_alerts_of_one_thread() {
         "http-admin-interface-probing",
     ] {
         let test = HubTest::load(&hub.join(".tests").join(name)).unwrap();
-        let scenarios = test.config.scenario_names();
-        let setup = Setup::hub(
-            &paths.hub,
-            paths.patterns.clone(),
-            paths.data.clone(),
-            Some(&test.config.parsers),
-            Some(&scenarios),
-            Some(&test.config.postoverflows),
-            &[paths.hub.clone(), test.dir.clone()],
-        )
-        .unwrap();
+        let setup = crate::hubtest::run::test_setup(&paths, &test).unwrap();
         let log = test.log_path();
         let alerts = check(&setup, &source(&log, &test.config.log_type));
         assert!(!alerts.is_empty(), "{name}: no alert");
