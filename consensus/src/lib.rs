@@ -10,8 +10,9 @@
 //! The rule ([`rule`]) is pure and synchronous: no tokio, no clock (`now` is passed in), no
 //! I/O; its maps are keyed by attacker-chosen values and use `foldhash`, and every table is
 //! bounded ([`config::LimitsConfig`]). The CAPI-style HTTP endpoint ([`server`], feature
-//! `server`, on by default) wraps it with axum and tokio. This crate must never depend on the
-//! engine or on the other services.
+//! `server`, on by default) wraps it with axum and tokio; with feature `kafka` it also reads
+//! signals from `hivewall.signals` and writes the feed to `hivewall.feed` (rdkafka). This crate
+//! must never depend on the engine or on the other services.
 
 pub mod allowlist;
 pub mod cluster;
