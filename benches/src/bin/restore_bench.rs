@@ -77,7 +77,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let db = StateDb::open(&dir.path().join("partition-0"))?;
     let t0 = Instant::now();
-    let stats = tokio::task::block_in_place(|| restore_partition(&cfg, &producer, &db, 0))?;
+    let stats = tokio::task::block_in_place(|| restore_partition(&cfg, &db, 0))?;
     let restore_s = t0.elapsed().as_secs_f64();
     let t0 = Instant::now();
     let (store, dropped) = db.load_store(&scenarios)?;

@@ -10,6 +10,11 @@
 //! keys back to its value as of the last marker, or a tombstone) and a marker before it goes
 //! on. Compaction keeps the last value of every key and the last marker, which is all a
 //! restore from offset 0 needs.
+//!
+//! The detect stage writes each flush in a transaction of the partition's owner
+//! (`super::owner`), and the restorer reads committed records only: a flush cut short by a
+//! crash is then aborted when the next owner claims the partition, and the repair only ever
+//! meets changelogs written without transactions.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -18,6 +23,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
+use super::owner::{Owner, Written};
 use super::{BusConfig, BusError, kafka};
 use crate::StateDb;
 use crate::state::{Family, Op};
@@ -100,16 +106,17 @@ pub async fn publish_ops(
     marker_offset(marker).await
 }
 
-/// Brings `db` up to the end of `partition` of the changelog, as the detect stage does when
-/// it is assigned the partition. Blocking (run it where blocking is allowed, inside a Tokio
-/// multi-threaded runtime: a repair waits for its records with the runtime's handle).
+/// Claims `partition` of the changelog (fencing its earlier owners) and brings `db` up to
+/// its end, as the detect stage does when it is assigned the partition. Blocking (run it
+/// where blocking is allowed, inside a Tokio multi-threaded runtime: a repair waits for its
+/// records with the runtime's handle).
 pub fn restore_partition(
     cfg: &BusConfig,
-    producer: &FutureProducer,
     db: &StateDb,
     partition: i32,
 ) -> Result<RestoreStats, BusError> {
-    restore(cfg, producer, db, partition)
+    let owner = Owner::claim(cfg, partition)?;
+    restore(cfg, &owner, db, partition)
 }
 
 /// The offset a marker was written at.
@@ -138,7 +145,7 @@ pub struct RestoreStats {
 /// run it off the async workers.
 pub(crate) fn restore(
     cfg: &BusConfig,
-    producer: &FutureProducer,
+    owner: &Owner,
     db: &StateDb,
     partition: i32,
 ) -> Result<RestoreStats, BusError> {
@@ -154,6 +161,8 @@ pub(crate) fn restore(
         .set("group.id", format!("{}-restore", cfg.detect_group))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
+        // Aborted and fenced flushes are not part of the state.
+        .set("isolation.level", "read_committed")
         // The reader stops at the end: no fetch should wait there for more.
         .set("fetch.wait.max.ms", "10")
         .create()
@@ -198,7 +207,7 @@ pub(crate) fn restore(
     )?;
     if !tail.is_empty() {
         stats.repaired = tail.len() as u64;
-        repair(cfg, producer, db, partition, tail)?;
+        repair(cfg, owner, db, tail)?;
     }
     stats.took = t0.elapsed();
     Ok(stats)
@@ -207,11 +216,11 @@ pub(crate) fn restore(
 /// Writes each key of a cut-short flush back to its stored value, then a marker.
 fn repair(
     cfg: &BusConfig,
-    producer: &FutureProducer,
+    owner: &Owner,
     db: &StateDb,
-    partition: i32,
     tail: Vec<Vec<u8>>,
 ) -> Result<(), BusError> {
+    let partition = owner.partition();
     let mut seen = HashSet::new();
     let mut ops = Vec::new();
     for key in tail {
@@ -231,30 +240,16 @@ fn repair(
         )?
         .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok())
         .unwrap_or(0);
-    let mut pending = Vec::new();
-    let marker = publish(
-        producer,
-        &cfg.state_topic,
-        partition,
-        &ops,
-        next,
-        &mut pending,
-    )?;
-    let at = futures_block_on(async {
-        super::acked(&mut pending).await?;
-        marker_offset(marker).await
-    })?;
+    let at = match owner.write(&ops, next)? {
+        Written::At(at) => at,
+        Written::Fenced => return Err(BusError::Fenced(partition)),
+    };
     db.apply(&[Op::put(
         Family::Checkpoints,
         position_key(&cfg.state_topic, partition).into_bytes(),
         (at + 1).to_string(),
     )])?;
     Ok(())
-}
-
-/// Runs a future to completion from blocking code inside the runtime.
-fn futures_block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Handle::current().block_on(f)
 }
 
 /// The offset of the last marker in `[start, high)`, read backwards in growing windows (the

@@ -7,6 +7,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio_util::sync::CancellationToken;
 
 use super::changelog::{self, MARKER};
+use super::owner::{Owner, Written};
 use super::tests::{
     Decisions, auth_log, brokers, bus_config, bus_topics, clock, expected, produce_lines,
     read_decisions, setup, topics,
@@ -106,18 +107,78 @@ async fn a_cut_short_flush_is_repaired() {
     let want = [Some("1".to_string()), Some("2".to_string()), None];
     let dir = tempfile::tempdir().unwrap();
     let db = StateDb::open(&dir.path().join("one")).unwrap();
-    let stats =
-        tokio::task::block_in_place(|| changelog::restore(&cfg, &producer, &db, 0)).unwrap();
+    let stats = tokio::task::block_in_place(|| changelog::restore_partition(&cfg, &db, 0)).unwrap();
     assert_eq!((stats.applied, stats.repaired), (2, 3), "{stats:?}");
     assert_eq!(state(&db), want);
     // From the topic again, into another database: the repair group puts things back.
     let db2 = StateDb::open(&dir.path().join("two")).unwrap();
     let stats =
-        tokio::task::block_in_place(|| changelog::restore(&cfg, &producer, &db2, 0)).unwrap();
+        tokio::task::block_in_place(|| changelog::restore_partition(&cfg, &db2, 0)).unwrap();
     assert_eq!(stats.repaired, 0, "{stats:?}");
     assert_eq!(state(&db2), want);
     // Nothing new: the first database is at the end already.
-    let stats =
-        tokio::task::block_in_place(|| changelog::restore(&cfg, &producer, &db, 0)).unwrap();
+    let stats = tokio::task::block_in_place(|| changelog::restore_partition(&cfg, &db, 0)).unwrap();
     assert_eq!((stats.applied, stats.repaired), (0, 0), "{stats:?}");
+}
+
+/// A processor that stalled, lost its partition and woke up (a zombie) adds nothing to the
+/// changelog once the next owner claimed the partition: the flush it had open is aborted by
+/// the claim, its next commit is refused as fenced, and no restore sees either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fenced_owner_adds_nothing() {
+    let brokers = brokers();
+    let names = topics(&brokers, "fence", &[("state", 1)]).await;
+    let mut cfg = bus_config(&brokers, &vec![String::new(); 5], std::path::Path::new("/"));
+    cfg.state_topic = names[0].clone();
+    let bucket = |k: &str, v: &str| Op {
+        family: Family::Buckets,
+        key: k.as_bytes().to_vec(),
+        value: Some(v.as_bytes().to_vec()),
+    };
+    let state = |db: &StateDb| {
+        ["a", "b"].map(|k| {
+            db.get(Family::Buckets, k.as_bytes())
+                .unwrap()
+                .map(|v| String::from_utf8(v).unwrap())
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    tokio::task::block_in_place(|| {
+        let zombie = Owner::claim(&cfg, 0).unwrap();
+        assert!(matches!(
+            zombie.write(&[bucket("a", "1")], 10).unwrap(),
+            Written::At(_)
+        ));
+        // The zombie's next flush is open when the heir claims the partition.
+        let open = zombie
+            .queue(&[bucket("a", "666"), bucket("b", "666")], 11)
+            .unwrap();
+        let heir = Owner::claim(&cfg, 0).unwrap();
+        let db = StateDb::open(&dir.path().join("heir")).unwrap();
+        changelog::restore(&cfg, &heir, &db, 0).unwrap();
+        assert_eq!(state(&db), [Some("1".to_string()), None]);
+        // The zombie wakes up: its commit is fenced, and so is any later flush.
+        assert!(!zombie.commit().unwrap());
+        let handle = tokio::runtime::Handle::current();
+        assert!(matches!(
+            handle.block_on(Owner::settled(open, false)).unwrap(),
+            Written::Fenced
+        ));
+        assert!(matches!(
+            zombie.write(&[bucket("b", "777")], 12).unwrap(),
+            Written::Fenced
+        ));
+        // The heir goes on; a restore from the topic sees its writes and none of the zombie's.
+        assert!(matches!(
+            heir.write(&[bucket("b", "2")], 12).unwrap(),
+            Written::At(_)
+        ));
+        let fresh = StateDb::open(&dir.path().join("fresh")).unwrap();
+        let stats = changelog::restore_partition(&cfg, &fresh, 0).unwrap();
+        assert_eq!(stats.repaired, 0, "{stats:?}");
+        assert_eq!(
+            state(&fresh),
+            [Some("1".to_string()), Some("2".to_string())]
+        );
+    });
 }

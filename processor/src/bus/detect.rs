@@ -1,6 +1,6 @@
 //! The detect stage: routed events → buckets per partition → alerts and decisions.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::changelog::{self, RestoreStats};
 use super::emit::emit;
 use super::next::{Next, next};
+use super::owner::{Owner, Written};
 use super::{BusConfig, BusError, acked, kafka};
 use crate::idle::Clockwork;
 use crate::state::{Family, Op, prepare};
@@ -53,6 +54,8 @@ pub struct DetectStats {
 
 /// One partition's buckets and position.
 struct Part {
+    /// The changelog partition's producer (fences earlier owners).
+    owner: Owner,
     pipeline: Pipeline<PersistentStore>,
     db: StateDb,
     /// The next offset to apply (records below it are already in the state).
@@ -76,19 +79,21 @@ pub(super) fn offset_key(topic: &str, partition: i32) -> String {
 const LINE_PREFIX: &str = "line:";
 
 impl Part {
-    /// Opens the partition's database, brings it up to the end of the changelog, and loads
-    /// its buckets and position.
+    /// Claims the partition's changelog (fencing its earlier owners), opens its database,
+    /// brings it up to the end of the changelog, and loads its buckets and position.
     fn open(
         setup: &Setup,
         clock: Arc<dyn Clock>,
         cfg: &BusConfig,
-        producer: &FutureProducer,
         partition: i32,
     ) -> Result<(Part, RestoreStats), BusError> {
         let topic = cfg.events_topic.as_str();
         let db = StateDb::open(&cfg.state_dir.join(format!("partition-{partition}")))?;
-        let restored =
-            tokio::task::block_in_place(|| changelog::restore(cfg, producer, &db, partition))?;
+        let (owner, restored) = tokio::task::block_in_place(|| {
+            let owner = Owner::claim(cfg, partition)?;
+            let restored = changelog::restore(cfg, &owner, &db, partition)?;
+            Ok::<_, BusError>((owner, restored))
+        })?;
         let mut loaded = None;
         let pipeline =
             Pipeline::load_with(setup, clock, |scenarios| match db.load_store(scenarios) {
@@ -124,6 +129,7 @@ impl Part {
         let idle = Clockwork::load(&db, cfg.idle_grace)?.resumed_now();
         Ok((
             Part {
+                owner,
                 pipeline,
                 db,
                 next,
@@ -204,6 +210,9 @@ pub async fn run_detect(
         .create()
         .map_err(kafka("creating the alerts producer"))?;
     let mut parts: HashMap<i32, Part> = HashMap::new();
+    // Partitions another processor claimed (`flush`): their records are left to it until the
+    // group takes them from this one.
+    let mut fenced: HashSet<i32> = HashSet::new();
     let mut names: Option<HashMap<String, usize>> = None;
     let mut stats = DetectStats::default();
     let mut pending = Vec::new();
@@ -222,6 +231,7 @@ pub async fn run_detect(
             let gone: Vec<i32> =
                 std::mem::take(&mut *revoked.partitions.lock().unwrap_or_else(|e| e.into_inner()));
             for p in gone {
+                fenced.remove(&p);
                 if parts.remove(&p).is_some() {
                     tracing::info!(partition = p, "partition revoked: its state is released");
                 }
@@ -234,7 +244,7 @@ pub async fn run_detect(
         let msg = match msg {
             None => {
                 if since_flush > 0 {
-                    flush(&consumer, &producer, cfg, &mut parts, &mut pending).await?;
+                    flush(&consumer, cfg, &mut parts, &mut pending, &mut fenced).await?;
                     since_flush = 0;
                 }
                 if idle_exit.is_some() {
@@ -249,10 +259,14 @@ pub async fn run_detect(
             Some(Ok(m)) => m,
         };
         let p = msg.partition();
+        if fenced.contains(&p) {
+            stats.skipped += 1;
+            continue;
+        }
         let part = match parts.entry(p) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
-                let (part, restored) = Part::open(setup, Arc::clone(&clock), cfg, &producer, p)?;
+                let (part, restored) = Part::open(setup, Arc::clone(&clock), cfg, p)?;
                 tracing::info!(
                     partition = p,
                     next = part.next,
@@ -319,11 +333,11 @@ pub async fn run_detect(
         stats.last = Some(now);
         since_flush += 1;
         if since_flush >= cfg.batch {
-            flush(&consumer, &producer, cfg, &mut parts, &mut pending).await?;
+            flush(&consumer, cfg, &mut parts, &mut pending, &mut fenced).await?;
             since_flush = 0;
         }
     }
-    flush(&consumer, &producer, cfg, &mut parts, &mut pending).await?;
+    flush(&consumer, cfg, &mut parts, &mut pending, &mut fenced).await?;
     Ok(stats)
 }
 
@@ -359,15 +373,16 @@ fn tick(
 }
 
 /// Stores what the owned partitions did since the last flush: waits for the alerts and
-/// decisions in flight, writes each changed partition's keys and a marker to the changelog,
-/// and once those are acknowledged, the same keys and the changelog position in one RocksDB
-/// batch; then commits the group's offsets.
+/// decisions in flight, writes each changed partition's keys and a marker to the changelog in
+/// one transaction of the partition's owner, and once those are committed, the same keys and
+/// the changelog position in one RocksDB batch; then commits the group's offsets. A partition
+/// whose transaction is fenced (another processor claimed it) is dropped unwritten.
 async fn flush(
     consumer: &StreamConsumer<DetectContext>,
-    producer: &FutureProducer,
     cfg: &BusConfig,
     parts: &mut HashMap<i32, Part>,
     pending: &mut Vec<rdkafka::producer::DeliveryFuture>,
+    fenced: &mut HashSet<i32>,
 ) -> Result<(), BusError> {
     acked(pending).await?;
     let mut staged = Vec::new();
@@ -395,14 +410,28 @@ async fn flush(
             Some(&detector),
             history.as_deref(),
         );
-        let marker = changelog::publish(producer, &cfg.state_topic, *p, &ops, part.next, pending)?;
-        staged.push((*p, ops, marker));
+        let queued = part.owner.queue(&ops, part.next)?;
+        staged.push((*p, ops, queued));
         part.dirty = false;
     }
-    acked(pending).await?;
+    let owners: Vec<&Owner> = staged.iter().map(|(p, _, _)| &parts[p].owner).collect();
+    let committed = tokio::task::block_in_place(|| commit_all(&owners));
     let mut tpl = TopicPartitionList::new();
-    for (p, mut ops, marker) in staged {
-        let at = changelog::marker_offset(marker).await?;
+    for ((p, mut ops, queued), committed) in staged.into_iter().zip(committed) {
+        let at = match Owner::settled(queued, committed?).await? {
+            Written::At(at) => at,
+            Written::Fenced => {
+                tracing::warn!(
+                    partition = p,
+                    "another processor claimed this partition: its state here is released \
+                     unwritten, its records are left to the new owner"
+                );
+                metrics::counter!("hivewall_partitions_fenced_total").increment(1);
+                parts.remove(&p);
+                fenced.insert(p);
+                continue;
+            }
+        };
         ops.push(Op::put(
             Family::Checkpoints,
             changelog::position_key(&cfg.state_topic, p),
@@ -420,4 +449,19 @@ async fn flush(
         tracing::warn!(error = %e, "committing the group's offsets");
     }
     Ok(())
+}
+
+/// Commits the open transaction of every owner, at once when there are several (each waits
+/// for its partition's acknowledgements). Blocking.
+fn commit_all(owners: &[&Owner]) -> Vec<Result<bool, BusError>> {
+    if let [one] = owners {
+        return vec![one.commit()];
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = owners.iter().map(|o| s.spawn(move || o.commit())).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a changelog commit panicked"))
+            .collect()
+    })
 }

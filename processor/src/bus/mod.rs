@@ -23,6 +23,7 @@ mod changelog_tests;
 mod detect;
 mod emit;
 mod next;
+mod owner;
 mod parse;
 #[cfg(test)]
 mod scenario_tests;
@@ -171,6 +172,9 @@ pub enum BusError {
     /// A partition's state database.
     #[error(transparent)]
     State(#[from] crate::StateError),
+    /// Another processor claimed the partition while this one was restoring it.
+    #[error("changelog partition {0} was claimed by another processor during its restore")]
+    Fenced(i32),
 }
 
 pub(crate) fn kafka(context: &'static str) -> impl FnOnce(rdkafka::error::KafkaError) -> BusError {
