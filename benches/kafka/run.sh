@@ -111,7 +111,8 @@ run_processors() {
     fi
     for p in "${PIDS[@]}"; do wait "$p"; done
     PIDS=()
-    python3 - "$OUT"/processor-"$tag"-*.log <<'PY'
+    # Exactly this run's logs (`processor-2-*` would also match `processor-2-joined-*`).
+    python3 - $(for i in $(seq 1 "$n"); do echo "$OUT/processor-$tag-$i.log"; done) <<'PY'
 import re, sys
 first, last = [], []
 for f in sys.argv[1:]:

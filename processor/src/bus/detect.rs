@@ -11,21 +11,19 @@ use engine::bucket::BucketStore;
 use engine::clock::Clock;
 use engine::event::Event;
 use engine::pipeline::{Pipeline, Setup};
+use rdkafka::Message;
 use rdkafka::client::ClientContext;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::producer::FutureProducer;
-use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use super::changelog::{self, RestoreStats};
 use super::emit::emit;
+use super::flush::{InFlight, Wait, flush, needed};
 use super::next::{Next, next};
-use super::owner::{Owner, Written};
-use super::{BusConfig, BusError, acked, kafka};
+use super::owner::Owner;
+use super::{BusConfig, BusError, kafka};
 use crate::idle::Clockwork;
-use crate::state::{Family, Op, prepare};
 use crate::{PersistentStore, StateDb};
 
 /// What the detect stage did.
@@ -53,22 +51,24 @@ pub struct DetectStats {
 }
 
 /// One partition's buckets and position.
-struct Part {
+pub(super) struct Part {
     /// The changelog partition's producer (fences earlier owners).
-    owner: Owner,
-    pipeline: Pipeline<PersistentStore>,
-    db: StateDb,
+    pub(super) owner: Arc<Owner>,
+    /// The flush whose changelog transaction is being committed.
+    pub(super) in_flight: Option<InFlight>,
+    pub(super) pipeline: Pipeline<PersistentStore>,
+    pub(super) db: StateDb,
     /// The next offset to apply (records below it are already in the state).
-    next: i64,
+    pub(super) next: i64,
     /// Whether `next` or buckets changed since the last write.
-    dirty: bool,
+    pub(super) dirty: bool,
     /// Whether the partition decided something since the last write (history to store).
-    decided: bool,
+    pub(super) decided: bool,
     /// Bucket time on the wall clock, for the idle tick.
-    idle: Clockwork,
+    pub(super) idle: Clockwork,
     /// The newest line (partition of `hivewall.lines` → offset) whose events were applied:
     /// events of a line at or below it are a parse stage's replay after a restart.
-    lines: HashMap<i32, (i64, u32)>,
+    pub(super) lines: HashMap<i32, (i64, u32)>,
 }
 
 pub(super) fn offset_key(topic: &str, partition: i32) -> String {
@@ -76,7 +76,7 @@ pub(super) fn offset_key(topic: &str, partition: i32) -> String {
 }
 
 /// Checkpoint key of the newest applied line of a lines partition.
-const LINE_PREFIX: &str = "line:";
+pub(super) const LINE_PREFIX: &str = "line:";
 
 impl Part {
     /// Claims the partition's changelog (fencing its earlier owners), opens its database,
@@ -129,7 +129,8 @@ impl Part {
         let idle = Clockwork::load(&db, cfg.idle_grace)?.resumed_now();
         Ok((
             Part {
-                owner,
+                owner: Arc::new(owner),
+                in_flight: None,
                 pipeline,
                 db,
                 next,
@@ -153,7 +154,7 @@ struct Revoked {
 
 /// The detect consumer's context: notes revocations (called on the consumer's poll, inside
 /// `recv`).
-struct DetectContext(Arc<Revoked>);
+pub(super) struct DetectContext(Arc<Revoked>);
 
 impl ClientContext for DetectContext {}
 
@@ -243,8 +244,16 @@ pub async fn run_detect(
         }
         let msg = match msg {
             None => {
-                if since_flush > 0 {
-                    flush(&consumer, cfg, &mut parts, &mut pending, &mut fenced).await?;
+                if since_flush > 0 || needed(&parts) {
+                    flush(
+                        &consumer,
+                        cfg,
+                        &mut parts,
+                        &mut pending,
+                        &mut fenced,
+                        Wait::No,
+                    )
+                    .await?;
                     since_flush = 0;
                 }
                 if idle_exit.is_some() {
@@ -333,11 +342,27 @@ pub async fn run_detect(
         stats.last = Some(now);
         since_flush += 1;
         if since_flush >= cfg.batch {
-            flush(&consumer, cfg, &mut parts, &mut pending, &mut fenced).await?;
+            flush(
+                &consumer,
+                cfg,
+                &mut parts,
+                &mut pending,
+                &mut fenced,
+                Wait::No,
+            )
+            .await?;
             since_flush = 0;
         }
     }
-    flush(&consumer, cfg, &mut parts, &mut pending, &mut fenced).await?;
+    flush(
+        &consumer,
+        cfg,
+        &mut parts,
+        &mut pending,
+        &mut fenced,
+        Wait::All,
+    )
+    .await?;
     Ok(stats)
 }
 
@@ -370,98 +395,4 @@ fn tick(
         changed += 1;
     }
     Ok(changed)
-}
-
-/// Stores what the owned partitions did since the last flush: waits for the alerts and
-/// decisions in flight, writes each changed partition's keys and a marker to the changelog in
-/// one transaction of the partition's owner, and once those are committed, the same keys and
-/// the changelog position in one RocksDB batch; then commits the group's offsets. A partition
-/// whose transaction is fenced (another processor claimed it) is dropped unwritten.
-async fn flush(
-    consumer: &StreamConsumer<DetectContext>,
-    cfg: &BusConfig,
-    parts: &mut HashMap<i32, Part>,
-    pending: &mut Vec<rdkafka::producer::DeliveryFuture>,
-    fenced: &mut HashSet<i32>,
-) -> Result<(), BusError> {
-    acked(pending).await?;
-    let mut staged = Vec::new();
-    for (p, part) in parts.iter_mut().filter(|(_, part)| part.dirty) {
-        let scenarios = Arc::clone(part.pipeline.detector().scenarios());
-        let mut cp = vec![(offset_key(&cfg.events_topic, *p), part.next.to_string())];
-        cp.extend(
-            part.lines
-                .iter()
-                .map(|(lp, (lo, k))| (format!("{LINE_PREFIX}{lp}"), format!("{lo}/{k}"))),
-        );
-        // The decision history goes in the same batch as the buckets and offsets it follows.
-        let history = if part.decided {
-            part.pipeline.history_snapshot()
-        } else {
-            None
-        };
-        part.decided = false;
-        let detector = part.pipeline.detector().state();
-        let ops = prepare(
-            part.pipeline.store_mut(),
-            &scenarios,
-            &cp,
-            part.idle.stored(),
-            Some(&detector),
-            history.as_deref(),
-        );
-        let queued = part.owner.queue(&ops, part.next)?;
-        staged.push((*p, ops, queued));
-        part.dirty = false;
-    }
-    let owners: Vec<&Owner> = staged.iter().map(|(p, _, _)| &parts[p].owner).collect();
-    let committed = tokio::task::block_in_place(|| commit_all(&owners));
-    let mut tpl = TopicPartitionList::new();
-    for ((p, mut ops, queued), committed) in staged.into_iter().zip(committed) {
-        let at = match Owner::settled(queued, committed?).await? {
-            Written::At(at) => at,
-            Written::Fenced => {
-                tracing::warn!(
-                    partition = p,
-                    "another processor claimed this partition: its state here is released \
-                     unwritten, its records are left to the new owner"
-                );
-                metrics::counter!("hivewall_partitions_fenced_total").increment(1);
-                parts.remove(&p);
-                fenced.insert(p);
-                continue;
-            }
-        };
-        ops.push(Op::put(
-            Family::Checkpoints,
-            changelog::position_key(&cfg.state_topic, p),
-            (at + 1).to_string(),
-        ));
-        let Some(part) = parts.get(&p) else { continue };
-        part.db.apply(&ops)?;
-        tpl.add_partition_offset(&cfg.events_topic, p, Offset::Offset(part.next))
-            .map_err(kafka("listing offsets"))?;
-    }
-    if tpl.count() > 0
-        && let Err(e) = consumer.commit(&tpl, CommitMode::Sync)
-    {
-        // The state is written; a lost commit only makes the next owner skip records.
-        tracing::warn!(error = %e, "committing the group's offsets");
-    }
-    Ok(())
-}
-
-/// Commits the open transaction of every owner, at once when there are several (each waits
-/// for its partition's acknowledgements). Blocking.
-fn commit_all(owners: &[&Owner]) -> Vec<Result<bool, BusError>> {
-    if let [one] = owners {
-        return vec![one.commit()];
-    }
-    std::thread::scope(|s| {
-        let handles: Vec<_> = owners.iter().map(|o| s.spawn(move || o.commit())).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a changelog commit panicked"))
-            .collect()
-    })
 }

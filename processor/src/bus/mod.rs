@@ -22,6 +22,7 @@ mod changelog;
 mod changelog_tests;
 mod detect;
 mod emit;
+mod flush;
 mod next;
 mod owner;
 mod parse;
@@ -172,6 +173,9 @@ pub enum BusError {
     /// A partition's state database.
     #[error(transparent)]
     State(#[from] crate::StateError),
+    /// A thread of the stage could not be started, or panicked.
+    #[error("detect stage thread: {0}")]
+    Thread(String),
     /// Another processor claimed the partition while this one was restoring it.
     #[error("changelog partition {0} was claimed by another processor during its restore")]
     Fenced(i32),
