@@ -255,3 +255,24 @@ fn layouts_with_multibyte_literals() {
     let t = go_parse("2024é07", "2006é01").unwrap();
     assert_eq!(go_format(&t, "é2006é01é"), "é2024é07é");
 }
+
+use proptest::strategy::Strategy as _;
+
+proptest::proptest! {
+    /// The digit-by-digit formatting writes what `write!` with padded fields writes, for every
+    /// time of years 0..=9999 (nanoseconds, trailing zeros, offsets of either sign).
+    #[test]
+    fn rfc3339_nano_fast_equals_fmt(
+        secs in -62_167_219_200i64..253_402_300_799,
+        nanos in proptest::prop_oneof![0u32..1, 0u32..1_000_000_000, (0u32..1000).prop_map(|m| m * 1_000_000)],
+        off_min in -(23 * 60 + 59)..(23 * 60 + 59),
+    ) {
+        use chrono::{DateTime, FixedOffset};
+        let off = FixedOffset::east_opt(off_min * 60).unwrap();
+        let t = DateTime::from_timestamp(secs, nanos).unwrap().with_timezone(&off);
+        proptest::prop_assert_eq!(
+            format_rfc3339_nano(&t),
+            super::dateparse::format_rfc3339_nano_slow(&t)
+        );
+    }
+}
