@@ -89,7 +89,14 @@ pub fn parse_date(
         .filter(|f| !f.is_empty())
         .into_iter()
         .chain(LAYOUTS);
+    // A layout that starts with a digit (a numeric element, or a literal digit) needs a value
+    // that starts with one: checked before the layout is walked (syslog's `Jan  2 15:04:05`
+    // is tried after five such layouts).
+    let digit_first = s.as_bytes()[0].is_ascii_digit();
     for layout in layouts {
+        if !digit_first && layout.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+            continue;
+        }
         if let Some(t) = with_layout(s, layout, default_year) {
             return Some((t, layout.to_string()));
         }
