@@ -55,13 +55,15 @@ impl Program {
 
     /// Like [`Program::eval`] but the result must be a bool (filters, conditions).
     pub fn eval_bool<'a>(&'a self, vars: &[Value<'a>]) -> Result<bool, EvalError> {
-        match self.eval(vars)? {
-            Value::Bool(b) => Ok(b),
-            other => Err(EvalError {
-                source: self.inner.source.clone(),
-                message: format!("expected bool, but got {}", other.type_name()),
-            }),
+        let v = self.eval(vars)?;
+        if let Value::Bool(b) = v {
+            v.discard();
+            return Ok(b);
         }
+        Err(EvalError {
+            source: self.inner.source.clone(),
+            message: format!("expected bool, but got {}", v.type_name()),
+        })
     }
 }
 
@@ -182,12 +184,15 @@ fn want_bool(v: &Value<'_>, what: &str) -> Result<bool, Fail> {
 
 /// `obj.name` / `obj["name"]` with Go semantics.
 pub(crate) fn member<'a>(obj: Value<'a>, name: &str) -> R<'a> {
-    match obj {
-        Value::Obj(o) => match o.member(name) {
+    if let Value::Obj(o) = obj {
+        obj.discard();
+        return match o.member(name) {
             Some(v) => Ok(v),
             None if o.type_name().starts_with("map[") => Ok(Value::Nil),
             None => fail(format!("cannot fetch {name} from {}", o.type_name())),
-        },
+        };
+    }
+    match obj {
         Value::Map(mut m) => Ok(m.remove(name).unwrap_or(Value::Nil)),
         other => fail(format!("cannot fetch {name} from {}", other.type_name())),
     }
@@ -777,8 +782,12 @@ pub(crate) fn binary<'a>(op: BinOp, l: Value<'a>, r: Value<'a>) -> R<'a> {
         ))
     };
     match op {
-        BinOp::Eq => Ok(Bool(l.go_eq(&r))),
-        BinOp::Ne => Ok(Bool(!l.go_eq(&r))),
+        BinOp::Eq | BinOp::Ne => {
+            let eq = l.go_eq(&r);
+            l.discard();
+            r.discard();
+            Ok(Bool(eq == (op == BinOp::Eq)))
+        }
         BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
             let sym = match op {
                 BinOp::Lt => "<",
