@@ -2,51 +2,56 @@
 //! threads, with the alerts of one thread.
 //!
 //! ```text
-//! reader ─chunks─▶ N parse workers ─(every batch, in chunk order)─▶ N detect shards ─▶ merger
+//! reader ─chunks─▶ N lanes (parse worker + detect shard each) ─overflows─▶ merger
+//!                   └──── every batch to every lane ────┘
 //! ```
 //!
-//! The reader cuts the input into numbered chunks of lines and deals them to the parse workers
-//! in turn; each worker has its own [`Pipeline`] for parsing and routing
-//! ([`Pipeline::parse_timed`]) and makes of each chunk one [`batch::Batch`]: the events that
-//! reach the buckets with their times, and each shard's routes ([`shard_of`] of the routing
-//! key). Every shard reads every batch, in chunk order, through a shared reference (nothing is
-//! copied per shard): it pours its own routes and advances to the time of every other event,
-//! so its buckets (a [`Detector`] owning its keys) leak, expire and blackhole exactly as in one
-//! detector. The worker frees the batch once every shard is done with it (memory is freed by
-//! the thread that allocated it). The merger (the calling thread) orders each chunk's
+//! The reader cuts the input into numbered chunks of lines and deals them to the lanes in
+//! turn. A lane parses and routes its chunks with its own [`Pipeline`]
+//! ([`Pipeline::parse_timed`]) into [`batch::Batch`]es: the events that reach the buckets with
+//! their times, and each shard's routes ([`shard_of`] of the routing key). Every lane's shard
+//! reads every batch, in chunk order, through a shared reference (nothing is copied per
+//! shard): it pours its own routes and advances to the time of every other event, so its
+//! buckets (a [`Detector`] owning its keys) leak, expire and blackhole exactly as in one
+//! detector. The lane that made a batch frees it once every shard is done with it (memory is
+//! freed by the thread that allocated it). The merger (the calling thread) orders the
 //! overflows of all shards by line and [`SignalOrder`] (the order one detector emits them in)
-//! and runs postoverflows and profiles on one pipeline in that order, so decision history
-//! (`GetDecisionsCount`) sees the same sequence. Channels are bounded; each thread owns its
-//! state, nothing is locked.
+//! once every shard is past them, and runs postoverflows and profiles on one pipeline in that
+//! order, so decision history (`GetDecisionsCount`) sees the same sequence. The merger hands
+//! the reader a credit per chunk it is done with: at most [`WINDOW`] chunks are in flight,
+//! which keeps the events between parse and pour few enough to stay in the caches.
 //!
 //! [`shard_of`]: engine::bucket::shard::shard_of
 //! [`Detector`]: engine::bucket::Detector
 
 mod batch;
+mod lane;
 mod shard;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread;
 
+use anyhow::Context;
 use engine::bucket::Signal;
 use engine::bucket::shard::SignalOrder;
 use engine::event::Acquisition;
 use engine::pipeline::{AlertRecord, Pipeline, Repair, Setup};
 
 use crate::input::{Lines, for_each_line};
+use lane::{Done, Lane, Msg};
 
-/// Lines per chunk: large enough to amortize a channel send, small enough to keep every
-/// thread busy on short inputs.
-const CHUNK: usize = 1024;
-/// Chunks in flight per channel.
-const DEPTH: usize = 4;
+/// Lines per chunk: large enough to amortize a hand-over, small enough that the events of
+/// [`WINDOW`] chunks stay in the caches.
+const CHUNK: usize = 128;
+/// Chunks read and not yet merged, at most.
+const WINDOW: usize = 8;
 
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Parse workers and detect shards (each).
+    /// Lanes: parse workers and detect shards (each).
     pub threads: usize,
     /// Test only: shards are told no time but their own events' (a deliberately broken shard
     /// time, which the equality tests must catch).
@@ -67,8 +72,8 @@ pub struct Report {
     pub serial_parse: bool,
 }
 
-/// One shard's overflows for one chunk, with their place in one detector's order.
-type Found = Vec<(u64, SignalOrder, Signal)>;
+/// Overflows with their chunk, line and place in one detector's order.
+type Found = Vec<(usize, u64, SignalOrder, Signal)>;
 
 /// Replays `files` through `central` (whose postoverflows, profiles and counts are used) and
 /// shards built from `setup`; calls `sink` with every alert in one detector's order.
@@ -88,59 +93,38 @@ pub fn replay(
     let skip_ticks = opts.skip_ticks;
     #[cfg(not(test))]
     let skip_ticks = false;
+    let pipelines = load(setup, workers)?;
     thread::scope(|s| -> anyhow::Result<Report> {
-        // Reader → workers (chunk c to worker c % workers).
-        let (to_workers, from_reader): (Vec<_>, Vec<_>) =
-            (0..workers).map(|_| sync_channel::<Chunk>(DEPTH)).unzip();
-        let reader = s.spawn(move || read(sources, &to_workers, progress));
-        // Workers → every shard: one channel per (worker, shard).
-        let mut batch_rx: Vec<Vec<_>> = (0..n).map(|_| Vec::new()).collect();
-        let mut worker_handles = Vec::new();
-        for rx in from_reader {
-            let mut to_shards = Vec::new();
-            for shard_rx in &mut batch_rx {
-                let (tx, brx) = sync_channel(DEPTH);
-                to_shards.push(tx);
-                shard_rx.push(brx);
-            }
-            let scenarios = Arc::clone(&scenarios);
-            worker_handles.push(
-                s.spawn(move || batch::parse_worker(setup, &scenarios, &rx, &to_shards, sources)),
-            );
-        }
-        // Shards → merger.
-        let mut found_rx = Vec::new();
-        let mut shard_handles = Vec::new();
-        for (i, from_workers) in batch_rx.into_iter().enumerate() {
-            let (tx, frx) = sync_channel::<(Found, u64)>(DEPTH);
-            found_rx.push(frx);
-            let me = shard::Shard {
+        let (inboxes, inbox_rx): (Vec<Sender<Msg>>, Vec<Receiver<Msg>>) =
+            (0..n).map(|_| channel()).unzip();
+        let (credit_tx, credit_rx) = channel::<usize>();
+        let (done_tx, done_rx) = channel::<Done>();
+        let mut lanes = Vec::new();
+        let mut pipelines = pipelines.into_iter();
+        for (me, inbox) in inbox_rx.into_iter().enumerate() {
+            let lane = Lane {
+                me,
+                pipeline: pipelines.next(),
                 scenarios: Arc::clone(&scenarios),
-                me: i,
-                skip_ticks,
+                sources,
+                shard: shard::Shard::new(&scenarios, me, skip_ticks),
+                peers: (0..n)
+                    .map(|i| (i != me).then(|| inboxes[i].clone()))
+                    .collect(),
+                merger: done_tx.clone(),
             };
-            shard_handles.push(s.spawn(move || me.run(&from_workers, &tx)));
+            lanes.push(s.spawn(move || lane.run(&inbox)));
         }
-        // Merger: one chunk at a time, from every shard.
+        drop(done_tx);
+        let to_lanes = inboxes[..workers].to_vec();
+        drop(inboxes);
+        let reader = s.spawn(move || read(sources, &to_lanes, &credit_rx, progress));
         let mut report = Report {
             serial_parse,
             ..Report::default()
         };
-        'chunks: loop {
-            let mut all: Found = Vec::new();
-            for rx in &found_rx {
-                let Ok((found, foreign)) = rx.recv() else {
-                    break 'chunks;
-                };
-                all.extend(found);
-                report.foreign += foreign;
-            }
-            all.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-            let signals = all.into_iter().map(|(_, _, s)| s).collect();
-            for a in central.finish_signals(signals, None) {
-                sink(a)?;
-            }
-        }
+        merge(central, n, &done_rx, &credit_tx, &mut report, sink)?;
+        drop(credit_tx);
         let repaired = reader
             .join()
             .map_err(|_| anyhow::anyhow!("the reader panicked"))??;
@@ -149,14 +133,11 @@ pub fn replay(
             central.count_repaired(Repair::TooLarge, lines.truncated as u64);
             central.count_repaired(Repair::InvalidUtf8, lines.invalid_utf8 as u64);
         }
-        for h in worker_handles {
-            let p = h
-                .join()
-                .map_err(|_| anyhow::anyhow!("a parse worker panicked"))??;
-            central.absorb_counts(&p);
-        }
-        for h in shard_handles {
-            let (bytes, live) = h.join().map_err(|_| anyhow::anyhow!("a shard panicked"))?;
+        for h in lanes {
+            let (p, (bytes, live)) = h.join().map_err(|_| anyhow::anyhow!("a lane panicked"))?;
+            if let Some(p) = p {
+                central.absorb_counts(&p);
+            }
             report.bytes += bytes;
             report.live += live;
         }
@@ -164,7 +145,59 @@ pub fn replay(
     })
 }
 
-/// Lines of one file, numbered from `seq`: one text, line `k` ending at `ends[k]` (a worker
+/// The parse pipelines of `workers` lanes, loaded side by side.
+fn load(setup: &Setup, workers: usize) -> anyhow::Result<Vec<Pipeline>> {
+    thread::scope(|s| {
+        let loading: Vec<_> = (0..workers)
+            .map(|_| s.spawn(|| Pipeline::load(setup, Arc::new(crate::clock::SystemClock))))
+            .collect();
+        loading
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("loading a lane's pipeline panicked"))?
+                    .context("loading a lane's pipeline")
+            })
+            .collect()
+    })
+}
+
+/// Takes the lanes' overflows and emits them in one detector's order once every lane is past
+/// them; gives the reader a credit per chunk all lanes are done with.
+fn merge(
+    central: &mut Pipeline,
+    lanes: usize,
+    done_rx: &Receiver<Done>,
+    credits: &Sender<usize>,
+    report: &mut Report,
+    sink: &mut dyn FnMut(AlertRecord) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut through = vec![0usize; lanes];
+    let mut merged = 0;
+    let mut pending: Found = Vec::new();
+    for done in done_rx {
+        through[done.lane] = done.through;
+        pending.extend(done.found);
+        report.foreign += done.foreign;
+        let upto = through.iter().copied().min().unwrap_or(0);
+        if upto == merged {
+            continue;
+        }
+        let (mut ready, rest): (Found, Found) = pending.into_iter().partition(|f| f.0 < upto);
+        pending = rest;
+        ready.sort_by(|a, b| (a.1, &a.2).cmp(&(b.1, &b.2)));
+        let signals = ready.into_iter().map(|(_, _, _, s)| s).collect();
+        for a in central.finish_signals(signals, None) {
+            sink(a)?;
+        }
+        // The reader is gone once it has read everything.
+        let _ = credits.send(upto - merged);
+        merged = upto;
+    }
+    Ok(())
+}
+
+/// Lines of one file, numbered from `seq`: one text, line `k` ending at `ends[k]` (a lane
 /// copies each line out, so that the events it allocates are its own).
 struct Chunk {
     seq: u64,
@@ -189,34 +222,64 @@ impl Chunk {
     }
 }
 
+/// Reads `sources` into chunks, dealt to `lanes` in turn, each once it has a credit; then
+/// tells every lane how many chunks there were (also when it stops early).
 fn read(
     sources: &[(PathBuf, Acquisition)],
-    to_workers: &[SyncSender<Chunk>],
+    lanes: &[Sender<Msg>],
+    credits: &Receiver<usize>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<Vec<(PathBuf, Lines)>> {
+    let (mut chunk_no, mut left) = (0usize, WINDOW);
+    let mut send = |chunk: Chunk| -> anyhow::Result<()> {
+        while left == 0 {
+            left = credits.recv().context("the merger stopped")?;
+        }
+        left -= 1;
+        // A lane that is gone has died: its error comes out of its join.
+        let _ = lanes[chunk_no % lanes.len()].send(Msg::Chunk(chunk_no, chunk));
+        chunk_no += 1;
+        Ok(())
+    };
+    let result = read_into(sources, &mut send, progress);
+    for tx in lanes {
+        let _ = tx.send(Msg::End(chunk_no));
+    }
+    result
+}
+
+fn read_into(
+    sources: &[(PathBuf, Acquisition)],
+    send: &mut dyn FnMut(Chunk) -> anyhow::Result<()>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<Vec<(PathBuf, Lines)>> {
     let mut repaired = Vec::new();
-    let (mut seq, mut chunk_no, mut done_before) = (0u64, 0usize, 0u64);
+    let (mut seq, mut done_before) = (0u64, 0u64);
     for (i, (path, _)) in sources.iter().enumerate() {
         let mut chunk = Chunk::new(seq, i);
-        let mut send = |chunk: Chunk| {
-            // A closed channel means a worker died: its error comes out of its join.
-            let _ = to_workers[chunk_no % to_workers.len()].send(chunk);
-            chunk_no += 1;
-        };
+        let mut failed = None;
         let stats = for_each_line(
             path,
             |read| progress(done_before + read),
             |line| {
+                if failed.is_some() {
+                    return;
+                }
                 chunk.text.push_str(&line);
                 chunk.ends.push(chunk.text.len());
                 seq += 1;
-                if chunk.ends.len() == CHUNK {
-                    send(std::mem::replace(&mut chunk, Chunk::new(seq, i)));
+                if chunk.ends.len() == CHUNK
+                    && let Err(e) = send(std::mem::replace(&mut chunk, Chunk::new(seq, i)))
+                {
+                    failed = Some(e);
                 }
             },
         )?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
         if !chunk.ends.is_empty() {
-            send(chunk);
+            send(chunk)?;
         }
         done_before += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         repaired.push((path.clone(), stats));
