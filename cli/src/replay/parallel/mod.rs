@@ -44,7 +44,7 @@ use lane::{Done, Lane, Msg};
 
 /// Lines per chunk: large enough to amortize a hand-over, small enough that the events of
 /// [`WINDOW`] chunks stay in the caches.
-const CHUNK: usize = 128;
+const CHUNK: usize = 64;
 /// Chunks read and not yet merged, at most.
 const WINDOW: usize = 8;
 
