@@ -17,8 +17,10 @@ use super::shard::Shard;
 use super::{Chunk, Found};
 
 /// Chunks a lane's shard takes before it reports them to the merger (it reports sooner
-/// when it has nothing else to do).
-const REPORT_EVERY: usize = 8;
+/// when it has nothing else to do). Well under the window: the merger returns the reader's
+/// credits as the lanes report, so that the lanes never run dry waiting for each other's
+/// reports.
+const REPORT_EVERY: usize = 2;
 
 /// What a lane receives.
 pub(super) enum Msg {
