@@ -32,11 +32,12 @@ impl<S: BucketStore> Detector<S> {
     pub fn route(&self, evt: &mut Event) -> Routes {
         let mut out = Routes::default();
         let scenarios = std::sync::Arc::clone(self.scenarios());
-        let orig = evt.clone();
-        let mut cur = Cow::Borrowed(&orig);
+        // Copied only when a filter writes to it (as in `Detector::pour`).
+        let orig: &Event = evt;
+        let mut cur = Cow::Borrowed(orig);
         for (idx, sc) in scenarios.iter().enumerate() {
             let verdict = sc.filter.eval_bool(&[Value::Obj(&*cur as &dyn Object)]);
-            settle(&mut cur, &orig);
+            settle(&mut cur, orig);
             let e: &Event = &cur;
             match verdict {
                 Ok(true) => {}

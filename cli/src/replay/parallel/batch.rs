@@ -1,0 +1,87 @@
+//! A chunk of lines after parsing: one [`Batch`], read by every shard through a shared
+//! reference and freed by the lane that made it once they are all done with it.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use engine::bucket::shard::{routing_key, shard_of};
+use engine::bucket::{ScenarioSet, Stamp};
+use engine::event::{Acquisition, Event, ExpectMode};
+use engine::pipeline::{Parsed, Pipeline};
+
+use super::Chunk;
+
+/// One event's pours into one shard: (index among the event's routes, scenario, group).
+pub(super) type ShardRoutes = Vec<(u32, usize, String)>;
+
+/// A parsed line that reaches the buckets (poured or not: its time moves every shard).
+pub(super) struct Item {
+    pub seq: u64,
+    pub time: Stamp,
+    pub event: Event,
+}
+
+/// A chunk after parsing: its items in line order, and each shard's pours.
+pub(super) struct Batch {
+    pub items: Vec<Item>,
+    /// Per shard, in item order: (index in `items`, the routes of that item it owns).
+    pub pours: Vec<Vec<(usize, ShardRoutes)>>,
+}
+
+impl Batch {
+    /// Parses and routes the lines of `chunk` (from `source`) for `shards` shards.
+    pub fn parse(
+        pipeline: &mut Pipeline,
+        scenarios: &ScenarioSet,
+        shards: usize,
+        source: &Acquisition,
+        chunk: &Chunk,
+    ) -> Batch {
+        let mut batch = Batch {
+            items: Vec::with_capacity(chunk.ends.len()),
+            pours: (0..shards).map(|_| Vec::new()).collect(),
+        };
+        for (k, raw) in chunk.lines().enumerate() {
+            // Copied here, so that the event is all allocated by the thread that frees it.
+            let evt = source.event(raw.to_string(), ExpectMode::TimeMachine);
+            let Parsed::Timed {
+                time,
+                event,
+                routes,
+            } = pipeline.parse_timed(evt)
+            else {
+                continue;
+            };
+            batch.split(scenarios, routes.to);
+            batch.items.push(Item {
+                seq: chunk.seq + k as u64,
+                time,
+                event,
+            });
+        }
+        batch
+    }
+
+    /// Adds the routes of the next item (index `items.len()`) to the shards owning them.
+    fn split(&mut self, scenarios: &ScenarioSet, routes: Vec<(usize, String)>) {
+        let item = self.items.len();
+        let shards = self.pours.len();
+        for (r, (idx, group)) in routes.into_iter().enumerate() {
+            let sh = shard_of(routing_key(scenarios, idx, &group), shards);
+            let route = (u32::try_from(r).unwrap_or(u32::MAX), idx, group);
+            let pours = &mut self.pours[sh];
+            match pours.last_mut() {
+                Some((i, v)) if *i == item => v.push(route),
+                _ => pours.push((item, vec![route])),
+            }
+        }
+    }
+}
+
+/// Frees the oldest batches that no shard holds any more (here, where they were allocated:
+/// freeing on another thread is what a multi-threaded allocator does slowest).
+pub(super) fn free_done(sent: &mut VecDeque<Arc<Batch>>) {
+    while sent.front().is_some_and(|b| Arc::strong_count(b) == 1) {
+        sent.pop_front();
+    }
+}

@@ -1,0 +1,181 @@
+//! A lane: one thread that is both a parse worker and a detect shard. It takes the batches
+//! of all lanes in chunk order into its shard first, and parses one of its own chunks when the
+//! next batch is not there yet; it blocks only when it has neither. Everything it receives
+//! comes through one inbox, so a lane never waits on one source while another has work.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
+
+use engine::bucket::ScenarioSet;
+use engine::event::Acquisition;
+use engine::pipeline::Pipeline;
+
+use super::batch::{Batch, free_done};
+use super::shard::Shard;
+use super::{Chunk, Found};
+
+/// Chunks a lane's shard takes before it reports them to the merger (it reports sooner
+/// when it has nothing else to do). Well under the window: the merger returns the reader's
+/// credits as the lanes report, so that the lanes never run dry waiting for each other's
+/// reports.
+const REPORT_EVERY: usize = 2;
+
+/// What a lane receives.
+pub(super) enum Msg {
+    /// A chunk to parse, with its number.
+    Chunk(usize, Chunk),
+    /// The batch of a chunk, parsed by another lane.
+    Batch(usize, Arc<Batch>),
+    /// There are this many chunks in all.
+    End(usize),
+    /// Another lane died: stop.
+    Abort,
+}
+
+/// What a lane tells the merger: it has taken every chunk before `through`, with these
+/// overflows.
+pub(super) struct Done {
+    pub lane: usize,
+    pub through: usize,
+    pub found: Found,
+    pub foreign: u64,
+}
+
+/// What a lane has received and not yet done.
+#[derive(Default)]
+struct Queues {
+    /// Its chunks to parse.
+    chunks: VecDeque<(usize, Chunk)>,
+    /// Batches by chunk number, for its shard.
+    batches: BTreeMap<usize, Arc<Batch>>,
+    /// The next chunk its shard takes.
+    next: usize,
+    /// How many chunks there are, once known.
+    end: Option<usize>,
+}
+
+impl Queues {
+    fn file(&mut self, m: Msg) {
+        match m {
+            Msg::Chunk(c, chunk) => self.chunks.push_back((c, chunk)),
+            Msg::Batch(c, b) => {
+                self.batches.insert(c, b);
+            }
+            Msg::End(n) => self.end = Some(n),
+            Msg::Abort => self.end = Some(0),
+        }
+    }
+}
+
+/// What the shard took since its last [`Done`].
+#[derive(Default)]
+struct Report {
+    through: usize,
+    reported: usize,
+    found: Found,
+    foreign: u64,
+}
+
+pub(super) struct Lane<'a> {
+    pub me: usize,
+    /// Its parse pipeline, if it parses (only lane 0 does when parsing keeps state).
+    pub pipeline: Option<Pipeline>,
+    pub scenarios: Arc<ScenarioSet>,
+    pub sources: &'a [(PathBuf, Acquisition)],
+    pub shard: Shard,
+    /// Every other lane's inbox (`None` for its own).
+    pub peers: Vec<Option<Sender<Msg>>>,
+    pub merger: Sender<Done>,
+}
+
+impl Lane<'_> {
+    /// Runs until every chunk has gone through its shard; returns its pipeline (for the line
+    /// counts) and the shard's live buckets (bytes, count).
+    pub fn run(mut self, inbox: &Receiver<Msg>) -> (Option<Pipeline>, (usize, usize)) {
+        let _abort = AbortOnPanic(self.peers.clone());
+        let mut q = Queues::default();
+        // Batches it made and sent, not yet freed.
+        let mut sent: VecDeque<Arc<Batch>> = VecDeque::new();
+        let mut report = Report::default();
+        loop {
+            while let Ok(m) = inbox.try_recv() {
+                q.file(m);
+            }
+            if q.end.is_some_and(|n| q.next >= n) {
+                break;
+            }
+            if let Some(batch) = q.batches.remove(&q.next) {
+                report.foreign += self.shard.take(q.next, &batch, &mut report.found);
+                drop(batch);
+                q.next += 1;
+                report.through = q.next;
+                if q.next.is_multiple_of(REPORT_EVERY) {
+                    self.report(&mut report);
+                }
+                continue;
+            }
+            if let Some((c, chunk)) = q.chunks.pop_front() {
+                free_done(&mut sent);
+                let batch = Arc::new(self.parse(&chunk));
+                for tx in self.peers.iter().flatten() {
+                    // A lane that is gone has taken every chunk.
+                    let _ = tx.send(Msg::Batch(c, Arc::clone(&batch)));
+                }
+                q.batches.insert(c, Arc::clone(&batch));
+                sent.push_back(batch);
+                continue;
+            }
+            self.report(&mut report);
+            free_done(&mut sent);
+            match inbox.recv() {
+                Ok(m) => q.file(m),
+                Err(_) => break,
+            }
+        }
+        self.report(&mut report);
+        (self.pipeline, self.shard.memory())
+    }
+
+    fn parse(&mut self, chunk: &Chunk) -> Batch {
+        let shards = self.peers.len();
+        let source = &self.sources[chunk.source].1;
+        match &mut self.pipeline {
+            Some(p) => Batch::parse(p, &self.scenarios, shards, source, chunk),
+            // Chunks go only to lanes that parse.
+            None => Batch {
+                items: Vec::new(),
+                pours: vec![Vec::new(); shards],
+            },
+        }
+    }
+
+    /// Sends what the shard took since the last report, if anything.
+    fn report(&self, report: &mut Report) {
+        if report.through == report.reported && report.found.is_empty() {
+            return;
+        }
+        report.reported = report.through;
+        let done = Done {
+            lane: self.me,
+            through: report.through,
+            found: std::mem::take(&mut report.found),
+            foreign: std::mem::take(&mut report.foreign),
+        };
+        let _ = self.merger.send(done);
+    }
+}
+
+/// Tells the other lanes to stop when its lane panics (they would wait for its batches).
+struct AbortOnPanic(Vec<Option<Sender<Msg>>>);
+
+impl Drop for AbortOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for tx in self.0.iter().flatten() {
+                let _ = tx.send(Msg::Abort);
+            }
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! `hivewall replay --threads N` (N > 1): the processor's partitioning in miniature, on
+//! threads, with the alerts of one thread.
+//!
+//! ```text
+//! reader ─chunks─▶ N lanes (parse worker + detect shard each) ─overflows─▶ merger
+//!                   └──── every batch to every lane ────┘
+//! ```
+//!
+//! The reader cuts the input into numbered chunks of lines and deals them to the lanes in
+//! turn. A lane parses and routes its chunks with its own [`Pipeline`]
+//! ([`Pipeline::parse_timed`]) into [`batch::Batch`]es: the events that reach the buckets with
+//! their times, and each shard's routes ([`shard_of`] of the routing key). Every lane's shard
+//! reads every batch, in chunk order, through a shared reference (nothing is copied per
+//! shard): it pours its own routes and advances to the time of every other event, so its
+//! buckets (a [`Detector`] owning its keys) leak, expire and blackhole exactly as in one
+//! detector. The lane that made a batch frees it once every shard is done with it (memory is
+//! freed by the thread that allocated it). The merger (the calling thread) orders the
+//! overflows of all shards by line and [`SignalOrder`] (the order one detector emits them in)
+//! once every shard is past them, and runs postoverflows and profiles on one pipeline in that
+//! order, so decision history (`GetDecisionsCount`) sees the same sequence. The merger hands
+//! the reader a credit per chunk it is done with: at most [`WINDOW`] chunks are in flight,
+//! which keeps the events between parse and pour few enough to stay in the caches.
+//!
+//! [`shard_of`]: engine::bucket::shard::shard_of
+//! [`Detector`]: engine::bucket::Detector
+
+mod batch;
+mod lane;
+mod shard;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread;
+
+use anyhow::Context;
+use engine::bucket::Signal;
+use engine::bucket::shard::SignalOrder;
+use engine::event::Acquisition;
+use engine::pipeline::{AlertRecord, Pipeline, Repair, Setup};
+
+use crate::input::{Lines, for_each_line};
+use lane::{Done, Lane, Msg};
+
+/// Lines per chunk: large enough to amortize a hand-over, small enough that the events of
+/// [`WINDOW`] chunks stay in the caches.
+const CHUNK: usize = 64;
+/// Chunks read and not yet merged, at most.
+const WINDOW: usize = 8;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Lanes: parse workers and detect shards (each).
+    pub threads: usize,
+    /// Test only: shards are told no time but their own events' (a deliberately broken shard
+    /// time, which the equality tests must catch).
+    #[cfg(test)]
+    pub skip_ticks: bool,
+}
+
+/// What the threads did besides the alerts.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Live buckets at the end and their bytes (all shards).
+    pub live: usize,
+    /// Bytes of those buckets.
+    pub bytes: usize,
+    /// Reprocessed overflows' pours skipped because another shard owns the bucket.
+    pub foreign: u64,
+    /// Whether lines were parsed by one worker because parsing keeps state (a stash).
+    pub serial_parse: bool,
+}
+
+/// Overflows with their chunk, line and place in one detector's order.
+type Found = Vec<(usize, u64, SignalOrder, Signal)>;
+
+/// Replays `files` through `central` (whose postoverflows, profiles and counts are used) and
+/// shards built from `setup`; calls `sink` with every alert in one detector's order.
+pub fn replay(
+    setup: &Setup,
+    central: &mut Pipeline,
+    sources: &[(PathBuf, Acquisition)],
+    opts: &Options,
+    progress: &(dyn Fn(u64) + Sync),
+    sink: &mut dyn FnMut(AlertRecord) -> anyhow::Result<()>,
+) -> anyhow::Result<Report> {
+    let n = opts.threads.max(1);
+    let serial_parse = central.parse_is_stateful();
+    let workers = if serial_parse { 1 } else { n };
+    let scenarios = Arc::clone(central.detector().scenarios());
+    #[cfg(test)]
+    let skip_ticks = opts.skip_ticks;
+    #[cfg(not(test))]
+    let skip_ticks = false;
+    let pipelines = load(setup, workers)?;
+    thread::scope(|s| -> anyhow::Result<Report> {
+        let (inboxes, inbox_rx): (Vec<Sender<Msg>>, Vec<Receiver<Msg>>) =
+            (0..n).map(|_| channel()).unzip();
+        let (credit_tx, credit_rx) = channel::<usize>();
+        let (done_tx, done_rx) = channel::<Done>();
+        let mut lanes = Vec::new();
+        let mut pipelines = pipelines.into_iter();
+        for (me, inbox) in inbox_rx.into_iter().enumerate() {
+            let lane = Lane {
+                me,
+                pipeline: pipelines.next(),
+                scenarios: Arc::clone(&scenarios),
+                sources,
+                shard: shard::Shard::new(&scenarios, me, skip_ticks),
+                peers: (0..n)
+                    .map(|i| (i != me).then(|| inboxes[i].clone()))
+                    .collect(),
+                merger: done_tx.clone(),
+            };
+            lanes.push(s.spawn(move || lane.run(&inbox)));
+        }
+        drop(done_tx);
+        let to_lanes = inboxes[..workers].to_vec();
+        drop(inboxes);
+        let reader = s.spawn(move || read(sources, &to_lanes, &credit_rx, progress));
+        let mut report = Report {
+            serial_parse,
+            ..Report::default()
+        };
+        merge(central, n, &done_rx, &credit_tx, &mut report, sink)?;
+        drop(credit_tx);
+        let repaired = reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reader panicked"))??;
+        for (path, lines) in &repaired {
+            lines.report(path);
+            central.count_repaired(Repair::TooLarge, lines.truncated as u64);
+            central.count_repaired(Repair::InvalidUtf8, lines.invalid_utf8 as u64);
+        }
+        for h in lanes {
+            let (p, (bytes, live)) = h.join().map_err(|_| anyhow::anyhow!("a lane panicked"))?;
+            if let Some(p) = p {
+                central.absorb_counts(&p);
+            }
+            report.bytes += bytes;
+            report.live += live;
+        }
+        Ok(report)
+    })
+}
+
+/// The parse pipelines of `workers` lanes, loaded side by side.
+fn load(setup: &Setup, workers: usize) -> anyhow::Result<Vec<Pipeline>> {
+    thread::scope(|s| {
+        let loading: Vec<_> = (0..workers)
+            .map(|_| s.spawn(|| Pipeline::load(setup, Arc::new(crate::clock::SystemClock))))
+            .collect();
+        loading
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("loading a lane's pipeline panicked"))?
+                    .context("loading a lane's pipeline")
+            })
+            .collect()
+    })
+}
+
+/// Takes the lanes' overflows and emits them in one detector's order once every lane is past
+/// them; gives the reader a credit per chunk all lanes are done with.
+fn merge(
+    central: &mut Pipeline,
+    lanes: usize,
+    done_rx: &Receiver<Done>,
+    credits: &Sender<usize>,
+    report: &mut Report,
+    sink: &mut dyn FnMut(AlertRecord) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut through = vec![0usize; lanes];
+    let mut merged = 0;
+    let mut pending: Found = Vec::new();
+    for done in done_rx {
+        through[done.lane] = done.through;
+        pending.extend(done.found);
+        report.foreign += done.foreign;
+        let upto = through.iter().copied().min().unwrap_or(0);
+        if upto == merged {
+            continue;
+        }
+        let (mut ready, rest): (Found, Found) = pending.into_iter().partition(|f| f.0 < upto);
+        pending = rest;
+        ready.sort_by(|a, b| (a.1, &a.2).cmp(&(b.1, &b.2)));
+        let signals = ready.into_iter().map(|(_, _, _, s)| s).collect();
+        for a in central.finish_signals(signals, None) {
+            sink(a)?;
+        }
+        // The reader is gone once it has read everything.
+        let _ = credits.send(upto - merged);
+        merged = upto;
+    }
+    Ok(())
+}
+
+/// Lines of one file, numbered from `seq`: one text, line `k` ending at `ends[k]` (a lane
+/// copies each line out, so that the events it allocates are its own).
+struct Chunk {
+    seq: u64,
+    source: usize,
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Chunk {
+    fn new(seq: u64, source: usize) -> Self {
+        Chunk {
+            seq,
+            source,
+            text: String::with_capacity(CHUNK * 128),
+            ends: Vec::with_capacity(CHUNK),
+        }
+    }
+
+    fn lines(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(a, b)| &self.text[a..*b])
+    }
+}
+
+/// Reads `sources` into chunks, dealt to `lanes` in turn, each once it has a credit; then
+/// tells every lane how many chunks there were (also when it stops early).
+fn read(
+    sources: &[(PathBuf, Acquisition)],
+    lanes: &[Sender<Msg>],
+    credits: &Receiver<usize>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<Vec<(PathBuf, Lines)>> {
+    let (mut chunk_no, mut left) = (0usize, WINDOW);
+    let mut send = |chunk: Chunk| -> anyhow::Result<()> {
+        while left == 0 {
+            left = credits.recv().context("the merger stopped")?;
+        }
+        left -= 1;
+        // A lane that is gone has died: its error comes out of its join.
+        let _ = lanes[chunk_no % lanes.len()].send(Msg::Chunk(chunk_no, chunk));
+        chunk_no += 1;
+        Ok(())
+    };
+    let result = read_into(sources, &mut send, progress);
+    for tx in lanes {
+        let _ = tx.send(Msg::End(chunk_no));
+    }
+    result
+}
+
+fn read_into(
+    sources: &[(PathBuf, Acquisition)],
+    send: &mut dyn FnMut(Chunk) -> anyhow::Result<()>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<Vec<(PathBuf, Lines)>> {
+    let mut repaired = Vec::new();
+    let (mut seq, mut done_before) = (0u64, 0u64);
+    for (i, (path, _)) in sources.iter().enumerate() {
+        let mut chunk = Chunk::new(seq, i);
+        let mut failed = None;
+        let stats = for_each_line(
+            path,
+            |read| progress(done_before + read),
+            |line| {
+                if failed.is_some() {
+                    return;
+                }
+                chunk.text.push_str(&line);
+                chunk.ends.push(chunk.text.len());
+                seq += 1;
+                if chunk.ends.len() == CHUNK
+                    && let Err(e) = send(std::mem::replace(&mut chunk, Chunk::new(seq, i)))
+                {
+                    failed = Some(e);
+                }
+            },
+        )?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !chunk.ends.is_empty() {
+            send(chunk)?;
+        }
+        done_before += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        repaired.push((path.clone(), stats));
+    }
+    Ok(repaired)
+}
