@@ -1,6 +1,6 @@
 //! The detect stage: routed events → buckets per partition → alerts and decisions.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::changelog::{self, RestoreStats};
 use super::emit::emit;
-use super::flush::{InFlight, Wait, flush, needed};
+use super::flush::{Held, InFlight, Wait, flush};
 use super::next::{Next, next};
 use super::owner::Owner;
 use super::{BusConfig, BusError, kafka};
@@ -210,10 +210,7 @@ pub async fn run_detect(
         .producer()
         .create()
         .map_err(kafka("creating the alerts producer"))?;
-    let mut parts: HashMap<i32, Part> = HashMap::new();
-    // Partitions another processor claimed (`flush`): their records are left to it until the
-    // group takes them from this one.
-    let mut fenced: HashSet<i32> = HashSet::new();
+    let mut held = Held::default();
     let mut names: Option<HashMap<String, usize>> = None;
     let mut stats = DetectStats::default();
     let mut pending = Vec::new();
@@ -232,28 +229,20 @@ pub async fn run_detect(
             let gone: Vec<i32> =
                 std::mem::take(&mut *revoked.partitions.lock().unwrap_or_else(|e| e.into_inner()));
             for p in gone {
-                fenced.remove(&p);
-                if parts.remove(&p).is_some() {
+                held.fenced.remove(&p);
+                if held.parts.remove(&p).is_some() {
                     tracing::info!(partition = p, "partition revoked: its state is released");
                 }
             }
         }
         if now.duration_since(last_tick).unwrap_or(Duration::ZERO) >= TICK_EVERY {
             last_tick = now;
-            since_flush += tick(&mut parts, &producer, cfg, &mut pending, &mut stats)?;
+            since_flush += tick(&mut held.parts, &producer, cfg, &mut pending, &mut stats)?;
         }
         let msg = match msg {
             None => {
-                if since_flush > 0 || needed(&parts) {
-                    flush(
-                        &consumer,
-                        cfg,
-                        &mut parts,
-                        &mut pending,
-                        &mut fenced,
-                        Wait::No,
-                    )
-                    .await?;
+                if since_flush > 0 || held.flush_needed() {
+                    flush(&consumer, cfg, &mut held, &mut pending, Wait::No).await?;
                     since_flush = 0;
                 }
                 if idle_exit.is_some() {
@@ -268,11 +257,11 @@ pub async fn run_detect(
             Some(Ok(m)) => m,
         };
         let p = msg.partition();
-        if fenced.contains(&p) {
+        if held.fenced.contains(&p) {
             stats.skipped += 1;
             continue;
         }
-        let part = match parts.entry(p) {
+        let part = match held.parts.entry(p) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
                 let (part, restored) = Part::open(setup, Arc::clone(&clock), cfg, p)?;
@@ -342,27 +331,11 @@ pub async fn run_detect(
         stats.last = Some(now);
         since_flush += 1;
         if since_flush >= cfg.batch {
-            flush(
-                &consumer,
-                cfg,
-                &mut parts,
-                &mut pending,
-                &mut fenced,
-                Wait::No,
-            )
-            .await?;
+            flush(&consumer, cfg, &mut held, &mut pending, Wait::No).await?;
             since_flush = 0;
         }
     }
-    flush(
-        &consumer,
-        cfg,
-        &mut parts,
-        &mut pending,
-        &mut fenced,
-        Wait::All,
-    )
-    .await?;
+    flush(&consumer, cfg, &mut held, &mut pending, Wait::All).await?;
     Ok(stats)
 }
 

@@ -42,52 +42,59 @@ pub(super) enum Wait {
     All,
 }
 
-/// Stores what the owned partitions did: first the flushes in flight are settled (their
+/// Stores what the held partitions did: first the flushes in flight are settled (their
 /// RocksDB batch written once their transaction committed; a partition whose transaction was
-/// fenced, another processor having claimed it, is dropped unwritten and added to `fenced`);
+/// fenced, another processor having claimed it, is dropped unwritten and noted as fenced);
 /// then, once the alerts and decisions sent so far are acknowledged, each changed partition
 /// without a commit in flight has its keys and a marker queued in a transaction of its owner,
 /// committed in the background. The group's offsets follow the RocksDB writes.
 pub(super) async fn flush(
     consumer: &StreamConsumer<DetectContext>,
     cfg: &BusConfig,
-    parts: &mut HashMap<i32, Part>,
+    held: &mut Held,
     pending: &mut Vec<rdkafka::producer::DeliveryFuture>,
-    fenced: &mut HashSet<i32>,
     wait: Wait,
 ) -> Result<(), BusError> {
-    flush_once(consumer, cfg, parts, pending, fenced, wait).await?;
+    let mut tpl = TopicPartitionList::new();
+    settle(cfg, held, &mut tpl, wait).await?;
+    commit_offsets(consumer, &tpl);
+    if held
+        .parts
+        .values()
+        .any(|p| p.dirty && p.in_flight.is_none())
+    {
+        acked(pending).await?;
+        start_commits(cfg, &mut held.parts)?;
+    }
     if wait == Wait::All {
         let mut tpl = TopicPartitionList::new();
-        settle(cfg, parts, fenced, &mut tpl, Wait::All).await?;
+        settle(cfg, held, &mut tpl, Wait::All).await?;
         commit_offsets(consumer, &tpl);
     }
     Ok(())
 }
 
-/// Whether a flush has something to do: a changed partition, or a commit to settle.
-pub(super) fn needed(parts: &HashMap<i32, Part>) -> bool {
-    parts.values().any(|p| p.dirty || p.in_flight.is_some())
+/// The partitions the stage holds, and those another processor claimed from it.
+#[derive(Default)]
+pub(super) struct Held {
+    pub(super) parts: HashMap<i32, Part>,
+    /// Partitions whose transaction was fenced: their records are left to the new owner
+    /// until the group takes them from this processor.
+    pub(super) fenced: HashSet<i32>,
 }
 
-async fn flush_once(
-    consumer: &StreamConsumer<DetectContext>,
-    cfg: &BusConfig,
-    parts: &mut HashMap<i32, Part>,
-    pending: &mut Vec<rdkafka::producer::DeliveryFuture>,
-    fenced: &mut HashSet<i32>,
-    wait: Wait,
-) -> Result<(), BusError> {
-    let mut tpl = TopicPartitionList::new();
-    settle(cfg, parts, fenced, &mut tpl, wait).await?;
-    commit_offsets(consumer, &tpl);
-    if !parts
-        .values()
-        .any(|part| part.dirty && part.in_flight.is_none())
-    {
-        return Ok(());
+impl Held {
+    /// Whether a flush has something to do: a changed partition, or a commit to settle.
+    pub(super) fn flush_needed(&self) -> bool {
+        self.parts
+            .values()
+            .any(|p| p.dirty || p.in_flight.is_some())
     }
-    acked(pending).await?;
+}
+
+/// Queues each changed partition without a commit in flight in a transaction of its owner and
+/// commits it on a thread of its own.
+fn start_commits(cfg: &BusConfig, parts: &mut HashMap<i32, Part>) -> Result<(), BusError> {
     for (p, part) in parts
         .iter_mut()
         .filter(|(_, part)| part.dirty && part.in_flight.is_none())
@@ -158,11 +165,11 @@ fn stage(cfg: &BusConfig, p: i32, part: &mut Part) -> Vec<Op> {
 /// to RocksDB, adding their offsets to `tpl`.
 async fn settle(
     cfg: &BusConfig,
-    parts: &mut HashMap<i32, Part>,
-    fenced: &mut HashSet<i32>,
+    held: &mut Held,
     tpl: &mut TopicPartitionList,
     wait: Wait,
 ) -> Result<(), BusError> {
+    let Held { parts, fenced } = held;
     let flights: Vec<(i32, InFlight)> = parts
         .iter_mut()
         .filter(|(_, part)| {
