@@ -10,9 +10,11 @@
 //!   buckets live in a RocksDB of that partition → alerts on `hivewall.alerts` and their
 //!   decisions on the compacted `hivewall.decisions` (key `scope:value`, a uuid derived from
 //!   the alert) → once those are acknowledged, the changed buckets and the partition's next
-//!   offset in one RocksDB write, then the group's offset. Records below the stored offset are
-//!   skipped, so a crash replays at most the records since the last write and a re-emitted
-//!   alert writes the same decision record again, not a second decision.
+//!   offset go to the changelog `hivewall.state` in one transaction of the partition's owner
+//!   (a processor that lost the partition is fenced off), then, once it is committed, to the
+//!   partition's RocksDB in one write, then the group's offset. Records below the stored
+//!   offset are skipped, so a crash replays at most the records since the last write and a
+//!   re-emitted alert writes the same decision record again, not a second decision.
 //!
 //! Scenarios are named on the bus by their name (`crowdsecurity/ssh-bf`): processors of one
 //! deployment must load the same scenario set.
