@@ -143,7 +143,8 @@ impl AlertContext {
         functions: &Arc<Functions>,
         warnings: &mut Vec<String>,
     ) -> Result<Option<AlertContext>, LoadError> {
-        let compiler = Compiler::new(functions.clone(), CONTEXT_VARS);
+        let compiler = Compiler::new(functions.clone(), CONTEXT_VARS)
+            .with_fields("evt", crate::event::resolve_field);
         let mut keys = Vec::new();
         let mut full_events = false;
         for (key, exprs) in &cfg.keys {

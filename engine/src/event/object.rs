@@ -63,6 +63,17 @@ impl Object for Event {
         })
     }
 
+    fn field(&self, code: u32, key: &str) -> Option<Value<'_>> {
+        Some(match code {
+            PARSED => Value::str(self.parsed.get_or_empty(key)),
+            META => Value::str(self.meta.get_or_empty(key)),
+            ENRICHED => Value::str(self.enriched.get_or_empty(key)),
+            LABELS => Value::str(self.line.labels.get_or_empty(key)),
+            RAW => Value::str(&self.line.raw),
+            _ => return None,
+        })
+    }
+
     fn keys(&self) -> Vec<Cow<'_, str>> {
         EVENT_FIELDS.iter().map(|f| Cow::Borrowed(*f)).collect()
     }
@@ -150,4 +161,25 @@ pub(crate) fn ip_sources(source_ip: Option<&str>) -> Value<'_> {
             .map(|ip| vec![Value::str(ip)])
             .unwrap_or_default(),
     )
+}
+
+/// Codes of [`resolve_field`].
+const PARSED: u32 = 1;
+const META: u32 = 2;
+const ENRICHED: u32 = 3;
+const LABELS: u32 = 4;
+const RAW: u32 = 5;
+
+/// The member chains of an event that [`Event`] answers in one call (see
+/// [`crate::expr::compile::FieldResolver`]): a key of `Parsed`, `Meta`, `Enriched` or
+/// `Line.Labels`, and `Line.Raw`. Each gives what the chain gives read member by member.
+pub fn resolve_field(names: &[&str]) -> Option<u32> {
+    Some(match names {
+        ["Parsed", _] => PARSED,
+        ["Meta", _] => META,
+        ["Enriched", _] => ENRICHED,
+        ["Line", "Labels", _] => LABELS,
+        ["Line", "Raw"] => RAW,
+        _ => return None,
+    })
 }

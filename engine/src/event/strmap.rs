@@ -15,7 +15,26 @@ use crate::expr::{Object, Value};
 /// An insertion-ordered string-to-string map with Go's "missing key reads as empty" semantics.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StrMap {
-    entries: Vec<(CompactString, CompactString)>,
+    /// `(tag of the key, key, value)`: the tag tells most keys apart without reading them.
+    entries: Vec<(u64, CompactString, CompactString)>,
+}
+
+/// The first seven bytes of `key` and its length (saturated) in one word: equal keys have
+/// equal tags, and keys of at most seven bytes are equal when their tags are.
+#[inline]
+fn tag(key: &str) -> u64 {
+    let b = key.as_bytes();
+    let mut t = [0u8; 8];
+    let n = b.len().min(7);
+    t[..n].copy_from_slice(&b[..n]);
+    t[7] = u8::try_from(b.len()).unwrap_or(u8::MAX);
+    u64::from_le_bytes(t)
+}
+
+/// Whether an entry with tag `t` and key `k` has the key `key` of tag `want`.
+#[inline]
+fn same(t: u64, k: &CompactString, want: u64, key: &str) -> bool {
+    t == want && (key.len() <= 7 || k.as_str() == key)
 }
 
 impl StrMap {
@@ -26,10 +45,11 @@ impl StrMap {
 
     /// The value stored under `key`, if any.
     pub fn get(&self, key: &str) -> Option<&str> {
+        let want = tag(key);
         self.entries
             .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+            .find(|(t, k, _)| same(*t, k, want, key))
+            .map(|(_, _, v)| v.as_str())
     }
 
     /// The value under `key`, or `""` as Go would read a missing key.
@@ -39,19 +59,25 @@ impl StrMap {
 
     /// Whether `key` is present (even with an empty value).
     pub fn contains_key(&self, key: &str) -> bool {
-        self.entries.iter().any(|(k, _)| k == key)
+        let want = tag(key);
+        self.entries.iter().any(|(t, k, _)| same(*t, k, want, key))
     }
 
     /// Sets `key` to `value`, replacing any previous value.
     pub fn insert(&mut self, key: &str, value: &str) {
-        match self.entries.iter_mut().find(|(k, _)| k == key) {
-            Some((_, v)) => {
+        let want = tag(key);
+        match self
+            .entries
+            .iter_mut()
+            .find(|(t, k, _)| same(*t, k, want, key))
+        {
+            Some((_, _, v)) => {
                 v.clear();
                 v.push_str(value);
             }
             None => self
                 .entries
-                .push((CompactString::from(key), CompactString::from(value))),
+                .push((want, CompactString::from(key), CompactString::from(value))),
         }
     }
 
@@ -72,7 +98,9 @@ impl StrMap {
 
     /// Entries in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries
+            .iter()
+            .map(|(_, k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Entries sorted by key, as Go prints and serializes maps.
@@ -127,7 +155,7 @@ impl Object for StrMap {
     fn keys(&self) -> Vec<Cow<'_, str>> {
         self.entries
             .iter()
-            .map(|(k, _)| Cow::Borrowed(k.as_str()))
+            .map(|(_, k, _)| Cow::Borrowed(k.as_str()))
             .collect()
     }
 
@@ -137,5 +165,45 @@ impl Object for StrMap {
                 .map(|(k, v)| (k.to_string(), Value::str(v)))
                 .collect(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StrMap;
+    use proptest::prelude::*;
+
+    /// Keys that share prefixes and lengths, around the seven bytes the tag holds.
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[ab]{0,9}",
+            "sshd_[a-z]{0,12}",
+            Just("x".repeat(300)),
+            Just(format!("{}y", "x".repeat(299))),
+        ]
+    }
+
+    proptest! {
+        /// The map behaves as a list of unique keys with last-write-wins values.
+        #[test]
+        fn lookups_agree_with_a_plain_list(ops in prop::collection::vec((key(), "[a-z]{0,3}"), 0..40), probes in prop::collection::vec(key(), 0..20)) {
+            let mut m = StrMap::new();
+            let mut plain: Vec<(String, String)> = Vec::new();
+            for (k, v) in &ops {
+                m.insert(k, v);
+                match plain.iter_mut().find(|(pk, _)| pk == k) {
+                    Some((_, pv)) => *pv = v.clone(),
+                    None => plain.push((k.clone(), v.clone())),
+                }
+            }
+            let got: Vec<(String, String)> =
+                m.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            prop_assert_eq!(&got, &plain);
+            for p in probes.iter().chain(ops.iter().map(|(k, _)| k)) {
+                let want = plain.iter().find(|(k, _)| k == p).map(|(_, v)| v.as_str());
+                prop_assert_eq!(m.get(p), want);
+                prop_assert_eq!(m.contains_key(p), want.is_some());
+            }
+        }
     }
 }

@@ -139,3 +139,94 @@ fn events_survive_their_bus_record() {
     bad.time = Some("yesterday".into());
     assert!(Event::from_record(&bad).is_err());
 }
+
+/// Member chains resolved at compile time ([`super::resolve_field`]) read exactly what the
+/// same chains read member by member: every hub expression (and chains of every kind the
+/// resolver knows, missing keys, chains it does not know, errors) on a filled event.
+#[test]
+fn resolved_fields_read_what_member_chains_read() {
+    use crate::expr::compile::Ir;
+    let functions = Arc::new(Functions::crowdsec(HelperContext::default()));
+    let plain = Compiler::new(functions.clone(), &["evt"]);
+    let resolved = Compiler::new(functions, &["evt"]).with_fields("evt", super::resolve_field);
+    let mut e = Event::default();
+    for (k, v) in [
+        ("program", "sshd"),
+        ("sshd_client_ip", "192.0.2.7"),
+        ("request", "/a/b.php?x=1"),
+        ("static_ressource", "false"),
+        ("http_status", "404"),
+    ] {
+        e.parsed.insert(k, v);
+    }
+    for (k, v) in [
+        ("log_type", "ssh_failed-auth"),
+        ("service", "http"),
+        ("source_ip", "192.0.2.7"),
+        ("http_status", "404"),
+        ("http_path", "/wp-login.php"),
+    ] {
+        e.meta.insert(k, v);
+    }
+    e.enriched.insert("IsoCode", "FR");
+    e.line.raw = "Dec  2 04:12:20 host sshd[1]: Failed password".into();
+    e.line.labels = Arc::new([("type", "syslog")].into_iter().collect());
+    let own = [
+        "evt.Meta.log_type == 'ssh_failed-auth'",
+        "evt.Meta.missing",
+        "evt.Parsed.program in ['sshd', 'sshd-session']",
+        "evt.Enriched.IsoCode + evt.Enriched.none",
+        "evt.Line.Labels.type != 'syslog'",
+        "evt.Line.Raw",
+        "evt.Line.Labels",
+        "evt.Meta",
+        "evt.Meta.log_type.x",
+        "evt.Parsed?.program",
+        "evt.Line.Src",
+        "any(['sshd', 'x'], {evt.Parsed.program == #})",
+        "map(['log_type', 'service'], {evt.Meta[#]})",
+        "len(evt.Meta.http_path) + len(evt.Line.Raw)",
+    ];
+    let (hub, _) = crate::expr::tests::hub::hub_expressions();
+    let exprs: Vec<&str> = own
+        .iter()
+        .copied()
+        .chain(hub.iter().map(|(_, s)| s.as_str()))
+        .collect();
+    let show = |r: Result<Value<'_>, crate::expr::EvalError>| match r {
+        Ok(v) => format!("{v:?}"),
+        Err(err) => format!("error: {}", err.message),
+    };
+    let (mut compiled, mut with_field) = (0, 0);
+    for src in exprs {
+        let (Ok(a), Ok(b)) = (plain.compile(src), resolved.compile(src)) else {
+            assert_eq!(
+                plain.compile(src).is_ok(),
+                resolved.compile(src).is_ok(),
+                "{src}"
+            );
+            continue;
+        };
+        compiled += 1;
+        let mut has = false;
+        find_field(&b.inner.ir, &mut has);
+        with_field += usize::from(has);
+        let mut evt = e.clone();
+        let x = show(a.eval(&[Value::Obj(&evt)]));
+        let y = show(b.eval(&[Value::Obj(&evt)]));
+        assert_eq!(x, y, "{src}");
+        evt.apply_writes();
+    }
+    assert!(compiled > 500, "only {compiled} expressions compiled");
+    assert!(
+        with_field > 300,
+        "only {with_field} expressions read a resolved field"
+    );
+
+    fn find_field(ir: &Ir, found: &mut bool) {
+        if matches!(ir, Ir::Field { .. }) {
+            *found = true;
+        }
+        crate::expr::optimize::children(ir, &mut |c| find_field(c, found));
+    }
+}

@@ -87,6 +87,15 @@ pub(crate) enum Ir {
         name: Box<str>,
         optional: bool,
     },
+    /// `chain` (member reads from variable `var`, `evt.Meta.log_type`), resolved at compile
+    /// time to `code` of the variable's objects ([`super::Object::field`]), with the last
+    /// name as `key`; `chain` is evaluated instead when the object does not answer.
+    Field {
+        var: usize,
+        code: u32,
+        key: Box<str>,
+        chain: Box<Ir>,
+    },
     Index {
         obj: Box<Ir>,
         idx: Box<Ir>,
@@ -148,11 +157,18 @@ pub(crate) enum Ir {
     },
 }
 
+/// Resolves the member names read from a variable (`evt.Meta.log_type` gives
+/// `["Meta", "log_type"]`) to a code that the variable's objects answer in
+/// [`super::Object::field`], or `None` for chains they do not serve directly.
+pub type FieldResolver = fn(&[&str]) -> Option<u32>;
+
 /// Compiles expression text into [`Program`]s for a fixed set of variables and helpers.
 pub struct Compiler {
     functions: SharedFunctions,
     vars: Vec<String>,
     optimize: bool,
+    /// Variables (by index) whose member chains are resolved at compile time.
+    fields: Vec<(usize, FieldResolver)>,
 }
 
 impl fmt::Debug for Compiler {
@@ -198,7 +214,18 @@ impl Compiler {
             functions,
             vars: vars.iter().map(|s| s.to_string()).collect(),
             optimize: true,
+            fields: Vec::new(),
         }
+    }
+
+    /// Resolves member chains read from variable `var` with `resolver` at compile time (see
+    /// [`FieldResolver`]); a chain is still read member by member from objects that do not
+    /// answer its code, so the result is the same either way. Ignored for an unknown `var`.
+    pub fn with_fields(mut self, var: &str, resolver: FieldResolver) -> Self {
+        if let Some(i) = self.vars.iter().position(|v| v == var) {
+            self.fields.push((i, resolver));
+        }
+        self
     }
 
     /// Turns the optimizations (shared `File()` lines, hoisting of loop-invariant parts of
@@ -222,6 +249,7 @@ impl Compiler {
         let mut ir = cx.node(&ast).map_err(|e| e.with_source(source))?;
         if self.optimize {
             optimize(&mut ir);
+            super::fields::resolve(&mut ir, &self.fields);
         }
         Ok(Program {
             inner: Arc::new(ProgramInner {

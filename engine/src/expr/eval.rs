@@ -327,6 +327,19 @@ impl<'a, 'v> Ctx<'a, 'v> {
                 }
                 Ok(Value::Map(out))
             }
+            Ir::Field {
+                var,
+                code,
+                key,
+                chain,
+            } => {
+                if let Some(Value::Obj(o)) = self.vars.get(*var)
+                    && let Some(v) = o.field(*code, key)
+                {
+                    return Ok(v);
+                }
+                self.eval(chain)
+            }
             Ir::Member {
                 obj,
                 name,

@@ -10,16 +10,17 @@ mod builtins;
 pub mod compile;
 pub mod error;
 mod eval;
+mod fields;
 pub mod functions;
 mod lexer;
 pub mod ops;
-mod optimize;
+pub(crate) mod optimize;
 mod parser;
 mod reads;
 pub mod value;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use compile::{Compiler, Program};
 pub use error::{EvalError, ExprError};

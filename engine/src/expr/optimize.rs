@@ -379,6 +379,7 @@ pub(crate) fn children(ir: &Ir, f: &mut dyn FnMut(&Ir)) {
             f(v)
         }),
         Ir::Member { obj, .. } => f(obj),
+        Ir::Field { chain, .. } => f(chain),
         Ir::Index { obj, idx, .. } => {
             f(obj);
             f(idx)
@@ -413,7 +414,7 @@ pub(crate) fn children(ir: &Ir, f: &mut dyn FnMut(&Ir)) {
 
 /// Like [`children`], mutably; for a closure, its list and its body (which the walk optimizes
 /// before the closure itself).
-fn children_mut(ir: &mut Ir, f: &mut dyn FnMut(&mut Ir)) {
+pub(crate) fn children_mut(ir: &mut Ir, f: &mut dyn FnMut(&mut Ir)) {
     match ir {
         Ir::Const(_) | Ir::Var(_) | Ir::Local(_) | Ir::Elem | Ir::ElemIndex | Ir::Lines(_) => {}
         Ir::Array(v) | Ir::All(v) | Ir::Any(v) => v.iter_mut().for_each(f),
@@ -423,6 +424,7 @@ fn children_mut(ir: &mut Ir, f: &mut dyn FnMut(&mut Ir)) {
             f(v)
         }),
         Ir::Member { obj, .. } => f(obj),
+        Ir::Field { chain, .. } => f(chain),
         Ir::Index { obj, idx, .. } => {
             f(obj);
             f(idx)

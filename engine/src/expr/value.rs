@@ -45,6 +45,13 @@ pub trait Object: Sync {
     /// strings the implementor returns `Some(Value::Str(""))` instead, as Go does.
     fn member(&self, name: &str) -> Option<Value<'_>>;
 
+    /// The value of a member chain resolved at compile time to `code` (see
+    /// [`crate::expr::compile::FieldResolver`]), `key` being its last name: exactly what
+    /// reading the chain member by member gives, or `None` to have it read that way.
+    fn field(&self, _code: u32, _key: &str) -> Option<Value<'_>> {
+        None
+    }
+
     /// `obj[i]` for list-like objects.
     fn index(&self, _i: i64) -> Option<Value<'_>> {
         None

@@ -149,7 +149,8 @@ impl ParserSet {
         on_error: &mut dyn FnMut(LoadError) -> Result<(), LoadError>,
     ) -> Result<ParserSet, LoadError> {
         let docs_files: Vec<ParserFile> = docs.iter().map(|(f, _)| (*f).clone()).collect();
-        let compiler = Compiler::new(functions.clone(), &["evt"]);
+        let compiler = Compiler::new(functions.clone(), &["evt"])
+            .with_fields("evt", crate::event::resolve_field);
         let mut unsupported = Vec::new();
         let mut nodes = Vec::new();
         let mut stages: Vec<Arc<str>> = Vec::new();

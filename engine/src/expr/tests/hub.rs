@@ -44,8 +44,9 @@ fn collect(v: &serde_json::Value, key: Option<&str>, out: &mut Vec<String>) {
     }
 }
 
-#[test]
-fn all_hub_expressions_parse() {
+/// Every expression of the hub's parsers, scenarios and postoverflows, and every line of
+/// its tests' assert files, with the file it comes from; and how many files were read.
+pub(crate) fn hub_expressions() -> (Vec<(String, String)>, usize) {
     let hub_dir = crate::testdata::shared("crowdsec/hub");
     let hub = hub_dir.as_path();
     let mut files = Vec::new();
@@ -62,23 +63,26 @@ fn all_hub_expressions_parse() {
         for d in &docs {
             collect(d, None, &mut found);
         }
-        // `value:` under statics is usually a plain string, not an expression: only keep the
-        // expression-like keys, plus `value` entries that look like expressions are skipped.
         exprs.extend(found.into_iter().map(|e| (f.display().to_string(), e)));
     }
-    let mut asserts = 0;
     if let Ok(rd) = std::fs::read_dir(hub.join(".tests")) {
         for d in rd.flatten() {
             for name in ["parser.assert", "scenario.assert"] {
                 if let Ok(text) = std::fs::read_to_string(d.path().join(name)) {
                     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                        asserts += 1;
                         exprs.push((d.path().join(name).display().to_string(), line.to_string()));
                     }
                 }
             }
         }
     }
+    (exprs, files.len())
+}
+
+#[test]
+fn all_hub_expressions_parse() {
+    let (exprs, files) = hub_expressions();
+    let asserts = exprs.iter().filter(|(f, _)| f.ends_with(".assert")).count();
     let mut failed = Vec::new();
     for (file, e) in &exprs {
         if let Err(err) = parse(e) {
@@ -87,7 +91,7 @@ fn all_hub_expressions_parse() {
     }
     eprintln!(
         "hub: {} files, {} expressions ({} assert lines), {} failed",
-        files.len(),
+        files,
         exprs.len(),
         asserts,
         failed.len()
