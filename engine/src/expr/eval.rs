@@ -39,6 +39,13 @@ impl Program {
     /// Evaluates the program; `vars` are in the order given to the [`super::Compiler`].
     pub fn eval<'a>(&'a self, vars: &[Value<'a>]) -> Result<Value<'a>, EvalError> {
         let p: &'a ProgramInner = &self.inner;
+        // A program that only reads a resolved field (most statics): no context needed.
+        if let Ir::Field { var, code, key, .. } = &p.ir
+            && let Some(Value::Obj(o)) = vars.get(*var)
+            && let Some(v) = o.field(*code, key)
+        {
+            return Ok(v);
+        }
         let mut cx = Ctx::new(p, vars);
         if p.locals > 0 {
             cx.locals = vec![Value::Nil; p.locals];
@@ -489,6 +496,21 @@ impl<'a, 'v> Ctx<'a, 'v> {
                     }
                     _ => fail("in: constant list expected".to_string()),
                 }
+            }
+            // `x == 'lit'`, `x != 'lit'`: what `binary` does, without evaluating the constant.
+            Ir::Bin {
+                op: op @ (BinOp::Eq | BinOp::Ne),
+                l,
+                r,
+            } if matches!(**r, Ir::Const(Value::Str(_))) => {
+                let l = self.eval(l)?;
+                let eq = match (&l, &**r) {
+                    (Value::Str(a), Ir::Const(Value::Str(b))) => a == b,
+                    (_, Ir::Const(c)) => l.go_eq(c),
+                    _ => return fail("==: constant string expected".to_string()),
+                };
+                l.discard();
+                Ok(Value::Bool(eq == (*op == BinOp::Eq)))
             }
             Ir::Bin { op, l, r } => {
                 let l = self.eval(l)?;
