@@ -41,6 +41,9 @@ pub(super) struct Fast {
     sources: Vec<Source>,
     /// Slots a match needs: two per group of `re`, the whole match included.
     slots: usize,
+    /// The same captures from the match's span and byte scans, where the pattern allows
+    /// (see [`super::split`]).
+    split: Option<super::split::Split>,
 }
 
 /// Builds the fast regex for `src` (translated, Rust syntax). `fields` are the grok's fields'
@@ -67,15 +70,11 @@ pub(super) fn build(
             .and_then(|i| u32::try_from(i + 1).ok())
     };
     let hir = strip(&hir, &renumber);
-    let config = meta::Config::new()
-        .match_kind(MatchKind::LeftmostFirst)
-        .utf8_empty(true)
-        .nfa_size_limit(Some(super::SIZE_LIMIT))
-        .hybrid_cache_capacity(super::DFA_SIZE_LIMIT);
     let re = meta::Builder::new()
-        .configure(config)
+        .configure(config())
         .build_from_hir(&hir)
         .map_err(|e| e.to_string())?;
+    let split = super::split::build(&hir);
     let group = |g: usize| {
         kept.binary_search(&g)
             .map(|i| i + 1)
@@ -98,12 +97,27 @@ pub(super) fn build(
             re.group_info().slot_len()
         ));
     }
-    Ok(Fast { re, sources, slots })
+    Ok(Fast {
+        re,
+        sources,
+        slots,
+        split,
+    })
+}
+
+/// The meta regex settings of a grok's fast regexes: the `regex` crate's, with grok's size
+/// limits.
+pub(super) fn config() -> meta::Config {
+    meta::Config::new()
+        .match_kind(MatchKind::LeftmostFirst)
+        .utf8_empty(true)
+        .nfa_size_limit(Some(super::SIZE_LIMIT))
+        .hybrid_cache_capacity(super::DFA_SIZE_LIMIT)
 }
 
 /// `hir` with each capturing group renumbered by `renumber`, or made non-capturing where it
 /// gives `None`.
-fn strip(hir: &Hir, renumber: &impl Fn(u32) -> Option<u32>) -> Hir {
+pub(super) fn strip(hir: &Hir, renumber: &impl Fn(u32) -> Option<u32>) -> Hir {
     match hir.kind() {
         HirKind::Capture(c) => {
             let sub = strip(&c.sub, renumber);
@@ -137,6 +151,12 @@ impl Fast {
         self.slots / 2
     }
 
+    /// Whether captures come from a split (see [`super::split`]) when the text allows.
+    #[cfg(test)]
+    pub(super) fn is_split(&self) -> bool {
+        self.split.is_some()
+    }
+
     /// Whether the regex matches `text` (stops at the first match state it sees).
     pub(super) fn is_match(&self, text: &str) -> bool {
         self.re.is_match(Input::new(text))
@@ -157,7 +177,15 @@ impl Fast {
             heap.resize(self.slots, None);
             &mut heap[..]
         };
-        if self.re.search_slots(&Input::new(text), slots).is_none() {
+        let input = Input::new(text);
+        let split = match &self.split {
+            Some(split) => match self.re.search(&input) {
+                Some(m) => split.fill(text, m.start(), m.end(), slots),
+                None => return false,
+            },
+            None => false,
+        };
+        if !split && self.re.search_slots(&input, slots).is_none() {
             return false;
         }
         let at = |i: usize| slots.get(i).copied().flatten().map(NonMaxUsize::get);

@@ -172,6 +172,129 @@ fn tail_fields_extend_to_the_end_of_the_text() {
     assert_eq!(fast(&g, &two), plain(&g, &two));
 }
 
+#[test]
+fn splits_cut_at_delimiters_and_leave_gated_texts_to_the_engine() {
+    let l = lib();
+    let g = l
+        .compile("Failed %{WORD:auth} for %{USERNAME:user} from %{IP:ip} port %{NUMBER:port} %{WORD:proto}")
+        .unwrap();
+    assert!(g.inner.fast.as_ref().is_some_and(|f| f.is_split()));
+    for text in [
+        "Failed password for root from 192.0.2.7 port 22 ssh2",
+        "x Failed none for a.b-c from ::1 port 0 ssh2 trailing",
+        // The IPv6 zone `%.+` can hold the delimiter: the engine answers.
+        "Failed password for root from fe80::1%eth0 port 22 port 23 ssh2",
+        "Failed password for root from 192.0.2.7 port 22 port 23 ssh2",
+        "Failed  password for root from 192.0.2.7 port 22 ssh2",
+    ] {
+        assert_eq!(fast(&g, text), plain(&g, text), "{text}");
+    }
+    let (_, f) = fast(
+        &g,
+        "Failed password for root from fe80::1%eth0 port 22 port 23 ssh2",
+    );
+    assert_eq!(f[2], ("ip".into(), "fe80::1%eth0 port 22".into()));
+    // A segment with a regex of its own (an alternation of fields), beside a large one: its
+    // highest-priority path may end before the cut (`a` in `ab`), then the engine answers.
+    let mut l = lib();
+    l.add("A", "a");
+    l.add("AB", "ab");
+    l.add("OPT", "(?:x%{INT:n})?");
+    let g = l
+        .compile("^%{IP:ip} (?:%{A:a}|%{AB:b}) %{OPT} end")
+        .unwrap();
+    assert!(g.inner.fast.as_ref().is_some_and(|f| f.is_split()));
+    for text in [
+        "192.0.2.7 ab  end",
+        "192.0.2.7 a x12 end",
+        "192.0.2.7 ab x end",
+        "::1 a  end",
+        "192.0.2.7 abx1 end",
+    ] {
+        assert_eq!(fast(&g, text), plain(&g, text), "{text}");
+    }
+    assert_eq!(
+        fast(&g, "192.0.2.7 ab x3 end").1[2],
+        ("b".into(), "ab".into())
+    );
+    // Most sshd groks of the hub split (the property tests below run them).
+    let split = |w: &str| {
+        HUB.iter()
+            .filter(|(label, g)| {
+                label.contains(w) && g.inner.fast.as_ref().is_some_and(|f| f.is_split())
+            })
+            .count()
+    };
+    assert!(split("sshd-logs") >= 8, "{}", split("sshd-logs"));
+}
+
+/// Small patterns of fields and delimiters (some fields hold a delimiter, some are
+/// alternations with fields of their own, one is gated) on texts of their bytes: the split
+/// gives the full regex's captures, whichever way each pattern splits.
+mod split_props {
+    use super::*;
+
+    const FIELDS: &[&str] = &[
+        "[a-z]+",
+        "[a-z ]*",
+        "[0-9]+",
+        "(?:%{NUMBER:n}|[a-z]+)",
+        "[a-z]+(?:%.+)?",
+        "[^:]*?",
+        "\\b[a-z0-9]+\\b",
+    ];
+    const DELIMS: &[&str] = &[" ", ":", " - ", "\\[", "x"];
+    /// What the delimiters are in a text.
+    const DELIM_TEXT: &[&str] = &[" ", ":", " - ", "[", "x"];
+    /// Field values: plain, holding a delimiter, gated, empty.
+    const VALUES: &[&str] = &[
+        "ab", "a b", "12", "ab%x y", "", "a:b", "1 - 2", "b[1", "ax1",
+    ];
+
+    /// A pattern of 1 to 4 (delimiter, field) parts, and texts built from the same parts
+    /// with values of every kind (so that most of them match), then some random bytes.
+    fn case() -> impl Strategy<Value = (String, Vec<String>)> {
+        prop::collection::vec((0..FIELDS.len(), 0..DELIMS.len()), 1..5).prop_flat_map(|parts| {
+            let pattern: String = parts
+                .iter()
+                .enumerate()
+                .map(|(i, (f, d))| format!("(?:{})%{{F{f}:f{i}}}", DELIMS[*d]))
+                .collect();
+            let text = (
+                prop::collection::vec(0..VALUES.len(), parts.len()),
+                "[ab1 :x%\\[-]{0,3}",
+                "[ab1 :x%\\[-]{0,3}",
+            )
+                .prop_map(move |(values, pre, post)| {
+                    let body: String = parts
+                        .iter()
+                        .zip(values)
+                        .map(|((_, d), v)| format!("{}{}", DELIM_TEXT[*d], VALUES[v]))
+                        .collect();
+                    format!("{pre}{body}{post}")
+                });
+            (Just(pattern), prop::collection::vec(text, 1..8))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn split_captures_equal_the_full_regex((pattern, texts) in case()) {
+            let mut l = PatternLibrary::new();
+            l.add("NUMBER", "[0-9]+");
+            for (i, f) in FIELDS.iter().enumerate() {
+                l.add(&format!("F{i}"), f);
+            }
+            let g = l.compile(&pattern).unwrap();
+            for text in &texts {
+                check(&pattern, &g, text);
+            }
+        }
+    }
+}
+
 /// Groks of the parsers that see the generated shapes below.
 static SHAPED: LazyLock<Vec<(String, Grok)>> = LazyLock::new(|| {
     let wanted = [
@@ -193,6 +316,8 @@ fn ip() -> impl Strategy<Value = String> {
         (any::<[u8; 4]>()).prop_map(|b| format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3])),
         (any::<[u16; 3]>()).prop_map(|w| format!("2001:db8:{:x}::{:x}:{:x}", w[0], w[1], w[2])),
         Just("::1".to_string()),
+        // A zone: bytes after `%` that the cuts of a split must not trust (see `split`).
+        "fe80::[0-9a-f]{1,4}%[a-z0-9 ]{1,6}",
         "[a-z]{1,8}(\\.[a-z]{1,6}){0,2}",
     ]
 }

@@ -21,6 +21,7 @@
 mod base;
 mod fast;
 pub mod library;
+mod split;
 mod tail;
 pub mod translate;
 
