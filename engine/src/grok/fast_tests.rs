@@ -254,11 +254,16 @@ mod split_props {
     /// A pattern of 1 to 4 (delimiter, field) parts, and texts built from the same parts
     /// with values of every kind (so that most of them match), then some random bytes.
     fn case() -> impl Strategy<Value = (String, Vec<String>)> {
-        prop::collection::vec((0..FIELDS.len(), 0..DELIMS.len()), 1..5).prop_flat_map(|parts| {
+        let part = (0..FIELDS.len(), 0..DELIMS.len(), any::<bool>());
+        prop::collection::vec(part, 1..5).prop_flat_map(|parts| {
+            // Some fields optional: `%{F:f}?`.
             let pattern: String = parts
                 .iter()
                 .enumerate()
-                .map(|(i, (f, d))| format!("(?:{})%{{F{f}:f{i}}}", DELIMS[*d]))
+                .map(|(i, (f, d, opt))| {
+                    let q = if *opt { "?" } else { "" };
+                    format!("(?:{})%{{F{f}:f{i}}}{q}", DELIMS[*d])
+                })
                 .collect();
             let text = (
                 prop::collection::vec(0..VALUES.len(), parts.len()),
@@ -269,7 +274,7 @@ mod split_props {
                     let body: String = parts
                         .iter()
                         .zip(values)
-                        .map(|((_, d), v)| format!("{}{}", DELIM_TEXT[*d], VALUES[v]))
+                        .map(|((_, d, _), v)| format!("{}{}", DELIM_TEXT[*d], VALUES[v]))
                         .collect();
                     format!("{pre}{body}{post}")
                 });
