@@ -96,7 +96,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             &args.log_type,
             labels.iter().copied(),
         );
-        let mut out = stdout.lock();
+        let mut out = alert_out(&stdout);
         let mut write_err = None;
         let repaired = for_each_line(
             file,
@@ -128,6 +128,9 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 }
             },
         )?;
+        if let Err(e) = out.flush() {
+            write_err.get_or_insert(e.into());
+        }
         if let Some(e) = write_err {
             return Err(e.context("writing alerts"));
         }
@@ -158,6 +161,13 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Where `--json` writes alerts: stdout, in blocks when it is not a terminal (a line-buffered
+/// stdout looks for a newline in every piece serde writes, and writes each alert on its own).
+fn alert_out(stdout: &std::io::Stdout) -> std::io::BufWriter<std::io::StdoutLock<'_>> {
+    let capacity = if stdout.is_terminal() { 0 } else { 64 << 10 };
+    std::io::BufWriter::with_capacity(capacity, stdout.lock())
+}
+
 /// `run` with `threads` > 1: see [`parallel`].
 fn run_parallel(
     args: &ReplayArgs,
@@ -170,7 +180,8 @@ fn run_parallel(
 ) -> anyhow::Result<ExitCode> {
     let sources = sources(args, labels);
     let mut alerts = Vec::new();
-    let mut out = std::io::stdout().lock();
+    let stdout = std::io::stdout();
+    let mut out = alert_out(&stdout);
     let n_alerts = std::sync::atomic::AtomicUsize::new(0);
     let progress = |read: u64| {
         bar.set_position(read);
@@ -194,6 +205,7 @@ fn run_parallel(
         }
         Ok(())
     })?;
+    out.flush().context("writing alerts")?;
     drop(out);
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
