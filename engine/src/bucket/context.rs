@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::expr::functions::Functions;
 use crate::expr::functions::json::write_json_str;
-use crate::expr::{Compiler, Object, Program, Value};
+use crate::expr::{Object, Program, Value};
 
 use super::load::LoadError;
 use super::overflow::MetaItem;
@@ -143,8 +143,7 @@ impl AlertContext {
         functions: &Arc<Functions>,
         warnings: &mut Vec<String>,
     ) -> Result<Option<AlertContext>, LoadError> {
-        let compiler = Compiler::new(functions.clone(), CONTEXT_VARS)
-            .with_fields("evt", crate::event::resolve_field);
+        let compiler = crate::event::compiler(functions.clone(), CONTEXT_VARS);
         let mut keys = Vec::new();
         let mut full_events = false;
         for (key, exprs) in &cfg.keys {

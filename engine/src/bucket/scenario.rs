@@ -101,12 +101,9 @@ impl Scenario {
         functions: &Arc<Functions>,
     ) -> Result<Scenario, String> {
         let d = config.durations()?;
-        let evt = Compiler::new(functions.clone(), &["evt"])
-            .with_fields("evt", crate::event::resolve_field);
-        let cond = Compiler::new(functions.clone(), CONDITION_VARS)
-            .with_fields("evt", crate::event::resolve_field);
-        let ovf = Compiler::new(functions.clone(), OVERFLOW_VARS)
-            .with_fields("evt", crate::event::resolve_field);
+        let evt = crate::event::compiler(functions.clone(), &["evt"]);
+        let cond = crate::event::compiler(functions.clone(), CONDITION_VARS);
+        let ovf = crate::event::compiler(functions.clone(), OVERFLOW_VARS);
         let opt = |c: &Compiler, what: &str, src: &str| -> Result<Option<Program>, String> {
             if src.is_empty() {
                 return Ok(None);

@@ -163,6 +163,15 @@ pub(crate) fn ip_sources(source_ip: Option<&str>) -> Value<'_> {
     )
 }
 
+/// A compiler for expressions over `vars`, whose `evt` (when one of them) is an [`Event`]:
+/// its member chains are resolved with [`resolve_field`].
+pub fn compiler(
+    functions: std::sync::Arc<crate::expr::functions::Functions>,
+    vars: &[&str],
+) -> crate::expr::Compiler {
+    crate::expr::Compiler::new(functions, vars).with_fields("evt", resolve_field)
+}
+
 /// Codes of [`resolve_field`].
 const PARSED: u32 = 1;
 const META: u32 = 2;

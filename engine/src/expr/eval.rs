@@ -41,8 +41,7 @@ impl Program {
         let p: &'a ProgramInner = &self.inner;
         // A program that only reads a resolved field (most statics): no context needed.
         if let Ir::Field { var, code, key, .. } = &p.ir
-            && let Some(Value::Obj(o)) = vars.get(*var)
-            && let Some(v) = o.field(*code, key)
+            && let Some(v) = read_field(vars, *var, *code, key)
         {
             return Ok(v);
         }
@@ -71,6 +70,14 @@ impl Program {
             source: self.inner.source.clone(),
             message: format!("expected bool, but got {}", v.type_name()),
         })
+    }
+}
+
+/// A resolved field ([`Ir::Field`]) of variable `var`, when its object answers `code`.
+fn read_field<'a>(vars: &[Value<'a>], var: usize, code: u32, key: &str) -> Option<Value<'a>> {
+    match vars.get(var) {
+        Some(Value::Obj(o)) => o.field(code, key),
+        _ => None,
     }
 }
 
@@ -339,14 +346,10 @@ impl<'a, 'v> Ctx<'a, 'v> {
                 code,
                 key,
                 chain,
-            } => {
-                if let Some(Value::Obj(o)) = self.vars.get(*var)
-                    && let Some(v) = o.field(*code, key)
-                {
-                    return Ok(v);
-                }
-                self.eval(chain)
-            }
+            } => match read_field(self.vars, *var, *code, key) {
+                Some(v) => Ok(v),
+                None => self.eval(chain),
+            },
             Ir::Member {
                 obj,
                 name,

@@ -178,6 +178,8 @@ impl Fast {
             &mut heap[..]
         };
         let input = Input::new(text);
+        // A split that cannot tell (a gate, a segment regex ending early) costs one more
+        // lazy DFA pass in the capture engine below.
         let split = match &self.split {
             Some(split) => match self.re.search(&input) {
                 Some(m) => split.fill(text, m.start(), m.end(), slots),

@@ -14,8 +14,9 @@
 //!
 //! Matching is the hot path of parsing. [`Grok::captures`] runs a second, cheaper regex built
 //! from the same pattern: only the groups that fields read stay capturing (module `fast`), and
-//! a pattern ending in `(.*)` is matched without it (module `tail`). Both rewrites give exactly
-//! the full regex's result, which [`Grok::captures_with`] still computes (the reference the
+//! a pattern ending in `(.*)` is matched without it (module `tail`), and a pattern whose fields
+//! are cut by delimiters gets their spans from byte scans once the match is found (module
+//! `split`). Each gives exactly the full regex's result, which [`Grok::captures_with`] still computes (the reference the
 //! tests compare with). Every engine involved runs in time linear in the text.
 
 mod base;

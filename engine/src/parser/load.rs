@@ -7,7 +7,6 @@ use crate::clock::Clock;
 use crate::conformance::{
     CrowdsecVersion, FormatCheck, ItemKind, Reading, at_line, check_format, locate_after,
 };
-use crate::expr::Compiler;
 use crate::expr::functions::Functions;
 use crate::grok::{GrokError, PatternLibrary};
 
@@ -149,8 +148,7 @@ impl ParserSet {
         on_error: &mut dyn FnMut(LoadError) -> Result<(), LoadError>,
     ) -> Result<ParserSet, LoadError> {
         let docs_files: Vec<ParserFile> = docs.iter().map(|(f, _)| (*f).clone()).collect();
-        let compiler = Compiler::new(functions.clone(), &["evt"])
-            .with_fields("evt", crate::event::resolve_field);
+        let compiler = crate::event::compiler(functions.clone(), &["evt"]);
         let mut unsupported = Vec::new();
         let mut nodes = Vec::new();
         let mut stages: Vec<Arc<str>> = Vec::new();
