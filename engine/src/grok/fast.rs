@@ -42,8 +42,8 @@ pub(super) struct Fast {
     /// Slots a match needs: two per group of `re`, the whole match included.
     slots: usize,
     /// The same captures from the match's span and byte scans, where the pattern allows
-    /// (see [`super::split`]).
-    split: Option<super::split::Split>,
+    /// (see [`super::split`] and [`super::lead`]).
+    split: Option<super::lead::Spans>,
 }
 
 /// Builds the fast regex for `src` (translated, Rust syntax). `fields` are the grok's fields'
@@ -74,7 +74,7 @@ pub(super) fn build(
         .configure(config())
         .build_from_hir(&hir)
         .map_err(|e| e.to_string())?;
-    let split = super::split::build(&hir);
+    let split = super::lead::Spans::build(&hir);
     let group = |g: usize| {
         kept.binary_search(&g)
             .map(|i| i + 1)

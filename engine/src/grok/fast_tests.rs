@@ -234,6 +234,42 @@ fn splits_cut_at_delimiters_and_leave_gated_texts_to_the_engine() {
             .count()
     };
     assert!(split("sshd-logs") >= 8, "{}", split("sshd-logs"));
+    // nginx's access pattern splits behind its leading optional `(%{IPORHOST:target_fqdn} )?`.
+    assert!(split("nginx-logs") >= 1, "{}", split("nginx-logs"));
+}
+
+#[test]
+fn a_leading_optional_group_picks_the_variant_the_full_regex_takes() {
+    let mut l = lib();
+    l.add("NGUSER", "[a-zA-Z.@+_%-]+");
+    let g = l
+        .compile(
+            "(%{IPORHOST:host} )?%{IPORHOST:addr} - (%{NGUSER:user})? \\[%{DATA:date}\\] \"%{WORD:verb} %{DATA:request} HTTP/%{NUMBER:v}\"",
+        )
+        .unwrap();
+    split_agrees(
+        &g,
+        &[
+            "192.0.2.7 - - [01/Mar/2024:00:00:00 +0000] \"GET / HTTP/1.1\"",
+            "www.example.com 192.0.2.7 - bob [x] \"GET /a b HTTP/1.1\" HTTP/2\"",
+            // The first address could be the host, but then nothing is left for `addr`.
+            "www.example.com - - [x] \"GET / HTTP/1.1\"",
+            "a b c - - [x] \"GET / HTTP/1.1\"",
+            "::1 fe80::1%eth0 - - [x] \"GET / HTTP/1.1\"",
+        ],
+    );
+    assert_eq!(
+        fast(&g, "www.example.com 192.0.2.7 - - [x] \"GET / HTTP/1.1\"").1[0],
+        ("host".into(), "www.example.com".into())
+    );
+    assert_eq!(
+        fast(&g, "192.0.2.7 - - [x] \"GET / HTTP/1.1\"").1[0],
+        ("host".into(), "".into())
+    );
+    // Lazy: the group is tried absent first.
+    let g = l.compile("(%{WORD:a} )??%{WORD:b} %{WORD:c}").unwrap();
+    split_agrees(&g, &["x y z", "x y", "x  y", "- x y z"]);
+    assert_eq!(fast(&g, "x y z").1[0], ("a".into(), "".into()));
 }
 
 /// Small patterns of fields and delimiters (some fields hold a delimiter, some are
@@ -250,6 +286,7 @@ mod split_props {
         "[a-z]+(?:%.+)?",
         "[^:]*?",
         "\\b[a-z0-9]+\\b",
+        ".*?",
     ];
     const DELIMS: &[&str] = &[" ", ":", " - ", "\\[", "x"];
     /// What the delimiters are in a text.
@@ -263,9 +300,11 @@ mod split_props {
     /// with values of every kind (so that most of them match), then some random bytes.
     fn case() -> impl Strategy<Value = (String, Vec<String>)> {
         let part = (0..FIELDS.len(), 0..DELIMS.len(), any::<bool>());
-        prop::collection::vec(part, 1..5).prop_flat_map(|parts| {
+        // Sometimes a leading optional group, greedy or lazy: `(%{F:lead}D)?`.
+        let lead = proptest::option::of((0..FIELDS.len(), 0..DELIMS.len(), any::<bool>()));
+        (prop::collection::vec(part, 1..5), lead).prop_flat_map(|(parts, lead)| {
             // Some fields optional: `%{F:f}?`.
-            let pattern: String = parts
+            let body: String = parts
                 .iter()
                 .enumerate()
                 .map(|(i, (f, d, opt))| {
@@ -273,18 +312,30 @@ mod split_props {
                     format!("(?:{})%{{F{f}:f{i}}}{q}", DELIMS[*d])
                 })
                 .collect();
+            let head = lead.map_or(String::new(), |(f, d, lazy)| {
+                let q = if lazy { "??" } else { "?" };
+                format!("(%{{F{f}:lead}}{}){q}", DELIMS[d])
+            });
+            let pattern = format!("{head}{body}");
             let text = (
-                prop::collection::vec(0..VALUES.len(), parts.len()),
+                prop::collection::vec(0..VALUES.len(), parts.len() + 1),
                 "[ab1 :x%\\[-]{0,3}",
                 "[ab1 :x%\\[-]{0,3}",
             )
                 .prop_map(move |(values, pre, post)| {
                     let body: String = parts
                         .iter()
-                        .zip(values)
-                        .map(|((_, d, _), v)| format!("{}{}", DELIM_TEXT[*d], VALUES[v]))
+                        .zip(&values)
+                        .map(|((_, d, _), v)| format!("{}{}", DELIM_TEXT[*d], VALUES[*v]))
                         .collect();
-                    format!("{pre}{body}{post}")
+                    // The lead's value and delimiter in front, in most texts of a lead.
+                    let head = match lead {
+                        Some((_, d, _)) if values[parts.len()] % 4 != 0 => {
+                            format!("{}{}", VALUES[values[parts.len()]], DELIM_TEXT[d])
+                        }
+                        _ => String::new(),
+                    };
+                    format!("{pre}{head}{body}{post}")
                 });
             (Just(pattern), prop::collection::vec(text, 1..8))
         })
@@ -385,10 +436,16 @@ fn syslog_line() -> impl Strategy<Value = String> {
 
 fn access_line() -> impl Strategy<Value = String> {
     let verb = prop_oneof![Just("GET"), Just("POST"), Just("HEAD"), Just("CONNECT")];
-    (ip(), verb, "/[a-z0-9/._?=&%-]{0,30}", 100u32..600, 0u64..100_000, "[ -~]{0,30}").prop_map(
-        |(ip, verb, path, status, bytes, agent)| {
+    // Some with the virtual host in front (nginx's `target_fqdn`).
+    let host = prop_oneof![
+        Just(String::new()),
+        Just("www.example.com ".into()),
+        ip().prop_map(|i| format!("{i} "))
+    ];
+    (host, ip(), verb, "/[a-z0-9/._?=&%-]{0,30}", 100u32..600, 0u64..100_000, "[ -~]{0,30}").prop_map(
+        |(host, ip, verb, path, status, bytes, agent)| {
             format!(
-                "{ip} - - [10/Oct/2025:13:55:36 +0000] \"{verb} {path} HTTP/1.1\" {status} {bytes} \"-\" \"{agent}\""
+                "{host}{ip} - - [10/Oct/2025:13:55:36 +0000] \"{verb} {path} HTTP/1.1\" {status} {bytes} \"-\" \"{agent}\""
             )
         },
     )

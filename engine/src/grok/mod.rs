@@ -21,6 +21,8 @@
 
 mod base;
 mod fast;
+mod lazy;
+mod lead;
 pub mod library;
 mod split;
 mod tail;

@@ -20,23 +20,24 @@ use regex_automata::{Anchored, Input, meta};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use super::fast::{config, strip};
+use super::lazy::{self, Lazy};
 
 /// A set of bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Bytes([u64; 4]);
 
 impl Bytes {
-    fn add(&mut self, b: u8) {
+    pub(super) fn add(&mut self, b: u8) {
         self.0[usize::from(b >> 6)] |= 1 << (b & 63);
     }
 
-    fn add_range(&mut self, lo: u8, hi: u8) {
+    pub(super) fn add_range(&mut self, lo: u8, hi: u8) {
         for b in lo..=hi {
             self.add(b);
         }
     }
 
-    fn has(&self, b: u8) -> bool {
+    pub(super) fn has(&self, b: u8) -> bool {
         self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
     }
 
@@ -50,6 +51,11 @@ impl Bytes {
 
     fn len(&self) -> u32 {
         self.0.iter().map(|w| w.count_ones()).sum()
+    }
+
+    /// Whether every byte of the set is ASCII.
+    pub(super) fn is_ascii(&self) -> bool {
+        self.0[2] == 0 && self.0[3] == 0
     }
 
     /// The byte, when the set has exactly one.
@@ -212,12 +218,22 @@ enum Fields {
 struct Segment {
     /// Fixed-length items it starts with: the scan for its end starts after them.
     skip: usize,
-    /// Where it ends: `None` at the end of the match, else at a byte that can start the
-    /// rest (see [`Cut`]).
-    cut: Option<Cut>,
+    /// Where it ends.
+    end: End,
     fields: Fields,
     /// [`size`] of its items when it needs its own regex, else 0.
     engine_size: usize,
+}
+
+/// Where a segment ends.
+#[derive(Debug)]
+enum End {
+    /// Where the match ends.
+    Match,
+    /// At a byte that can start the rest.
+    Cut(Cut),
+    /// Where the rest first matches, after a lazy field.
+    Lazy(Lazy),
 }
 
 /// A forced boundary: the first byte of `ends` at or after the segment's skipped start,
@@ -259,16 +275,23 @@ pub(super) fn build(hir: &Hir) -> Option<Split> {
             .take_while(|h| !has_capture(h) && fixed_len(h).is_some())
             .count();
         let (before, gates) = gated_of(&items[lo + skip..=i]);
-        if !last && (before.meets(&rest_first) || gates.meets(&rest_first)) {
+        let end = if last {
+            End::Match
+        } else if !before.meets(&rest_first) && !gates.meets(&rest_first) {
+            let any = rest_first.or(gates);
+            End::Cut(Cut {
+                ends: rest_first,
+                gates,
+                any,
+                single: any.single(),
+            })
+        } else if lo + skip == i
+            && let Some(lazy) = lazy::build(&items[i], &items[i + 1..], rest_first)
+        {
+            End::Lazy(lazy)
+        } else {
             continue;
-        }
-        let any = rest_first.or(gates);
-        let cut = (!last).then_some(Cut {
-            ends: rest_first,
-            gates,
-            any,
-            single: any.single(),
-        });
+        };
         let fields = fields(&items[lo..=i])?;
         let skip = items[lo..lo + skip].iter().filter_map(fixed_len).sum();
         let engine_size = match fields {
@@ -277,7 +300,7 @@ pub(super) fn build(hir: &Hir) -> Option<Split> {
         };
         segments.push(Segment {
             skip,
-            cut,
+            end,
             fields,
             engine_size,
         });
@@ -377,7 +400,7 @@ fn captures_in(h: &Hir, out: &mut Vec<u32>) {
 
 /// Whether the regex's own captures are cheap already: anchored at the start and one-pass,
 /// the meta regex extracts them with its one-pass DFA in a single scan, no lazy DFA first.
-fn one_pass(hir: &Hir) -> bool {
+pub(super) fn one_pass(hir: &Hir) -> bool {
     use regex_automata::dfa::onepass;
     use regex_automata::nfa::thompson;
     if !hir
@@ -421,10 +444,9 @@ impl Split {
             }
         };
         set(0, start, end);
-        let bytes = text.as_bytes();
         let mut a = start;
         for seg in &self.segments {
-            let Some(b) = seg.cut(bytes, a, end) else {
+            let Some(b) = seg.cut(text, a, end) else {
                 return false;
             };
             match &seg.fields {
@@ -481,14 +503,17 @@ impl Segment {
     /// byte of `ends` (so at `q` or later) or is empty (at `end`): the segment ends at
     /// `min(q, end)`, on every matching path. With no such byte before `end`, it ends at
     /// `end`. A gate first: `None`.
-    fn cut(&self, text: &[u8], a: usize, end: usize) -> Option<usize> {
-        let Some(cut) = &self.cut else {
-            return Some(end);
-        };
+    fn cut(&self, text: &str, a: usize, end: usize) -> Option<usize> {
         let from = a + self.skip;
         if from > end {
             return None;
         }
+        let cut = match &self.end {
+            End::Match => return Some(end),
+            End::Lazy(lazy) => return lazy.cut(text, from, end),
+            End::Cut(cut) => cut,
+        };
+        let text = text.as_bytes();
         match scan(text, from, end, cut) {
             Some(q) if cut.gates.has(text[q]) => None,
             Some(q) => {
