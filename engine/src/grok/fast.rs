@@ -15,7 +15,7 @@
 
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::util::syntax;
-use regex_automata::{Input, MatchKind, meta};
+use regex_automata::{Anchored, Input, MatchKind, meta};
 use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
 
 /// Slots kept on the stack per match (two per group, the whole match included): 31 fields.
@@ -162,6 +162,15 @@ impl Fast {
         self.re.is_match(Input::new(text))
     }
 
+    /// The leftmost-first match. A match starting at 0, when there is one, is the leftmost:
+    /// an anchored forward pass finds it, without the backward pass that finds where an
+    /// unanchored match starts.
+    fn find(&self, text: &str) -> Option<regex_automata::Match> {
+        self.re
+            .search(&Input::new(text).anchored(Anchored::Yes))
+            .or_else(|| self.re.search(&Input::new(text)))
+    }
+
     /// Runs on `text`; on a match calls `sink` with each field's value, zipped with `fields`.
     pub(super) fn captures<'t>(
         &self,
@@ -181,7 +190,7 @@ impl Fast {
         // A split that cannot tell (a gate, a segment regex ending early) costs one more
         // lazy DFA pass in the capture engine below.
         let split = match &self.split {
-            Some(split) => match self.re.search(&input) {
+            Some(split) => match self.find(text) {
                 Some(m) => split.fill(text, m.start(), m.end(), slots),
                 None => return false,
             },
