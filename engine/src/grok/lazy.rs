@@ -58,7 +58,7 @@ pub(super) fn build(h: &Hir, rest: &[Hir], rest_first: Bytes) -> Option<Lazy> {
 
 /// The bytes of `class`'s matches, when that is exact: no non-ASCII character, or all of
 /// them (then every byte from 0x80, which only ever occur inside such characters).
-fn exact_bytes(class: &Class) -> Option<Bytes> {
+pub(super) fn exact_bytes(class: &Class) -> Option<Bytes> {
     let mut out = Bytes::default();
     match class {
         Class::Unicode(u) => {

@@ -14,6 +14,7 @@ use regex_automata::{Anchored, Input, meta};
 use regex_syntax::hir::{Hir, HirKind};
 
 use super::fast::{config, strip};
+use super::atoms::{self, Atoms};
 use super::split::{self, Split};
 
 /// How a fast regex's captures come from its match's span without a capture engine.
@@ -23,6 +24,8 @@ pub(super) enum Spans {
     Split(Split),
     /// Through a leading optional group's variants.
     Lead(Lead),
+    /// By backtracking over atoms.
+    Atoms(Atoms),
 }
 
 /// A pattern whose first item is an optional group, as its two variants.
@@ -40,6 +43,12 @@ impl Spans {
         split::build(hir)
             .map(Spans::Split)
             .or_else(|| lead(hir).map(Spans::Lead))
+            .or_else(|| {
+                (!split::one_pass(hir))
+                    .then(|| atoms::build(hir))
+                    .flatten()
+                    .map(Spans::Atoms)
+            })
     }
 
     /// Fills `slots` (see [`Split::fill`]); false when the capture engine must answer.
@@ -52,6 +61,7 @@ impl Spans {
     ) -> bool {
         match self {
             Spans::Split(s) => s.fill(text, start, end, slots),
+            Spans::Atoms(a) => a.fill(text, start, end, slots),
             Spans::Lead(l) => {
                 let input = Input::new(text).range(start..).anchored(Anchored::Yes);
                 let i = usize::from(!l.first.is_match(input));

@@ -19,6 +19,7 @@
 //! `split`). Each gives exactly the full regex's result, which [`Grok::captures_with`] still computes (the reference the
 //! tests compare with). Every engine involved runs in time linear in the text.
 
+mod atoms;
 mod base;
 mod fast;
 mod lazy;
