@@ -83,11 +83,9 @@ pub(super) fn build(hir: &Hir) -> Option<Atoms> {
     let mut steps = Vec::new();
     emit(hir, &mut steps)?;
     steps.push(Step::Match);
-    (steps.len() <= MAX_STEPS && steps.iter().any(|s| matches!(s, Step::Save(_)))).then(|| {
-        Atoms {
-            steps,
-            looks: LookMatcher::new(),
-        }
+    (steps.len() <= MAX_STEPS && steps.iter().any(|s| matches!(s, Step::Save(_)))).then(|| Atoms {
+        steps,
+        looks: LookMatcher::new(),
     })
 }
 

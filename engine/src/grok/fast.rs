@@ -38,7 +38,7 @@ pub(super) enum Source {
 pub(super) struct Fast {
     re: meta::Regex,
     /// One per field of the grok, in the grok's field order.
-    sources: Vec<Source>,
+    pub(super) sources: Vec<Source>,
     /// Slots a match needs: two per group of `re`, the whole match included.
     slots: usize,
     /// The same captures from the match's span and byte scans, where the pattern allows
@@ -155,6 +155,23 @@ impl Fast {
     #[cfg(test)]
     pub(super) fn is_split(&self) -> bool {
         self.split.is_some()
+    }
+
+    /// The spans' captures alone (no capture engine): the whole match's and each group's
+    /// span, or `None` when there is no match or the spans leave it to the engine.
+    #[cfg(test)]
+    pub(super) fn spans_only(&self, text: &str) -> Option<Vec<Option<(usize, usize)>>> {
+        let mut slots = vec![None; self.slots];
+        let m = self.find(text)?;
+        self.split
+            .as_ref()?
+            .fill(text, m.start(), m.end(), &mut slots)
+            .then(|| {
+                slots
+                    .chunks(2)
+                    .map(|c| Some((c[0]?.get(), c[1]?.get())))
+                    .collect()
+            })
     }
 
     /// Whether the regex matches `text` (stops at the first match state it sees).

@@ -272,6 +272,51 @@ fn a_leading_optional_group_picks_the_variant_the_full_regex_takes() {
     assert_eq!(fast(&g, "x y z").1[0], ("a".into(), "".into()));
 }
 
+/// The fields the spans alone give (no capture engine), when they do.
+fn spans_only(g: &Grok, text: &str) -> Option<Fields> {
+    let f = g.inner.fast.as_ref()?;
+    let spans = f.spans_only(text)?;
+    let mut got = Vec::new();
+    let (_, end) = spans[0]?;
+    for ((field, _), source) in g.inner.fields.iter().zip(&f.sources) {
+        let (s, e) = match *source {
+            fast::Source::Group(i) => spans[i].unwrap_or((0, 0)),
+            fast::Source::ToEnd(i) => spans[i].map_or((0, 0), |(s, _)| (s, text.len())),
+            fast::Source::Tail => (end, text.len()),
+        };
+        got.push((field.clone(), text[s..e].to_string()));
+    }
+    Some(got)
+}
+
+#[test]
+fn atoms_give_syslog_captures_and_leave_regex_atoms_to_the_engine() {
+    let g = lib().compile("^%{SYSLOGLINE}").unwrap();
+    for text in [
+        "Jan  1 00:00:00 db-02 sshd[58474]: Failed password for root from 192.0.2.7 port 22 ssh2",
+        // No pid: the program's run (which holds ':') gives back its last byte.
+        "Mar 12 10:01:02 host kernel: [ 1.0] eth0: link up",
+        "Mar 12 10:01:02 host CRON:: x",
+        "Oct  3 01:02:03 <13.5> fe80::1 su[1]: x",
+        "2024-03-01T10:00:00.123+01:00 host.example.com systemd[1]: Started x.",
+        "Jan  1 00:00:00 host ",
+    ] {
+        let got = spans_only(&g, text);
+        assert_eq!(got.as_ref(), Some(&plain(&g, text).1), "{text}");
+    }
+    // A regex atom (`(?:ab|a)`) whose first end leaves its continuation nothing: the engine
+    // answers (the second alternative must not be taken instead).
+    let mut l = lib();
+    l.add("D", "[0-9]");
+    l.add("Y", "b[0-9]+");
+    l.add("Z", ".+");
+    let g = l.compile("^(?:%{D:x}(?:ab|a)%{Y:y}|%{Z:z})$").unwrap();
+    assert_eq!(spans_only(&g, "1ab5"), None);
+    assert_eq!(fast(&g, "1ab5"), plain(&g, "1ab5"));
+    assert_eq!(fast(&g, "1ab5").1[1], ("y".into(), "b5".into()));
+    assert!(spans_only(&g, "1abb5").is_some());
+}
+
 /// Small patterns of fields and delimiters (some fields hold a delimiter, some are
 /// alternations with fields of their own, one is gated) on texts of their bytes: the split
 /// gives the full regex's captures, whichever way each pattern splits.

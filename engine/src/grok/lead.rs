@@ -13,8 +13,8 @@ use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::{Anchored, Input, meta};
 use regex_syntax::hir::{Hir, HirKind};
 
-use super::fast::{config, strip};
 use super::atoms::{self, Atoms};
+use super::fast::{config, strip};
 use super::split::{self, Split};
 
 /// How a fast regex's captures come from its match's span without a capture engine.
