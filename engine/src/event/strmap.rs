@@ -17,6 +17,16 @@ use crate::expr::{Object, Value};
 pub struct StrMap {
     /// `(tag of the key, key, value)`: the tag tells most keys apart without reading them.
     entries: Vec<(u64, CompactString, CompactString)>,
+    /// A bit per key present ([`bit`] of its tag): a clear bit answers "absent" without the
+    /// scan (most inserts are of new keys). A function of the keys, as entries are never
+    /// removed one by one.
+    present: u128,
+}
+
+/// The bit of [`StrMap::present`] for a tag.
+#[inline]
+fn bit(tag: u64) -> u128 {
+    1 << (tag.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57)
 }
 
 /// The first seven bytes of `key` and its length (saturated) in one word: equal keys have
@@ -46,6 +56,9 @@ impl StrMap {
     /// The value stored under `key`, if any.
     pub fn get(&self, key: &str) -> Option<&str> {
         let want = tag(key);
+        if self.present & bit(want) == 0 {
+            return None;
+        }
         self.entries
             .iter()
             .find(|(t, k, _)| same(*t, k, want, key))
@@ -60,30 +73,43 @@ impl StrMap {
     /// Whether `key` is present (even with an empty value).
     pub fn contains_key(&self, key: &str) -> bool {
         let want = tag(key);
+        if self.present & bit(want) == 0 {
+            return false;
+        }
         self.entries.iter().any(|(t, k, _)| same(*t, k, want, key))
     }
 
     /// Sets `key` to `value`, replacing any previous value.
     pub fn insert(&mut self, key: &str, value: &str) {
         let want = tag(key);
-        match self
-            .entries
-            .iter_mut()
-            .find(|(t, k, _)| same(*t, k, want, key))
-        {
+        let found = if self.present & bit(want) == 0 {
+            None
+        } else {
+            self.entries
+                .iter_mut()
+                .find(|(t, k, _)| same(*t, k, want, key))
+        };
+        match found {
             Some((_, _, v)) => {
                 v.clear();
                 v.push_str(value);
             }
-            None => self
-                .entries
-                .push((want, CompactString::from(key), CompactString::from(value))),
+            None => {
+                if self.entries.capacity() == 0 {
+                    // Parsed maps get a dozen or more fields: one allocation, not four.
+                    self.entries.reserve(12);
+                }
+                self.present |= bit(want);
+                self.entries
+                    .push((want, CompactString::from(key), CompactString::from(value)))
+            }
         }
     }
 
     /// Removes every entry, keeping the allocation.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.present = 0;
     }
 
     /// Number of entries.
@@ -186,10 +212,15 @@ mod tests {
     proptest! {
         /// The map behaves as a list of unique keys with last-write-wins values.
         #[test]
-        fn lookups_agree_with_a_plain_list(ops in prop::collection::vec((key(), "[a-z]{0,3}"), 0..40), probes in prop::collection::vec(key(), 0..20)) {
+        fn lookups_agree_with_a_plain_list(ops in prop::collection::vec((key(), "[a-z]{0,3}", 0..30u8), 0..40), probes in prop::collection::vec(key(), 0..20)) {
             let mut m = StrMap::new();
             let mut plain: Vec<(String, String)> = Vec::new();
-            for (k, v) in &ops {
+            for (k, v, c) in &ops {
+                // Now and then cleared first.
+                if *c == 0 {
+                    m.clear();
+                    plain.clear();
+                }
                 m.insert(k, v);
                 match plain.iter_mut().find(|(pk, _)| pk == k) {
                     Some((_, pv)) => *pv = v.clone(),
@@ -199,7 +230,7 @@ mod tests {
             let got: Vec<(String, String)> =
                 m.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
             prop_assert_eq!(&got, &plain);
-            for p in probes.iter().chain(ops.iter().map(|(k, _)| k)) {
+            for p in probes.iter().chain(ops.iter().map(|(k, _, _)| k)) {
                 let want = plain.iter().find(|(k, _)| k == p).map(|(_, v)| v.as_str());
                 prop_assert_eq!(m.get(p), want);
                 prop_assert_eq!(m.contains_key(p), want.is_some());
