@@ -13,6 +13,10 @@ use engine::clock::FixedClock;
 use engine::event::{Acquisition, ExpectMode};
 use engine::parser::{LoadOptions, ParserSet, resolve_hub_items};
 
+/// The allocator the `hivewall` binary uses, so that the parse path costs what it costs there.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
