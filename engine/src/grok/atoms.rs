@@ -277,7 +277,8 @@ impl Atoms {
         }
         (slots[0], slots[1]) = (NonMaxUsize::new(start), NonMaxUsize::new(end));
         let bytes = text.as_bytes();
-        let mut stack: Vec<Frame> = Vec::new();
+        // One allocation for the common depths (growing from empty costs several).
+        let mut stack: Vec<Frame> = Vec::with_capacity(32);
         let (mut pc, mut at) = (0, start);
         let mut budget = 16 * (end - start) + 256;
         loop {
