@@ -57,6 +57,8 @@ enum Step {
 pub(super) struct Atoms {
     steps: Vec<Step>,
     looks: LookMatcher,
+    /// Whether every match starts at 0 (`^...`).
+    pub(super) anchored: bool,
 }
 
 enum Frame {
@@ -83,9 +85,14 @@ pub(super) fn build(hir: &Hir) -> Option<Atoms> {
     let mut steps = Vec::new();
     emit(hir, &mut steps)?;
     steps.push(Step::Match);
+    let anchored = hir
+        .properties()
+        .look_set_prefix()
+        .contains(regex_syntax::hir::Look::Start);
     (steps.len() <= MAX_STEPS && steps.iter().any(|s| matches!(s, Step::Save(_)))).then(|| Atoms {
         steps,
         looks: LookMatcher::new(),
+        anchored,
     })
 }
 
@@ -271,6 +278,25 @@ impl Atoms {
         end: usize,
         slots: &mut [Option<NonMaxUsize>],
     ) -> bool {
+        self.run(text, start, Some(end), slots)
+    }
+
+    /// [`Self::fill`] for a match starting at 0 whose end is not known: the first path that
+    /// succeeds is the leftmost-first match (a pattern anchored at the start, where no lazy
+    /// DFA pass needs to find the match first). False when there is none or the engine must
+    /// answer.
+    pub(super) fn fill_from_start(&self, text: &str, slots: &mut [Option<NonMaxUsize>]) -> bool {
+        self.run(text, 0, None, slots)
+    }
+
+    fn run(
+        &self,
+        text: &str,
+        start: usize,
+        known_end: Option<usize>,
+        slots: &mut [Option<NonMaxUsize>],
+    ) -> bool {
+        let end = known_end.unwrap_or(text.len());
         slots.iter_mut().for_each(|s| *s = None);
         if slots.len() < 2 {
             return false;
@@ -345,6 +371,10 @@ impl Atoms {
                 Step::Jmp(t) => {
                     pc = *t;
                     continue;
+                }
+                Step::Match if known_end.is_none() => {
+                    slots[1] = NonMaxUsize::new(at);
+                    return true;
                 }
                 Step::Match => return at == end,
             };

@@ -207,6 +207,7 @@ impl Fast {
         // A split that cannot tell (a gate, a segment regex ending early) costs one more
         // lazy DFA pass in the capture engine below.
         let split = match &self.split {
+            Some(split) if split.fill_from_start(text, slots) == Some(true) => true,
             Some(split) => match self.find(text) {
                 Some(m) => split.fill(text, m.start(), m.end(), slots),
                 None => return false,

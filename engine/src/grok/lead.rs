@@ -51,6 +51,19 @@ impl Spans {
             })
     }
 
+    /// Fills `slots` for a pattern anchored at the start without the lazy DFA's match first,
+    /// when the spans can (see [`Atoms::fill_from_start`]); `None` when they cannot try.
+    pub(super) fn fill_from_start(
+        &self,
+        text: &str,
+        slots: &mut [Option<NonMaxUsize>],
+    ) -> Option<bool> {
+        match self {
+            Spans::Atoms(a) if a.anchored => Some(a.fill_from_start(text, slots)),
+            _ => None,
+        }
+    }
+
     /// Fills `slots` (see [`Split::fill`]); false when the capture engine must answer.
     pub(super) fn fill(
         &self,
