@@ -18,6 +18,7 @@
 //! DFA's match ends (checked). A step budget linear in the match's length keeps the whole in
 //! linear time.
 
+use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::util::look::{Look, LookMatcher};
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::{Anchored, Input, meta};
@@ -230,12 +231,23 @@ fn flush(pending: &mut Vec<Hir>, out: &mut Vec<Step>) -> Option<()> {
         return Some(());
     }
     let hir = Hir::concat(std::mem::take(pending));
-    let re = meta::Builder::new()
-        .configure(config())
-        .build_from_hir(&hir)
-        .ok()?;
-    out.push(Step::Re(re));
+    out.push(Step::Re(atom(&hir)?));
     Some(())
+}
+
+/// The regex of an atom: only an anchored forward search ever runs on it, so no capture
+/// engine and no full DFA are built.
+fn atom(hir: &Hir) -> Option<meta::Regex> {
+    meta::Builder::new()
+        .configure(
+            config()
+                .which_captures(WhichCaptures::Implicit)
+                .onepass(false)
+                .backtrack(false)
+                .dfa(false),
+        )
+        .build_from_hir(hir)
+        .ok()
 }
 
 fn run(c: &Class, min: u32, max: Option<u32>, greedy: bool) -> Option<Step> {
