@@ -201,29 +201,45 @@ fn emit(h: &Hir, out: &mut Vec<Step>) -> Option<()> {
 fn plain(items: &[Hir], out: &mut Vec<Step>) -> Option<()> {
     let mut pending: Vec<Hir> = Vec::new();
     for h in items {
-        let step = match h.kind() {
-            HirKind::Empty => continue,
-            HirKind::Literal(l) => Some(Step::Lit(l.0.clone())),
-            // Unicode word boundaries stay in regex atoms (their tables are the DFA's).
-            HirKind::Look(look) => Look::from_repr(look.as_repr())
-                .filter(|l| !unicode_word(*l))
-                .map(Step::Look),
-            HirKind::Class(c) => run(c, 1, Some(1), true),
-            HirKind::Repetition(r) => match r.sub.kind() {
-                HirKind::Class(c) => run(c, r.min, r.max, r.greedy),
-                _ => None,
-            },
-            _ => None,
+        // A sequence of steps alone (`\b[1-9][0-9]*\b`, `[^/].*?`) is opened: its runs can be
+        // backtracked, and no regex is called.
+        let steps: Option<Vec<Step>> = match h.kind() {
+            HirKind::Concat(subs) => subs
+                .iter()
+                .map(cheap)
+                .collect::<Option<Vec<_>>>()
+                .map(|v| v.into_iter().flatten().collect()),
+            _ => cheap(h).map(|s| s.into_iter().collect()),
         };
-        match step {
-            Some(s) => {
+        match steps {
+            Some(steps) => {
                 flush(&mut pending, out)?;
-                out.push(s);
+                out.extend(steps);
             }
             None => pending.push(h.clone()),
         }
     }
     flush(&mut pending, out)
+}
+
+/// `h` as at most one step without a regex (`Some(None)` for nothing to do), if it can be.
+fn cheap(h: &Hir) -> Option<Option<Step>> {
+    Some(match h.kind() {
+        HirKind::Empty => None,
+        HirKind::Literal(l) => Some(Step::Lit(l.0.clone())),
+        // Unicode word boundaries stay in regex atoms (their tables are the DFA's).
+        HirKind::Look(look) => Some(
+            Look::from_repr(look.as_repr())
+                .filter(|l| !unicode_word(*l))
+                .map(Step::Look)?,
+        ),
+        HirKind::Class(c) => Some(run(c, 1, Some(1), true)?),
+        HirKind::Repetition(r) => match r.sub.kind() {
+            HirKind::Class(c) => Some(run(c, r.min, r.max, r.greedy)?),
+            _ => return None,
+        },
+        _ => return None,
+    })
 }
 
 fn flush(pending: &mut Vec<Hir>, out: &mut Vec<Step>) -> Option<()> {

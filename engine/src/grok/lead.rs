@@ -17,6 +17,10 @@ use super::atoms::{self, Atoms};
 use super::fast::{config, strip};
 use super::split::{self, Split};
 
+/// The [`split::size`] from which a pattern that does not split runs as atoms (`%{IP}` alone
+/// is over 2,000; `%{WORD} %{INT}` about 20).
+const ATOMS_MIN_SIZE: usize = 400;
+
 /// How a fast regex's captures come from its match's span without a capture engine.
 #[derive(Debug)]
 pub(super) enum Spans {
@@ -43,8 +47,11 @@ impl Spans {
         split::build(hir)
             .map(Spans::Split)
             .or_else(|| lead(hir).map(Spans::Lead))
+            // The bounded backtracker is cheap on small patterns: atoms pay (in time, and in
+            // memory for their automata) where a large part (an address) would be walked
+            // state by state.
             .or_else(|| {
-                (!split::one_pass(hir))
+                (split::size(hir) >= ATOMS_MIN_SIZE && !split::one_pass(hir))
                     .then(|| atoms::build(hir))
                     .flatten()
                     .map(Spans::Atoms)

@@ -318,7 +318,7 @@ pub(super) fn build(hir: &Hir) -> Option<Split> {
 }
 
 /// A measure of the automaton `h` compiles to: its nodes, a class counting its ranges.
-fn size(h: &Hir) -> usize {
+pub(super) fn size(h: &Hir) -> usize {
     1 + match h.kind() {
         HirKind::Empty | HirKind::Look(_) | HirKind::Literal(_) => 0,
         HirKind::Class(Class::Unicode(u)) => u.ranges().len(),
