@@ -14,10 +14,13 @@
 //!
 //! Matching is the hot path of parsing. [`Grok::captures`] runs a second, cheaper regex built
 //! from the same pattern: only the groups that fields read stay capturing (module `fast`), and
-//! a pattern ending in `(.*)` is matched without it (module `tail`), and a pattern whose fields
-//! are cut by delimiters gets their spans from byte scans once the match is found (module
-//! `split`). Each gives exactly the full regex's result, which [`Grok::captures_with`] still computes (the reference the
-//! tests compare with). Every engine involved runs in time linear in the text.
+//! a pattern ending in `(.*)` is matched without it (module `tail`), a pattern whose fields are
+//! cut by delimiters gets their spans from byte scans once the match is found (module `split`,
+//! with `lead` for a leading optional group and `lazy` for the end of a lazy field), and a large
+//! pattern that does not split is backtracked over atoms matched by their own lazy DFAs (module
+//! `atoms`). Each gives exactly the full regex's result, which [`Grok::captures_with`] still
+//! computes (the reference the tests compare with), or hands the text to the capture engine.
+//! Every engine involved runs in time linear in the text.
 
 mod atoms;
 mod base;
