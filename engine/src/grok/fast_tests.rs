@@ -539,3 +539,54 @@ proptest! {
         }
     }
 }
+
+/// hivewall's own patterns (`scenarios/patterns`), on generated lines of their shapes: the
+/// fast path equals the full regex, and the access patterns get their captures without the
+/// capture engine (atoms: anchored, a large address, cuts that a request line would gate).
+mod own_patterns {
+    use super::*;
+
+    static OWN: LazyLock<Vec<(String, Grok)>> = LazyLock::new(|| {
+        let mut l = lib();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/patterns");
+        l.load_dir(&dir).unwrap();
+        [
+            "HW_SYSLOG_BSD",
+            "HW_SSHD_FAILED_AUTH",
+            "HW_SSHD_INVALID_USER",
+            "HW_SSHD_ACCEPTED",
+            "HW_NGINX_ACCESS",
+            "HW_APACHE_ACCESS",
+            "HW_URL_FILE_PARTS",
+        ]
+        .iter()
+        .map(|n| (n.to_string(), l.compile(&format!("%{{{n}}}")).unwrap()))
+        .collect()
+    });
+
+    #[test]
+    fn access_lines_take_the_atoms() {
+        let (_, g) = OWN.iter().find(|(n, _)| n == "HW_NGINX_ACCESS").unwrap();
+        for text in [
+            r#"81.25.59.222 - - [01/Mar/2024:00:00:00 +0000] "GET /img/hero.jpg HTTP/1.1" 200 81680 "https://www.example.com/" "Mozilla/5.0 (X11)""#,
+            r#"www.example.com:443 2001:db8::7 - bob [01/Mar/2024:00:00:00 +0000] "\x16\x03" 400 0 "-" "-""#,
+        ] {
+            assert_eq!(
+                spans_only(g, text).as_ref(),
+                Some(&plain(g, text).1),
+                "{text}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn own_patterns_equal_the_full_regex_on_generated_lines(text in line()) {
+            for (label, g) in OWN.iter() {
+                check(label, g, &text);
+            }
+        }
+    }
+}

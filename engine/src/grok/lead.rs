@@ -11,7 +11,7 @@
 
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::{Anchored, Input, meta};
-use regex_syntax::hir::{Hir, HirKind};
+use regex_syntax::hir::{Hir, HirKind, Look};
 
 use super::atoms::{self, Atoms};
 use super::fast::{config, strip};
@@ -44,18 +44,25 @@ pub(super) struct Lead {
 impl Spans {
     /// The spans of `hir` (the fast regex), when it or its leading group's variants split.
     pub(super) fn build(hir: &Hir) -> Option<Spans> {
-        split::build(hir)
-            .map(Spans::Split)
-            .or_else(|| lead(hir).map(Spans::Lead))
-            // The bounded backtracker is cheap on small patterns: atoms pay (in time, and in
-            // memory for their automata) where a large part (an address) would be walked
-            // state by state.
-            .or_else(|| {
-                (split::size(hir) >= ATOMS_MIN_SIZE && !split::one_pass(hir))
-                    .then(|| atoms::build(hir))
-                    .flatten()
-                    .map(Spans::Atoms)
-            })
+        // The bounded backtracker is cheap on small patterns: atoms pay (in time, and in
+        // memory for their automata) where a large part (an address) would be walked state by
+        // state.
+        let atoms = || {
+            (split::size(hir) >= ATOMS_MIN_SIZE && !split::one_pass(hir))
+                .then(|| atoms::build(hir))
+                .flatten()
+                .map(Spans::Atoms)
+        };
+        // Anchored at the start, atoms need no lazy DFA pass at all, where a lead needs two
+        // (and its variants' cuts may be gated: hivewall's own nginx access pattern).
+        let anchored = hir.properties().look_set_prefix().contains(Look::Start);
+        split::build(hir).map(Spans::Split).or_else(|| {
+            if anchored {
+                atoms().or_else(|| lead(hir).map(Spans::Lead))
+            } else {
+                lead(hir).map(Spans::Lead).or_else(atoms)
+            }
+        })
     }
 
     /// Fills `slots` for a pattern anchored at the start without the lazy DFA's match first,
