@@ -86,15 +86,19 @@ pub(super) fn build(hir: &Hir) -> Option<Atoms> {
     let mut steps = Vec::new();
     emit(hir, &mut steps)?;
     steps.push(Step::Match);
-    let anchored = hir
-        .properties()
-        .look_set_prefix()
-        .contains(regex_syntax::hir::Look::Start);
+    let anchored = anchored(hir);
     (steps.len() <= MAX_STEPS && steps.iter().any(|s| matches!(s, Step::Save(_)))).then(|| Atoms {
         steps,
         looks: LookMatcher::new(),
         anchored,
     })
+}
+
+/// Whether every match of `hir` starts at 0 (`^...`).
+pub(super) fn anchored(hir: &Hir) -> bool {
+    hir.properties()
+        .look_set_prefix()
+        .contains(regex_syntax::hir::Look::Start)
 }
 
 fn has_capture(h: &Hir) -> bool {

@@ -41,9 +41,9 @@ pub(super) struct Fast {
     pub(super) sources: Vec<Source>,
     /// Slots a match needs: two per group of `re`, the whole match included.
     slots: usize,
-    /// The same captures from the match's span and byte scans, where the pattern allows
-    /// (see [`super::split`] and [`super::lead`]).
-    split: Option<super::lead::Spans>,
+    /// The same captures without a capture engine, where the pattern allows (see
+    /// [`super::spans`]).
+    pub(super) spans: Option<super::spans::Spans>,
 }
 
 /// Builds the fast regex for `src` (translated, Rust syntax). `fields` are the grok's fields'
@@ -74,7 +74,7 @@ pub(super) fn build(
         .configure(config())
         .build_from_hir(&hir)
         .map_err(|e| e.to_string())?;
-    let split = super::lead::Spans::build(&hir);
+    let spans = super::spans::Spans::build(&hir);
     let group = |g: usize| {
         kept.binary_search(&g)
             .map(|i| i + 1)
@@ -101,7 +101,7 @@ pub(super) fn build(
         re,
         sources,
         slots,
-        split,
+        spans,
     })
 }
 
@@ -154,7 +154,7 @@ impl Fast {
     /// Whether captures come from a split (see [`super::split`]) when the text allows.
     #[cfg(test)]
     pub(super) fn is_split(&self) -> bool {
-        self.split.is_some()
+        self.spans.is_some()
     }
 
     /// The spans' captures alone (no capture engine): the whole match's and each group's
@@ -163,7 +163,7 @@ impl Fast {
     pub(super) fn spans_only(&self, text: &str) -> Option<Vec<Option<(usize, usize)>>> {
         let mut slots = vec![None; self.slots];
         let m = self.find(text)?;
-        self.split
+        self.spans
             .as_ref()?
             .fill(text, m.start(), m.end(), &mut slots)
             .then(|| {
@@ -204,17 +204,20 @@ impl Fast {
             &mut heap[..]
         };
         let input = Input::new(text);
-        // A split that cannot tell (a gate, a segment regex ending early) costs one more
-        // lazy DFA pass in the capture engine below.
-        let split = match &self.split {
-            Some(split) if split.fill_from_start(text, slots) == Some(true) => true,
-            Some(split) => match self.find(text) {
-                Some(m) => split.fill(text, m.start(), m.end(), slots),
-                None => return false,
+        // Spans that cannot tell (a gate, a segment regex ending early, an atom to backtrack
+        // into) cost one more lazy DFA pass in the capture engine below. Atoms that ran from
+        // the start and could not tell would not tell with the match's end either.
+        let filled = match &self.spans {
+            Some(spans) => match spans.fill_from_start(text, slots) {
+                Some(done) => done,
+                None => match self.find(text) {
+                    Some(m) => spans.fill(text, m.start(), m.end(), slots),
+                    None => return false,
+                },
             },
             None => false,
         };
-        if !split && self.re.search_slots(&input, slots).is_none() {
+        if !filled && self.re.search_slots(&input, slots).is_none() {
             return false;
         }
         let at = |i: usize| slots.get(i).copied().flatten().map(NonMaxUsize::get);

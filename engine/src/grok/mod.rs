@@ -28,6 +28,7 @@ mod fast;
 mod lazy;
 mod lead;
 pub mod library;
+mod spans;
 mod split;
 mod tail;
 pub mod translate;
