@@ -238,7 +238,7 @@ def restores(proc, since: int = 0) -> list[tuple[int, int, int]]:
 
 
 def test_two_processors_one_killed_and_restarted(cluster: Services, tmp_path):
-    """Two processors share the 4 partitions. SIGKILL of one while they work through 24,000
+    """Two processors share the 4 partitions. SIGKILL of one while they work through 60,000
     auth lines (attackers renamed into 198.18.0.0/15): the other takes its partitions over,
     restoring them from the changelog (hivewall.state); then the killed one restarts on its
     state dir and gets partitions back. The end state is replay's: records written again with
@@ -254,7 +254,7 @@ def test_two_processors_one_killed_and_restarted(cluster: Services, tmp_path):
                         + "\n".join(cluster.alive()), pytrace=False)
         time.sleep(0.2)
     survivor_log_at = len(cluster.processor2.output())
-    log = genlog("auth-bf", 24000, 11, tmp_path / "auth.log")
+    log = genlog("auth-bf", 60000, 11, tmp_path / "auth.log")
     rewrite_ips(log, "198.18")
     before = by_value(served(cluster))
     replay = Replay(log, "syslog")
