@@ -19,6 +19,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 
 pub use dump::{event_to_json, go_time_string};
+pub(crate) use object::MapKind;
 pub(crate) use object::{EVENT_FIELDS, ip_sources};
 pub use object::{compiler, resolve_field};
 pub use record::RecordError;

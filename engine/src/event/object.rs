@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use crate::expr::{Object, Value};
 
 use super::dump::{go_zero_time, time_or_zero};
-use super::{Event, EventType, ExpectMode, Line, WriteTarget};
+use super::{Event, EventType, ExpectMode, Line, StrMap, WriteTarget};
 
 /// The fields of hivewall's events, as CrowdSec's `Event` names them.
 pub(crate) const EVENT_FIELDS: &[&str] = &[
@@ -70,6 +70,10 @@ impl Object for Event {
             ENRICHED => Value::str(self.enriched.get_or_empty(key)),
             LABELS => Value::str(self.line.labels.get_or_empty(key)),
             RAW => Value::str(&self.line.raw),
+            SRC => Value::str(&self.line.src),
+            MODULE => Value::str(&self.line.module),
+            STR_TIME => Value::str(&self.str_time),
+            MARSHALED_TIME => Value::str(&self.marshaled_time),
             _ => return None,
         })
     }
@@ -172,16 +176,70 @@ pub fn compiler(
     crate::expr::Compiler::new(functions, vars).with_fields("evt", resolve_field)
 }
 
+/// One of an event's three writable string maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MapKind {
+    /// `evt.Parsed`.
+    Parsed,
+    /// `evt.Meta`.
+    Meta,
+    /// `evt.Enriched`.
+    Enriched,
+}
+
+impl Event {
+    /// The resolved field `code`/`key` ([`resolve_field`]) to read and the map `dst` to write,
+    /// borrowed at once. The field is `None` when it is a key of `dst` itself or a code this
+    /// event does not answer (read it through an expression then).
+    pub(crate) fn field_and_map(
+        &mut self,
+        code: u32,
+        key: &str,
+        dst: MapKind,
+    ) -> (Option<&str>, &mut StrMap) {
+        let Event {
+            parsed,
+            meta,
+            enriched,
+            line,
+            str_time,
+            marshaled_time,
+            ..
+        } = self;
+        let (target, a, b) = match dst {
+            MapKind::Parsed => (parsed, (META, &*meta), (ENRICHED, &*enriched)),
+            MapKind::Meta => (meta, (PARSED, &*parsed), (ENRICHED, &*enriched)),
+            MapKind::Enriched => (enriched, (PARSED, &*parsed), (META, &*meta)),
+        };
+        let value = match code {
+            c if c == a.0 => Some(a.1.get_or_empty(key)),
+            c if c == b.0 => Some(b.1.get_or_empty(key)),
+            LABELS => Some(line.labels.get_or_empty(key)),
+            RAW => Some(line.raw.as_str()),
+            SRC => Some(&*line.src),
+            MODULE => Some(&*line.module),
+            STR_TIME => Some(str_time.as_str()),
+            MARSHALED_TIME => Some(marshaled_time.as_str()),
+            _ => None,
+        };
+        (value, target)
+    }
+}
+
 /// Codes of [`resolve_field`].
 const PARSED: u32 = 1;
 const META: u32 = 2;
 const ENRICHED: u32 = 3;
 const LABELS: u32 = 4;
 const RAW: u32 = 5;
+const SRC: u32 = 6;
+const MODULE: u32 = 7;
+const STR_TIME: u32 = 8;
+const MARSHALED_TIME: u32 = 9;
 
 /// The member chains of an event that [`Event`] answers in one call (see
 /// [`crate::expr::compile::FieldResolver`]): a key of `Parsed`, `Meta`, `Enriched` or
-/// `Line.Labels`, and `Line.Raw`. Each gives what the chain gives read member by member.
+/// `Line.Labels`, `Line.Raw`, `Line.Src`, `Line.Module`, `StrTime` and `MarshaledTime`. Each gives what the chain gives read member by member.
 pub fn resolve_field(names: &[&str]) -> Option<u32> {
     Some(match names {
         ["Parsed", _] => PARSED,
@@ -189,6 +247,10 @@ pub fn resolve_field(names: &[&str]) -> Option<u32> {
         ["Enriched", _] => ENRICHED,
         ["Line", "Labels", _] => LABELS,
         ["Line", "Raw"] => RAW,
+        ["Line", "Src"] => SRC,
+        ["Line", "Module"] => MODULE,
+        ["StrTime"] => STR_TIME,
+        ["MarshaledTime"] => MARSHALED_TIME,
         _ => return None,
     })
 }

@@ -171,6 +171,32 @@ fn resolved_fields_read_what_member_chains_read() {
     e.enriched.insert("IsoCode", "FR");
     e.line.raw = "Dec  2 04:12:20 host sshd[1]: Failed password".into();
     e.line.labels = Arc::new([("type", "syslog")].into_iter().collect());
+    e.line.src = Arc::from("/var/log/auth.log");
+    e.line.module = Arc::from("file");
+    e.str_time = "Dec  2 04:12:20".into();
+    // The same event with the values filters look for swapped for others, and an empty one:
+    // predicates ([`crate::expr::pred`]) must take every branch.
+    let mut other = e.clone();
+    for (k, v) in [
+        ("program", "sshd-session"),
+        ("static_ressource", "true"),
+        ("http_status", "200"),
+        ("verb", "POST"),
+    ] {
+        other.parsed.insert(k, v);
+    }
+    for (k, v) in [
+        ("log_type", "http_access-log"),
+        ("service", "ssh"),
+        ("http_status", "403"),
+        ("http_verb", "GET"),
+    ] {
+        other.meta.insert(k, v);
+    }
+    other.line.labels = Arc::new([("type", "unifi")].into_iter().collect());
+    other.str_time = String::new();
+    other.marshaled_time = "2024-12-02T04:12:20Z".into();
+    let events = [e, other, Event::default()];
     let own = [
         "evt.Meta.log_type == 'ssh_failed-auth'",
         "evt.Meta.missing",
@@ -186,6 +212,11 @@ fn resolved_fields_read_what_member_chains_read() {
         "any(['sshd', 'x'], {evt.Parsed.program == #})",
         "map(['log_type', 'service'], {evt.Meta[#]})",
         "len(evt.Meta.http_path) + len(evt.Line.Raw)",
+        "evt.StrTime != '' && evt.Line.Module == 'file'",
+        "evt.MarshaledTime == '' || not (evt.Line.Src in ['/var/log/auth.log'])",
+        "evt.Line.Labels.type not in ['syslog', 'unifi']",
+        "evt.Meta.log_type == 'x' && evt.Meta.missing.y == 'z'",
+        "evt.Parsed.program == 'sshd' || evt.Meta.service in ['ssh', 1]",
     ];
     let (hub, _) = crate::expr::tests::hub::hub_expressions();
     let exprs: Vec<&str> = own
@@ -197,7 +228,7 @@ fn resolved_fields_read_what_member_chains_read() {
         Ok(v) => format!("{v:?}"),
         Err(err) => format!("error: {}", err.message),
     };
-    let (mut compiled, mut with_field) = (0, 0);
+    let (mut compiled, mut with_field, mut preds) = (0, 0, 0);
     for src in exprs {
         let (Ok(a), Ok(b)) = (plain.compile(src), resolved.compile(src)) else {
             assert_eq!(
@@ -211,12 +242,16 @@ fn resolved_fields_read_what_member_chains_read() {
         let mut has = false;
         find_field(&b.inner.ir, &mut has);
         with_field += usize::from(has);
-        let mut evt = e.clone();
-        let x = show(a.eval(&[Value::Obj(&evt)]));
-        let y = show(b.eval(&[Value::Obj(&evt)]));
-        assert_eq!(x, y, "{src}");
-        evt.apply_writes();
+        preds += usize::from(b.inner.pred.is_some());
+        for e in &events {
+            let mut evt = e.clone();
+            let x = show(a.eval(&[Value::Obj(&evt)]));
+            let y = show(b.eval(&[Value::Obj(&evt)]));
+            assert_eq!(x, y, "{src}");
+            evt.apply_writes();
+        }
     }
+    assert!(preds > 150, "only {preds} expressions are predicates");
     assert!(compiled > 500, "only {compiled} expressions compiled");
     assert!(
         with_field > 300,

@@ -11,6 +11,7 @@ use super::error::{ExprError, SyntaxError};
 use super::functions::{Function, Functions, SharedFunctions};
 use super::optimize::{ClosureIr, ElemCache, optimize};
 use super::parser::{CLOSURE_BUILTINS, parse};
+use super::pred::Pred;
 use super::value::Value;
 
 /// Binary operators evaluated eagerly on both operands.
@@ -189,6 +190,8 @@ pub(crate) struct ProgramInner {
     pub source: String,
     pub ir: Ir,
     pub locals: usize,
+    /// The same program as a [`Pred`], when it has one of its shapes (optimized only).
+    pub pred: Option<Pred>,
 }
 
 impl fmt::Debug for Program {
@@ -203,6 +206,17 @@ impl Program {
     /// The expression text this program was compiled from.
     pub fn source(&self) -> &str {
         &self.inner.source
+    }
+
+    /// The code and key of the resolved field (see [`Compiler::with_fields`]) of variable
+    /// `var` that is the whole program, if it is one.
+    pub(crate) fn lone_field(&self, var: usize) -> Option<(u32, &str)> {
+        match &self.inner.ir {
+            Ir::Field {
+                var: v, code, key, ..
+            } if *v == var => Some((*code, key)),
+            _ => None,
+        }
     }
 }
 
@@ -251,11 +265,17 @@ impl Compiler {
             optimize(&mut ir);
             super::fields::resolve(&mut ir, &self.fields);
         }
+        let pred = if self.optimize {
+            super::pred::build(&ir)
+        } else {
+            None
+        };
         Ok(Program {
             inner: Arc::new(ProgramInner {
                 source: source.to_string(),
                 ir,
                 locals: cx.max_locals,
+                pred,
             }),
         })
     }

@@ -45,6 +45,10 @@ impl Program {
         {
             return Ok(v);
         }
+        // A filter of string comparisons (most filters): no context either.
+        if let Some(b) = p.pred.as_ref().and_then(|pred| pred.eval(vars)) {
+            return Ok(Value::Bool(b));
+        }
         let mut cx = Ctx::new(p, vars);
         if p.locals > 0 {
             cx.locals = vec![Value::Nil; p.locals];

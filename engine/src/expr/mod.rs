@@ -16,6 +16,7 @@ mod lexer;
 pub mod ops;
 pub(crate) mod optimize;
 mod parser;
+pub(crate) mod pred;
 mod reads;
 pub mod value;
 

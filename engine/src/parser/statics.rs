@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use compact_str::CompactString;
 
-use crate::event::Event;
+use crate::event::{Event, MapKind};
 use crate::expr::{Compiler, Program, Value};
 
 use super::config::StaticConfig;
@@ -134,6 +134,14 @@ impl Static {
     /// Applies the static to `evt`. Errors only where CrowdSec aborts the line (a value of a type
     /// that cannot become a string).
     pub fn apply(&self, evt: &mut Event, ectx: &EnrichCtx) -> Result<(), NodeError> {
+        if self.apply_direct(evt) {
+            return Ok(());
+        }
+        self.apply_evaluated(evt, ectx)
+    }
+
+    /// [`Self::apply`] through the expression, whatever its shape.
+    fn apply_evaluated(&self, evt: &mut Event, ectx: &EnrichCtx) -> Result<(), NodeError> {
         // Most values are short: an inline string avoids a heap allocation per static and line.
         let value: CompactString = match &self.source {
             Source::Const(s) => CompactString::from(s.as_str()),
@@ -194,6 +202,57 @@ impl Static {
             Target::Invalid(t) => tracing::debug!(target = %t, "Static target cannot be set."),
         }
         Ok(())
+    }
+}
+
+impl Static {
+    /// The map this static writes a key of, and the key.
+    fn map_target(&self) -> Option<(MapKind, &str)> {
+        match &self.target {
+            Target::Parsed(k) => Some((MapKind::Parsed, k)),
+            Target::Meta(k) => Some((MapKind::Meta, k)),
+            Target::Enriched(k) => Some((MapKind::Enriched, k)),
+            _ => None,
+        }
+    }
+
+    /// Most statics write a constant, or a field read as is, to a key of a map: done here
+    /// without an evaluation or a copy of the value (what [`Self::apply`] would do, with the
+    /// same "empty writes nothing" rule). False when the static is not of that shape.
+    fn apply_direct(&self, evt: &mut Event) -> bool {
+        let Some((dst, key)) = self.map_target() else {
+            return false;
+        };
+        match &self.source {
+            Source::Const(v) => {
+                if !v.is_empty() {
+                    map_of(evt, dst).insert(key, v);
+                }
+                true
+            }
+            Source::Expr(p) => {
+                let Some((code, field)) = p.lone_field(0) else {
+                    return false;
+                };
+                match evt.field_and_map(code, field, dst) {
+                    (Some(v), map) => {
+                        if !v.is_empty() {
+                            map.insert(key, v);
+                        }
+                        true
+                    }
+                    (None, _) => false,
+                }
+            }
+        }
+    }
+}
+
+fn map_of(evt: &mut Event, kind: MapKind) -> &mut crate::event::StrMap {
+    match kind {
+        MapKind::Parsed => &mut evt.parsed,
+        MapKind::Meta => &mut evt.meta,
+        MapKind::Enriched => &mut evt.enriched,
     }
 }
 
@@ -270,3 +329,7 @@ fn set_overflow_source(evt: &mut Event, is_value: bool, value: String) {
         set(src);
     }
 }
+
+#[cfg(test)]
+#[path = "statics_tests.rs"]
+mod tests;

@@ -1,0 +1,145 @@
+//! Predicates of the hub's most common filter shapes, evaluated without the evaluator.
+//!
+//! Most filters of parsers and scenarios compare resolved fields ([`Ir::Field`]) with string
+//! constants and combine those comparisons: `evt.Meta.log_type == 'ssh_failed-auth'`,
+//! `evt.Parsed.program in ['sshd', 'sshd-session']`, `evt.Line.Labels.type not in [...]`,
+//! joined by `&&`, `||` and `not`. Evaluated as a tree, each costs an evaluation context, a
+//! value per node and a dynamic call per field; a [`Pred`] reads each field as a string and
+//! compares it directly, and nothing else.
+//!
+//! A predicate only answers when every field it reads is a string: a field the object does
+//! not answer, or answers with another type, makes it give up (`None`) and the program is
+//! evaluated as before. Its parts have no side effects and never fail, so giving up half way
+//! and starting again gives the same result, and short-circuits are the evaluator's.
+
+use super::compile::{BinOp, Ir};
+use super::value::Value;
+
+/// A boolean program of string comparisons on resolved fields.
+#[derive(Debug)]
+pub(crate) enum Pred {
+    /// `field == 'lit'` (`eq`) or `field != 'lit'` (`!eq`).
+    Cmp {
+        field: FieldRef,
+        lit: Box<str>,
+        eq: bool,
+    },
+    /// `field in ['a', 'b', ...]` (every item a string).
+    In {
+        field: FieldRef,
+        items: Box<[Box<str>]>,
+    },
+    /// `not p`.
+    Not(Box<Pred>),
+    /// `p && q && ...`.
+    All(Box<[Pred]>),
+    /// `p || q || ...`.
+    Any(Box<[Pred]>),
+}
+
+/// A resolved field: variable, code and key of an [`Ir::Field`].
+#[derive(Debug)]
+pub(crate) struct FieldRef {
+    var: usize,
+    code: u32,
+    key: Box<str>,
+}
+
+impl FieldRef {
+    fn of(ir: &Ir) -> Option<FieldRef> {
+        match ir {
+            Ir::Field { var, code, key, .. } => Some(FieldRef {
+                var: *var,
+                code: *code,
+                key: key.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The field's value when the variable's object answers it with a string.
+    fn read<'a>(&self, vars: &[Value<'a>]) -> Option<Value<'a>> {
+        match vars.get(self.var) {
+            Some(Value::Obj(o)) => match o.field(self.code, &self.key)? {
+                v @ Value::Str(_) => Some(v),
+                other => {
+                    other.discard();
+                    None
+                }
+            },
+            _ => None,
+        }
+    }
+}
+
+/// The predicate computing `ir`, when `ir` has one of the shapes above throughout.
+pub(crate) fn build(ir: &Ir) -> Option<Pred> {
+    Some(match ir {
+        Ir::Bin {
+            op: op @ (BinOp::Eq | BinOp::Ne),
+            l,
+            r,
+        } => match &**r {
+            Ir::Const(Value::Str(lit)) => Pred::Cmp {
+                field: FieldRef::of(l)?,
+                lit: lit.as_ref().into(),
+                eq: *op == BinOp::Eq,
+            },
+            _ => return None,
+        },
+        Ir::Bin {
+            op: BinOp::In,
+            l,
+            r,
+        } => match &**r {
+            Ir::Const(Value::List(items)) => Pred::In {
+                field: FieldRef::of(l)?,
+                items: items
+                    .iter()
+                    .map(|v| match v {
+                        Value::Str(s) => Some(s.as_ref().into()),
+                        _ => None,
+                    })
+                    .collect::<Option<_>>()?,
+            },
+            _ => return None,
+        },
+        Ir::Not(e) => Pred::Not(Box::new(build(e)?)),
+        Ir::All(items) => Pred::All(items.iter().map(build).collect::<Option<_>>()?),
+        Ir::Any(items) => Pred::Any(items.iter().map(build).collect::<Option<_>>()?),
+        _ => return None,
+    })
+}
+
+impl Pred {
+    /// The program's value, or `None` when a field is not a string (evaluate the program).
+    pub(crate) fn eval(&self, vars: &[Value<'_>]) -> Option<bool> {
+        let is = |field: &FieldRef, f: &dyn Fn(&str) -> bool| -> Option<bool> {
+            let v = field.read(vars)?;
+            let out = matches!(&v, Value::Str(s) if f(s));
+            v.discard();
+            Some(out)
+        };
+        match self {
+            Pred::Cmp { field, lit, eq } => is(field, &|s| (s == &**lit) == *eq),
+            Pred::In { field, items } => is(field, &|s| items.iter().any(|i| **i == *s)),
+            Pred::Not(p) => p.eval(vars).map(|b| !b),
+            Pred::All(ps) => {
+                for p in ps {
+                    if !p.eval(vars)? {
+                        return Some(false);
+                    }
+                }
+                Some(true)
+            }
+            Pred::Any(ps) => {
+                for p in ps {
+                    if p.eval(vars)? {
+                        return Some(true);
+                    }
+                }
+                Some(false)
+            }
+        }
+    }
+}
