@@ -111,19 +111,99 @@ impl EnrichCtx {
     fn parse_date(&self, value: &str, evt: &mut Event) -> Vec<(&'static str, String)> {
         let now = self.clock.now();
         if !value.is_empty() {
-            let fmt = (!evt.str_time_format.is_empty()).then_some(evt.str_time_format.as_str());
-            if let Some((t, layout)) = parse_date(value, fmt, now.year()) {
-                if evt.expect_mode == ExpectMode::TimeMachine {
-                    evt.time = Some(t);
-                }
+            let fmt = evt.str_time_format.as_str();
+            let year = now.year();
+            // Lines of a busy log share their timestamp with the line before: the last
+            // parse's result is kept (it depends on the text, the layout and the year only).
+            let hit = LAST_DATE.with_borrow(|last| {
+                last.as_ref()
+                    .filter(|m| m.value == value && m.fmt == fmt && m.year == year)
+                    .map(|m| (m.time, m.text.clone()))
+            });
+            let parsed = hit.or_else(|| {
+                let (t, layout) = parse_date(value, (!fmt.is_empty()).then_some(fmt), year)?;
                 let text = if layout == "unix" {
                     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 } else {
                     format_rfc3339_nano(&t)
                 };
+                LAST_DATE.set(Some(DateMemo {
+                    value: value.to_string(),
+                    fmt: fmt.to_string(),
+                    year,
+                    time: t,
+                    text: text.clone(),
+                }));
+                Some((t, text))
+            });
+            if let Some((t, text)) = parsed {
+                if evt.expect_mode == ExpectMode::TimeMachine {
+                    evt.time = Some(t);
+                }
                 return vec![("MarshaledTime", text)];
             }
         }
         vec![("MarshaledTime", format_rfc3339_nano(&now.fixed_offset()))]
+    }
+}
+
+/// The last date [`EnrichCtx::parse_date`] parsed on this thread.
+struct DateMemo {
+    value: String,
+    fmt: String,
+    year: i32,
+    time: chrono::DateTime<chrono::FixedOffset>,
+    text: String,
+}
+
+thread_local! {
+    static LAST_DATE: std::cell::RefCell<Option<DateMemo>> = const { std::cell::RefCell::new(None) };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::TimeZone;
+
+    use super::{EnrichCtx, Enricher};
+    use crate::clock::FixedClock;
+    use crate::event::{Event, ExpectMode};
+    use crate::time::{format_rfc3339_nano, parse_date};
+
+    /// The kept last date never answers for another text, layout or year: a sequence with
+    /// repeats gives what parsing each value afresh gives.
+    #[test]
+    fn repeated_dates_parse_as_fresh_ones() {
+        let at = |y| {
+            EnrichCtx::new(Arc::new(FixedClock(
+                chrono::Utc.with_ymd_and_hms(y, 6, 1, 0, 0, 0).unwrap(),
+            )))
+        };
+        let steps = [
+            ("Dec  2 04:12:20", "", 2024),
+            ("Dec  2 04:12:20", "", 2024),
+            ("Dec  2 04:12:20", "", 2025),
+            ("Dec  2 04:12:21", "", 2025),
+            ("02/12/2025 04:12:21", "", 2025),
+            ("02/12/2025 04:12:21", "02/01/2006 15:04:05", 2025),
+            ("02/12/2025 04:12:21", "", 2025),
+            ("Dec  2 04:12:21", "", 2025),
+        ];
+        for (value, fmt, year) in steps {
+            let mut evt = Event {
+                expect_mode: ExpectMode::TimeMachine,
+                str_time_format: fmt.to_string(),
+                ..Event::default()
+            };
+            let got = at(year).run(Enricher::ParseDate, value, &mut evt);
+            let (t, _) = parse_date(value, (!fmt.is_empty()).then_some(fmt), year).unwrap();
+            assert_eq!(
+                got,
+                vec![("MarshaledTime", format_rfc3339_nano(&t))],
+                "{value} {fmt} {year}"
+            );
+            assert_eq!(evt.time, Some(t));
+        }
     }
 }
