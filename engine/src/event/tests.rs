@@ -217,6 +217,13 @@ fn resolved_fields_read_what_member_chains_read() {
         "evt.Line.Labels.type not in ['syslog', 'unifi']",
         "evt.Meta.log_type == 'x' && evt.Meta.missing.y == 'z'",
         "evt.Parsed.program == 'sshd' || evt.Meta.service in ['ssh', 1]",
+        "evt.Parsed.request contains '.php' && evt.Meta.http_path startsWith '/wp'",
+        "evt.Line.Raw endsWith 'password' || evt.Parsed.request matches '^/a/[a-z]'",
+        "evt.Meta.log_type == 'ssh_failed-auth' && len(evt.Parsed.request) > 3",
+        "evt.Meta.log_type == 'http_access-log' && Upper(evt.Parsed.verb) == 'POST'",
+        "evt.Parsed.program == 'sshd-session' || len(evt.Meta.http_path) > 3",
+        "evt.Meta.service == 'http' && evt.Meta.missing.x == 'y' && evt.Parsed.program == 'sshd'",
+        "not (evt.Meta.service == 'http' && len(evt.Line.Raw) > 1)",
     ];
     let (hub, _) = crate::expr::tests::hub::hub_expressions();
     let exprs: Vec<&str> = own
@@ -251,7 +258,7 @@ fn resolved_fields_read_what_member_chains_read() {
             evt.apply_writes();
         }
     }
-    assert!(preds > 150, "only {preds} expressions are predicates");
+    assert!(preds > 1000, "only {preds} expressions are predicates");
     assert!(compiled > 500, "only {compiled} expressions compiled");
     assert!(
         with_field > 300,

@@ -7,6 +7,11 @@
 //! value per node and a dynamic call per field; a [`Pred`] reads each field as a string and
 //! compares it directly, and nothing else.
 //!
+//! `contains`, `startsWith`, `endsWith` and `matches` with a constant are predicates too, and
+//! a conjunction whose first items are predicates and the rest not (`evt.Meta.log_type in
+//! [...] && any(File(...), ...)`) is guarded by them: most events fail the guard and never
+//! reach the rest (and a disjunction likewise, when one of its first items holds).
+//!
 //! A predicate only answers when every field it reads is a string: a field the object does
 //! not answer, or answers with another type, makes it give up (`None`) and the program is
 //! evaluated as before. Its parts have no side effects and never fail, so giving up half way
@@ -29,6 +34,20 @@ pub(crate) enum Pred {
         field: FieldRef,
         items: Box<[Box<str>]>,
     },
+    /// `field contains 'lit'`, `startsWith`, `endsWith`.
+    Text {
+        field: FieldRef,
+        op: BinOp,
+        lit: Box<str>,
+    },
+    /// `field matches 'regex'` (compiled once, with the program).
+    Matches { field: FieldRef, re: regex::Regex },
+    /// The first conjuncts of `p && q && ... && rest` when `rest` is no predicate: false when
+    /// one of them is, and otherwise no answer (the program decides).
+    AllThen(Box<[Pred]>),
+    /// The first disjuncts of `p || q || ... || rest`: true when one of them is, and
+    /// otherwise no answer.
+    AnyThen(Box<[Pred]>),
     /// `not p`.
     Not(Box<Pred>),
     /// `p && q && ...`.
@@ -104,11 +123,54 @@ pub(crate) fn build(ir: &Ir) -> Option<Pred> {
             },
             _ => return None,
         },
-        Ir::Not(e) => Pred::Not(Box::new(build(e)?)),
-        Ir::All(items) => Pred::All(items.iter().map(build).collect::<Option<_>>()?),
-        Ir::Any(items) => Pred::Any(items.iter().map(build).collect::<Option<_>>()?),
+        Ir::Bin {
+            op: op @ (BinOp::Contains | BinOp::StartsWith | BinOp::EndsWith),
+            l,
+            r,
+        } => match &**r {
+            Ir::Const(Value::Str(lit)) => Pred::Text {
+                field: FieldRef::of(l)?,
+                op: *op,
+                lit: lit.as_ref().into(),
+            },
+            _ => return None,
+        },
+        Ir::Matches(e, re) => Pred::Matches {
+            field: FieldRef::of(e)?,
+            re: re.clone(),
+        },
+        Ir::Not(e) => Pred::Not(Box::new(whole(e)?)),
+        Ir::All(items) => {
+            let (first, all) = leading(items)?;
+            if all {
+                Pred::All(first)
+            } else {
+                Pred::AllThen(first)
+            }
+        }
+        Ir::Any(items) => {
+            let (first, all) = leading(items)?;
+            if all {
+                Pred::Any(first)
+            } else {
+                Pred::AnyThen(first)
+            }
+        }
         _ => return None,
     })
+}
+
+/// [`build`], when the predicate always answers (no guard): what may nest in another.
+fn whole(ir: &Ir) -> Option<Pred> {
+    build(ir).filter(|p| !matches!(p, Pred::AllThen(_) | Pred::AnyThen(_)))
+}
+
+/// The predicates of the leading items of `items` that are whole predicates (none: `None`),
+/// and whether that is all of them.
+fn leading(items: &[Ir]) -> Option<(Box<[Pred]>, bool)> {
+    let first: Vec<Pred> = items.iter().map_while(whole).collect();
+    let all = first.len() == items.len();
+    (!first.is_empty()).then(|| (first.into_boxed_slice(), all))
 }
 
 impl Pred {
@@ -123,6 +185,28 @@ impl Pred {
         match self {
             Pred::Cmp { field, lit, eq } => is(field, &|s| (s == &**lit) == *eq),
             Pred::In { field, items } => is(field, &|s| items.iter().any(|i| **i == *s)),
+            Pred::Text { field, op, lit } => is(field, &|s| match op {
+                BinOp::Contains => s.contains(&**lit),
+                BinOp::StartsWith => s.starts_with(&**lit),
+                _ => s.ends_with(&**lit),
+            }),
+            Pred::Matches { field, re } => is(field, &|s| re.is_match(s)),
+            Pred::AllThen(ps) => {
+                for p in ps {
+                    if !p.eval(vars)? {
+                        return Some(false);
+                    }
+                }
+                None
+            }
+            Pred::AnyThen(ps) => {
+                for p in ps {
+                    if p.eval(vars)? {
+                        return Some(true);
+                    }
+                }
+                None
+            }
             Pred::Not(p) => p.eval(vars).map(|b| !b),
             Pred::All(ps) => {
                 for p in ps {
