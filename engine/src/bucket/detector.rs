@@ -20,7 +20,7 @@ use super::alert::{new_alert, overflow_event};
 use super::config::BucketKind;
 use super::leaky::LeakyView;
 use super::overflow::RuntimeAlert;
-use super::queue::{AlertStamp, Queued};
+use super::queue::EventForms;
 use super::scenario::Scenario;
 use super::stamp::Stamp;
 use super::state::{Bucket, BucketKey};
@@ -272,7 +272,7 @@ impl<S: BucketStore> Detector<S> {
     pub fn pour(&mut self, evt: &Event, t: Stamp, outcome: &mut Outcome) {
         let scenarios = Arc::clone(&self.scenarios);
         // The event's alert timestamp, worked out once for all the buckets that keep it.
-        let mut stamp = None;
+        let mut forms = EventForms::new();
         // A filter may call `evt.SetMeta(..)`: as in CrowdSec, later scenarios and the buckets
         // see the write, so the event is copied (only then) and the write applied to the copy.
         let mut cur = Cow::Borrowed(evt);
@@ -324,7 +324,7 @@ impl<S: BucketStore> Detector<S> {
                 scenario: u32::try_from(idx).unwrap_or(u32::MAX),
                 group: group.into(),
             };
-            self.pour_one(sc, key, evt, t, &mut stamp, &mut outcome.signals);
+            self.pour_one(sc, key, evt, t, &mut forms, &mut outcome.signals);
             outcome.poured = true;
         }
     }
@@ -335,13 +335,10 @@ impl<S: BucketStore> Detector<S> {
         key: BucketKey,
         evt: &Event,
         t: Stamp,
-        stamp: &mut Option<AlertStamp>,
+        forms: &mut EventForms,
         out: &mut Vec<Signal>,
     ) {
-        let mut queued = || {
-            let ts = stamp.get_or_insert_with(|| AlertStamp::of(evt));
-            Queued::new(evt, sc.keep_events, ts)
-        };
+        let mut queued = || forms.queued(evt, sc.keep_events);
         let mut b = match self.store.take(&key) {
             Some(b) => {
                 let deadline = sc.deadline(&b);

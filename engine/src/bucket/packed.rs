@@ -30,7 +30,22 @@ const LITERAL: u8 = 255;
 /// Interned key names; leaked, and bounded by [`MAX_INTERNED`].
 static KEYS: RwLock<Vec<&'static str>> = RwLock::new(Vec::new());
 
+thread_local! {
+    /// This thread's copy of the interned names it has met (ids never change once given).
+    static LOCAL_KEYS: std::cell::RefCell<foldhash::HashMap<Box<str>, u8>> =
+        std::cell::RefCell::new(foldhash::HashMap::default());
+}
+
 fn key_id(k: &str) -> Option<u8> {
+    if let Some(id) = LOCAL_KEYS.with_borrow(|m| m.get(k).copied()) {
+        return Some(id);
+    }
+    let id = shared_key_id(k)?;
+    LOCAL_KEYS.with_borrow_mut(|m| m.insert(k.into(), id));
+    Some(id)
+}
+
+fn shared_key_id(k: &str) -> Option<u8> {
     let find = |keys: &[&'static str]| {
         keys.iter()
             .position(|x| *x == k)

@@ -156,6 +156,35 @@ fn runtime_alert_bytes(a: &RuntimeAlert) -> usize {
     size_of::<RuntimeAlert>() + serde_json::to_vec(a).map_or(0, |v| v.len())
 }
 
+/// What buckets keep of one event, made for the first bucket it is poured into and cloned for
+/// the others (an auth line feeds three or four buckets; packing its `Meta` each time cost
+/// more than the rest of the pour).
+#[derive(Debug, Default)]
+pub struct EventForms {
+    stamp: Option<AlertStamp>,
+    compact: Option<CompactEvent>,
+}
+
+impl EventForms {
+    /// Nothing made yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// [`Queued::new`] of `e` (the event these forms are of).
+    pub fn queued(&mut self, e: &Event, full: bool) -> Queued {
+        if full {
+            return Queued::Full(Box::new(e.clone()));
+        }
+        let EventForms { stamp, compact } = self;
+        let c = compact.get_or_insert_with(|| {
+            let ts = stamp.get_or_insert_with(|| AlertStamp::of(e));
+            CompactEvent::new(e, ts)
+        });
+        Queued::Compact(c.clone())
+    }
+}
+
 /// An event as a bucket keeps it.
 #[derive(Debug, Clone)]
 pub enum Queued {

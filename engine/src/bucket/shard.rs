@@ -9,6 +9,7 @@
 //! shards by it gives the order one detector emits them in.
 
 use super::detector::{Detector, MAX_REPROCESS_DEPTH, Outcome, Signal, SignalKind};
+use super::queue::EventForms;
 use super::stamp::Stamp;
 use super::state::BucketKey;
 use super::store::BucketStore;
@@ -98,7 +99,7 @@ impl<S: BucketStore> Detector<S> {
             ..ShardOutcome::default()
         };
         let scenarios = std::sync::Arc::clone(self.scenarios());
-        let mut stamp = None;
+        let mut forms = EventForms::new();
         let mut sigs = Vec::new();
         for (route, idx, group) in routes {
             let Some(sc) = scenarios.get(*idx) else {
@@ -108,7 +109,7 @@ impl<S: BucketStore> Detector<S> {
                 scenario: u32::try_from(*idx).unwrap_or(u32::MAX),
                 group: group.as_str().into(),
             };
-            self.pour_one(sc, key, evt, t, &mut stamp, &mut sigs);
+            self.pour_one(sc, key, evt, t, &mut forms, &mut sigs);
             for (n, s) in sigs.drain(..).enumerate() {
                 let n = u32::try_from(n).unwrap_or(u32::MAX);
                 out.signals
@@ -148,8 +149,8 @@ impl<S: BucketStore> Detector<S> {
                         scenario,
                         group: group.as_str().into(),
                     };
-                    let mut stamp = None;
-                    self.pour_one(sc, key, &e, at, &mut stamp, &mut outcome.signals);
+                    let mut forms = EventForms::new();
+                    self.pour_one(sc, key, &e, at, &mut forms, &mut outcome.signals);
                     for (n, s) in outcome.signals.drain(..).enumerate() {
                         let order = SignalOrder::Reprocessed {
                             depth,
