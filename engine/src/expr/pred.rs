@@ -140,22 +140,14 @@ pub(crate) fn build(ir: &Ir) -> Option<Pred> {
             re: re.clone(),
         },
         Ir::Not(e) => Pred::Not(Box::new(whole(e)?)),
-        Ir::All(items) => {
-            let (first, all) = leading(items)?;
-            if all {
-                Pred::All(first)
-            } else {
-                Pred::AllThen(first)
-            }
-        }
-        Ir::Any(items) => {
-            let (first, all) = leading(items)?;
-            if all {
-                Pred::Any(first)
-            } else {
-                Pred::AnyThen(first)
-            }
-        }
+        Ir::All(items) => match leading(items)? {
+            (first, true) => Pred::All(first),
+            (first, false) => Pred::AllThen(first),
+        },
+        Ir::Any(items) => match leading(items)? {
+            (first, true) => Pred::Any(first),
+            (first, false) => Pred::AnyThen(first),
+        },
         _ => return None,
     })
 }
@@ -191,39 +183,22 @@ impl Pred {
                 _ => s.ends_with(&**lit),
             }),
             Pred::Matches { field, re } => is(field, &|s| re.is_match(s)),
-            Pred::AllThen(ps) => {
-                for p in ps {
-                    if !p.eval(vars)? {
-                        return Some(false);
-                    }
-                }
-                None
-            }
-            Pred::AnyThen(ps) => {
-                for p in ps {
-                    if p.eval(vars)? {
-                        return Some(true);
-                    }
-                }
-                None
-            }
             Pred::Not(p) => p.eval(vars).map(|b| !b),
-            Pred::All(ps) => {
-                for p in ps {
-                    if !p.eval(vars)? {
-                        return Some(false);
-                    }
-                }
-                Some(true)
-            }
-            Pred::Any(ps) => {
-                for p in ps {
-                    if p.eval(vars)? {
-                        return Some(true);
-                    }
-                }
-                Some(false)
-            }
+            Pred::All(ps) => reaches(ps, vars, false).map(|hit| !hit),
+            Pred::Any(ps) => reaches(ps, vars, true),
+            Pred::AllThen(ps) => reaches(ps, vars, false)?.then_some(false),
+            Pred::AnyThen(ps) => reaches(ps, vars, true)?.then_some(true),
         }
     }
+}
+
+/// Whether one of `ps`, in order, gives `value` (the evaluation stops there), or `None` when
+/// one gives up first.
+fn reaches(ps: &[Pred], vars: &[Value<'_>], value: bool) -> Option<bool> {
+    for p in ps {
+        if p.eval(vars)? == value {
+            return Some(true);
+        }
+    }
+    Some(false)
 }
