@@ -239,7 +239,8 @@ const MARSHALED_TIME: u32 = 9;
 
 /// The member chains of an event that [`Event`] answers in one call (see
 /// [`crate::expr::compile::FieldResolver`]): a key of `Parsed`, `Meta`, `Enriched` or
-/// `Line.Labels`, `Line.Raw`, `Line.Src`, `Line.Module`, `StrTime` and `MarshaledTime`. Each gives what the chain gives read member by member.
+/// `Line.Labels`, `Line.Raw`, `Line.Src`, `Line.Module`, `StrTime` and `MarshaledTime`. Each
+/// gives what the chain gives read member by member.
 pub fn resolve_field(names: &[&str]) -> Option<u32> {
     Some(match names {
         ["Parsed", _] => PARSED,

@@ -149,25 +149,29 @@ fn resolved_fields_read_what_member_chains_read() {
     let functions = Arc::new(Functions::crowdsec(HelperContext::default()));
     let plain = Compiler::new(functions.clone(), &["evt"]);
     let resolved = Compiler::new(functions, &["evt"]).with_fields("evt", super::resolve_field);
+    // Sets Parsed and Meta entries of an event.
+    let fill = |e: &mut Event, parsed: &[(&str, &str)], meta: &[(&str, &str)]| {
+        parsed.iter().for_each(|(k, v)| e.parsed.insert(k, v));
+        meta.iter().for_each(|(k, v)| e.meta.insert(k, v));
+    };
     let mut e = Event::default();
-    for (k, v) in [
-        ("program", "sshd"),
-        ("sshd_client_ip", "192.0.2.7"),
-        ("request", "/a/b.php?x=1"),
-        ("static_ressource", "false"),
-        ("http_status", "404"),
-    ] {
-        e.parsed.insert(k, v);
-    }
-    for (k, v) in [
-        ("log_type", "ssh_failed-auth"),
-        ("service", "http"),
-        ("source_ip", "192.0.2.7"),
-        ("http_status", "404"),
-        ("http_path", "/wp-login.php"),
-    ] {
-        e.meta.insert(k, v);
-    }
+    fill(
+        &mut e,
+        &[
+            ("program", "sshd"),
+            ("sshd_client_ip", "192.0.2.7"),
+            ("request", "/a/b.php?x=1"),
+            ("static_ressource", "false"),
+            ("http_status", "404"),
+        ],
+        &[
+            ("log_type", "ssh_failed-auth"),
+            ("service", "http"),
+            ("source_ip", "192.0.2.7"),
+            ("http_status", "404"),
+            ("http_path", "/wp-login.php"),
+        ],
+    );
     e.enriched.insert("IsoCode", "FR");
     e.line.raw = "Dec  2 04:12:20 host sshd[1]: Failed password".into();
     e.line.labels = Arc::new([("type", "syslog")].into_iter().collect());
@@ -177,22 +181,21 @@ fn resolved_fields_read_what_member_chains_read() {
     // The same event with the values filters look for swapped for others, and an empty one:
     // predicates ([`crate::expr::pred`]) must take every branch.
     let mut other = e.clone();
-    for (k, v) in [
-        ("program", "sshd-session"),
-        ("static_ressource", "true"),
-        ("http_status", "200"),
-        ("verb", "POST"),
-    ] {
-        other.parsed.insert(k, v);
-    }
-    for (k, v) in [
-        ("log_type", "http_access-log"),
-        ("service", "ssh"),
-        ("http_status", "403"),
-        ("http_verb", "GET"),
-    ] {
-        other.meta.insert(k, v);
-    }
+    fill(
+        &mut other,
+        &[
+            ("program", "sshd-session"),
+            ("static_ressource", "true"),
+            ("http_status", "200"),
+            ("verb", "POST"),
+        ],
+        &[
+            ("log_type", "http_access-log"),
+            ("service", "ssh"),
+            ("http_status", "403"),
+            ("http_verb", "GET"),
+        ],
+    );
     other.line.labels = Arc::new([("type", "unifi")].into_iter().collect());
     other.str_time = String::new();
     other.marshaled_time = "2024-12-02T04:12:20Z".into();

@@ -76,18 +76,18 @@ impl FieldRef {
         }
     }
 
-    /// The field's value when the variable's object answers it with a string.
-    fn read<'a>(&self, vars: &[Value<'a>]) -> Option<Value<'a>> {
-        match vars.get(self.var) {
-            Some(Value::Obj(o)) => match o.field(self.code, &self.key)? {
-                v @ Value::Str(_) => Some(v),
-                other => {
-                    other.discard();
-                    None
-                }
-            },
+    /// `f` of the field's value, when the variable's object answers it with a string.
+    fn test(&self, vars: &[Value<'_>], f: impl Fn(&str) -> bool) -> Option<bool> {
+        let Some(Value::Obj(o)) = vars.get(self.var) else {
+            return None;
+        };
+        let v = o.field(self.code, &self.key)?;
+        let out = match &v {
+            Value::Str(s) => Some(f(s)),
             _ => None,
-        }
+        };
+        v.discard();
+        out
     }
 }
 
@@ -168,21 +168,17 @@ fn leading(items: &[Ir]) -> Option<(Box<[Pred]>, bool)> {
 impl Pred {
     /// The program's value, or `None` when a field is not a string (evaluate the program).
     pub(crate) fn eval(&self, vars: &[Value<'_>]) -> Option<bool> {
-        let is = |field: &FieldRef, f: &dyn Fn(&str) -> bool| -> Option<bool> {
-            let v = field.read(vars)?;
-            let out = matches!(&v, Value::Str(s) if f(s));
-            v.discard();
-            Some(out)
-        };
         match self {
-            Pred::Cmp { field, lit, eq } => is(field, &|s| (s == &**lit) == *eq),
-            Pred::In { field, items } => is(field, &|s| items.iter().any(|i| **i == *s)),
-            Pred::Text { field, op, lit } => is(field, &|s| match op {
+            Pred::Cmp { field, lit, eq } => field.test(vars, |s: &str| (s == &**lit) == *eq),
+            Pred::In { field, items } => {
+                field.test(vars, |s: &str| items.iter().any(|i| **i == *s))
+            }
+            Pred::Text { field, op, lit } => field.test(vars, |s: &str| match op {
                 BinOp::Contains => s.contains(&**lit),
                 BinOp::StartsWith => s.starts_with(&**lit),
                 _ => s.ends_with(&**lit),
             }),
-            Pred::Matches { field, re } => is(field, &|s| re.is_match(s)),
+            Pred::Matches { field, re } => field.test(vars, |s: &str| re.is_match(s)),
             Pred::Not(p) => p.eval(vars).map(|b| !b),
             Pred::All(ps) => reaches(ps, vars, false).map(|hit| !hit),
             Pred::Any(ps) => reaches(ps, vars, true),
