@@ -424,7 +424,7 @@ impl Resolver<'_> {
         let li = bx(self.node(l)?);
         if let ("matches", Kind::Str(pat)) = (op, &r.kind) {
             {
-                let re = Regex::new(pat).map_err(|e| {
+                let re = super::go_regex::compile(pat).map_err(|e| {
                     SyntaxError::new(r.col, format!("invalid regular expression {pat:?}: {e}"))
                 })?;
                 return Ok(Ir::Matches(li, re));

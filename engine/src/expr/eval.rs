@@ -469,7 +469,7 @@ impl<'a, 'v> Ctx<'a, 'v> {
                 let r = self.eval(r)?;
                 match (l, r) {
                     (Value::Str(s), Value::Str(p)) => {
-                        let re = regex::Regex::new(&p)
+                        let re = super::go_regex::compile(&p)
                             .map_err(|e| Fail::Msg(format!("invalid regular expression: {e}")))?;
                         Ok(Value::Bool(re.is_match(&s)))
                     }
@@ -727,6 +727,19 @@ impl<'a, 'v> Ctx<'a, 'v> {
                 if n == 0 {
                     return Ok(verdict.finish());
                 }
+                if let (Some(folded), BinOp::Contains, false, ClosureKind::Any | ClosureKind::None) =
+                    (&f.folded, f.op, f.elem_left, kind)
+                    && let Some(v) = read_field(self.vars, folded.var, folded.code, &folded.key)
+                {
+                    let hit = match &v {
+                        Value::Str(s) if s.is_ascii() => table.contains_any_folded(s, folded.fold),
+                        _ => None,
+                    };
+                    v.discard();
+                    if let Some(hit) = hit {
+                        return Ok(Value::Bool(hit == (kind == ClosureKind::Any)));
+                    }
+                }
                 if let (Some(strs), false) = (&table.strs, f.op == BinOp::In) {
                     // No element can fail, so evaluating the invariant side first is the same.
                     let v = self.eval(&f.inv)?;
@@ -736,8 +749,17 @@ impl<'a, 'v> Ctx<'a, 'v> {
                             (BinOp::Eq, _, _) => {
                                 return Ok(Verdict::from_count(kind, table.count_eq(s), n));
                             }
-                            (BinOp::Contains, false, ClosureKind::Any | ClosureKind::None) => {
-                                if let Some(hit) = table.contains_any(s) {
+                            (
+                                op @ (BinOp::Contains | BinOp::StartsWith | BinOp::EndsWith),
+                                false,
+                                ClosureKind::Any | ClosureKind::None,
+                            ) => {
+                                let hit = match op {
+                                    BinOp::Contains => table.contains_any(s),
+                                    BinOp::StartsWith => table.starts_any(s),
+                                    _ => table.ends_any(s),
+                                };
+                                if let Some(hit) = hit {
                                     return Ok(Value::Bool(hit == (kind == ClosureKind::Any)));
                                 }
                             }

@@ -8,7 +8,7 @@
 //! never depends on the rewrite.
 
 use super::compile::{FieldResolver, Ir};
-use super::optimize::children_mut;
+use super::optimize::{Folded, children_mut};
 
 /// Rewrites every resolvable member chain of `ir` (closure bodies and fast paths included).
 pub(crate) fn resolve(ir: &mut Ir, resolvers: &[(usize, FieldResolver)]) {
@@ -38,6 +38,7 @@ fn walk(ir: &mut Ir, resolvers: &[(usize, FieldResolver)]) {
             if let Some(f) = c.fast.as_mut() {
                 walk(&mut f.inv, resolvers);
                 walk(&mut f.elem, resolvers);
+                f.folded = Folded::of(&f.inv);
             }
         }
         _ => children_mut(ir, &mut |c| walk(c, resolvers)),

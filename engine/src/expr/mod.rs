@@ -12,6 +12,7 @@ pub mod error;
 mod eval;
 mod fields;
 pub mod functions;
+pub mod go_regex;
 mod lexer;
 pub mod ops;
 pub(crate) mod optimize;

@@ -22,8 +22,10 @@
 //! - **Fast paths.** A boolean closure (`all`, `any`, `none`, `one`, `count`) whose body is
 //!   `INV op E` or `E op INV`, with `op` one of `==`, `contains`, `startsWith`, `endsWith`,
 //!   `in`, `INV` invariant and `E` a pure function of `#`, evaluates `INV` once and compares
-//!   natively ([`Fast`]). Over a constant list, `==` uses a hash table of the elements and
-//!   `contains` an Aho-Corasick automaton of them.
+//!   natively ([`Fast`]). Over a constant list, `==` uses a hash table of the elements,
+//!   `contains` an Aho-Corasick automaton of them (ASCII case-insensitive for `Upper(field)
+//!   contains E` of an ASCII field, with no copy of it folded), and `startsWith` / `endsWith`
+//!   anchored automata of them (reversed for `endsWith`).
 
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
@@ -33,6 +35,7 @@ use foldhash::HashMap;
 
 use super::compile::{BinOp, ClosureKind, Ir};
 use super::eval::Fail;
+use super::pred::Fold;
 use super::value::Value;
 
 /// Elements of a list known at compile time.
@@ -136,6 +139,33 @@ pub(crate) struct Fast {
     pub elem: Ir,
     /// Over a constant list: `E` for every element, and indexes of it (built on first use).
     pub table: OnceLock<Table>,
+    /// `INV` when it is `Upper(field)` or `Lower(field)` of a resolved field (set once fields
+    /// are resolved): `contains` then searches an ASCII field case-insensitively instead of
+    /// folding a copy of it (see [`Fold`]).
+    pub folded: Option<Folded>,
+}
+
+/// A resolved field under `Upper`/`Lower`: variable, code, key and fold.
+#[derive(Debug)]
+pub(crate) struct Folded {
+    pub fold: Fold,
+    pub var: usize,
+    pub code: u32,
+    pub key: Box<str>,
+}
+
+impl Folded {
+    pub(crate) fn of(inv: &Ir) -> Option<Folded> {
+        match Fold::of(inv)? {
+            (fold, Ir::Field { var, code, key, .. }) => Some(Folded {
+                fold,
+                var: *var,
+                code: *code,
+                key: key.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// The element side of a [`Fast`] closure over a constant list, for every element.
@@ -146,6 +176,12 @@ pub(crate) struct Table {
     pub strs: Option<Vec<Box<str>>>,
     counts: OnceLock<HashMap<Box<str>, i64>>,
     matcher: OnceLock<Option<AhoCorasick>>,
+    /// The elements a folded string may hold, ASCII case-insensitively, and whether one is
+    /// empty (one fold per table).
+    folded: OnceLock<Option<(bool, AhoCorasick)>>,
+    /// Anchored automata of the elements (`starts`) and of the elements reversed (`ends`).
+    starts: OnceLock<Option<AhoCorasick>>,
+    ends: OnceLock<Option<(AhoCorasick, usize)>>,
 }
 
 impl Table {
@@ -162,6 +198,9 @@ impl Table {
             strs,
             counts: OnceLock::new(),
             matcher: OnceLock::new(),
+            folded: OnceLock::new(),
+            starts: OnceLock::new(),
+            ends: OnceLock::new(),
         }
     }
 
@@ -189,6 +228,65 @@ impl Table {
             .get_or_init(|| AhoCorasick::new(strs.iter().map(|s| s.as_bytes())).ok());
         m.as_ref().map(|m| m.is_match(hay))
     }
+
+    /// Whether `Upper(hay)` (or `Lower(hay)`, by `fold`) contains any element, for an ASCII
+    /// `hay` (requires `strs`); `None` as for [`Self::contains_any`].
+    pub(crate) fn contains_any_folded(&self, hay: &str, fold: Fold) -> Option<bool> {
+        let strs = self.strs.as_ref()?;
+        let (empty, m) = self
+            .folded
+            .get_or_init(|| {
+                let admitted: Vec<&str> = strs
+                    .iter()
+                    .map(|s| &**s)
+                    .filter(|s| fold.admits(s))
+                    .collect();
+                let m = AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&admitted)
+                    .ok()?;
+                Some((admitted.contains(&""), m))
+            })
+            .as_ref()?;
+        Some(*empty || m.is_match(hay))
+    }
+
+    /// Whether `hay` starts with any element (requires `strs`); `None` as for
+    /// [`Self::contains_any`].
+    pub(crate) fn starts_any(&self, hay: &str) -> Option<bool> {
+        let strs = self.strs.as_ref()?;
+        let m = self
+            .starts
+            .get_or_init(|| anchored(strs.iter().map(|s| s.as_bytes().to_vec())));
+        let input = aho_corasick::Input::new(hay).anchored(aho_corasick::Anchored::Yes);
+        m.as_ref().map(|m| m.is_match(input))
+    }
+
+    /// Whether `hay` ends with any element (requires `strs`): the reversed elements matched
+    /// at the start of the reversed end of `hay` (as long as the longest element). `None` as
+    /// for [`Self::contains_any`].
+    pub(crate) fn ends_any(&self, hay: &str) -> Option<bool> {
+        let strs = self.strs.as_ref()?;
+        let (m, longest) = self
+            .ends
+            .get_or_init(|| {
+                let longest = strs.iter().map(|s| s.len()).max().unwrap_or(0);
+                let reversed = strs.iter().map(|s| s.bytes().rev().collect::<Vec<u8>>());
+                anchored(reversed).map(|m| (m, longest))
+            })
+            .as_ref()?;
+        let tail: Vec<u8> = hay.bytes().rev().take(*longest).collect();
+        let input = aho_corasick::Input::new(&tail).anchored(aho_corasick::Anchored::Yes);
+        Some(m.is_match(input))
+    }
+}
+
+/// An automaton of `patterns` for anchored searches only.
+fn anchored(patterns: impl Iterator<Item = Vec<u8>>) -> Option<AhoCorasick> {
+    AhoCorasick::builder()
+        .start_kind(aho_corasick::StartKind::Anchored)
+        .build(patterns)
+        .ok()
 }
 
 /// Applies the rewrites to every closure of `ir`, innermost first.
@@ -256,6 +354,7 @@ fn fast_shape(body: &mut Ir, base: usize) -> Option<Fast> {
     Some(Fast {
         op,
         elem_left,
+        folded: None,
         inv,
         elem,
         table: OnceLock::new(),

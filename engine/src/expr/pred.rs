@@ -7,7 +7,8 @@
 //! value per node and a dynamic call per field; a [`Pred`] reads each field as a string and
 //! compares it directly, and nothing else.
 //!
-//! `contains`, `startsWith`, `endsWith` and `matches` with a constant are predicates too, and
+//! `contains`, `startsWith`, `endsWith` and `matches` with a constant are predicates too, the
+//! comparisons also of `Upper(field)` / `Lower(field)` (see [`Fold`]), and
 //! a conjunction whose first items are predicates and the rest not (`evt.Meta.log_type in
 //! [...] && any(File(...), ...)`) is guarded by them: most events fail the guard and never
 //! reach the rest (and a disjunction likewise, when one of its first items holds).
@@ -48,6 +49,8 @@ pub(crate) enum Pred {
     /// The first disjuncts of `p || q || ... || rest`: true when one of them is, and
     /// otherwise no answer.
     AnyThen(Box<[Pred]>),
+    /// `Cmp`, `In` or `Text` of `Upper(field)` / `Lower(field)` (see [`Fold`]).
+    Folded(Fold, Box<Pred>),
     /// `not p`.
     Not(Box<Pred>),
     /// `p && q && ...`.
@@ -64,6 +67,59 @@ pub(crate) struct FieldRef {
     key: Box<str>,
 }
 
+/// `Upper(x)` or `Lower(x)` around a field. Of an ASCII string, Go's `ToUpper`/`ToLower` map
+/// only ASCII letters, so comparing `Upper(x)` with a text is comparing `x` with it ASCII
+/// case-insensitively, as long as the text has no lowercase (`Upper`) or uppercase (`Lower`)
+/// ASCII letter (else no window of `Upper(x)` can equal it). Of any other string, the
+/// predicate gives up and the program calls the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fold {
+    Upper,
+    Lower,
+}
+
+impl Fold {
+    /// The fold of `Upper(..)`/`Lower(..)` (by the registry's names) and its argument.
+    pub(crate) fn of(ir: &Ir) -> Option<(Fold, &Ir)> {
+        match ir {
+            Ir::Func { name, args, .. } if args.len() == 1 => match &**name {
+                "Upper" => Some((Fold::Upper, &args[0])),
+                "Lower" => Some((Fold::Lower, &args[0])),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether the fold of an ASCII string may hold `lit` at all.
+    pub(crate) fn admits(self, lit: &str) -> bool {
+        match self {
+            Fold::Upper => !lit.bytes().any(|b| b.is_ascii_lowercase()),
+            Fold::Lower => !lit.bytes().any(|b| b.is_ascii_uppercase()),
+        }
+    }
+
+    /// Whether the fold of the ASCII string `s` equals `lit`.
+    fn eq(self, s: &str, lit: &str) -> bool {
+        self.admits(lit) && s.eq_ignore_ascii_case(lit)
+    }
+
+    /// Whether the fold of the ASCII string `s` contains `lit` (`startsWith`, `endsWith`).
+    fn text(self, s: &str, op: BinOp, lit: &str) -> bool {
+        let (b, l) = (s.as_bytes(), lit.as_bytes());
+        if !self.admits(lit) || l.len() > b.len() {
+            return false;
+        }
+        match op {
+            BinOp::Contains => {
+                l.is_empty() || b.windows(l.len()).any(|w| w.eq_ignore_ascii_case(l))
+            }
+            BinOp::StartsWith => b[..l.len()].eq_ignore_ascii_case(l),
+            _ => b[b.len() - l.len()..].eq_ignore_ascii_case(l),
+        }
+    }
+}
+
 impl FieldRef {
     fn of(ir: &Ir) -> Option<FieldRef> {
         match ir {
@@ -76,14 +132,20 @@ impl FieldRef {
         }
     }
 
-    /// `f` of the field's value, when the variable's object answers it with a string.
-    fn test(&self, vars: &[Value<'_>], f: impl Fn(&str) -> bool) -> Option<bool> {
+    /// `f` of the field's value, when the variable's object answers it with a string (an
+    /// ASCII one if `ASCII`).
+    #[inline]
+    fn test<const ASCII: bool>(
+        &self,
+        vars: &[Value<'_>],
+        f: impl Fn(&str) -> bool,
+    ) -> Option<bool> {
         let Some(Value::Obj(o)) = vars.get(self.var) else {
             return None;
         };
         let v = o.field(self.code, &self.key)?;
         let out = match &v {
-            Value::Str(s) => Some(f(s)),
+            Value::Str(s) if !ASCII || s.is_ascii() => Some(f(s)),
             _ => None,
         };
         v.discard();
@@ -99,11 +161,11 @@ pub(crate) fn build(ir: &Ir) -> Option<Pred> {
             l,
             r,
         } => match &**r {
-            Ir::Const(Value::Str(lit)) => Pred::Cmp {
-                field: FieldRef::of(l)?,
+            Ir::Const(Value::Str(lit)) => folded(l, |field| Pred::Cmp {
+                field,
                 lit: lit.as_ref().into(),
                 eq: *op == BinOp::Eq,
-            },
+            })?,
             _ => return None,
         },
         Ir::Bin {
@@ -111,16 +173,16 @@ pub(crate) fn build(ir: &Ir) -> Option<Pred> {
             l,
             r,
         } => match &**r {
-            Ir::Const(Value::List(items)) => Pred::In {
-                field: FieldRef::of(l)?,
-                items: items
+            Ir::Const(Value::List(items)) => {
+                let items: Box<[Box<str>]> = items
                     .iter()
                     .map(|v| match v {
                         Value::Str(s) => Some(s.as_ref().into()),
                         _ => None,
                     })
-                    .collect::<Option<_>>()?,
-            },
+                    .collect::<Option<_>>()?;
+                folded(l, |field| Pred::In { field, items })?
+            }
             _ => return None,
         },
         Ir::Bin {
@@ -128,11 +190,11 @@ pub(crate) fn build(ir: &Ir) -> Option<Pred> {
             l,
             r,
         } => match &**r {
-            Ir::Const(Value::Str(lit)) => Pred::Text {
-                field: FieldRef::of(l)?,
+            Ir::Const(Value::Str(lit)) => folded(l, |field| Pred::Text {
+                field,
                 op: *op,
                 lit: lit.as_ref().into(),
-            },
+            })?,
             _ => return None,
         },
         Ir::Matches(e, re) => Pred::Matches {
@@ -152,6 +214,14 @@ pub(crate) fn build(ir: &Ir) -> Option<Pred> {
     })
 }
 
+/// `make` of the field `l` reads, or of the field under `Upper`/`Lower` ([`Pred::Folded`]).
+fn folded(l: &Ir, make: impl FnOnce(FieldRef) -> Pred) -> Option<Pred> {
+    match Fold::of(l) {
+        Some((fold, inner)) => Some(Pred::Folded(fold, Box::new(make(FieldRef::of(inner)?)))),
+        None => Some(make(FieldRef::of(l)?)),
+    }
+}
+
 /// [`build`], when the predicate always answers (no guard): what may nest in another.
 fn whole(ir: &Ir) -> Option<Pred> {
     build(ir).filter(|p| !matches!(p, Pred::AllThen(_) | Pred::AnyThen(_)))
@@ -169,21 +239,36 @@ impl Pred {
     /// The program's value, or `None` when a field is not a string (evaluate the program).
     pub(crate) fn eval(&self, vars: &[Value<'_>]) -> Option<bool> {
         match self {
-            Pred::Cmp { field, lit, eq } => field.test(vars, |s: &str| (s == &**lit) == *eq),
+            Pred::Cmp { field, lit, eq } => field.test::<false>(vars, |s| (s == &**lit) == *eq),
             Pred::In { field, items } => {
-                field.test(vars, |s: &str| items.iter().any(|i| **i == *s))
+                field.test::<false>(vars, |s| items.iter().any(|i| **i == *s))
             }
-            Pred::Text { field, op, lit } => field.test(vars, |s: &str| match op {
+            Pred::Text { field, op, lit } => field.test::<false>(vars, |s| match op {
                 BinOp::Contains => s.contains(&**lit),
                 BinOp::StartsWith => s.starts_with(&**lit),
                 _ => s.ends_with(&**lit),
             }),
-            Pred::Matches { field, re } => field.test(vars, |s: &str| re.is_match(s)),
+            Pred::Matches { field, re } => field.test::<false>(vars, |s| re.is_match(s)),
+            Pred::Folded(fold, p) => p.eval_folded(vars, *fold),
             Pred::Not(p) => p.eval(vars).map(|b| !b),
             Pred::All(ps) => reaches(ps, vars, false).map(|hit| !hit),
             Pred::Any(ps) => reaches(ps, vars, true),
             Pred::AllThen(ps) => reaches(ps, vars, false)?.then_some(false),
             Pred::AnyThen(ps) => reaches(ps, vars, true)?.then_some(true),
+        }
+    }
+}
+
+impl Pred {
+    /// A comparison of `Upper(field)`/`Lower(field)` (by `fold`): of an ASCII value only.
+    fn eval_folded(&self, vars: &[Value<'_>], fold: Fold) -> Option<bool> {
+        match self {
+            Pred::Cmp { field, lit, eq } => field.test::<true>(vars, |s| fold.eq(s, lit) == *eq),
+            Pred::In { field, items } => {
+                field.test::<true>(vars, |s| items.iter().any(|i| fold.eq(s, i)))
+            }
+            Pred::Text { field, op, lit } => field.test::<true>(vars, |s| fold.text(s, *op, lit)),
+            _ => None,
         }
     }
 }

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use foldhash::HashMap;
 use regex::{Regex, RegexSet};
 
+use super::words::Words;
+
 use super::convert::{arg_str, str_list};
 use super::{Arity, Functions, native};
 use crate::expr::value::Value;
@@ -80,10 +82,12 @@ struct MapFile {
     regexes: Vec<(Regex, usize)>,
 }
 
-/// A loaded `regexp` file: its patterns, as one set when the set fits the size limit.
+/// A loaded `regexp` file: its patterns; those that are words between boundaries as
+/// [`Words`], the others as one set when the set fits the size limit, else one by one.
 #[derive(Debug)]
 struct RegexFile {
     patterns: Vec<String>,
+    words: Option<Words>,
     set: Option<RegexSet>,
     each: Vec<Regex>,
 }
@@ -175,7 +179,7 @@ impl DataFiles {
                 let mut patterns = Vec::new();
                 let mut each = Vec::new();
                 for (n, l) in data_lines(text) {
-                    let re = Regex::new(l).map_err(|e| DataError::Regex {
+                    let re = crate::expr::go_regex::compile(l).map_err(|e| DataError::Regex {
                         file: name.to_owned(),
                         line: n,
                         message: e.to_string(),
@@ -183,9 +187,17 @@ impl DataFiles {
                     each.push(re);
                     patterns.push(l.to_owned());
                 }
-                // A set answers "does any match" in one pass; if the combined automaton is too
-                // big, fall back to trying each regex in turn.
-                let set = RegexSet::new(&patterns).ok();
+                // Words between boundaries go to one automaton; a set answers "does any of
+                // the rest match" in one pass; if its combined automaton is too big, fall back
+                // to trying each regex in turn.
+                let (words, rest) = Words::split(&patterns);
+                let mut each: Vec<Regex> = rest.iter().map(|&i| each[i].clone()).collect();
+                let rest: Vec<&String> = rest.iter().map(|&i| &patterns[i]).collect();
+                let set = if rest.is_empty() {
+                    None
+                } else {
+                    crate::expr::go_regex::compile_set(&rest).ok()
+                };
                 if set.is_some() {
                     each.clear();
                 }
@@ -193,6 +205,7 @@ impl DataFiles {
                     name.to_owned(),
                     RegexFile {
                         patterns,
+                        words,
                         set,
                         each,
                     },
@@ -227,9 +240,12 @@ impl DataFiles {
 
     /// Whether any regular expression of a `regexp` file matches `s`; `None` if not loaded.
     pub fn regexp_match(&self, name: &str, s: &str) -> Option<bool> {
-        self.regexps.get(name).map(|f| match &f.set {
-            Some(set) => set.is_match(s),
-            None => f.each.iter().any(|re| re.is_match(s)),
+        self.regexps.get(name).map(|f| {
+            f.words.as_ref().is_some_and(|w| w.is_match(s))
+                || match &f.set {
+                    Some(set) => set.is_match(s),
+                    None => f.each.iter().any(|re| re.is_match(s)),
+                }
         })
     }
 
@@ -299,7 +315,7 @@ fn parse_map_file(name: &str, text: &str) -> Result<MapFile, DataError> {
             Some("contains") => m.contains.push((pattern, row)),
             // CrowdSec only logs invalid regexes of map files and skips them.
             Some("regex") => {
-                if let Ok(re) = Regex::new(&pattern) {
+                if let Ok(re) = crate::expr::go_regex::compile(&pattern) {
                     m.regexes.push((re, row));
                 }
             }

@@ -161,6 +161,30 @@ proptest! {
             prop_assert_eq!(got, want.to_string(), "{}", src);
         }
     }
+
+    /// `any`/`none` of `x startsWith #` and `x endsWith #` over constant lists (anchored
+    /// automata, the suffixes reversed) against Go's `strings.HasPrefix`/`HasSuffix`, also
+    /// through a data file.
+    #[test]
+    fn starts_and_ends_any_match_go(
+        hay in "[abAé.]{0,12}",
+        needles in prop::collection::vec("[abAé.]{0,4}", 0..12),
+    ) {
+        let f = functions(&needles);
+        let array = format!("[{}]", needles.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", "));
+        let vars = [Value::string(hay.clone()), Value::Nil, Value::Nil];
+        for list in [array.as_str(), "File(\"f.txt\")"] {
+            for (kind, op) in [("any", "startsWith"), ("none", "startsWith"), ("any", "endsWith"), ("none", "endsWith")] {
+                let src = format!("{kind}({list}, {{x {op} #}})");
+                let got = same(&f, &src, &vars)?;
+                // A data file skips empty lines.
+                let hit = needles.iter().filter(|n| list.starts_with('[') || !n.is_empty()).any(|n| {
+                    if op == "startsWith" { hay.starts_with(n.as_str()) } else { hay.ends_with(n.as_str()) }
+                });
+                prop_assert_eq!(got, (hit == (kind == "any")).to_string(), "{}", src);
+            }
+        }
+    }
 }
 
 #[test]
