@@ -227,6 +227,10 @@ fn resolved_fields_read_what_member_chains_read() {
         "evt.Parsed.program == 'sshd-session' || len(evt.Meta.http_path) > 3",
         "evt.Meta.service == 'http' && evt.Meta.missing.x == 'y' && evt.Parsed.program == 'sshd'",
         "not (evt.Meta.service == 'http' && len(evt.Line.Raw) > 1)",
+        "evt.Meta.http_status in ['404', '403', '502'] ? 'false' : 'true'",
+        "Upper(evt.Parsed.verb) in ['POST', 'PUT'] ? 'write' : 'read'",
+        "evt.Meta.missing.x == 'y' ? 'a' : 'b'",
+        "evt.Parsed.program == 'sshd' ? 'ssh' : 1",
     ];
     let (hub, _) = crate::expr::tests::hub::hub_expressions();
     let exprs: Vec<&str> = own
@@ -238,7 +242,7 @@ fn resolved_fields_read_what_member_chains_read() {
         Ok(v) => format!("{v:?}"),
         Err(err) => format!("error: {}", err.message),
     };
-    let (mut compiled, mut with_field, mut preds) = (0, 0, 0);
+    let (mut compiled, mut with_field, mut preds, mut choices) = (0, 0, 0, 0);
     for src in exprs {
         let (Ok(a), Ok(b)) = (plain.compile(src), resolved.compile(src)) else {
             assert_eq!(
@@ -253,6 +257,7 @@ fn resolved_fields_read_what_member_chains_read() {
         find_field(&b.inner.ir, &mut has);
         with_field += usize::from(has);
         preds += usize::from(b.inner.pred.is_some());
+        choices += usize::from(b.inner.choice.is_some());
         for e in &events {
             let mut evt = e.clone();
             let x = show(a.eval(&[Value::Obj(&evt)]));
@@ -262,6 +267,7 @@ fn resolved_fields_read_what_member_chains_read() {
         }
     }
     assert!(preds > 1000, "only {preds} expressions are predicates");
+    assert!(choices >= 3, "only {choices} expressions are choices");
     assert!(compiled > 500, "only {compiled} expressions compiled");
     assert!(
         with_field > 300,

@@ -11,7 +11,7 @@ use super::error::{ExprError, SyntaxError};
 use super::functions::{Function, Functions, SharedFunctions};
 use super::optimize::{ClosureIr, ElemCache, optimize};
 use super::parser::{CLOSURE_BUILTINS, parse};
-use super::pred::Pred;
+use super::pred::{Choice, Pred};
 use super::value::Value;
 
 /// Binary operators evaluated eagerly on both operands.
@@ -192,6 +192,8 @@ pub(crate) struct ProgramInner {
     pub locals: usize,
     /// The same program as a [`Pred`], when it has one of its shapes (optimized only).
     pub pred: Option<Pred>,
+    /// The same program as a [`Choice`], when it has its shape (optimized only).
+    pub choice: Option<Choice>,
 }
 
 impl fmt::Debug for Program {
@@ -265,10 +267,10 @@ impl Compiler {
             optimize(&mut ir);
             super::fields::resolve(&mut ir, &self.fields);
         }
-        let pred = if self.optimize {
-            super::pred::build(&ir)
+        let (pred, choice) = if self.optimize {
+            (super::pred::build(&ir), Choice::build(&ir))
         } else {
-            None
+            (None, None)
         };
         Ok(Program {
             inner: Arc::new(ProgramInner {
@@ -276,6 +278,7 @@ impl Compiler {
                 ir,
                 locals: cx.max_locals,
                 pred,
+                choice,
             }),
         })
     }

@@ -49,6 +49,9 @@ impl Program {
         if let Some(b) = p.pred.as_ref().and_then(|pred| pred.eval(vars)) {
             return Ok(Value::Bool(b));
         }
+        if let Some(s) = p.choice.as_ref().and_then(|c| c.eval(vars)) {
+            return Ok(Value::str(s));
+        }
         let mut cx = Ctx::new(p, vars);
         if p.locals > 0 {
             cx.locals = vec![Value::Nil; p.locals];

@@ -13,6 +13,10 @@
 //! [...] && any(File(...), ...)`) is guarded by them: most events fail the guard and never
 //! reach the rest (and a disjunction likewise, when one of its first items holds).
 //!
+//! A program `cond ? 'a' : 'b'` whose condition is a predicate and whose branches are string
+//! constants (statics such as `evt.Meta.http_status in [...] ? 'false' : 'true'`) is a
+//! [`Choice`].
+//!
 //! A predicate only answers when every field it reads is a string: a field the object does
 //! not answer, or answers with another type, makes it give up (`None`) and the program is
 //! evaluated as before. Its parts have no side effects and never fail, so giving up half way
@@ -212,6 +216,42 @@ pub(crate) fn build(ir: &Ir) -> Option<Pred> {
         },
         _ => return None,
     })
+}
+
+/// `cond ? 'a' : 'b'` (statics such as `evt.Meta.http_status in [...] ? 'false' : 'true'`):
+/// the predicate of `cond` picks one of two string constants.
+#[derive(Debug)]
+pub(crate) struct Choice {
+    cond: Pred,
+    yes: Box<str>,
+    no: Box<str>,
+}
+
+impl Choice {
+    /// The choice computing `ir`, when it has that shape.
+    pub(crate) fn build(ir: &Ir) -> Option<Choice> {
+        let Ir::Cond(c, a, b) = ir else {
+            return None;
+        };
+        let text = |ir: &Ir| match ir {
+            Ir::Const(Value::Str(s)) => Some(Box::<str>::from(s.as_ref())),
+            _ => None,
+        };
+        Some(Choice {
+            cond: whole(c)?,
+            yes: text(a)?,
+            no: text(b)?,
+        })
+    }
+
+    /// The constant picked, or `None` when the predicate gives up (evaluate the program).
+    pub(crate) fn eval(&self, vars: &[Value<'_>]) -> Option<&str> {
+        Some(if self.cond.eval(vars)? {
+            &self.yes
+        } else {
+            &self.no
+        })
+    }
 }
 
 /// `make` of the field `l` reads, or of the field under `Upper`/`Lower` ([`Pred::Folded`]).

@@ -8,8 +8,6 @@ use std::sync::Arc;
 use foldhash::HashMap;
 use regex::{Regex, RegexSet};
 
-use super::words::Words;
-
 use super::convert::{arg_str, str_list};
 use super::{Arity, Functions, native};
 use crate::expr::value::Value;
@@ -82,12 +80,10 @@ struct MapFile {
     regexes: Vec<(Regex, usize)>,
 }
 
-/// A loaded `regexp` file: its patterns; those that are words between boundaries as
-/// [`Words`], the others as one set when the set fits the size limit, else one by one.
+/// A loaded `regexp` file: its patterns, as one set when the set fits the size limit.
 #[derive(Debug)]
 struct RegexFile {
     patterns: Vec<String>,
-    words: Option<Words>,
     set: Option<RegexSet>,
     each: Vec<Regex>,
 }
@@ -187,17 +183,9 @@ impl DataFiles {
                     each.push(re);
                     patterns.push(l.to_owned());
                 }
-                // Words between boundaries go to one automaton; a set answers "does any of
-                // the rest match" in one pass; if its combined automaton is too big, fall back
-                // to trying each regex in turn.
-                let (words, rest) = Words::split(&patterns);
-                let mut each: Vec<Regex> = rest.iter().map(|&i| each[i].clone()).collect();
-                let rest: Vec<&String> = rest.iter().map(|&i| &patterns[i]).collect();
-                let set = if rest.is_empty() {
-                    None
-                } else {
-                    crate::expr::go_regex::compile_set(&rest).ok()
-                };
+                // A set answers "does any match" in one pass; if the combined automaton is too
+                // big, fall back to trying each regex in turn.
+                let set = crate::expr::go_regex::compile_set(&patterns).ok();
                 if set.is_some() {
                     each.clear();
                 }
@@ -205,7 +193,6 @@ impl DataFiles {
                     name.to_owned(),
                     RegexFile {
                         patterns,
-                        words,
                         set,
                         each,
                     },
@@ -240,12 +227,9 @@ impl DataFiles {
 
     /// Whether any regular expression of a `regexp` file matches `s`; `None` if not loaded.
     pub fn regexp_match(&self, name: &str, s: &str) -> Option<bool> {
-        self.regexps.get(name).map(|f| {
-            f.words.as_ref().is_some_and(|w| w.is_match(s))
-                || match &f.set {
-                    Some(set) => set.is_match(s),
-                    None => f.each.iter().any(|re| re.is_match(s)),
-                }
+        self.regexps.get(name).map(|f| match &f.set {
+            Some(set) => set.is_match(s),
+            None => f.each.iter().any(|re| re.is_match(s)),
         })
     }
 

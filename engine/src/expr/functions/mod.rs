@@ -62,7 +62,6 @@ pub mod net;
 pub mod sprintf;
 pub mod stash;
 pub mod strings;
-mod words;
 pub mod xml;
 
 #[cfg(test)]
