@@ -732,16 +732,12 @@ impl<'a, 'v> Ctx<'a, 'v> {
                 }
                 if let (Some(folded), BinOp::Contains, false, ClosureKind::Any | ClosureKind::None) =
                     (&f.folded, f.op, f.elem_left, kind)
-                    && let Some(v) = read_field(self.vars, folded.var, folded.code, &folded.key)
+                    && let Some(hit) = folded
+                        .field
+                        .test::<true, _>(self.vars, |s| table.contains_any_folded(s, folded.fold))
+                        .flatten()
                 {
-                    let hit = match &v {
-                        Value::Str(s) if s.is_ascii() => table.contains_any_folded(s, folded.fold),
-                        _ => None,
-                    };
-                    v.discard();
-                    if let Some(hit) = hit {
-                        return Ok(Value::Bool(hit == (kind == ClosureKind::Any)));
-                    }
+                    return Ok(Value::Bool(hit == (kind == ClosureKind::Any)));
                 }
                 if let (Some(strs), false) = (&table.strs, f.op == BinOp::In) {
                     // No element can fail, so evaluating the invariant side first is the same.

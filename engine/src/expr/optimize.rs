@@ -35,7 +35,7 @@ use foldhash::HashMap;
 
 use super::compile::{BinOp, ClosureKind, Ir};
 use super::eval::Fail;
-use super::pred::Fold;
+use super::pred::{FieldRef, Fold};
 use super::value::Value;
 
 /// Elements of a list known at compile time.
@@ -145,26 +145,20 @@ pub(crate) struct Fast {
     pub folded: Option<Folded>,
 }
 
-/// A resolved field under `Upper`/`Lower`: variable, code, key and fold.
+/// A resolved field under `Upper`/`Lower`.
 #[derive(Debug)]
 pub(crate) struct Folded {
     pub fold: Fold,
-    pub var: usize,
-    pub code: u32,
-    pub key: Box<str>,
+    pub field: FieldRef,
 }
 
 impl Folded {
     pub(crate) fn of(inv: &Ir) -> Option<Folded> {
-        match Fold::of(inv)? {
-            (fold, Ir::Field { var, code, key, .. }) => Some(Folded {
-                fold,
-                var: *var,
-                code: *code,
-                key: key.clone(),
-            }),
-            _ => None,
-        }
+        let (fold, arg) = Fold::of(inv)?;
+        Some(Folded {
+            fold,
+            field: FieldRef::of(arg)?,
+        })
     }
 }
 
@@ -275,8 +269,19 @@ impl Table {
                 anchored(reversed).map(|m| (m, longest))
             })
             .as_ref()?;
-        let tail: Vec<u8> = hay.bytes().rev().take(*longest).collect();
-        let input = aho_corasick::Input::new(&tail).anchored(aho_corasick::Anchored::Yes);
+        // Reversed into a stack buffer when it fits (most elements are short paths).
+        let n = (*longest).min(hay.len());
+        let (mut small, mut big) = ([0u8; 64], Vec::new());
+        let tail: &mut [u8] = if n <= small.len() {
+            &mut small[..n]
+        } else {
+            big.resize(n, 0);
+            &mut big
+        };
+        for (d, b) in tail.iter_mut().zip(hay.bytes().rev()) {
+            *d = b;
+        }
+        let input = aho_corasick::Input::new(&*tail).anchored(aho_corasick::Anchored::Yes);
         Some(m.is_match(input))
     }
 }

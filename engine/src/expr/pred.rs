@@ -125,7 +125,7 @@ impl Fold {
 }
 
 impl FieldRef {
-    fn of(ir: &Ir) -> Option<FieldRef> {
+    pub(crate) fn of(ir: &Ir) -> Option<FieldRef> {
         match ir {
             Ir::Field { var, code, key, .. } => Some(FieldRef {
                 var: *var,
@@ -139,11 +139,11 @@ impl FieldRef {
     /// `f` of the field's value, when the variable's object answers it with a string (an
     /// ASCII one if `ASCII`).
     #[inline]
-    fn test<const ASCII: bool>(
+    pub(crate) fn test<const ASCII: bool, T>(
         &self,
         vars: &[Value<'_>],
-        f: impl Fn(&str) -> bool,
-    ) -> Option<bool> {
+        f: impl Fn(&str) -> T,
+    ) -> Option<T> {
         let Some(Value::Obj(o)) = vars.get(self.var) else {
             return None;
         };
@@ -279,16 +279,16 @@ impl Pred {
     /// The program's value, or `None` when a field is not a string (evaluate the program).
     pub(crate) fn eval(&self, vars: &[Value<'_>]) -> Option<bool> {
         match self {
-            Pred::Cmp { field, lit, eq } => field.test::<false>(vars, |s| (s == &**lit) == *eq),
+            Pred::Cmp { field, lit, eq } => field.test::<false, _>(vars, |s| (s == &**lit) == *eq),
             Pred::In { field, items } => {
-                field.test::<false>(vars, |s| items.iter().any(|i| **i == *s))
+                field.test::<false, _>(vars, |s| items.iter().any(|i| **i == *s))
             }
-            Pred::Text { field, op, lit } => field.test::<false>(vars, |s| match op {
+            Pred::Text { field, op, lit } => field.test::<false, _>(vars, |s| match op {
                 BinOp::Contains => s.contains(&**lit),
                 BinOp::StartsWith => s.starts_with(&**lit),
                 _ => s.ends_with(&**lit),
             }),
-            Pred::Matches { field, re } => field.test::<false>(vars, |s| re.is_match(s)),
+            Pred::Matches { field, re } => field.test::<false, _>(vars, |s| re.is_match(s)),
             Pred::Folded(fold, p) => p.eval_folded(vars, *fold),
             Pred::Not(p) => p.eval(vars).map(|b| !b),
             Pred::All(ps) => reaches(ps, vars, false).map(|hit| !hit),
@@ -303,11 +303,13 @@ impl Pred {
     /// A comparison of `Upper(field)`/`Lower(field)` (by `fold`): of an ASCII value only.
     fn eval_folded(&self, vars: &[Value<'_>], fold: Fold) -> Option<bool> {
         match self {
-            Pred::Cmp { field, lit, eq } => field.test::<true>(vars, |s| fold.eq(s, lit) == *eq),
+            Pred::Cmp { field, lit, eq } => field.test::<true, _>(vars, |s| fold.eq(s, lit) == *eq),
             Pred::In { field, items } => {
-                field.test::<true>(vars, |s| items.iter().any(|i| fold.eq(s, i)))
+                field.test::<true, _>(vars, |s| items.iter().any(|i| fold.eq(s, i)))
             }
-            Pred::Text { field, op, lit } => field.test::<true>(vars, |s| fold.text(s, *op, lit)),
+            Pred::Text { field, op, lit } => {
+                field.test::<true, _>(vars, |s| fold.text(s, *op, lit))
+            }
             _ => None,
         }
     }

@@ -187,6 +187,25 @@ proptest! {
     }
 }
 
+/// `endsWith` elements longer than the stack buffer `ends_any` reverses into.
+#[test]
+fn long_suffixes_match_generic() {
+    let long = format!("/{}", "ab".repeat(40));
+    let f = functions(&[long.clone(), "b".into()]);
+    for (hay, want) in [
+        (format!("x{long}"), "true"),
+        (long[1..].to_string(), "false"),
+        ("a".repeat(100), "false"),
+    ] {
+        let ends_b = hay.ends_with('b');
+        let vars = [Value::string(hay), Value::Nil, Value::Nil];
+        let got = same(&f, &format!("any([{long:?}], {{x endsWith #}})"), &vars).unwrap();
+        assert_eq!(got, want);
+        let file = same(&f, "any(File(\"f.txt\"), {x endsWith #})", &vars).unwrap();
+        assert_eq!(file, (ends_b || want == "true").to_string());
+    }
+}
+
 #[test]
 fn hub_shapes_match_generic() {
     let lines: Vec<String> = [
