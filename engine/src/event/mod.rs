@@ -19,8 +19,8 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 
 pub use dump::{event_to_json, go_time_string};
-pub(crate) use object::MapKind;
 pub(crate) use object::{EVENT_FIELDS, ip_sources};
+pub(crate) use object::{MapKind, TextField};
 pub use object::{compiler, resolve_field};
 pub use record::RecordError;
 pub use strmap::StrMap;

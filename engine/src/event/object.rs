@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use crate::expr::{Object, Value};
+use crate::expr::{FieldKey, Object, Value};
 
 use super::dump::{go_zero_time, time_or_zero};
 use super::{Event, EventType, ExpectMode, Line, StrMap, WriteTarget};
@@ -63,12 +63,12 @@ impl Object for Event {
         })
     }
 
-    fn field(&self, code: u32, key: &str) -> Option<Value<'_>> {
+    fn field(&self, code: u32, key: &FieldKey) -> Option<Value<'_>> {
         Some(match code {
-            PARSED => Value::str(self.parsed.get_or_empty(key)),
-            META => Value::str(self.meta.get_or_empty(key)),
-            ENRICHED => Value::str(self.enriched.get_or_empty(key)),
-            LABELS => Value::str(self.line.labels.get_or_empty(key)),
+            PARSED => Value::str(self.parsed.get_key_or_empty(key)),
+            META => Value::str(self.meta.get_key_or_empty(key)),
+            ENRICHED => Value::str(self.enriched.get_key_or_empty(key)),
+            LABELS => Value::str(self.line.labels.get_key_or_empty(key)),
             RAW => Value::str(&self.line.raw),
             SRC => Value::str(&self.line.src),
             MODULE => Value::str(&self.line.module),
@@ -194,7 +194,7 @@ impl Event {
     pub(crate) fn field_and_map(
         &mut self,
         code: u32,
-        key: &str,
+        key: &FieldKey,
         dst: MapKind,
     ) -> (Option<&str>, &mut StrMap) {
         let Event {
@@ -212,9 +212,9 @@ impl Event {
             MapKind::Enriched => (enriched, (PARSED, &*parsed), (META, &*meta)),
         };
         let value = match code {
-            c if c == a.0 => Some(a.1.get_or_empty(key)),
-            c if c == b.0 => Some(b.1.get_or_empty(key)),
-            LABELS => Some(line.labels.get_or_empty(key)),
+            c if c == a.0 => Some(a.1.get_key_or_empty(key)),
+            c if c == b.0 => Some(b.1.get_key_or_empty(key)),
+            LABELS => Some(line.labels.get_key_or_empty(key)),
             RAW => Some(line.raw.as_str()),
             SRC => Some(&*line.src),
             MODULE => Some(&*line.module),
@@ -223,6 +223,70 @@ impl Event {
             _ => None,
         };
         (value, target)
+    }
+}
+
+/// One of an event's string fields that a static's `target:` may set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextField {
+    /// `evt.StrTime`.
+    StrTime,
+    /// `evt.StrTimeFormat`.
+    StrTimeFormat,
+    /// `evt.MarshaledTime`.
+    MarshaledTime,
+    /// `evt.WhitelistReason`.
+    WhitelistReason,
+}
+
+impl Event {
+    /// What a static `target: <dst>` whose expression is the resolved field `code`/`key` does,
+    /// without an evaluation: `dst` takes the field's value, unless that is empty (a static
+    /// writes nothing then), in the buffer it already has. False when the event does not
+    /// answer `code` (the static is evaluated then).
+    pub(crate) fn copy_field_to(&mut self, code: u32, key: &FieldKey, dst: TextField) -> bool {
+        let Event {
+            parsed,
+            meta,
+            enriched,
+            line,
+            str_time,
+            str_time_format,
+            marshaled_time,
+            whitelist_reason,
+            ..
+        } = self;
+        // A text field read into another (or itself): rare, copied first.
+        let copied;
+        let value: &str = match code {
+            PARSED => parsed.get_key_or_empty(key),
+            META => meta.get_key_or_empty(key),
+            ENRICHED => enriched.get_key_or_empty(key),
+            LABELS => line.labels.get_key_or_empty(key),
+            RAW => &line.raw,
+            SRC => &line.src,
+            MODULE => &line.module,
+            STR_TIME => {
+                copied = str_time.clone();
+                &copied
+            }
+            MARSHALED_TIME => {
+                copied = marshaled_time.clone();
+                &copied
+            }
+            _ => return false,
+        };
+        let to = match dst {
+            TextField::StrTime => str_time,
+            TextField::StrTimeFormat => str_time_format,
+            TextField::MarshaledTime => marshaled_time,
+            TextField::WhitelistReason => whitelist_reason,
+        };
+        if !value.is_empty() {
+            to.clear();
+            to.push_str(value);
+        }
+        true
     }
 }
 

@@ -10,13 +10,15 @@ use std::borrow::Cow;
 use compact_str::CompactString;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use crate::expr::key::{FieldKey, TAG_BYTES, key_tag};
 use crate::expr::{Object, Value};
 
 /// An insertion-ordered string-to-string map with Go's "missing key reads as empty" semantics.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StrMap {
-    /// `(tag of the key, key, value)`: the tag tells most keys apart without reading them.
-    entries: Vec<(u64, CompactString, CompactString)>,
+    /// `(tag of the key, key, value)` ([`key_tag`]): the tag tells keys apart without
+    /// reading them (64 bytes an entry).
+    entries: Vec<(u128, CompactString, CompactString)>,
     /// A bit per key present ([`bit`] of its tag): a clear bit answers "absent" without the
     /// scan (most inserts are of new keys). A function of the keys, as entries are never
     /// removed one by one.
@@ -25,26 +27,15 @@ pub struct StrMap {
 
 /// The bit of [`StrMap::present`] for a tag.
 #[inline]
-fn bit(tag: u64) -> u128 {
-    1 << (tag.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57)
-}
-
-/// The first seven bytes of `key` and its length (saturated) in one word: equal keys have
-/// equal tags, and keys of at most seven bytes are equal when their tags are.
-#[inline]
-fn tag(key: &str) -> u64 {
-    let b = key.as_bytes();
-    let mut t = [0u8; 8];
-    let n = b.len().min(7);
-    t[..n].copy_from_slice(&b[..n]);
-    t[7] = u8::try_from(b.len()).unwrap_or(u8::MAX);
-    u64::from_le_bytes(t)
+fn bit(tag: u128) -> u128 {
+    let folded = (tag as u64) ^ ((tag >> 64) as u64);
+    1 << (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57)
 }
 
 /// Whether an entry with tag `t` and key `k` has the key `key` of tag `want`.
 #[inline]
-fn same(t: u64, k: &CompactString, want: u64, key: &str) -> bool {
-    t == want && (key.len() <= 7 || k.as_str() == key)
+fn same(t: u128, k: &CompactString, want: u128, key: &str) -> bool {
+    t == want && (key.len() <= TAG_BYTES || k.as_str() == key)
 }
 
 impl StrMap {
@@ -55,7 +46,38 @@ impl StrMap {
 
     /// The value stored under `key`, if any.
     pub fn get(&self, key: &str) -> Option<&str> {
-        let want = tag(key);
+        self.get_tagged(key_tag(key), key)
+    }
+
+    /// [`Self::get`] of a key tagged in advance (compiled reads): tried first at the index
+    /// where the key was last found ([`FieldKey::hint`]).
+    #[inline]
+    pub fn get_key(&self, key: &FieldKey) -> Option<&str> {
+        let want = key.tag();
+        if let Some((t, k, v)) = self.entries.get(usize::from(key.hint()))
+            && same(*t, k, want, key)
+        {
+            return Some(v);
+        }
+        if self.present & bit(want) == 0 {
+            return None;
+        }
+        let at = self
+            .entries
+            .iter()
+            .position(|(t, k, _)| same(*t, k, want, key))?;
+        key.set_hint(at);
+        Some(&self.entries[at].2)
+    }
+
+    /// [`Self::get_key`], or `""` as Go would read a missing key.
+    #[inline]
+    pub fn get_key_or_empty(&self, key: &FieldKey) -> &str {
+        self.get_key(key).unwrap_or("")
+    }
+
+    #[inline]
+    fn get_tagged(&self, want: u128, key: &str) -> Option<&str> {
         if self.present & bit(want) == 0 {
             return None;
         }
@@ -72,16 +94,21 @@ impl StrMap {
 
     /// Whether `key` is present (even with an empty value).
     pub fn contains_key(&self, key: &str) -> bool {
-        let want = tag(key);
-        if self.present & bit(want) == 0 {
-            return false;
-        }
-        self.entries.iter().any(|(t, k, _)| same(*t, k, want, key))
+        self.get(key).is_some()
     }
 
     /// Sets `key` to `value`, replacing any previous value.
     pub fn insert(&mut self, key: &str, value: &str) {
-        let want = tag(key);
+        self.insert_tagged(key_tag(key), key, value)
+    }
+
+    /// [`Self::insert`] of a key tagged in advance (statics, grok fields).
+    #[inline]
+    pub fn insert_key(&mut self, key: &FieldKey, value: &str) {
+        self.insert_tagged(key.tag(), key, value)
+    }
+
+    fn insert_tagged(&mut self, want: u128, key: &str, value: &str) {
         let found = if self.present & bit(want) == 0 {
             None
         } else {
@@ -197,6 +224,7 @@ impl Object for StrMap {
 #[cfg(test)]
 mod tests {
     use super::StrMap;
+    use crate::expr::FieldKey;
     use proptest::prelude::*;
 
     /// Keys that share prefixes and lengths, around the seven bytes the tag holds.
@@ -204,6 +232,7 @@ mod tests {
         prop_oneof![
             "[ab]{0,9}",
             "sshd_[a-z]{0,12}",
+            "http_[ab]{8,13}",
             Just("x".repeat(300)),
             Just(format!("{}y", "x".repeat(299))),
         ]
@@ -215,16 +244,27 @@ mod tests {
         fn lookups_agree_with_a_plain_list(ops in prop::collection::vec((key(), "[a-z]{0,3}", 0..30u8), 0..40), probes in prop::collection::vec(key(), 0..20)) {
             let mut m = StrMap::new();
             let mut plain: Vec<(String, String)> = Vec::new();
+            // Compiled reads keep their keys (and the keys' hints) from map to map.
+            let kept: Vec<FieldKey> = probes.iter().map(|p| FieldKey::new(p)).collect();
             for (k, v, c) in &ops {
                 // Now and then cleared first.
                 if *c == 0 {
                     m.clear();
                     plain.clear();
                 }
-                m.insert(k, v);
+                // Tagged in advance or not: the same map.
+                if c % 2 == 1 {
+                    m.insert_key(&FieldKey::new(k), v);
+                } else {
+                    m.insert(k, v);
+                }
                 match plain.iter_mut().find(|(pk, _)| pk == k) {
                     Some((_, pv)) => *pv = v.clone(),
                     None => plain.push((k.clone(), v.clone())),
+                }
+                for key in &kept {
+                    let want = plain.iter().find(|(k, _)| **k == **key).map(|(_, v)| v.as_str());
+                    prop_assert_eq!(m.get_key(key), want);
                 }
             }
             let got: Vec<(String, String)> =
@@ -233,6 +273,7 @@ mod tests {
             for p in probes.iter().chain(ops.iter().map(|(k, _, _)| k)) {
                 let want = plain.iter().find(|(k, _)| k == p).map(|(_, v)| v.as_str());
                 prop_assert_eq!(m.get(p), want);
+                prop_assert_eq!(m.get_key(&FieldKey::new(p)), want);
                 prop_assert_eq!(m.contains_key(p), want.is_some());
             }
         }

@@ -94,7 +94,7 @@ pub(crate) enum Ir {
     Field {
         var: usize,
         code: u32,
-        key: Box<str>,
+        key: super::FieldKey,
         chain: Box<Ir>,
     },
     Index {
@@ -212,7 +212,7 @@ impl Program {
 
     /// The code and key of the resolved field (see [`Compiler::with_fields`]) of variable
     /// `var` that is the whole program, if it is one.
-    pub(crate) fn lone_field(&self, var: usize) -> Option<(u32, &str)> {
+    pub(crate) fn lone_field(&self, var: usize) -> Option<(u32, &super::FieldKey)> {
         match &self.inner.ir {
             Ir::Field {
                 var: v, code, key, ..

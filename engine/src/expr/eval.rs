@@ -81,7 +81,12 @@ impl Program {
 }
 
 /// A resolved field ([`Ir::Field`]) of variable `var`, when its object answers `code`.
-fn read_field<'a>(vars: &[Value<'a>], var: usize, code: u32, key: &str) -> Option<Value<'a>> {
+fn read_field<'a>(
+    vars: &[Value<'a>],
+    var: usize,
+    code: u32,
+    key: &super::FieldKey,
+) -> Option<Value<'a>> {
     match vars.get(var) {
         Some(Value::Obj(o)) => o.field(code, key),
         _ => None,

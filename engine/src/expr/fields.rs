@@ -47,7 +47,10 @@ fn walk(ir: &mut Ir, resolvers: &[(usize, FieldResolver)]) {
 
 /// The variable, code and key of `ir` when it is a plain (not `?.`) member chain from a
 /// variable that a resolver answers.
-fn resolvable(ir: &Ir, resolvers: &[(usize, FieldResolver)]) -> Option<(usize, u32, Box<str>)> {
+fn resolvable(
+    ir: &Ir,
+    resolvers: &[(usize, FieldResolver)],
+) -> Option<(usize, u32, super::FieldKey)> {
     let Ir::Member {
         name,
         optional: false,
@@ -75,5 +78,5 @@ fn resolvable(ir: &Ir, resolvers: &[(usize, FieldResolver)]) -> Option<(usize, u
     names.reverse();
     let (_, resolver) = resolvers.iter().find(|(v, _)| *v == var)?;
     let code = resolver(&names)?;
-    Some((var, code, name.clone()))
+    Some((var, code, super::FieldKey::new(name)))
 }

@@ -13,6 +13,7 @@ mod eval;
 mod fields;
 pub mod functions;
 pub mod go_regex;
+pub mod key;
 mod lexer;
 pub mod ops;
 pub(crate) mod optimize;
@@ -26,4 +27,5 @@ pub(crate) mod tests;
 
 pub use compile::{Compiler, Program};
 pub use error::{EvalError, ExprError};
+pub use key::FieldKey;
 pub use value::{Object, Value};

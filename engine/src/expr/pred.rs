@@ -68,7 +68,7 @@ pub(crate) enum Pred {
 pub(crate) struct FieldRef {
     var: usize,
     code: u32,
-    key: Box<str>,
+    key: super::FieldKey,
 }
 
 /// `Upper(x)` or `Lower(x)` around a field. Of an ASCII string, Go's `ToUpper`/`ToLower` map

@@ -48,7 +48,7 @@ pub trait Object: Sync {
     /// The value of a member chain resolved at compile time to `code` (see
     /// [`crate::expr::compile::FieldResolver`]), `key` being its last name: exactly what
     /// reading the chain member by member gives, or `None` to have it read that way.
-    fn field(&self, _code: u32, _key: &str) -> Option<Value<'_>> {
+    fn field(&self, _code: u32, _key: &crate::expr::FieldKey) -> Option<Value<'_>> {
         None
     }
 

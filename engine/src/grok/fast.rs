@@ -18,6 +18,8 @@ use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind, meta};
 use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
 
+use crate::expr::FieldKey;
+
 /// Slots kept on the stack per match (two per group, the whole match included): 31 fields.
 const STACK_SLOTS: usize = 64;
 
@@ -192,8 +194,8 @@ impl Fast {
     pub(super) fn captures<'t>(
         &self,
         text: &'t str,
-        fields: &[(String, usize)],
-        mut sink: impl FnMut(&str, &'t str),
+        fields: &[(FieldKey, usize)],
+        mut sink: impl FnMut(&FieldKey, &'t str),
     ) -> bool {
         let mut stack = [None; STACK_SLOTS];
         let mut heap = Vec::new();

@@ -284,7 +284,7 @@ fn spans_only(g: &Grok, text: &str) -> Option<Fields> {
             fast::Source::ToEnd(i) => spans[i].map_or((0, 0), |(s, _)| (s, text.len())),
             fast::Source::Tail => (end, text.len()),
         };
-        got.push((field.clone(), text[s..e].to_string()));
+        got.push((field.to_string(), text[s..e].to_string()));
     }
     Some(got)
 }

@@ -43,6 +43,8 @@ use std::sync::Arc;
 
 use regex::{CaptureLocations, Regex, RegexBuilder};
 
+use crate::expr::FieldKey;
+
 /// Source of [`Inner::id`].
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -134,8 +136,8 @@ struct Inner {
     id: u64,
     pattern: String,
     regex: Regex,
-    /// `(field, group index)`, sorted by group index.
-    fields: Vec<(String, usize)>,
+    /// `(field, group index)`, sorted by group index; fields tagged for the event's maps.
+    fields: Vec<(FieldKey, usize)>,
     names: Vec<String>,
     /// The same captures, cheaper (see [`fast`]); `None` if it could not be built, then
     /// `regex` does the work.
@@ -186,6 +188,10 @@ impl Grok {
             .collect();
         fields.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
         let names = fields.iter().map(|(f, _)| f.clone()).collect();
+        let fields: Vec<(FieldKey, usize)> = fields
+            .into_iter()
+            .map(|(f, g)| (FieldKey::new(&f), g))
+            .collect();
         let groups: Vec<usize> = fields.iter().map(|(_, g)| *g).collect();
         let tail = tail::tail_of(&translated.regex, regex.captures_len());
         let tail_fast = tail.as_ref().and_then(|t| {
@@ -239,14 +245,14 @@ impl Grok {
     }
 
     /// Each field with its capture group in [`Self::regex`], in group order.
-    pub fn field_groups(&self) -> &[(String, usize)] {
+    pub fn field_groups(&self) -> &[(FieldKey, usize)] {
         &self.inner.fields
     }
 
     /// Runs on `text`. On a match calls `sink(field, value)` for every field exactly as CrowdSec
     /// stores it in `evt.Parsed` (fields whose group did not participate get `""`) and returns
     /// true; returns false when there is no match or the pattern has no field.
-    pub fn captures<'t>(&self, text: &'t str, sink: impl FnMut(&str, &'t str)) -> bool {
+    pub fn captures<'t>(&self, text: &'t str, sink: impl FnMut(&FieldKey, &'t str)) -> bool {
         let inner = &*self.inner;
         if inner.fields.is_empty() {
             return false;
@@ -277,7 +283,7 @@ impl Grok {
         &self,
         scratch: &mut GrokScratch,
         text: &'t str,
-        mut sink: impl FnMut(&str, &'t str),
+        mut sink: impl FnMut(&FieldKey, &'t str),
     ) -> bool {
         let inner = &*self.inner;
         if inner.fields.is_empty() {

@@ -346,7 +346,7 @@ impl Node {
             }
         };
         let parsed = &mut evt.parsed;
-        let matched = g.grok.captures(&input, |k, v| parsed.insert(k, v));
+        let matched = g.grok.captures(&input, |k, v| parsed.insert_key(k, v));
         if let GrokInput::LineRaw = g.input {
             evt.line.raw = input;
         }

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use compact_str::CompactString;
 
-use crate::event::{Event, MapKind};
+use crate::event::{Event, MapKind, TextField};
 use crate::expr::{Compiler, Program, Value};
+use crate::expr::{FieldKey, Object};
 
 use super::config::StaticConfig;
 use super::enrich::{EnrichCtx, Enricher};
@@ -15,11 +16,11 @@ use super::error::NodeError;
 #[derive(Debug, Clone)]
 pub enum Target {
     /// `evt.Parsed[key]`.
-    Parsed(String),
+    Parsed(FieldKey),
     /// `evt.Meta[key]`.
-    Meta(String),
+    Meta(FieldKey),
     /// `evt.Enriched[key]`.
-    Enriched(String),
+    Enriched(FieldKey),
     /// A string field of the event, by name.
     Field(Field),
     /// An enrichment method whose results are merged into `evt.Enriched`.
@@ -101,17 +102,17 @@ impl Static {
             )
         } else if !cfg.parsed.is_empty() {
             (
-                Target::Parsed(cfg.parsed.clone()),
+                Target::Parsed(FieldKey::new(&cfg.parsed)),
                 format!("evt.Parsed.{}", cfg.parsed),
             )
         } else if !cfg.meta.is_empty() {
             (
-                Target::Meta(cfg.meta.clone()),
+                Target::Meta(FieldKey::new(&cfg.meta)),
                 format!("evt.Meta.{}", cfg.meta),
             )
         } else if !cfg.enriched.is_empty() {
             (
-                Target::Enriched(cfg.enriched.clone()),
+                Target::Enriched(FieldKey::new(&cfg.enriched)),
                 format!("evt.Enriched.{}", cfg.enriched),
             )
         } else if !cfg.target.is_empty() {
@@ -134,7 +135,7 @@ impl Static {
     /// Applies the static to `evt`. Errors only where CrowdSec aborts the line (a value of a type
     /// that cannot become a string).
     pub fn apply(&self, evt: &mut Event, ectx: &EnrichCtx) -> Result<(), NodeError> {
-        if self.apply_direct(evt) {
+        if self.apply_direct(evt, ectx) {
             return Ok(());
         }
         self.apply_evaluated(evt, ectx)
@@ -175,9 +176,9 @@ impl Static {
             return Ok(());
         }
         match &self.target {
-            Target::Parsed(k) => evt.parsed.insert(k, &value),
-            Target::Meta(k) => evt.meta.insert(k, &value),
-            Target::Enriched(k) => evt.enriched.insert(k, &value),
+            Target::Parsed(k) => evt.parsed.insert_key(k, &value),
+            Target::Meta(k) => evt.meta.insert_key(k, &value),
+            Target::Enriched(k) => evt.enriched.insert_key(k, &value),
             Target::Method(m) => {
                 for (k, v) in ectx.run(*m, &value, evt) {
                     evt.enriched.insert(k, &v);
@@ -207,7 +208,7 @@ impl Static {
 
 impl Static {
     /// The map this static writes a key of, and the key.
-    fn map_target(&self) -> Option<(MapKind, &str)> {
+    fn map_target(&self) -> Option<(MapKind, &FieldKey)> {
         match &self.target {
             Target::Parsed(k) => Some((MapKind::Parsed, k)),
             Target::Meta(k) => Some((MapKind::Meta, k)),
@@ -216,17 +217,19 @@ impl Static {
         }
     }
 
-    /// Most statics write a constant, or a field read as is, to a key of a map: done here
-    /// without an evaluation or a copy of the value (what [`Self::apply`] would do, with the
-    /// same "empty writes nothing" rule). False when the static is not of that shape.
-    fn apply_direct(&self, evt: &mut Event) -> bool {
+    /// Most statics write a constant, or a field read as is, to a key of a map or to a text
+    /// field (`target: evt.StrTime`), or give a field to an enricher (`method: ParseDate`):
+    /// done here without an evaluation or a copy of the value (what [`Self::apply`] would
+    /// do, with the same "empty writes nothing" rule). False when the static is not of that
+    /// shape.
+    fn apply_direct(&self, evt: &mut Event, ectx: &EnrichCtx) -> bool {
         let Some((dst, key)) = self.map_target() else {
-            return false;
+            return self.apply_direct_other(evt, ectx);
         };
         match &self.source {
             Source::Const(v) => {
                 if !v.is_empty() {
-                    map_of(evt, dst).insert(key, v);
+                    map_of(evt, dst).insert_key(key, v);
                 }
                 true
             }
@@ -237,13 +240,51 @@ impl Static {
                 match evt.field_and_map(code, field, dst) {
                     (Some(v), map) => {
                         if !v.is_empty() {
-                            map.insert(key, v);
+                            map.insert_key(key, v);
                         }
                         true
                     }
                     (None, _) => false,
                 }
             }
+        }
+    }
+}
+
+impl Static {
+    /// [`Self::apply_direct`] for a text field or an enricher: the expression must be a lone
+    /// resolved field.
+    fn apply_direct_other(&self, evt: &mut Event, ectx: &EnrichCtx) -> bool {
+        let Source::Expr(p) = &self.source else {
+            return false;
+        };
+        let Some((code, field)) = p.lone_field(0) else {
+            return false;
+        };
+        match &self.target {
+            Target::Field(f) => {
+                let to = match f {
+                    Field::StrTime => TextField::StrTime,
+                    Field::StrTimeFormat => TextField::StrTimeFormat,
+                    Field::MarshaledTime => TextField::MarshaledTime,
+                    Field::WhitelistReason => TextField::WhitelistReason,
+                    _ => return false,
+                };
+                evt.copy_field_to(code, field, to)
+            }
+            Target::Method(m) => {
+                // The enricher may write the event: the value is copied out first (inline,
+                // without an allocation, up to 24 bytes).
+                let value = match evt.field(code, field) {
+                    Some(Value::Str(s)) => CompactString::from(&*s),
+                    _ => return false,
+                };
+                for (k, v) in ectx.run(*m, &value, evt) {
+                    evt.enriched.insert(k, &v);
+                }
+                true
+            }
+            _ => false,
         }
     }
 }
@@ -282,9 +323,11 @@ fn resolve_target(target: &str) -> (Target, String) {
     let first = |s: &str| s.split('.').next().unwrap_or("").to_string();
     let field = |f| (Target::Field(f), String::new());
     match (head, rest) {
-        ("Parsed", k) if !k.is_empty() => (Target::Parsed(first(k)), String::new()),
-        ("Meta", k) if !k.is_empty() => (Target::Meta(first(k)), String::new()),
-        ("Enriched", k) if !k.is_empty() => (Target::Enriched(first(k)), String::new()),
+        ("Parsed", k) if !k.is_empty() => (Target::Parsed(first(k).as_str().into()), String::new()),
+        ("Meta", k) if !k.is_empty() => (Target::Meta(first(k).as_str().into()), String::new()),
+        ("Enriched", k) if !k.is_empty() => {
+            (Target::Enriched(first(k).as_str().into()), String::new())
+        }
         ("Unmarshaled", k) if !k.is_empty() => (Target::Field(Field::Unmarshaled), first(k)),
         ("StrTime", "") => field(Field::StrTime),
         ("StrTimeFormat", "") => field(Field::StrTimeFormat),

@@ -102,6 +102,16 @@ pub fn sub_str<'a>(orig: &Cow<'a, str>, f: impl for<'s> FnOnce(&'s str) -> &'s s
     }
 }
 
+/// `f(orig)` as a string value, where `None` means "the same text as `orig`": then a borrowed
+/// argument stays borrowed (no copy, no allocation), as most strings pass these helpers
+/// unchanged (`Lower` of a lowercase path, `ReplaceAll` of a text without the pattern).
+pub fn unchanged_or<'a>(orig: &Cow<'a, str>, f: impl FnOnce(&str) -> Option<String>) -> Value<'a> {
+    match f(orig) {
+        Some(changed) => Value::string(changed),
+        None => Value::Str(orig.clone()),
+    }
+}
+
 /// A list of strings as a [`Value::List`].
 pub fn str_list<'a, I, S>(items: I) -> Value<'a>
 where

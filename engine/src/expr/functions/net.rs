@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use super::convert::{arg_str, str_list};
+use super::convert::{arg_cow, arg_str, str_list, unchanged_or};
 use super::{Arity, Functions, native};
 use crate::expr::value::Value;
 
@@ -79,20 +79,26 @@ pub(crate) fn register(f: &mut Functions) {
         "PathUnescape",
         Arity::Exact(1),
         native(|a| {
-            let s = arg_str("PathUnescape", a, 0)?;
-            Ok(Value::string(
-                go_unescape(s, false).unwrap_or_else(|| s.to_owned()),
-            ))
+            // Nothing to unescape: the same text (no copy of a borrowed argument).
+            Ok(unchanged_or(arg_cow("PathUnescape", a, 0)?, |s| {
+                if !s.contains('%') {
+                    return None;
+                }
+                Some(go_unescape(s, false).unwrap_or_else(|| s.to_owned()))
+            }))
         }),
     );
     f.register(
         "QueryUnescape",
         Arity::Exact(1),
         native(|a| {
-            let s = arg_str("QueryUnescape", a, 0)?;
-            Ok(Value::string(
-                go_unescape(s, true).unwrap_or_else(|| s.to_owned()),
-            ))
+            // Nothing to unescape: the same text (no copy of a borrowed argument).
+            Ok(unchanged_or(arg_cow("QueryUnescape", a, 0)?, |s| {
+                if !s.contains(['%', '+']) {
+                    return None;
+                }
+                Some(go_unescape(s, true).unwrap_or_else(|| s.to_owned()))
+            }))
         }),
     );
     f.register(

@@ -1,6 +1,6 @@
 //! Wrappers of Go's `strings` package (`Upper`, `Split`, `Trim`, ...), with Go's edge cases.
 
-use super::convert::{arg_cow, arg_int, arg_str, arg_str_list, str_list, sub_str};
+use super::convert::{arg_cow, arg_int, arg_str, arg_str_list, str_list, sub_str, unchanged_or};
 use super::{Arity, Functions, native};
 use crate::expr::value::Value;
 
@@ -9,12 +9,26 @@ pub(crate) fn register(f: &mut Functions) {
     f.register(
         "Upper",
         Arity::Exact(1),
-        native(|a| Ok(Value::string(go_upper(arg_str("Upper", a, 0)?)))),
+        native(|a| {
+            let s = arg_cow("Upper", a, 0)?;
+            Ok(unchanged_or(s, |s| {
+                // ASCII with no letter to map: the fold is the text itself.
+                let same = s.is_ascii() && !s.bytes().any(|b| b.is_ascii_lowercase());
+                (!same).then(|| go_upper(s))
+            }))
+        }),
     );
     f.register(
         "Lower",
         Arity::Exact(1),
-        native(|a| Ok(Value::string(go_lower(arg_str("Lower", a, 0)?)))),
+        native(|a| {
+            let s = arg_cow("Lower", a, 0)?;
+            Ok(unchanged_or(s, |s| {
+                // ASCII with no letter to map: the fold is the text itself.
+                let same = s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase());
+                (!same).then(|| go_lower(s))
+            }))
+        }),
     );
     f.register(
         "TrimSpace",
@@ -179,11 +193,14 @@ pub(crate) fn register(f: &mut Functions) {
         Arity::Exact(3),
         native(|a| {
             let (s, old, new) = (
-                arg_str("ReplaceAll", a, 0)?,
+                arg_cow("ReplaceAll", a, 0)?,
                 arg_str("ReplaceAll", a, 1)?,
                 arg_str("ReplaceAll", a, 2)?,
             );
-            Ok(Value::string(s.replace(old, new)))
+            // An empty `old` matches between every rune, so only a non-empty one can miss.
+            Ok(unchanged_or(s, |s| {
+                (old.is_empty() || s.contains(old)).then(|| s.replace(old, new))
+            }))
         }),
     );
 }
