@@ -590,3 +590,51 @@ mod own_patterns {
         }
     }
 }
+
+/// `^.*X` and a rest that always matches (CrowdSec's `http-logs` path split): the cut at the
+/// last `X` (see [`super::last`]) gives what the full regex gives, spans alone included, on
+/// texts with several delimiters, dots, newlines and multibyte characters.
+mod last_props {
+    use super::*;
+
+    fn groks() -> Vec<(Grok, bool)> {
+        let mut l = PatternLibrary::new();
+        l.add("DIR", "^.*/");
+        l.add("FILE", "[^/].*?");
+        l.add("EXT", "\\.[^.]*$|$");
+        l.add("WORD", "\\b\\w+\\b");
+        // (pattern, whether the last-delimiter cut must take it)
+        [
+            ("%{DIR:file_dir}(%{FILE:file_frag}%{EXT:file_ext})?", true),
+            ("^.*=(%{WORD:w})?(.*)", true),
+            ("^(?:.*\\.)(?<tail>[a-z]*)?", true),
+            // The rest can fail (a word must follow): the cut is not taken.
+            ("^.*/%{WORD:w}", false),
+        ]
+        .into_iter()
+        .map(|(p, last)| (l.compile(p).unwrap(), last))
+        .collect()
+    }
+
+    #[test]
+    fn the_shapes_are_recognized() {
+        for (g, last) in groks() {
+            let f = g.inner.fast.as_ref().unwrap();
+            let is_last = matches!(f.spans, Some(super::super::spans::Spans::Last(_)));
+            assert_eq!(is_last, last, "{}", g.pattern());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn last_cut_equals_the_full_regex(text in "[a/.=\\né_]{0,14}") {
+            for (g, last) in groks() {
+                prop_assert_eq!(fast(&g, &text), plain(&g, &text), "{}", g.pattern());
+                if last && plain(&g, &text).0 {
+                    // The spans alone answer every match.
+                    prop_assert_eq!(spans_only(&g, &text), Some(plain(&g, &text).1), "{}", g.pattern());
+                }
+            }
+        }
+    }
+}

@@ -25,6 +25,7 @@
 mod atoms;
 mod base;
 mod fast;
+mod last;
 mod lazy;
 mod lead;
 pub mod library;

@@ -1,10 +1,12 @@
 //! How a fast regex's captures come from its match without a capture engine: which of the
-//! three ways (a split at delimiters, a leading group's variants, atoms) a pattern takes.
+//! four ways (a split at delimiters, a cut at the last delimiter, a leading group's variants,
+//! atoms) a pattern takes.
 
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_syntax::hir::Hir;
 
 use super::atoms::{self, Atoms};
+use super::last::{self, Last};
 use super::lead::{self, Lead};
 use super::split::{self, Split};
 
@@ -21,6 +23,8 @@ pub(super) enum Spans {
     Lead(Lead),
     /// By backtracking over atoms (see [`super::atoms`]).
     Atoms(Atoms),
+    /// Up to the last delimiter, then the rest (see [`super::last`]).
+    Last(Last),
 }
 
 impl Spans {
@@ -37,13 +41,17 @@ impl Spans {
         };
         // Anchored at the start, atoms need no lazy DFA pass at all, where a lead needs two
         // (and its variants' cuts may be gated: hivewall's own nginx access pattern).
-        split::build(hir).map(Spans::Split).or_else(|| {
-            if atoms::anchored(hir) {
-                atoms().or_else(|| lead::build(hir).map(Spans::Lead))
-            } else {
-                lead::build(hir).map(Spans::Lead).or_else(atoms)
-            }
-        })
+        let last = || last::build(hir).map(Spans::Last);
+        split::build(hir)
+            .map(Spans::Split)
+            .or_else(last)
+            .or_else(|| {
+                if atoms::anchored(hir) {
+                    atoms().or_else(|| lead::build(hir).map(Spans::Lead))
+                } else {
+                    lead::build(hir).map(Spans::Lead).or_else(atoms)
+                }
+            })
     }
 
     /// Fills `slots` for a pattern anchored at the start without the lazy DFA's match first,
@@ -55,6 +63,7 @@ impl Spans {
     ) -> Option<bool> {
         match self {
             Spans::Atoms(a) if a.anchored => Some(a.fill_from_start(text, slots)),
+            Spans::Last(l) => Some(l.fill_from_start(text, slots)),
             _ => None,
         }
     }
@@ -72,6 +81,7 @@ impl Spans {
             Spans::Split(s) => s.fill(text, start, end, slots),
             Spans::Lead(l) => l.fill(text, start, end, slots),
             Spans::Atoms(a) => a.fill(text, start, end, slots),
+            Spans::Last(l) => l.fill(text, start, end, slots),
         }
     }
 }

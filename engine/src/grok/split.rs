@@ -384,7 +384,7 @@ fn engine(seg: &[Hir]) -> Option<Fields> {
 }
 
 /// Capture indexes in `h`, in order.
-fn captures_in(h: &Hir, out: &mut Vec<u32>) {
+pub(super) fn captures_in(h: &Hir, out: &mut Vec<u32>) {
     match h.kind() {
         HirKind::Capture(c) => {
             out.push(c.index);
