@@ -12,8 +12,7 @@ use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::{Anchored, Input, meta};
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
-use super::fast::{config, strip};
-use super::split::captures_in;
+use super::split::own_regex;
 
 /// The spans of `^(.*X)REST` (the first group optional) where `REST` always matches.
 #[derive(Debug)]
@@ -45,24 +44,12 @@ pub(super) fn build(hir: &Hir) -> Option<Last> {
     if !rest.iter().all(always_matches) {
         return None;
     }
-    let mut groups = Vec::new();
-    rest.iter().for_each(|h| captures_in(h, &mut groups));
-    let renumber = |g: u32| {
-        groups
-            .iter()
-            .position(|x| *x == g)
-            .and_then(|i| u32::try_from(i + 1).ok())
-    };
-    let rest_hir = Hir::concat(rest.iter().map(|h| strip(h, &renumber)).collect());
-    let re = meta::Builder::new()
-        .configure(config())
-        .build_from_hir(&rest_hir)
-        .ok()?;
-    (re.group_info().slot_len() == 2 * (groups.len() + 1)).then(|| Last {
+    let (rest, rest_groups) = own_regex(rest)?;
+    Some(Last {
         byte,
         group,
-        rest: re,
-        rest_groups: groups.into_iter().map(|g| g as usize).collect(),
+        rest,
+        rest_groups,
     })
 }
 

@@ -364,27 +364,32 @@ fn fields(seg: &[Hir]) -> Option<Fields> {
 }
 
 fn engine(seg: &[Hir]) -> Option<Fields> {
+    let (re, groups) = own_regex(seg)?;
+    Some(Fields::Engine { re, groups })
+}
+
+/// A regex of `items` alone, its groups numbered 1.. in order, and those groups' indexes in
+/// the fast regex.
+pub(super) fn own_regex(items: &[Hir]) -> Option<(meta::Regex, Vec<usize>)> {
     let mut groups = Vec::new();
-    seg.iter().for_each(|h| captures_in(h, &mut groups));
+    items.iter().for_each(|h| captures_in(h, &mut groups));
     let renumber = |g: u32| {
         groups
             .iter()
             .position(|x| *x == g)
             .and_then(|i| u32::try_from(i + 1).ok())
     };
-    let hir = Hir::concat(seg.iter().map(|h| strip(h, &renumber)).collect());
+    let hir = Hir::concat(items.iter().map(|h| strip(h, &renumber)).collect());
     let re = meta::Builder::new()
         .configure(config())
         .build_from_hir(&hir)
         .ok()?;
-    (re.group_info().slot_len() == 2 * (groups.len() + 1)).then_some(Fields::Engine {
-        re,
-        groups: groups.into_iter().map(|g| g as usize).collect(),
-    })
+    (re.group_info().slot_len() == 2 * (groups.len() + 1))
+        .then(|| (re, groups.into_iter().map(|g| g as usize).collect()))
 }
 
 /// Capture indexes in `h`, in order.
-pub(super) fn captures_in(h: &Hir, out: &mut Vec<u32>) {
+fn captures_in(h: &Hir, out: &mut Vec<u32>) {
     match h.kind() {
         HirKind::Capture(c) => {
             out.push(c.index);
