@@ -64,18 +64,16 @@ impl Object for Event {
     }
 
     fn field(&self, code: u32, key: &FieldKey) -> Option<Value<'_>> {
-        Some(match code {
-            PARSED => Value::str(self.parsed.get_key_or_empty(key)),
-            META => Value::str(self.meta.get_key_or_empty(key)),
-            ENRICHED => Value::str(self.enriched.get_key_or_empty(key)),
-            LABELS => Value::str(self.line.labels.get_key_or_empty(key)),
-            RAW => Value::str(&self.line.raw),
-            SRC => Value::str(&self.line.src),
-            MODULE => Value::str(&self.line.module),
-            STR_TIME => Value::str(&self.str_time),
-            MARSHALED_TIME => Value::str(&self.marshaled_time),
-            _ => return None,
-        })
+        Sources {
+            parsed: Some(&self.parsed),
+            meta: Some(&self.meta),
+            enriched: Some(&self.enriched),
+            line: &self.line,
+            str_time: Some(&self.str_time),
+            marshaled_time: Some(&self.marshaled_time),
+        }
+        .read(code, key)
+        .map(Value::str)
     }
 
     fn keys(&self) -> Vec<Cow<'_, str>> {
@@ -206,22 +204,20 @@ impl Event {
             marshaled_time,
             ..
         } = self;
-        let (target, a, b) = match dst {
-            MapKind::Parsed => (parsed, (META, &*meta), (ENRICHED, &*enriched)),
-            MapKind::Meta => (meta, (PARSED, &*parsed), (ENRICHED, &*enriched)),
-            MapKind::Enriched => (enriched, (PARSED, &*parsed), (META, &*meta)),
+        let (target, parsed, meta, enriched) = match dst {
+            MapKind::Parsed => (parsed, None, Some(&*meta), Some(&*enriched)),
+            MapKind::Meta => (meta, Some(&*parsed), None, Some(&*enriched)),
+            MapKind::Enriched => (enriched, Some(&*parsed), Some(&*meta), None),
         };
-        let value = match code {
-            c if c == a.0 => Some(a.1.get_key_or_empty(key)),
-            c if c == b.0 => Some(b.1.get_key_or_empty(key)),
-            LABELS => Some(line.labels.get_key_or_empty(key)),
-            RAW => Some(line.raw.as_str()),
-            SRC => Some(&*line.src),
-            MODULE => Some(&*line.module),
-            STR_TIME => Some(str_time.as_str()),
-            MARSHALED_TIME => Some(marshaled_time.as_str()),
-            _ => None,
-        };
+        let value = Sources {
+            parsed,
+            meta,
+            enriched,
+            line,
+            str_time: Some(str_time),
+            marshaled_time: Some(marshaled_time),
+        }
+        .read(code, key);
         (value, target)
     }
 }
@@ -256,37 +252,65 @@ impl Event {
             whitelist_reason,
             ..
         } = self;
-        // A text field read into another (or itself): rare, copied first.
-        let copied;
-        let value: &str = match code {
-            PARSED => parsed.get_key_or_empty(key),
-            META => meta.get_key_or_empty(key),
-            ENRICHED => enriched.get_key_or_empty(key),
-            LABELS => line.labels.get_key_or_empty(key),
-            RAW => &line.raw,
-            SRC => &line.src,
-            MODULE => &line.module,
-            STR_TIME => {
-                copied = str_time.clone();
-                &copied
+        // A field copied onto itself is left to the evaluation (the source is not readable
+        // while it is the one written).
+        let (to, str_time, marshaled_time) = match dst {
+            TextField::StrTime => (str_time, None, Some(&**marshaled_time)),
+            TextField::MarshaledTime => (marshaled_time, Some(&**str_time), None),
+            TextField::StrTimeFormat => {
+                (str_time_format, Some(&**str_time), Some(&**marshaled_time))
             }
-            MARSHALED_TIME => {
-                copied = marshaled_time.clone();
-                &copied
+            TextField::WhitelistReason => {
+                (whitelist_reason, Some(&**str_time), Some(&**marshaled_time))
             }
-            _ => return false,
         };
-        let to = match dst {
-            TextField::StrTime => str_time,
-            TextField::StrTimeFormat => str_time_format,
-            TextField::MarshaledTime => marshaled_time,
-            TextField::WhitelistReason => whitelist_reason,
+        let source = Sources {
+            parsed: Some(parsed),
+            meta: Some(meta),
+            enriched: Some(enriched),
+            line,
+            str_time,
+            marshaled_time,
+        };
+        let Some(value) = source.read(code, key) else {
+            return false;
         };
         if !value.is_empty() {
             to.clear();
             to.push_str(value);
         }
         true
+    }
+}
+
+/// The parts of an event a resolved field may read, borrowed apart from the part being written
+/// (`None`: not readable now).
+struct Sources<'e> {
+    parsed: Option<&'e StrMap>,
+    meta: Option<&'e StrMap>,
+    enriched: Option<&'e StrMap>,
+    line: &'e Line,
+    str_time: Option<&'e str>,
+    marshaled_time: Option<&'e str>,
+}
+
+impl<'e> Sources<'e> {
+    /// The text of the resolved field `code`/`key` ([`resolve_field`]), when readable.
+    #[inline]
+    fn read(&self, code: u32, key: &FieldKey) -> Option<&'e str> {
+        let map = |m: Option<&'e StrMap>| m.map(|m| m.get_key_or_empty(key));
+        match code {
+            PARSED => map(self.parsed),
+            META => map(self.meta),
+            ENRICHED => map(self.enriched),
+            LABELS => Some(self.line.labels.get_key_or_empty(key)),
+            RAW => Some(&self.line.raw),
+            SRC => Some(&self.line.src),
+            MODULE => Some(&self.line.module),
+            STR_TIME => self.str_time,
+            MARSHALED_TIME => self.marshaled_time,
+            _ => None,
+        }
     }
 }
 

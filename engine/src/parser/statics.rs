@@ -249,9 +249,7 @@ impl Static {
             }
         }
     }
-}
 
-impl Static {
     /// [`Self::apply_direct`] for a text field or an enricher: the expression must be a lone
     /// resolved field.
     fn apply_direct_other(&self, evt: &mut Event, ectx: &EnrichCtx) -> bool {
