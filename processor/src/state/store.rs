@@ -1,25 +1,51 @@
-//! An in-memory bucket store that remembers which buckets changed since the last commit.
+//! An in-memory bucket store that remembers which buckets changed since the last commit, and
+//! which are in the database.
 
 use engine::bucket::{Bucket, BucketKey, BucketStore, MemoryStore};
 
 /// The engine's [`MemoryStore`] plus the keys written, taken or expired since the last
 /// [`StateDb::commit`](super::StateDb::commit): memory serves every read, RocksDB only sees
 /// what changed, once per batch.
+///
+/// Most buckets come and go between two commits (a source seen a few times, then leaked out):
+/// those were never written, so their removal writes nothing either. `stored` holds the keys
+/// the database has (loaded, or put by a write and not deleted since).
 #[derive(Debug, Default)]
 pub struct PersistentStore {
     mem: MemoryStore,
     dirty: foldhash::HashSet<BucketKey>,
+    stored: foldhash::HashSet<BucketKey>,
 }
 
 impl PersistentStore {
-    /// Puts back a bucket read from the database (not dirty).
+    /// Puts back a bucket read from the database (not dirty, stored).
     pub(super) fn restore(&mut self, key: BucketKey, bucket: Bucket, deadline: i64) {
+        self.stored.insert(key.clone());
         self.mem.put(key, bucket, deadline);
     }
 
-    /// The keys changed since the last call.
+    /// The keys changed since the last call that the database must learn of: each changed
+    /// bucket still held (to put), and each removed one it has (to delete). A bucket created
+    /// and removed since the last call is left out. The caller writes them all: from here on
+    /// they count as stored, or not, as written.
     pub(super) fn take_dirty(&mut self) -> Vec<BucketKey> {
-        self.dirty.drain().collect()
+        let mut out = Vec::with_capacity(self.dirty.len());
+        for key in self.dirty.drain() {
+            if self.mem.get(&key).is_some() {
+                if !self.stored.contains(&key) {
+                    self.stored.insert(key.clone());
+                }
+                out.push(key);
+            } else if self.stored.remove(&key) {
+                out.push(key);
+            }
+        }
+        out
+    }
+
+    /// How many buckets the database holds, as far as this store's writes go.
+    pub fn stored_len(&self) -> usize {
+        self.stored.len()
     }
 
     /// The bucket under `key` with its deadline.
