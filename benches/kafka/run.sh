@@ -17,7 +17,8 @@
 #      restores them into an empty state dir and loads them (BUCKETS=1000000).
 #
 #   benches/kafka/run.sh [OUTDIR]      (default ~/.cache/hivewall/kafka-bench; LINES=500000,
-#                                       HOSTS=1: split the log into HOSTS files)
+#                                       HOSTS=1: split the log into HOSTS files; ONLY=one:
+#                                       steps 1-3 only, to compare two builds' processor)
 #
 # Needs Java 17 and Maven (kafka.sh), python3. Builds the release binaries unless BIN_DIR is
 # set. Every process started here is stopped on exit. Not part of CI.
@@ -101,7 +102,9 @@ run_processors() {
     rm -rf "$OUT"/proc-*
     PIDS=()
     for i in $(seq 1 "$n"); do
-        "$HW" --log-level warn --state-dir "$OUT/proc-$i" \
+        # Each processor's CPU time and max RSS end its log (`processor-cpu:`).
+        /usr/bin/time -f "processor-cpu: user %U s, system %S s, max RSS %M KiB" \
+            "$HW" --log-level warn --state-dir "$OUT/proc-$i" \
             processor --brokers "$B" --idle-exit "$idle" 2>"$OUT/processor-$tag-$i.log" &
         PIDS+=($!)
     done
@@ -125,6 +128,12 @@ PY
 }
 log "one processor"
 one_s=$(run_processors 1)
+if [ "${ONLY:-}" = one ]; then
+    echo "raw consume: $consume_rate lines/s; processor ×1: $one_s s," \
+        "$(python3 -c "import sys; print(f'{int(sys.argv[1]) / float(sys.argv[2]):,.0f}')" "$LINES" "$one_s") lines/s;" \
+        "$(grep -h '^processor-cpu:' "$OUT/processor-1-1.log")" | tee "$OUT/results-one.md"
+    exit 0
+fi
 fresh
 log "two processors"
 two_s=$(run_processors 2)
