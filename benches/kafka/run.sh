@@ -18,7 +18,9 @@
 #
 #   benches/kafka/run.sh [OUTDIR]      (default ~/.cache/hivewall/kafka-bench; LINES=500000,
 #                                       HOSTS=1: split the log into HOSTS files; ONLY=one:
-#                                       steps 1-3 only, to compare two builds' processor)
+#                                       steps 1-3 only, to compare two builds' processor,
+#                                       with the broker's CPU time during step 3;
+#                                       ONLY=latency: step 5 only)
 #
 # Needs Java 17 and Maven (kafka.sh), python3. Builds the release binaries unless BIN_DIR is
 # set. Every process started here is stopped on exit. Not part of CI.
@@ -52,6 +54,22 @@ cleanup() {
 trap cleanup EXIT
 now() { date +%s.%N; }
 since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$(now)"; }
+
+# latency_step: step 5; sets lat_attackers, lat_decided, lat_p50, lat_p99, lat_max.
+latency_step() {
+    log "latency: a processor, attackers among $RATE background lines/s for 30 s"
+    fresh_broker
+    rm -rf "$OUT/proc-lat"
+    "$HW" --log-level warn --state-dir "$OUT/proc-lat" processor --brokers "$B" 2>"$OUT/processor-lat.log" &
+    PIDS=($!)
+    sleep 8 # the group join
+    read -r lat_attackers lat_decided lat_p50 lat_p99 lat_max < <("$BIN/kafka_latency" "$B" hivewall.lines hivewall.decisions "$RATE" 30)
+    kill "${PIDS[0]}"; wait "${PIDS[0]}" || true; PIDS=()
+}
+latency_line() {
+    echo "latency (produce of the overflowing line → decision record), $RATE background lines/s:" \
+        "$lat_decided of $lat_attackers attackers decided, p50 $lat_p50 ms, p99 $lat_p99 ms, max $lat_max ms"
+}
 
 AUTH="$OUT/auth-$LINES.log"
 [ -s "$AUTH" ] || "$BIN/genlog" auth "$LINES" 42 >"$AUTH"
@@ -87,6 +105,11 @@ fresh() {
     "$HW" --log-level warn ingest --brokers "$B" --once --type syslog "${INPUTS[@]}" 2>>"$OUT/ingest.log"
     produce_s=$(since "$t0")
 }
+if [ "${ONLY:-}" = latency ]; then
+    latency_step
+    latency_line | tee "$OUT/results-latency.md"
+    exit 0
+fi
 fresh
 
 log "raw consume of hivewall.lines"
@@ -126,12 +149,20 @@ for f in sys.argv[1:]:
 print(f"{max(last) - min(first):.2f}")
 PY
 }
+# broker_cpu: the broker's CPU time so far, in seconds (utime + stime of its JVM).
+broker_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$(cat "$KDIR/kafka.pid")/stat"
+}
 log "one processor"
+broker0=$(broker_cpu)
 one_s=$(run_processors 1)
+broker1=$(broker_cpu)
 if [ "${ONLY:-}" = one ]; then
     echo "raw consume: $consume_rate lines/s; processor ×1: $one_s s," \
         "$(python3 -c "import sys; print(f'{int(sys.argv[1]) / float(sys.argv[2]):,.0f}')" "$LINES" "$one_s") lines/s;" \
-        "$(grep -h '^processor-cpu:' "$OUT/processor-1-1.log")" | tee "$OUT/results-one.md"
+        "$(grep -h '^processor-cpu:' "$OUT/processor-1-1.log");" \
+        "broker CPU during it: $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$broker0" "$broker1") s" |
+        tee "$OUT/results-one.md"
     exit 0
 fi
 fresh
@@ -141,14 +172,7 @@ log "two processors, joined before the lines come"
 fresh_broker
 joined_s=$(JOINED=1 run_processors 2)
 
-log "latency: a processor, attackers among $RATE background lines/s for 30 s"
-fresh_broker
-rm -rf "$OUT/proc-lat"
-"$HW" --log-level warn --state-dir "$OUT/proc-lat" processor --brokers "$B" 2>"$OUT/processor-lat.log" &
-PIDS=($!)
-sleep 8 # the group join
-read -r lat_attackers lat_decided lat_p50 lat_p99 lat_max < <("$BIN/kafka_latency" "$B" hivewall.lines hivewall.decisions "$RATE" 30)
-kill "${PIDS[0]}"; wait "${PIDS[0]}" || true; PIDS=()
+latency_step
 
 log "restore of $BUCKETS buckets"
 read -r r_buckets r_records r_mib r_write r_restore r_load < <("$BIN/restore_bench" "$B" bench.restore "$BUCKETS" "$PWD/scenarios")
@@ -164,7 +188,6 @@ print(f"| hivewall processor ×1 (parse + detect) | {one:.2f} | {n / one:,.0f} |
 print(f"| hivewall processor ×2 (4 partitions) | {two:.2f} | {n / two:,.0f} | {n / two / crate:.2f} |")
 print(f"| hivewall processor ×2, joined before the lines | {joined:.2f} | {n / joined:,.0f} | {n / joined / crate:.2f} |")
 PY
-echo "latency (produce of the overflowing line → decision record), $RATE background lines/s:" \
-    "$lat_decided of $lat_attackers attackers decided, p50 $lat_p50 ms, p99 $lat_p99 ms, max $lat_max ms" | tee -a "$OUT/results.md"
+latency_line | tee -a "$OUT/results.md"
 echo "restore: $r_buckets buckets, $r_records changelog records ($r_mib MiB): written in $r_write s," \
     "restored into an empty state dir in $r_restore s, loaded into memory in $r_load s" | tee -a "$OUT/results.md"

@@ -66,7 +66,7 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
                 Arc::clone(&clock),
                 shutdown.child(),
             );
-            stages.spawn(async move {
+            let parse = processor::on_own_thread("parse-stage", move || async move {
                 run_parse(&setup, clock, &cfg, idle, token).await.map(|st| {
                     format!(
                         "parse stage stopped: {} lines, {} events{}",
@@ -75,7 +75,9 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
                         span(st.first, st.last)
                     )
                 })
-            });
+            })
+            .context("starting the parse stage's thread")?;
+            stages.spawn(parse);
         }
         if stage != Stage::Parse {
             let (setup, cfg, clock, token) = (
@@ -84,7 +86,7 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
                 Arc::clone(&clock),
                 shutdown.child(),
             );
-            stages.spawn(async move {
+            let detect = processor::on_own_thread("detect-stage", move || async move {
                 run_detect(&setup, clock, &cfg, idle, token)
                     .await
                     .map(|st| {
@@ -101,7 +103,9 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
                             span(st.first, st.last)
                         )
                     })
-            });
+            })
+            .context("starting the detect stage's thread")?;
+            stages.spawn(detect);
         }
         eprintln!(
             "processor: {} from {} (state in {}){}",
@@ -120,7 +124,8 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
         );
         let mut first_err: Option<anyhow::Error> = None;
         while let Some(joined) = stages.join_next().await {
-            match joined.context("processor stage")? {
+            let done = joined.context("processor stage")?;
+            match done.context("a processor stage's thread ended without a result")? {
                 Ok(summary) => eprintln!("{summary}"),
                 Err(e) => {
                     tracing::error!("{e}; stopping");

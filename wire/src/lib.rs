@@ -10,7 +10,7 @@ mod alert;
 pub mod bus;
 mod decision;
 mod duration;
-mod event;
+pub mod event;
 pub mod feed;
 mod line;
 pub mod signal;
@@ -18,7 +18,7 @@ pub mod signal;
 pub use alert::{Alert, AlertEvent, MetaItem, Source};
 pub use decision::Decision;
 pub use duration::{format_go_duration, parse_go_duration, write_go_duration};
-pub use event::{EVENT_VERSION, EventRecord, Route};
+pub use event::{EVENT_JSON_VERSION, EVENT_VERSION, EventRecord, Route};
 pub use line::{Checkpoint, RawLine, SourcedLine};
 
 #[cfg(test)]

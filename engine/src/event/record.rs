@@ -1,120 +1,138 @@
-//! Events to and from [`wire::EventRecord`], the records of `hivewall.events` that carry parsed
-//! events from the parse stage to the detect stage of the distributed processor.
+//! Events to and from the records of `hivewall.events` ([`wire::event`]), which carry parsed
+//! events from the parse stage to the detect stage of the distributed processor: written from
+//! the event's fields and read back into them without an intermediate owned copy.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset, SecondsFormat};
+use chrono::{DateTime, FixedOffset};
+use wire::event::{EventBody, EventTime};
 
 use super::{Event, EventType, ExpectMode, Line, StrMap};
 
 /// Why a record cannot become an event.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RecordError {
-    /// The record's version is not one this build reads.
-    #[error("event record version {0} not supported (this build reads {v})", v = wire::EVENT_VERSION)]
-    Version(u32),
-    /// A time field is not RFC 3339.
-    #[error("event record: `{field}` is not an RFC 3339 time: {value:?}")]
+    /// A time field is not a time.
+    #[error("event record: `{field}` is not a valid time: {value}")]
     Time {
         /// The field.
         field: &'static str,
-        /// Its text.
+        /// Its text, or its parts.
         value: String,
     },
+    /// `Unmarshaled` is not a JSON object.
+    #[error("event record: `unmarshaled` is not a JSON object")]
+    Unmarshaled,
 }
 
-fn rfc3339(t: &DateTime<FixedOffset>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+fn unix(t: &DateTime<FixedOffset>) -> EventTime<'static> {
+    EventTime::Unix {
+        secs: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos(),
+        offset: t.offset().local_minus_utc(),
+    }
 }
 
-fn parse_time(
+fn read_time(
     field: &'static str,
-    s: Option<&str>,
+    t: Option<EventTime<'_>>,
 ) -> Result<Option<DateTime<FixedOffset>>, RecordError> {
-    s.map(|v| {
-        DateTime::parse_from_rfc3339(v).map_err(|_| RecordError::Time {
-            field,
-            value: v.to_string(),
-        })
+    let Some(t) = t else { return Ok(None) };
+    let parsed = match t {
+        EventTime::Rfc3339(v) => DateTime::parse_from_rfc3339(v).ok(),
+        EventTime::Unix {
+            secs,
+            nanos,
+            offset,
+        } => FixedOffset::east_opt(offset)
+            .zip(DateTime::from_timestamp(secs, nanos))
+            .map(|(off, t)| t.with_timezone(&off)),
+    };
+    parsed.map(Some).ok_or_else(|| RecordError::Time {
+        field,
+        value: format!("{t:?}"),
     })
-    .transpose()
 }
 
-fn to_map(m: &StrMap) -> std::collections::BTreeMap<String, String> {
-    m.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+fn map(m: &[(&str, &str)]) -> StrMap {
+    m.iter().copied().collect()
 }
 
 impl Event {
-    /// The record of this (log) event with its routes. Overflow events stay in their
-    /// partition and are never written.
-    pub fn to_record(&self, routes: Vec<wire::Route>) -> wire::EventRecord {
-        wire::EventRecord {
-            v: wire::EVENT_VERSION,
-            routes,
-            origin: None,
-            line: wire::RawLine {
-                raw: self.line.raw.clone(),
-                src: self.line.src.to_string(),
-                module: self.line.module.to_string(),
-                labels: to_map(&self.line.labels),
-                time: self.line.time.as_ref().map(rfc3339),
-            },
+    /// Appends the body of this (log) event's record to `out` ([`wire::event::encode_body`]);
+    /// each routing key's record then adds its routes ([`wire::event::encode_record`]).
+    /// Overflow events stay in their partition and are never written.
+    pub fn encode_body(&self, out: &mut Vec<u8>) {
+        let unmarshaled = if self.unmarshaled.is_empty() {
+            String::new()
+        } else {
+            serde_json::Value::Object(self.unmarshaled.snapshot()).to_string()
+        };
+        let body = EventBody {
+            raw: &self.line.raw,
+            src: &self.line.src,
+            module: &self.line.module,
+            labels: self.line.labels.iter().collect(),
+            line_time: self.line.time.as_ref().map(unix),
             line_process: self.line.process,
             expect_mode: match self.expect_mode {
                 ExpectMode::Live => 1,
                 ExpectMode::TimeMachine => 2,
             },
-            stage: self.stage.to_string(),
+            stage: &self.stage,
             whitelisted: self.whitelisted,
-            parsed: to_map(&self.parsed),
-            enriched: to_map(&self.enriched),
-            meta: to_map(&self.meta),
-            unmarshaled: self.unmarshaled.snapshot(),
-            time: self.time.as_ref().map(rfc3339),
-            str_time: self.str_time.clone(),
-            str_time_format: self.str_time_format.clone(),
-            marshaled_time: self.marshaled_time.clone(),
+            parsed: self.parsed.iter().collect(),
+            enriched: self.enriched.iter().collect(),
+            meta: self.meta.iter().collect(),
+            unmarshaled: unmarshaled.into(),
+            time: self.time.as_ref().map(unix),
+            str_time: &self.str_time,
+            str_time_format: &self.str_time_format,
+            marshaled_time: &self.marshaled_time,
             process: self.process,
-        }
+        };
+        wire::event::encode_body(&body, out);
     }
 
-    /// The event a record holds (its routes are the caller's).
-    pub fn from_record(r: &wire::EventRecord) -> Result<Event, RecordError> {
-        if r.v != wire::EVENT_VERSION {
-            return Err(RecordError::Version(r.v));
-        }
+    /// The event a record's body holds (its routes are the caller's).
+    pub fn from_body(b: &EventBody<'_>) -> Result<Event, RecordError> {
         let unmarshaled = super::Unmarshaled::default();
-        for (k, v) in &r.unmarshaled {
-            unmarshaled.insert(k, v.clone());
+        if !b.unmarshaled.is_empty() {
+            let serde_json::Value::Object(m) =
+                serde_json::from_str(&b.unmarshaled).map_err(|_| RecordError::Unmarshaled)?
+            else {
+                return Err(RecordError::Unmarshaled);
+            };
+            for (k, v) in m {
+                unmarshaled.insert(&k, v);
+            }
         }
         Ok(Event {
             kind: EventType::Log,
-            expect_mode: if r.expect_mode == 2 {
+            expect_mode: if b.expect_mode == 2 {
                 ExpectMode::TimeMachine
             } else {
                 ExpectMode::Live
             },
-            whitelisted: r.whitelisted,
-            stage: Arc::from(r.stage.as_str()),
+            whitelisted: b.whitelisted,
+            stage: Arc::from(b.stage),
             line: Line {
-                raw: r.line.raw.clone(),
-                src: Arc::from(r.line.src.as_str()),
-                time: parse_time("line.time", r.line.time.as_deref())?,
-                labels: Arc::new(r.line.labels.iter().collect()),
-                module: Arc::from(r.line.module.as_str()),
-                process: r.line_process,
+                raw: b.raw.to_string(),
+                src: Arc::from(b.src),
+                time: read_time("line.time", b.line_time)?,
+                labels: Arc::new(map(&b.labels)),
+                module: Arc::from(b.module),
+                process: b.line_process,
             },
-            parsed: r.parsed.iter().collect(),
-            enriched: r.enriched.iter().collect(),
+            parsed: map(&b.parsed),
+            enriched: map(&b.enriched),
             unmarshaled,
-            time: parse_time("time", r.time.as_deref())?,
-            str_time: r.str_time.clone(),
-            str_time_format: r.str_time_format.clone(),
-            marshaled_time: r.marshaled_time.clone(),
-            process: r.process,
-            meta: r.meta.iter().collect(),
+            time: read_time("time", b.time)?,
+            str_time: b.str_time.to_string(),
+            str_time_format: b.str_time_format.to_string(),
+            marshaled_time: b.marshaled_time.to_string(),
+            process: b.process,
+            meta: map(&b.meta),
             ..Event::default()
         })
     }

@@ -121,23 +121,94 @@ fn events_survive_their_bus_record() {
         .insert("k", serde_json::json!({"a": [1, 2.5, "x"]}));
     assert!(p.parsers().parse(&mut e, None).unwrap());
     assert_eq!(e.meta.get("source_ip"), Some("198.51.100.7"));
-    let routes = vec![wire::Route {
-        scenario: "crowdsecurity/ssh-bf".into(),
-        group: "198.51.100.7".into(),
-    }];
-    let rec = e.to_record(routes.clone());
-    let json = serde_json::to_vec(&rec).unwrap();
-    let back: wire::EventRecord = serde_json::from_slice(&json).unwrap();
+    e.time = chrono::DateTime::parse_from_rfc3339("2026-06-01T10:00:00.5+02:00").ok();
+    let routes = [("crowdsecurity/ssh-bf", "198.51.100.7")];
+    let mut body = Vec::new();
+    e.encode_body(&mut body);
+    let mut bytes = Vec::new();
+    wire::event::encode_record(&mut bytes, Some((1, 7, 0)), &routes, &body);
+    let mut json = None;
+    let back = wire::event::decode_event(Some(&bytes), &mut json).unwrap();
     assert_eq!(back.routes, routes);
-    let e2 = Event::from_record(&back).unwrap();
+    assert_eq!(back.origin, Some((1, 7, 0)));
+    let e2 = Event::from_body(&back.body).unwrap();
     assert_eq!(event_to_json(&e2), event_to_json(&e));
+    assert_eq!(e2.time, e.time);
+    assert_eq!(
+        e2.parsed.iter().collect::<Vec<_>>(),
+        e.parsed.iter().collect::<Vec<_>>()
+    );
 
-    let mut bad = back.clone();
-    bad.v = 99;
-    assert!(Event::from_record(&bad).is_err());
-    bad.v = wire::EVENT_VERSION;
+    // The same event as an older build wrote it (version 1, JSON) reads the same.
+    let v1 = v1_record(&e);
+    let text = serde_json::to_vec(&v1).unwrap();
+    let mut json = None;
+    let back = wire::event::decode_event(Some(&text), &mut json).unwrap();
+    let e1 = Event::from_body(&back.body).unwrap();
+    assert_eq!(event_to_json(&e1), event_to_json(&e));
+
+    let mut bad = v1.clone();
     bad.time = Some("yesterday".into());
-    assert!(Event::from_record(&bad).is_err());
+    let text = serde_json::to_vec(&bad).unwrap();
+    let mut json = None;
+    let back = wire::event::decode_event(Some(&text), &mut json).unwrap();
+    assert!(matches!(
+        Event::from_body(&back.body),
+        Err(super::RecordError::Time { field: "time", .. })
+    ));
+    let mut json = None;
+    let mut body = wire::event::decode_event(Some(&bytes), &mut json)
+        .unwrap()
+        .body;
+    body.unmarshaled = "[1]".into();
+    assert_eq!(
+        Event::from_body(&body).err(),
+        Some(super::RecordError::Unmarshaled)
+    );
+    body.unmarshaled = "".into();
+    body.time = Some(wire::event::EventTime::Unix {
+        secs: 0,
+        nanos: 0,
+        offset: 90_000,
+    });
+    assert!(Event::from_body(&body).is_err());
+}
+
+/// The version 1 (JSON) record of an event, as builds before the binary record wrote it.
+fn v1_record(e: &Event) -> wire::EventRecord {
+    let time = |t: &chrono::DateTime<chrono::FixedOffset>| {
+        t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    };
+    let map = |m: &super::StrMap| {
+        m.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    wire::EventRecord {
+        v: wire::EVENT_JSON_VERSION,
+        routes: vec![],
+        origin: None,
+        line: wire::RawLine {
+            raw: e.line.raw.clone(),
+            src: e.line.src.to_string(),
+            module: e.line.module.to_string(),
+            labels: map(&e.line.labels),
+            time: e.line.time.as_ref().map(time),
+        },
+        line_process: e.line.process,
+        expect_mode: 2,
+        stage: e.stage.to_string(),
+        whitelisted: e.whitelisted,
+        parsed: map(&e.parsed),
+        enriched: map(&e.enriched),
+        meta: map(&e.meta),
+        unmarshaled: e.unmarshaled.snapshot(),
+        time: e.time.as_ref().map(time),
+        str_time: e.str_time.clone(),
+        str_time_format: e.str_time_format.clone(),
+        marshaled_time: e.marshaled_time.clone(),
+        process: e.process,
+    }
 }
 
 /// Member chains resolved at compile time ([`super::resolve_field`]) read exactly what the

@@ -294,15 +294,18 @@ pub async fn run_detect(
             stats.skipped += 1;
             continue;
         }
-        let record = msg
-            .payload()
-            .ok_or(())
-            .and_then(|v| serde_json::from_slice::<wire::EventRecord>(v).map_err(|_| ()))
-            .and_then(|r| Event::from_record(&r).map(|e| (r, e)).map_err(|_| ()));
+        let mut json = None;
+        let record = wire::event::decode_event(msg.payload(), &mut json)
+            .map_err(|e| e.to_string())
+            .and_then(|r| match Event::from_body(&r.body) {
+                Ok(e) => Ok((r, e)),
+                Err(e) => Err(e.to_string()),
+            });
         match record {
-            Err(()) => {
+            Err(e) => {
                 stats.bad_records += 1;
                 metrics::counter!("hivewall_bad_records_total", "topic" => "events").increment(1);
+                tracing::debug!(error = %e, partition = p, offset = msg.offset(), "bad event record");
             }
             Ok((r, _))
                 if r.origin.is_some_and(|(lp, lo, k)| {
@@ -317,8 +320,8 @@ pub async fn run_detect(
                 }
                 let routes: Vec<(usize, String)> = r
                     .routes
-                    .into_iter()
-                    .filter_map(|rt| names.get(&rt.scenario).map(|i| (*i, rt.group)))
+                    .iter()
+                    .filter_map(|(sc, group)| names.get(*sc).map(|i| (*i, group.to_string())))
                     .collect();
                 let alerts = part.pipeline.pour_routed(&evt, &routes);
                 part.idle.note(&part.pipeline, now);

@@ -216,7 +216,7 @@ async fn read_signals(brokers: &str, topic: &str, n: usize) -> Vec<wire::signal:
 /// Lines on a 4-partition topic → parse stage → events re-keyed by address on 4 partitions →
 /// detect stage with RocksDB per partition → the decisions on the decisions topic are the ones
 /// one in-process pipeline makes for the same lines, and a signal per alert is shared on the
-/// signals topic. A second pass over the same topics (new
+/// signals topic; damaged event records are counted and skipped. A second pass over the same topics (new
 /// stage instances, same groups and state) adds nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_stages_decide_what_one_pipeline_decides() {
@@ -243,11 +243,27 @@ async fn two_stages_decide_what_one_pipeline_decides() {
     eprintln!("parse {parse:?}");
     assert_eq!(parse.lines, 4000);
     assert!(parse.events > 3000, "{parse:?}");
+    // Damaged event records among them are counted and skipped: no value, an unknown
+    // version, a binary record cut short, JSON that is no event.
+    let mut good = Vec::new();
+    wire::event::encode_record(&mut good, None, &[("s", "g")], &[]);
+    let bad: [&[u8]; 4] = [b"", &[7, 1, 2], &good[..4], b"{\"v\":1}"];
+    let producer: FutureProducer = cfg.producer().create().unwrap();
+    let mut pending = Vec::new();
+    for (i, v) in bad.iter().enumerate() {
+        let rec = FutureRecord::to(&cfg.events_topic)
+            .key("203.0.113.1")
+            .partition(i as i32)
+            .payload(*v);
+        pending.push(producer.send_result(rec).map_err(|(e, _)| e).unwrap());
+    }
+    super::acked(&mut pending).await.unwrap();
     let detect = run_detect(&setup(), clock(), &cfg, idle, CancellationToken::new())
         .await
         .unwrap();
     eprintln!("detect {detect:?}");
-    assert_eq!(detect.events, parse.events, "{detect:?}");
+    assert_eq!(detect.events, parse.events + 4, "{detect:?}");
+    assert_eq!(detect.bad_records, 4, "{detect:?}");
     let got = read_decisions(&brokers, &cfg.decisions_topic, detect.decisions as usize).await;
     assert_eq!(got, want);
     // A signal per alert (all of them are of one address), as the member, on the addresses

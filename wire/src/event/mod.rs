@@ -1,11 +1,49 @@
 //! A parsed event on its way from the parse stage to the detect stage (`hivewall.events`).
+//!
+//! Two formats, told apart by the value's first byte: version 1 is the JSON of
+//! [`EventRecord`] (a JSON object: first byte `{` or white space), version 2 the binary layout
+//! below (first byte [`EVENT_VERSION`], 2). This build writes version 2 and reads both, so
+//! records written by an older parse stage stay readable; both are read into the borrowed
+//! [`EventRecordRef`] ([`decode_event`]).
+//!
+//! A record is its first byte (2, the version), then the part that differs between the copies
+//! of one event (one copy per routing key: its origin and its routes), then the event's body,
+//! which is encoded once and copied into each ([`encode_body`], [`encode_record`]):
+//!
+//! ```text
+//! record  = 0x02, origin, count, (scenario, group)*count, body
+//! origin  = 0x00 | 0x01, zigzag(partition), zigzag(offset), index
+//! body    = flags, expect_mode, raw, src, module, map(labels), time(line)?, stage,
+//!           map(parsed), map(enriched), map(meta), unmarshaled, time(event)?,
+//!           str_time, str_time_format, marshaled_time
+//! flags   = bit 0 Line.Process, 1 Whitelisted, 2 Process, 3 line time present,
+//!           4 event time present
+//! map     = count, (key, value)*count        string = len, UTF-8 bytes
+//! time    = zigzag(unix seconds), nanoseconds, zigzag(UTC offset in seconds)
+//! ```
+//!
+//! Numbers (counts, lengths, the parts of times and origins) are unsigned LEB128 varints,
+//! signed ones zigzag-mapped first. `unmarshaled` is the JSON text of `evt.Unmarshaled`, empty
+//! when it is. Nothing may follow the body.
+
+mod binary;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// The version of the event record this build writes and reads.
-pub const EVENT_VERSION: u32 = 1;
+pub use binary::{
+    EventBody, EventRecordRef, EventTime, RecordError, decode_event, encode_body, encode_record,
+};
+
+/// The version of the event record this build writes (the binary layout; it reads version 1,
+/// [`EventRecord`]'s JSON, too).
+pub const EVENT_VERSION: u32 = 2;
+
+/// The version of the JSON [`EventRecord`] (its `v`).
+pub const EVENT_JSON_VERSION: u32 = 1;
 
 /// A scenario's bucket an event goes to: the detect stage pours the event into these only,
 /// without evaluating the scenarios' filters and `groupby` again.
@@ -22,7 +60,7 @@ pub struct Route {
 /// overflow), with Go's field names where CrowdSec has them, plus its routes.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct EventRecord {
-    /// Record format version ([`EVENT_VERSION`]).
+    /// Record format version ([`EVENT_JSON_VERSION`]).
     pub v: u32,
     /// The buckets of this partition that take the event.
     #[serde(default)]
