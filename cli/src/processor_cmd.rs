@@ -66,7 +66,7 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
                 Arc::clone(&clock),
                 shutdown.child(),
             );
-            let parse = processor::on_own_thread("parse-stage", move || async move {
+            stages.spawn(async move {
                 run_parse(&setup, clock, &cfg, idle, token).await.map(|st| {
                     format!(
                         "parse stage stopped: {} lines, {} events{}",
@@ -75,9 +75,7 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
                         span(st.first, st.last)
                     )
                 })
-            })
-            .context("starting the parse stage's thread")?;
-            stages.spawn(parse);
+            });
         }
         if stage != Stage::Parse {
             let (setup, cfg, clock, token) = (
@@ -86,7 +84,7 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
                 Arc::clone(&clock),
                 shutdown.child(),
             );
-            let detect = processor::on_own_thread("detect-stage", move || async move {
+            stages.spawn(async move {
                 run_detect(&setup, clock, &cfg, idle, token)
                     .await
                     .map(|st| {
@@ -103,9 +101,7 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
                             span(st.first, st.last)
                         )
                     })
-            })
-            .context("starting the detect stage's thread")?;
-            stages.spawn(detect);
+            });
         }
         eprintln!(
             "processor: {} from {} (state in {}){}",
@@ -124,8 +120,7 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
         );
         let mut first_err: Option<anyhow::Error> = None;
         while let Some(joined) = stages.join_next().await {
-            let done = joined.context("processor stage")?;
-            match done.context("a processor stage's thread ended without a result")? {
+            match joined.context("processor stage")? {
                 Ok(summary) => eprintln!("{summary}"),
                 Err(e) => {
                     tracing::error!("{e}; stopping");

@@ -27,7 +27,7 @@ pub use config::ProcessorConfig;
 pub use live::{Processor, RunStats};
 pub use sink::{AlertSink, SinkError};
 pub use state::{Family, Op, PersistentStore, StateDb, StateError, prepare};
-pub use thread::{ProcessorThread, on_own_thread};
+pub use thread::ProcessorThread;
 
 /// What can stop the processor.
 #[derive(Debug, thiserror::Error)]

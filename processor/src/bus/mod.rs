@@ -22,6 +22,7 @@
 mod changelog;
 #[cfg(test)]
 mod changelog_tests;
+mod deliveries;
 mod detect;
 mod emit;
 mod flush;

@@ -10,13 +10,14 @@ use engine::pipeline::{Pipeline, Setup};
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Headers;
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::producer::BaseRecord;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::deliveries::{Acks, Counting, CountingProducer};
 use super::next::{Next, next};
-use super::{BusConfig, BusError, acked, kafka};
+use super::{BusConfig, BusError, kafka};
 use crate::sources::Sources;
 
 /// How long the events producer waits to fill a batch (`linger.ms`).
@@ -60,7 +61,7 @@ pub async fn run_parse(
     consumer
         .subscribe(&[&cfg.lines_topic])
         .map_err(kafka("subscribing to the lines topic"))?;
-    let producer: FutureProducer = cfg
+    let producer: CountingProducer = cfg
         .producer()
         // Events are read once, by the next stage on the same network: cheap compression.
         .set("compression.type", "lz4")
@@ -69,7 +70,7 @@ pub async fn run_parse(
         // processor on 300k lines; at 50 ms it used ~40% less and the processor ran ~1.5×
         // as fast (BENCHMARKS.md), for at most 50 ms more from line to decision.
         .set("linger.ms", EVENTS_LINGER_MS)
-        .create()
+        .create_with_context(Counting)
         .map_err(kafka("creating the events producer"))?;
     let mut sources = Sources::default();
     let mut stats = ParseStats::default();
@@ -155,12 +156,13 @@ pub async fn run_parse(
                         );
                         payload.clear();
                         wire::event::encode_record(&mut payload, Some(origin), &routes, &body);
-                        let rec = FutureRecord::to(&cfg.events_topic)
-                            .key(key)
-                            .payload(&payload);
-                        match producer.send_result(rec) {
-                            Ok(f) => batch.pending.push(f),
-                            Err((e, _)) => return Err(kafka("queueing an event")(e)),
+                        let rec =
+                            BaseRecord::with_opaque_to(&cfg.events_topic, batch.acks.sending())
+                                .key(key)
+                                .payload(&payload);
+                        if let Err((e, rec)) = producer.send(rec) {
+                            rec.delivery_opaque.settle(None);
+                            return Err(kafka("queueing an event")(e));
                         }
                         stats.events += 1;
                     }
@@ -188,7 +190,7 @@ pub async fn run_parse(
 #[derive(Default)]
 struct Batch {
     /// Deliveries of their event records.
-    pending: Vec<DeliveryFuture>,
+    acks: Arc<Acks>,
     /// The next offset of each lines partition read.
     next: HashMap<i32, i64>,
     lines: usize,
@@ -221,8 +223,8 @@ async fn commit_in_order(
     topic: String,
     mut batches: mpsc::Receiver<Batch>,
 ) -> Result<(), BusError> {
-    while let Some(mut b) = batches.recv().await {
-        acked(&mut b.pending).await?;
+    while let Some(b) = batches.recv().await {
+        b.acks.all().await.map_err(kafka("delivery"))?;
         let mut tpl = TopicPartitionList::new();
         for (p, next) in &b.next {
             tpl.add_partition_offset(&topic, *p, Offset::Offset(*next))
