@@ -67,7 +67,7 @@ pub async fn run_parse(
         .set("compression.type", "lz4")
         // Larger batches: the broker's cost is per request more than per record. At 5 ms a
         // batch held ~60 events of a partition and the broker used more CPU than the
-        // processor on 300k lines; at 50 ms it used ~40% less and the processor ran ~1.5×
+        // processor on 300k lines; at 50 ms it used ~40% less and the processor ran 1.3–1.5×
         // as fast (BENCHMARKS.md), for at most 50 ms more from line to decision.
         .set("linger.ms", EVENTS_LINGER_MS)
         .create_with_context(Counting)
