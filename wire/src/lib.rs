@@ -2,7 +2,9 @@
 //! the services of one process.
 //!
 //! These are the contract between services and third-party shippers, so they are plain serde
-//! structs with stable field names (the Local API's JSON for alerts and decisions). This crate
+//! structs with stable field names (the Local API's JSON for alerts and decisions), except the
+//! records of `hivewall.events`, which only the processor's two stages exchange: a versioned
+//! binary layout ([`event`]) that still reads the older JSON version. This crate
 //! must never depend on the engine, on any runtime (tokio) or on any client (rdkafka):
 //! everything else depends on it, not the other way round.
 
