@@ -38,6 +38,13 @@ pub struct ApiArgs {
     /// The compacted topic of bouncer registrations and cursors.
     #[arg(long, value_name = "TOPIC", default_value = BOUNCERS_TOPIC)]
     pub bouncers_topic: String,
+    /// A librdkafka property for every Kafka client of the service, e.g.
+    /// `-X security.protocol=SASL_SSL -X sasl.mechanisms=SCRAM-SHA-512`; repeat for several.
+    /// Properties hivewall's delivery guarantees rest on (acks, idempotence, offsets) are
+    /// refused.
+    #[arg(short = 'X', long = "kafka-option", value_name = "KEY=VALUE",
+          value_parser = wire::kafka_options::parse_option)]
+    pub kafka_options: Vec<(String, String)>,
 }
 
 /// The replica's store, under the state directory (the same place as `run`'s: a state
@@ -62,6 +69,7 @@ pub fn run(args: &ApiArgs, global: &Global) -> anyhow::Result<ExitCode> {
     let mut cfg = BusConfig::new(&args.brokers);
     cfg.decisions_topic.clone_from(&args.decisions_topic);
     cfg.bouncers_topic.clone_from(&args.bouncers_topic);
+    cfg.extra.clone_from(&args.kafka_options);
     cfg.validate()?;
     std::fs::create_dir_all(&s.state_dir)
         .with_context(|| format!("creating the state directory {}", s.state_dir.display()))?;

@@ -38,6 +38,13 @@ pub struct ConsensusArgs {
     /// `hivewall.feed` on these Kafka brokers (`HOST:PORT[,HOST:PORT...]`).
     #[arg(long, value_name = "HOST:PORT", env = "HIVEWALL_BROKERS")]
     pub brokers: Option<String>,
+    /// A librdkafka property for every Kafka client of the service, e.g.
+    /// `-X security.protocol=SASL_SSL -X sasl.mechanisms=SCRAM-SHA-512`; repeat for several.
+    /// Properties hivewall's delivery guarantees rest on (acks, idempotence, offsets) are
+    /// refused.
+    #[arg(short = 'X', long = "kafka-option", value_name = "KEY=VALUE",
+          value_parser = wire::kafka_options::parse_option)]
+    pub kafka_options: Vec<(String, String)>,
 }
 
 /// Runs `consensus` until SIGINT/SIGTERM.
@@ -57,7 +64,14 @@ pub fn run(args: &ConsensusArgs, global: &Global) -> anyhow::Result<ExitCode> {
     cfg.consensus = rules;
     cfg.open_registration = !args.closed_registration;
     cfg.snapshot_every = Duration::from_secs(args.snapshot_every.max(1));
-    cfg.bus = args.brokers.as_deref().map(BusConfig::new);
+    cfg.bus = args.brokers.as_deref().map(|b| {
+        let mut bus = BusConfig::new(b);
+        bus.extra.clone_from(&args.kafka_options);
+        bus
+    });
+    if cfg.bus.is_none() && !args.kafka_options.is_empty() {
+        anyhow::bail!("-X/--kafka-option needs --brokers");
+    }
     let rt = crate::runtime()?;
     rt.block_on(async move {
         let shutdown = Shutdown::new();

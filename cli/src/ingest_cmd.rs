@@ -33,6 +33,13 @@ pub struct IngestArgs {
     /// The type label of FILE arguments (`syslog`, `nginx`...).
     #[arg(long = "type", value_name = "TYPE")]
     pub log_type: Option<String>,
+    /// A librdkafka property for every Kafka client of the service, e.g.
+    /// `-X security.protocol=SASL_SSL -X sasl.mechanisms=SCRAM-SHA-512`; repeat for several.
+    /// Properties hivewall's delivery guarantees rest on (acks, idempotence, offsets) are
+    /// refused.
+    #[arg(short = 'X', long = "kafka-option", value_name = "KEY=VALUE",
+          value_parser = wire::kafka_options::parse_option)]
+    pub kafka_options: Vec<(String, String)>,
 }
 
 /// The checkpoint file of the ingest service, under the state directory.
@@ -44,6 +51,7 @@ pub fn run(args: &IngestArgs, global: &Global) -> anyhow::Result<ExitCode> {
     global.init_tracing(Some(&s.log_level))?;
     let mut cfg = KafkaConfig::new(&args.brokers);
     cfg.topic = args.topic.clone();
+    cfg.extra.clone_from(&args.kafka_options);
     cfg.validate()?;
     let (srcs, file) = if args.once {
         let t = args.log_type.as_deref().context("--once needs --type")?;

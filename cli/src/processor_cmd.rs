@@ -38,6 +38,13 @@ pub struct ProcessorArgs {
     /// run until stopped.
     #[arg(long, value_name = "SECS")]
     pub idle_exit: Option<u64>,
+    /// A librdkafka property for every Kafka client of the service, e.g.
+    /// `-X security.protocol=SASL_SSL -X sasl.mechanisms=SCRAM-SHA-512`; repeat for several.
+    /// Properties hivewall's delivery guarantees rest on (acks, idempotence, offsets) are
+    /// refused.
+    #[arg(short = 'X', long = "kafka-option", value_name = "KEY=VALUE",
+          value_parser = wire::kafka_options::parse_option)]
+    pub kafka_options: Vec<(String, String)>,
 }
 
 /// Runs `processor`.
@@ -47,6 +54,8 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
     let setup = pipeline_setup(&s)?;
     let mut cfg = BusConfig::new(&args.brokers, s.state_dir.join("processor-partitions"));
     cfg.signals = signals_out(&s);
+    cfg.extra.clone_from(&args.kafka_options);
+    cfg.validate()?;
     std::fs::create_dir_all(&cfg.state_dir)
         .with_context(|| format!("creating {}", cfg.state_dir.display()))?;
     let stage = args.stage;

@@ -39,6 +39,9 @@ pub struct BusConfig {
     pub group: String,
     /// How often feed changes are written.
     pub publish_every: Duration,
+    /// Further librdkafka properties for both clients (TLS, SASL, tuning), applied after
+    /// the server's own; those its guarantees rest on are refused.
+    pub extra: Vec<(String, String)>,
 }
 
 impl BusConfig {
@@ -50,7 +53,16 @@ impl BusConfig {
             feed_topic: wire::bus::FEED_TOPIC.into(),
             group: "hivewall-consensus".into(),
             publish_every: Duration::from_secs(1),
+            extra: Vec::new(),
         }
+    }
+
+    /// `c` with the operator's properties applied last.
+    fn with_extra(&self, c: &mut ClientConfig) -> ClientConfig {
+        for (k, v) in &self.extra {
+            c.set(k, v);
+        }
+        c.clone()
     }
 }
 
@@ -87,14 +99,22 @@ impl SignalReader {
 
 /// Why the bus side could not start.
 #[derive(Debug, thiserror::Error)]
-#[error("kafka ({context}): {source}")]
-pub struct BusError {
-    context: &'static str,
-    source: rdkafka::error::KafkaError,
+pub enum BusError {
+    /// librdkafka refused something.
+    #[error("kafka ({context}): {source}")]
+    Kafka {
+        /// What was being done.
+        context: &'static str,
+        /// librdkafka's error.
+        source: rdkafka::error::KafkaError,
+    },
+    /// An operator's Kafka option is refused.
+    #[error("consensus Kafka settings: {0}")]
+    Config(String),
 }
 
 fn kafka(context: &'static str) -> impl Fn(rdkafka::error::KafkaError) -> BusError {
-    move |source| BusError { context, source }
+    move |source| BusError::Kafka { context, source }
 }
 
 /// Creates the signals consumer and the feed producer, registers the reader with `app`
@@ -104,23 +124,30 @@ pub(crate) fn start(
     cfg: &BusConfig,
     cancel: &CancellationToken,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, BusError> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &cfg.brokers)
-        .set("group.id", &cfg.group)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
+    wire::kafka_options::check_options(&cfg.extra, &[]).map_err(BusError::Config)?;
+    let consumer: StreamConsumer = cfg
+        .with_extra(
+            ClientConfig::new()
+                .set("bootstrap.servers", &cfg.brokers)
+                .set("group.id", &cfg.group)
+                .set("enable.auto.commit", "false")
+                .set("enable.auto.offset.store", "false")
+                .set("auto.offset.reset", "earliest"),
+        )
         .create()
         .map_err(kafka("creating the signals consumer"))?;
     consumer
         .subscribe(&[&cfg.signals_topic])
         .map_err(kafka("subscribing to the signals topic"))?;
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", &cfg.brokers)
-        .set("acks", "all")
-        .set("enable.idempotence", "true")
-        .set("partitioner", "murmur2_random")
-        .set("message.timeout.ms", "0")
+    let producer: FutureProducer = cfg
+        .with_extra(
+            ClientConfig::new()
+                .set("bootstrap.servers", &cfg.brokers)
+                .set("acks", "all")
+                .set("enable.idempotence", "true")
+                .set("partitioner", "murmur2_random")
+                .set("message.timeout.ms", "0"),
+        )
         .create()
         .map_err(kafka("creating the feed producer"))?;
     let reader = Arc::new(SignalReader {

@@ -63,7 +63,9 @@ impl BusConfig {
         if self.catch_up_wait.is_zero() {
             return bad("catch_up_wait must be positive".into());
         }
-        Ok(())
+        // The initial load ends at the high watermarks, not at end-of-partition events.
+        wire::kafka_options::check_options(&self.extra, &["enable.partition.eof"])
+            .map_err(BusError::Config)
     }
 
     /// The consumer: no group (partitions are assigned explicitly, every replica reads

@@ -70,7 +70,7 @@ impl KafkaConfig {
         if self.max_in_flight == 0 {
             return bad("max_in_flight must be at least 1".into());
         }
-        Ok(())
+        wire::kafka_options::check_options(&self.extra, &[]).map_err(KafkaError::Config)
     }
 
     /// The librdkafka configuration: acks from every in-sync replica with idempotence (no

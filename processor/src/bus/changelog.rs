@@ -156,10 +156,8 @@ pub(crate) fn restore(
         .get(Family::Checkpoints, pos_key.as_bytes())?
         .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok())
         .unwrap_or(0);
-    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", &cfg.brokers)
-        .set("group.id", format!("{}-restore", cfg.detect_group))
-        .set("enable.auto.commit", "false")
+    let consumer: BaseConsumer = cfg
+        .consumer(&format!("{}-restore", cfg.detect_group))
         .set("enable.partition.eof", "true")
         // Aborted and fenced flushes are not part of the state.
         .set("isolation.level", "read_committed")

@@ -187,9 +187,13 @@ pub async fn run_detect(
     shutdown: CancellationToken,
 ) -> Result<DetectStats, BusError> {
     let revoked = Arc::new(Revoked::default());
-    let consumer: StreamConsumer<DetectContext> = cfg
-        .consumer(&cfg.detect_group)
-        .set("partition.assignment.strategy", "cooperative-sticky")
+    let mut consumer = cfg.consumer(&cfg.detect_group);
+    cfg.tune(
+        &mut consumer,
+        "partition.assignment.strategy",
+        "cooperative-sticky",
+    );
+    let consumer: StreamConsumer<DetectContext> = consumer
         .create_with_context(DetectContext(Arc::clone(&revoked)))
         .map_err(kafka("creating the detect consumer"))?;
     let mut topics = vec![

@@ -81,6 +81,10 @@ pub struct BusConfig {
     /// Where the detect stage shares a signal per alert (`hivewall.share_signals`), and as
     /// which reporter; `None`: not shared.
     pub signals: Option<SignalsOut>,
+    /// Further librdkafka properties for every client of the stages (TLS, SASL, tuning),
+    /// applied after the processor's own; [`BusConfig::validate`] refuses those its
+    /// guarantees rest on.
+    pub extra: Vec<(String, String)>,
 }
 
 /// Signals the detect stage writes (`wire::signal::Signal`, one per alert that is shared).
@@ -109,7 +113,43 @@ impl BusConfig {
             state_dir: state_dir.into(),
             idle_grace: Duration::from_secs(30),
             signals: None,
+            extra: Vec::new(),
         }
+    }
+
+    /// Checks the settings (no I/O, no connection).
+    pub fn validate(&self) -> Result<(), BusError> {
+        let bad = |m: String| Err(BusError::Config(m));
+        if self.brokers.trim().is_empty() {
+            return bad("no brokers given (--brokers HOST:PORT)".into());
+        }
+        if self.batch == 0 {
+            return bad("batch must be at least 1".into());
+        }
+        // The stages' own: fencing and the restore's bounds depend on them.
+        let own = ["transaction.timeout.ms", "enable.partition.eof"];
+        wire::kafka_options::check_options(&self.extra, &own).map_err(BusError::Config)
+    }
+
+    /// Sets `key` on `c` unless an operator's option sets it (a stage's tuning that
+    /// `-X` may change).
+    pub(crate) fn tune<'c>(
+        &self,
+        c: &'c mut ClientConfig,
+        key: &str,
+        value: &str,
+    ) -> &'c mut ClientConfig {
+        if !wire::kafka_options::sets(&self.extra, key) {
+            c.set(key, value);
+        }
+        c
+    }
+
+    fn with_extra(&self, mut c: ClientConfig) -> ClientConfig {
+        for (k, v) in &self.extra {
+            c.set(k, v);
+        }
+        c
     }
 
     /// A producer's configuration: acks from all in-sync replicas, idempotence, Java's murmur2
@@ -123,7 +163,7 @@ impl BusConfig {
             .set("compression.type", "zstd")
             .set("linger.ms", "5")
             .set("message.timeout.ms", "0");
-        c
+        self.with_extra(c)
     }
 
     /// A consumer's configuration in `group`: offsets stored and committed by hand.
@@ -136,13 +176,16 @@ impl BusConfig {
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "1000");
-        c
+        self.with_extra(c)
     }
 }
 
 /// What stops a stage.
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
+    /// The settings are unusable.
+    #[error("processor settings: {0}")]
+    Config(String),
     /// librdkafka refused something.
     #[error("kafka ({context}): {source}")]
     Kafka {

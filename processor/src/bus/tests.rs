@@ -304,3 +304,33 @@ async fn a_missing_topic_is_named() {
     .unwrap_err();
     assert!(err.to_string().contains(&cfg.lines_topic), "{err}");
 }
+
+#[test]
+fn operator_options_apply_last_and_guarantees_stay() {
+    let mut cfg = BusConfig::new("127.0.0.1:9", "/nonexistent");
+    cfg.extra = vec![
+        ("linger.ms".into(), "7".into()),
+        ("security.protocol".into(), "ssl".into()),
+    ];
+    assert!(cfg.validate().is_ok());
+    let p = cfg.producer();
+    assert_eq!(p.get("linger.ms"), Some("7"));
+    assert_eq!(p.get("security.protocol"), Some("ssl"));
+    let c = cfg.consumer("g");
+    assert_eq!(c.get("security.protocol"), Some("ssl"));
+    // A stage's tuning gives way to the operator's, and applies otherwise.
+    let mut p = cfg.producer();
+    cfg.tune(&mut p, "linger.ms", "50");
+    cfg.tune(&mut p, "compression.type", "lz4");
+    assert_eq!(p.get("linger.ms"), Some("7"));
+    assert_eq!(p.get("compression.type"), Some("lz4"));
+    for key in [
+        "transaction.timeout.ms",
+        "enable.partition.eof",
+        "enable.auto.commit",
+    ] {
+        cfg.extra = vec![(key.into(), "1".into())];
+        let e = cfg.validate().unwrap_err().to_string();
+        assert!(e.contains(key), "{e}");
+    }
+}
