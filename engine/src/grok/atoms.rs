@@ -328,6 +328,26 @@ impl Atoms {
         known_end: Option<usize>,
         slots: &mut [Option<NonMaxUsize>],
     ) -> bool {
+        // The backtracking stack, kept by the thread between calls: a fresh one was an
+        // allocation per capture (~230 instructions, more than many whole walks).
+        thread_local! {
+            static STACK: std::cell::Cell<Vec<Frame>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        let mut stack = STACK.take();
+        stack.clear();
+        let ok = self.walk(text, start, known_end, slots, &mut stack);
+        STACK.set(stack);
+        ok
+    }
+
+    fn walk(
+        &self,
+        text: &str,
+        start: usize,
+        known_end: Option<usize>,
+        slots: &mut [Option<NonMaxUsize>],
+        stack: &mut Vec<Frame>,
+    ) -> bool {
         let end = known_end.unwrap_or(text.len());
         slots.iter_mut().for_each(|s| *s = None);
         if slots.len() < 2 {
@@ -335,8 +355,6 @@ impl Atoms {
         }
         (slots[0], slots[1]) = (NonMaxUsize::new(start), NonMaxUsize::new(end));
         let bytes = text.as_bytes();
-        // One allocation for the common depths (growing from empty costs several).
-        let mut stack: Vec<Frame> = Vec::with_capacity(32);
         let (mut pc, mut at) = (0, start);
         let mut budget = 16 * (end - start) + 256;
         loop {

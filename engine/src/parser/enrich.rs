@@ -127,13 +127,18 @@ impl EnrichCtx {
                 } else {
                     format_rfc3339_nano(&t)
                 };
-                LAST_DATE.set(Some(DateMemo {
-                    value: value.to_string(),
-                    fmt: fmt.to_string(),
-                    year,
-                    time: t,
-                    text: text.clone(),
-                }));
+                // The memo's buffers are reused: a miss (most lines of a log whose
+                // timestamps tick every second) costs no allocation for the key.
+                LAST_DATE.with_borrow_mut(|last| {
+                    let m = last.get_or_insert_with(DateMemo::default);
+                    m.value.clear();
+                    m.value.push_str(value);
+                    m.fmt.clear();
+                    m.fmt.push_str(fmt);
+                    m.year = year;
+                    m.time = t;
+                    m.text.clone_from(&text);
+                });
                 Some((t, text))
             });
             if let Some((t, text)) = parsed {
@@ -148,6 +153,7 @@ impl EnrichCtx {
 }
 
 /// The last date [`EnrichCtx::parse_date`] parsed on this thread.
+#[derive(Default)]
 struct DateMemo {
     value: String,
     fmt: String,

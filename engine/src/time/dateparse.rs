@@ -77,11 +77,11 @@ fn parse_go_int(s: &str) -> Option<i64> {
 /// Go layout (`evt.StrTimeFormat`) if any; `default_year`: the year for year-less layouts.
 /// Returns the time with its offset (UTC when the text has none) and the Go layout that
 /// matched, or `"unix"` for an epoch. `None` where CrowdSec falls back to "now".
-pub fn parse_date(
+pub fn parse_date<'a>(
     s: &str,
-    strtime_format: Option<&str>,
+    strtime_format: Option<&'a str>,
     default_year: i32,
-) -> Option<(DateTime<FixedOffset>, String)> {
+) -> Option<(DateTime<FixedOffset>, &'a str)> {
     if s.is_empty() {
         return None;
     }
@@ -98,10 +98,10 @@ pub fn parse_date(
             continue;
         }
         if let Some(t) = with_layout(s, layout, default_year) {
-            return Some((t, layout.to_string()));
+            return Some((t, layout));
         }
     }
-    unix(s).map(|t| (t, "unix".to_string()))
+    unix(s).map(|t| (t, "unix"))
 }
 
 /// Formats like Go's `time.Time.MarshalText` (RFC 3339 with nanoseconds): trailing zeros of the

@@ -61,7 +61,7 @@ fn layouts() {
     assert!(md("2021-02-30", 0).is_none());
     let (t, l) = parse_date("12/24/2021 10:11:12 PM", Some("01/02/2006 03:04:05 PM"), 0).unwrap();
     assert_eq!(
-        (format_rfc3339_nano(&t).as_str(), l.as_str()),
+        (format_rfc3339_nano(&t).as_str(), l),
         ("2021-12-24T22:11:12Z", "01/02/2006 03:04:05 PM")
     );
     // a failing StrTimeFormat falls back to the default layouts
