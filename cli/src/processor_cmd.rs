@@ -132,9 +132,15 @@ pub fn run(args: &ProcessorArgs, global: &Global) -> anyhow::Result<ExitCode> {
             match joined.context("processor stage")? {
                 Ok(summary) => eprintln!("{summary}"),
                 Err(e) => {
-                    tracing::error!("{e}; stopping");
                     shutdown.token().cancel();
-                    first_err.get_or_insert(anyhow::Error::from(e));
+                    // The first failure is the command's error (printed once, by `main`);
+                    // a later one is the other stage's own and only logged.
+                    if first_err.is_none() {
+                        tracing::info!("a stage stopped on an error; stopping the other");
+                        first_err = Some(anyhow::Error::from(e));
+                    } else {
+                        tracing::error!("the other stage also stopped: {e}");
+                    }
                 }
             }
         }
