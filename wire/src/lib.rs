@@ -4,7 +4,7 @@
 //! These are the contract between services and third-party shippers, so they are plain serde
 //! structs with stable field names (the Local API's JSON for alerts and decisions), except the
 //! records of `hivewall.events`, which only the processor's two stages exchange: a versioned
-//! binary layout ([`event`]) that still reads the older JSON version. [`kafka_options`] is
+//! binary layout ([`event`]) that still reads its older versions (binary 2, JSON 1). [`kafka_options`] is
 //! the other half of the contract: the client properties no operator option may change. This crate
 //! must never depend on the engine, on any runtime (tokio) or on any client (rdkafka):
 //! everything else depends on it, not the other way round.

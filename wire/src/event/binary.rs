@@ -1,4 +1,4 @@
-//! The binary event record (version 2) and the borrowed view both versions are read into.
+//! The binary event record (versions 3 and 2) and the borrowed view every version is read into.
 //! The layout is in the parent module's documentation.
 
 use super::{EVENT_JSON_VERSION, EVENT_VERSION, EventRecord};
@@ -10,7 +10,7 @@ pub enum RecordError {
     #[error("event record without a value")]
     Empty,
     /// The first byte names no version this build reads.
-    #[error("event record version {0} not supported (this build reads 1 and {EVENT_VERSION})")]
+    #[error("event record version {0} not supported (this build reads 1 to {EVENT_VERSION})")]
     Version(u32),
     /// A version 1 record is not the JSON of an event.
     #[error("event record (JSON): {0}")]
@@ -118,6 +118,45 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// A string of a body: its length, then its bytes where they are `inline` (version 2); in
+/// version 3 the bytes are in the body's text, written before.
+fn put_field(out: &mut Vec<u8>, s: &str, inline: bool) {
+    put_uvar(out, s.len() as u64);
+    if inline {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+fn put_fields(out: &mut Vec<u8>, m: &[(&str, &str)], inline: bool) {
+    put_uvar(out, m.len() as u64);
+    for (k, v) in m {
+        put_field(out, k, inline);
+        put_field(out, v, inline);
+    }
+}
+
+/// Calls `f` with each string of `body`, in the order [`write_body`] writes them.
+fn each_str<'b>(body: &'b EventBody<'_>, mut f: impl FnMut(&'b str)) {
+    let map = |m: &'b [(&str, &str)], f: &mut dyn FnMut(&'b str)| {
+        for (k, v) in m {
+            f(k);
+            f(v);
+        }
+    };
+    f(body.raw);
+    f(body.src);
+    f(body.module);
+    map(&body.labels, &mut f);
+    f(body.stage);
+    map(&body.parsed, &mut f);
+    map(&body.enriched, &mut f);
+    map(&body.meta, &mut f);
+    f(&body.unmarshaled);
+    f(body.str_time);
+    f(body.str_time_format);
+    f(body.marshaled_time);
+}
+
 fn put_map(out: &mut Vec<u8>, m: &[(&str, &str)]) {
     put_uvar(out, m.len() as u64);
     for (k, v) in m {
@@ -144,9 +183,27 @@ fn is_unix(t: &Option<EventTime<'_>>) -> bool {
     matches!(t, Some(EventTime::Unix { .. }))
 }
 
-/// Appends the body of an event to `out` (see the module's layout). Times given as text are
-/// left out (only records read from version 1 have them).
+/// Appends the body of an event to `out` (version 3, see the module's layout): its text (every
+/// string, one after the other), then its fields. Times given as text are left out (only
+/// records read from version 1 have them).
 pub fn encode_body(body: &EventBody<'_>, out: &mut Vec<u8>) {
+    let mut text = 0;
+    each_str(body, |s| text += s.len());
+    out.reserve(text + 64);
+    put_uvar(out, text as u64);
+    each_str(body, |s| out.extend_from_slice(s.as_bytes()));
+    write_body(body, out, false);
+}
+
+/// The body as version 2 wrote it (strings inline), for the tests that version 2 records
+/// are still read.
+#[cfg(test)]
+pub(super) fn encode_body_v2(body: &EventBody<'_>, out: &mut Vec<u8>) {
+    write_body(body, out, true);
+}
+
+/// The body's fields; strings `inline` (version 2) or as lengths only (version 3).
+fn write_body(body: &EventBody<'_>, out: &mut Vec<u8>, inline: bool) {
     let flags = u8::from(body.line_process)
         | u8::from(body.whitelisted) << 1
         | u8::from(body.process) << 2
@@ -154,24 +211,24 @@ pub fn encode_body(body: &EventBody<'_>, out: &mut Vec<u8>) {
         | u8::from(is_unix(&body.time)) << 4;
     out.push(flags);
     out.push(body.expect_mode);
-    put_str(out, body.raw);
-    put_str(out, body.src);
-    put_str(out, body.module);
-    put_map(out, &body.labels);
+    put_field(out, body.raw, inline);
+    put_field(out, body.src, inline);
+    put_field(out, body.module, inline);
+    put_fields(out, &body.labels, inline);
     if let Some(t) = body.line_time.as_ref().filter(|_| flags & 8 != 0) {
         put_time(out, t);
     }
-    put_str(out, body.stage);
-    put_map(out, &body.parsed);
-    put_map(out, &body.enriched);
-    put_map(out, &body.meta);
-    put_str(out, &body.unmarshaled);
+    put_field(out, body.stage, inline);
+    put_fields(out, &body.parsed, inline);
+    put_fields(out, &body.enriched, inline);
+    put_fields(out, &body.meta, inline);
+    put_field(out, &body.unmarshaled, inline);
     if let Some(t) = body.time.as_ref().filter(|_| flags & 16 != 0) {
         put_time(out, t);
     }
-    put_str(out, body.str_time);
-    put_str(out, body.str_time_format);
-    put_str(out, body.marshaled_time);
+    put_field(out, body.str_time, inline);
+    put_field(out, body.str_time_format, inline);
+    put_field(out, body.marshaled_time, inline);
 }
 
 /// Appends a whole record to `out`: the version, `origin`, `routes` (`(scenario, group)`) and
@@ -182,8 +239,29 @@ pub fn encode_record(
     routes: &[(&str, &str)],
     body: &[u8],
 ) {
+    write_record(out, EVENT_VERSION as u8, origin, routes, body);
+}
+
+/// [`encode_record`] with a version 2 body ([`encode_body_v2`]).
+#[cfg(test)]
+pub(super) fn encode_record_v2(
+    out: &mut Vec<u8>,
+    origin: Option<(i32, i64, u32)>,
+    routes: &[(&str, &str)],
+    body: &[u8],
+) {
+    write_record(out, 2, origin, routes, body);
+}
+
+fn write_record(
+    out: &mut Vec<u8>,
+    version: u8,
+    origin: Option<(i32, i64, u32)>,
+    routes: &[(&str, &str)],
+    body: &[u8],
+) {
     out.reserve(body.len() + 16 + routes.len() * 48);
-    out.push(EVENT_VERSION as u8);
+    out.push(version);
     match origin {
         None => out.push(0),
         Some((partition, offset, index)) => {
@@ -201,6 +279,9 @@ pub fn encode_record(
 struct Reader<'a> {
     buf: &'a [u8],
     at: usize,
+    /// Version 3 body: its text (checked as UTF-8 once) and where the next string starts in
+    /// it; `None` while strings are inline (the record's head, version 2).
+    text: Option<(&'a str, usize)>,
 }
 
 impl<'a> Reader<'a> {
@@ -213,7 +294,19 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
+    #[inline]
     fn uvar(&mut self) -> Result<u64, RecordError> {
+        // Most numbers (lengths, counts) are below 128: one byte.
+        if let Some(&b) = self.buf.get(self.at)
+            && b < 0x80
+        {
+            self.at += 1;
+            return Ok(u64::from(b));
+        }
+        self.uvar_long()
+    }
+
+    fn uvar_long(&mut self) -> Result<u64, RecordError> {
         let start = self.at;
         let mut n = 0u64;
         for shift in (0..64).step_by(7) {
@@ -247,6 +340,17 @@ impl<'a> Reader<'a> {
     }
 
     fn str(&mut self) -> Result<&'a str, RecordError> {
+        if let Some((text, from)) = self.text {
+            let start = self.at;
+            let n = usize::try_from(self.uvar()?).map_err(|_| RecordError::Number(start))?;
+            let end = from
+                .checked_add(n)
+                .filter(|end| *end <= text.len())
+                .ok_or(RecordError::Truncated(start))?;
+            let s = text.get(from..end).ok_or(RecordError::Utf8(start))?;
+            self.text = Some((text, end));
+            return Ok(s);
+        }
         let n = self.len()?;
         let start = self.at;
         let bytes = &self.buf[start..start + n];
@@ -273,6 +377,22 @@ impl<'a> Reader<'a> {
             nanos,
             offset,
         })
+    }
+
+    /// A version 3 body: its text, checked as UTF-8 in one pass (per string, the check cost
+    /// more than all the rest of a record's decoding), then its fields.
+    fn body_v3(&mut self) -> Result<EventBody<'a>, RecordError> {
+        let n = self.len()?;
+        let start = self.at;
+        let text = std::str::from_utf8(&self.buf[start..start + n])
+            .map_err(|e| RecordError::Utf8(start + e.valid_up_to()))?;
+        self.at += n;
+        self.text = Some((text, 0));
+        let body = self.body()?;
+        match self.text.take() {
+            Some((text, end)) if end != text.len() => Err(RecordError::Trailing(text.len() - end)),
+            _ => Ok(body),
+        }
     }
 
     fn body(&mut self) -> Result<EventBody<'a>, RecordError> {
@@ -328,8 +448,12 @@ pub fn decode_event<'a>(
 ) -> Result<EventRecordRef<'a>, RecordError> {
     let value = value.filter(|v| !v.is_empty()).ok_or(RecordError::Empty)?;
     match value[0] {
-        2 => {
-            let mut r = Reader { buf: value, at: 1 };
+        version @ (2 | 3) => {
+            let mut r = Reader {
+                buf: value,
+                at: 1,
+                text: None,
+            };
             let origin = match r.byte()? {
                 0 => None,
                 1 => Some((r.narrow::<i32>()?, r.ivar()?, {
@@ -339,7 +463,11 @@ pub fn decode_event<'a>(
                 _ => return Err(RecordError::Number(r.at - 1)),
             };
             let routes = r.map()?;
-            let body = r.body()?;
+            let body = if version == 3 {
+                r.body_v3()?
+            } else {
+                r.body()?
+            };
             if r.at != value.len() {
                 return Err(RecordError::Trailing(value.len() - r.at));
             }

@@ -1,27 +1,36 @@
 //! A parsed event on its way from the parse stage to the detect stage (`hivewall.events`).
 //!
-//! Two formats, told apart by the value's first byte: version 1 is the JSON of
-//! [`EventRecord`] (a JSON object: first byte `{` or white space), version 2 the binary layout
-//! below (first byte [`EVENT_VERSION`], 2). This build writes version 2 and reads both, so
-//! records written by an older parse stage stay readable; both are read into the borrowed
-//! [`EventRecordRef`] ([`decode_event`]).
+//! Three formats, told apart by the value's first byte: version 1 is the JSON of
+//! [`EventRecord`] (a JSON object: first byte `{` or white space), versions 2 and 3 the binary
+//! layout below (first byte 2 or [`EVENT_VERSION`], 3). This build writes version 3 and reads
+//! all three, so records written by an older parse stage stay readable; all are read into the
+//! borrowed [`EventRecordRef`] ([`decode_event`]).
 //!
-//! A record is its first byte (2, the version), then the part that differs between the copies
+//! A record is its first byte (the version), then the part that differs between the copies
 //! of one event (one copy per routing key: its origin and its routes), then the event's body,
 //! which is encoded once and copied into each ([`encode_body`], [`encode_record`]):
 //!
 //! ```text
-//! record  = 0x02, origin, count, (scenario, group)*count, body
+//! record  = version, origin, count, (scenario, group)*count, body
 //! origin  = 0x00 | 0x01, zigzag(partition), zigzag(offset), index
-//! body    = flags, expect_mode, raw, src, module, map(labels), time(line)?, stage,
+//! body    = len, text, fields                  (version 3)
+//!         | fields                             (version 2, strings inline)
+//! fields  = flags, expect_mode, raw, src, module, map(labels), time(line)?, stage,
 //!           map(parsed), map(enriched), map(meta), unmarshaled, time(event)?,
 //!           str_time, str_time_format, marshaled_time
 //! flags   = bit 0 Line.Process, 1 Whitelisted, 2 Process, 3 line time present,
 //!           4 event time present
-//! map     = count, (key, value)*count        string = len, UTF-8 bytes
+//! map     = count, (key, value)*count
+//! string  = len, UTF-8 bytes                   (routes; body strings of version 2)
+//!         | len                                (body strings of version 3: the next `len`
+//!                                               bytes of `text`)
 //! time    = zigzag(unix seconds), nanoseconds, zigzag(UTC offset in seconds)
 //! ```
 //!
+//! In version 3 the body's strings are one UTF-8 `text` (every string of the fields, in
+//! their order), checked once, instead of a check per string (on a parsed auth line's
+//! ~50 short strings, those checks cost more than the rest of the decoding); the text must
+//! be used up exactly, and every string must start and end on a character boundary.
 //! Numbers (counts, lengths, the parts of times and origins) are unsigned LEB128 varints,
 //! signed ones zigzag-mapped first. `unmarshaled` is the JSON text of `evt.Unmarshaled`, empty
 //! when it is. Nothing may follow the body.
@@ -38,9 +47,9 @@ pub use binary::{
     EventBody, EventRecordRef, EventTime, RecordError, decode_event, encode_body, encode_record,
 };
 
-/// The version of the event record this build writes (the binary layout; it reads version 1,
-/// [`EventRecord`]'s JSON, too).
-pub const EVENT_VERSION: u32 = 2;
+/// The version of the event record this build writes (the binary layout with one text per
+/// body; it reads version 2, and version 1, [`EventRecord`]'s JSON, too).
+pub const EVENT_VERSION: u32 = 3;
 
 /// The version of the JSON [`EventRecord`] (its `v`).
 pub const EVENT_JSON_VERSION: u32 = 1;

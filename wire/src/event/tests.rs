@@ -108,6 +108,83 @@ fn every_damaged_record_is_an_error() {
     ));
 }
 
+fn record_v2(
+    origin: Option<(i32, i64, u32)>,
+    routes: &[(&str, &str)],
+    body: &EventBody,
+) -> Vec<u8> {
+    let mut b = Vec::new();
+    binary::encode_body_v2(body, &mut b);
+    let mut out = Vec::new();
+    binary::encode_record_v2(&mut out, origin, routes, &b);
+    out
+}
+
+#[test]
+fn a_version_2_record_still_reads() {
+    let body = sample();
+    let routes = [("crowdsecurity/ssh-bf", "198.51.100.7")];
+    let bytes = record_v2(Some((3, 7, 1)), &routes, &body);
+    assert_eq!(bytes[0], 2);
+    let mut json = None;
+    let got = decode_event(Some(&bytes), &mut json).unwrap();
+    assert_eq!(
+        (got.origin, got.routes, got.body),
+        (Some((3, 7, 1)), routes.to_vec(), body)
+    );
+}
+
+/// Version 3's one text: a string may not end inside a character, the text must be used up,
+/// and a byte that is not UTF-8 is found where it is.
+#[test]
+fn a_version_3_text_is_checked_whole() {
+    let body = EventBody {
+        raw: "é",
+        src: "x",
+        marshaled_time: "2026-06-01T10:00:00Z",
+        ..EventBody::default()
+    };
+    let bytes = record(None, &[], &body);
+    // The text starts after version, origin, route count and the text's length (a varint).
+    let (mut len, mut text_at) = (0usize, 3);
+    loop {
+        len |= usize::from(bytes[text_at] & 0x7f) << (7 * (text_at - 3));
+        text_at += 1;
+        if bytes[text_at - 1] & 0x80 == 0 {
+            break;
+        }
+    }
+    assert_eq!(&bytes[text_at..text_at + 3], "éx".as_bytes());
+    // Fields: flags, expect_mode, then raw's length (2) and src's (1).
+    let fields = text_at + len;
+    assert_eq!((bytes[fields + 2], bytes[fields + 3]), (2, 1));
+    let mut json = None;
+    let mut cut = bytes.clone();
+    (cut[fields + 2], cut[fields + 3]) = (1, 2);
+    assert_eq!(
+        decode_event(Some(&cut), &mut json),
+        Err(RecordError::Utf8(fields + 2))
+    );
+    let mut short = bytes.clone();
+    short[fields + 3] = 0;
+    assert_eq!(
+        decode_event(Some(&short), &mut json),
+        Err(RecordError::Trailing(1))
+    );
+    let mut long = bytes.clone();
+    long[fields + 3] = 0x7f;
+    assert_eq!(
+        decode_event(Some(&long), &mut json),
+        Err(RecordError::Truncated(fields + 3))
+    );
+    let mut bad = bytes.clone();
+    bad[text_at + 2] = 0xff;
+    assert_eq!(
+        decode_event(Some(&bad), &mut json),
+        Err(RecordError::Utf8(text_at + 2))
+    );
+}
+
 #[test]
 fn a_json_record_of_version_1_reads_into_the_same_view() {
     let text = r#"{"v":1,"routes":[{"scenario":"s","group":"198.51.100.7"}],"origin":[0,41,1],
@@ -193,6 +270,10 @@ proptest! {
         prop_assert_eq!(got.origin, origin);
         prop_assert_eq!(&got.routes, &routes);
         prop_assert_eq!(&got.body, &body);
+        // Version 2 of the same record reads the same.
+        let v2 = record_v2(origin, &routes, &body);
+        let old = decode_event(Some(&v2), &mut json).unwrap();
+        prop_assert_eq!((old.origin, &old.routes, &old.body), (origin, &routes, &body));
         let mut spliced = bytes[..bytes.len() / 2].to_vec();
         spliced.extend_from_slice(&noise);
         let _ = decode_event(Some(&spliced), &mut json);
