@@ -92,6 +92,19 @@ mod bus {
             decode_line(Some(&encode_line(&line())), Some(b"2")),
             Err(RecordError::Version("2".into()))
         );
+        // Bytes that are not UTF-8, in a string or outside one: an error naming where.
+        let bad = b"{\"raw\":\"a\xff\"}";
+        assert_eq!(
+            decode_line(Some(bad), None),
+            Err(RecordError::Json("not UTF-8 at byte 9".into()))
+        );
+        assert!(matches!(
+            decode_line(Some(b"{\"raw\":\"a\"}\xc3"), None),
+            Err(RecordError::Json(_))
+        ));
+        // Escapes still decode (the text path unescapes as the bytes path did).
+        let l = decode_line(Some(br#"{"raw":"\u00e9\t\"x\""}"#), None).unwrap();
+        assert_eq!(l.raw, "é\t\"x\"");
     }
 }
 
