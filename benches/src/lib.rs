@@ -34,6 +34,27 @@ impl Rng {
 mod auth;
 mod nginx;
 
+/// Loads the hub parsers `names` (`crowdsecurity/sshd-logs`...) from `hub` with the patterns
+/// and data beside it, on a fixed clock (2026-01-01), as the parse benchmarks run them.
+pub fn hub_parsers(
+    hub: &std::path::Path,
+    names: &[String],
+) -> Result<engine::parser::ParserSet, Box<dyn std::error::Error>> {
+    let shared = hub
+        .parent()
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    let files = engine::parser::resolve_hub_items(hub, "parsers", names, &[])?;
+    let opts = engine::parser::LoadOptions {
+        patterns_dir: shared.join("patterns"),
+        data_dir: shared.join("data"),
+        clock: std::sync::Arc::new(engine::clock::FixedClock(
+            chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(),
+        )),
+    };
+    Ok(engine::parser::ParserSet::load(&files, &opts)?)
+}
+
 pub use auth::{auth_bf_log, auth_log};
 pub use nginx::nginx_log;
 

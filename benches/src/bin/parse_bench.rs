@@ -6,12 +6,9 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Instant;
 
-use engine::clock::FixedClock;
 use engine::event::{Acquisition, ExpectMode};
-use engine::parser::{LoadOptions, ParserSet, resolve_hub_items};
 
 /// The allocator the `hivewall` binary uses, so that the parse path costs what it costs there.
 #[global_allocator]
@@ -28,7 +25,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lines: usize = arg("--lines").map_or(Ok(1_000_000), |s| s.parse())?;
     let f2b_lines: usize = arg("--f2b-lines").map_or(Ok(200_000), |s| s.parse())?;
     let hub = PathBuf::from(arg("--hub").unwrap_or_else(|| "../shared/crowdsec/hub".into()));
-    let shared = hub.parent().map(PathBuf::from).unwrap_or_default();
 
     let names: Vec<String> = arg("--parsers")
         .unwrap_or_else(|| {
@@ -38,15 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .split(',')
         .map(str::to_string)
         .collect();
-    let files = resolve_hub_items(&hub, "parsers", &names, &[])?;
-    let opts = LoadOptions {
-        patterns_dir: shared.join("patterns"),
-        data_dir: shared.join("data"),
-        clock: Arc::new(FixedClock(
-            chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(),
-        )),
-    };
-    let parsers = ParserSet::load(&files, &opts)?;
+    let parsers = benches::hub_parsers(&hub, &names)?;
 
     let log = benches::auth_log(lines, 42);
     let dir = std::env::temp_dir().join(format!("hivewall-bench-{}", std::process::id()));

@@ -12,12 +12,9 @@
 
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
-use engine::clock::FixedClock;
 use engine::event::{Acquisition, Event, ExpectMode};
-use engine::parser::{LoadOptions, ParserSet, resolve_hub_items};
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -74,22 +71,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lines: usize = arg("--lines").map_or(Ok(100_000), |s| s.parse())?;
     let rounds: usize = arg("--rounds").map_or(Ok(5), |s| s.parse())?;
     let hub = PathBuf::from(arg("--hub").unwrap_or_else(|| "../shared/crowdsec/hub".into()));
-    let shared = hub.parent().map(PathBuf::from).unwrap_or_default();
     let names = [
         "crowdsecurity/syslog-logs",
         "crowdsecurity/sshd-logs",
         "crowdsecurity/dateparse-enrich",
     ]
     .map(String::from);
-    let files = resolve_hub_items(&hub, "parsers", &names, &[])?;
-    let opts = LoadOptions {
-        patterns_dir: shared.join("patterns"),
-        data_dir: shared.join("data"),
-        clock: Arc::new(FixedClock(
-            chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(),
-        )),
-    };
-    let parsers = ParserSet::load(&files, &opts)?;
+    let parsers = benches::hub_parsers(&hub, &names)?;
     let log = benches::auth_log(lines, 42);
 
     let labels = [("type".to_string(), "syslog".to_string())].into();
