@@ -22,7 +22,7 @@ pub use dump::{event_to_json, go_time_string};
 pub(crate) use object::{EVENT_FIELDS, ip_sources};
 pub(crate) use object::{MapKind, TextField};
 pub use object::{compiler, resolve_field};
-pub use record::RecordError;
+pub use record::{BodyCache, RecordError};
 pub use strmap::StrMap;
 pub use unmarshaled::{STORE_METHOD, Unmarshaled};
 pub use writes::{PendingWrites, Write, WriteTarget};

@@ -58,6 +58,25 @@ fn map(m: &[(&str, &str)]) -> StrMap {
     m.iter().copied().collect()
 }
 
+/// The shared parts of the last events read (source, module, labels, stage): a partition's
+/// events mostly come from a few sources, and each of these parts was an allocation per
+/// event. Keep one per reader ([`Event::from_body_with`]).
+#[derive(Debug, Default)]
+pub struct BodyCache {
+    src: Option<Arc<str>>,
+    module: Option<Arc<str>>,
+    stage: Option<Arc<str>>,
+    labels: Option<Arc<StrMap>>,
+}
+
+/// `last` if it holds `text`, else a new one (kept in `last`).
+fn shared(last: &mut Option<Arc<str>>, text: &str) -> Arc<str> {
+    match last {
+        Some(a) if **a == *text => Arc::clone(a),
+        _ => Arc::clone(last.insert(Arc::from(text))),
+    }
+}
+
 impl Event {
     /// Appends the body of this (log) event's record to `out` ([`wire::event::encode_body`]);
     /// each routing key's record then adds its routes ([`wire::event::encode_record`]).
@@ -96,6 +115,18 @@ impl Event {
 
     /// The event a record's body holds (its routes are the caller's).
     pub fn from_body(b: &EventBody<'_>) -> Result<Event, RecordError> {
+        Self::from_body_with(b, &mut BodyCache::default())
+    }
+
+    /// [`Event::from_body`] sharing the source, module, labels and stage with the events read
+    /// before through `cache` when they are the same.
+    pub fn from_body_with(b: &EventBody<'_>, cache: &mut BodyCache) -> Result<Event, RecordError> {
+        let labels = match &cache.labels {
+            Some(l) if l.len() == b.labels.len() && l.iter().eq(b.labels.iter().copied()) => {
+                Arc::clone(l)
+            }
+            _ => Arc::clone(cache.labels.insert(Arc::new(map(&b.labels)))),
+        };
         let unmarshaled = super::Unmarshaled::default();
         if !b.unmarshaled.is_empty() {
             let serde_json::Value::Object(m) =
@@ -115,13 +146,13 @@ impl Event {
                 ExpectMode::Live
             },
             whitelisted: b.whitelisted,
-            stage: Arc::from(b.stage),
+            stage: shared(&mut cache.stage, b.stage),
             line: Line {
                 raw: b.raw.to_string(),
-                src: Arc::from(b.src),
+                src: shared(&mut cache.src, b.src),
                 time: read_time("line.time", b.line_time)?,
-                labels: Arc::new(map(&b.labels)),
-                module: Arc::from(b.module),
+                labels,
+                module: shared(&mut cache.module, b.module),
                 process: b.line_process,
             },
             parsed: map(&b.parsed),

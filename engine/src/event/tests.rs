@@ -352,3 +352,43 @@ fn resolved_fields_read_what_member_chains_read() {
         crate::expr::optimize::children(ir, &mut |c| find_field(c, found));
     }
 }
+
+/// Events read through one cache get their own source, module, labels and stage, and share
+/// them with the event before when they are the same.
+#[test]
+fn a_body_cache_shares_only_equal_parts() {
+    use crate::event::{BodyCache, event_to_json};
+    use wire::event::EventBody;
+    let body = |src, labels: Vec<(&'static str, &'static str)>, stage| EventBody {
+        src,
+        module: "file",
+        labels,
+        stage,
+        raw: "x",
+        ..EventBody::default()
+    };
+    let a = body("/a", vec![("type", "syslog")], "s01-parse");
+    let b = body("/b", vec![("type", "syslog"), ("host", "h")], "s02-enrich");
+    let c = body("/b", vec![("type", "nginx")], "s02-enrich");
+    let mut cache = BodyCache::default();
+    let read = |b: &EventBody, cache: &mut BodyCache| Event::from_body_with(b, cache).unwrap();
+    let (ea, eb, eb2, ec, ea2) = (
+        read(&a, &mut cache),
+        read(&b, &mut cache),
+        read(&b, &mut cache),
+        read(&c, &mut cache),
+        read(&a, &mut cache),
+    );
+    for (e, want) in [(&ea, &a), (&eb, &b), (&eb2, &b), (&ec, &c), (&ea2, &a)] {
+        let fresh = Event::from_body(want).unwrap();
+        assert_eq!(event_to_json(e), event_to_json(&fresh));
+        assert_eq!(
+            (&*e.line.src, &*e.stage, &*e.line.module),
+            (want.src, want.stage, "file")
+        );
+        assert!(e.line.labels.iter().eq(want.labels.iter().copied()));
+    }
+    assert!(Arc::ptr_eq(&eb.line.labels, &eb2.line.labels));
+    assert!(Arc::ptr_eq(&eb.line.src, &eb2.line.src) && Arc::ptr_eq(&eb.stage, &ec.stage));
+    assert!(!Arc::ptr_eq(&eb.line.labels, &ec.line.labels));
+}

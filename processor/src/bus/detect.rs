@@ -216,6 +216,8 @@ pub async fn run_detect(
         .map_err(kafka("creating the alerts producer"))?;
     let mut held = Held::default();
     let mut names: Option<HashMap<String, usize>> = None;
+    // Source, labels and stage of the last event read, shared by the next ones that match.
+    let mut bodies = engine::event::BodyCache::default();
     let mut stats = DetectStats::default();
     let mut pending = Vec::new();
     let mut since_flush = 0usize;
@@ -301,7 +303,7 @@ pub async fn run_detect(
         let mut json = None;
         let record = wire::event::decode_event(msg.payload(), &mut json)
             .map_err(|e| e.to_string())
-            .and_then(|r| match Event::from_body(&r.body) {
+            .and_then(|r| match Event::from_body_with(&r.body, &mut bodies) {
                 Ok(e) => Ok((r, e)),
                 Err(e) => Err(e.to_string()),
             });
