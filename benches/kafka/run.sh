@@ -20,7 +20,8 @@
 #                                       HOSTS=1: split the log into HOSTS files; ONLY=one:
 #                                       steps 1-3 only, to compare two builds' processor,
 #                                       with the broker's CPU time during step 3;
-#                                       ONLY=latency: step 5 only)
+#                                       ONLY=latency: step 5 only; PROC_ARGS: more
+#                                       processor arguments, e.g. "-X fetch.min.bytes=65536")
 #
 # Needs Java 17 and Maven (kafka.sh), python3. Builds the release binaries unless BIN_DIR is
 # set. Every process started here is stopped on exit. Not part of CI.
@@ -60,7 +61,8 @@ latency_step() {
     log "latency: a processor, attackers among $RATE background lines/s for 30 s"
     fresh_broker
     rm -rf "$OUT/proc-lat"
-    "$HW" --log-level warn --state-dir "$OUT/proc-lat" processor --brokers "$B" 2>"$OUT/processor-lat.log" &
+    "$HW" --log-level warn --state-dir "$OUT/proc-lat" processor --brokers "$B" ${PROC_ARGS:-} \
+        2>"$OUT/processor-lat.log" &
     PIDS=($!)
     sleep 8 # the group join
     read -r lat_attackers lat_decided lat_p50 lat_p99 lat_max < <("$BIN/kafka_latency" "$B" hivewall.lines hivewall.decisions "$RATE" 30)
@@ -128,7 +130,8 @@ run_processors() {
         # Each processor's CPU time and max RSS end its log (`processor-cpu:`).
         /usr/bin/time -f "processor-cpu: user %U s, system %S s, max RSS %M KiB" \
             "$HW" --log-level warn --state-dir "$OUT/proc-$i" \
-            processor --brokers "$B" --idle-exit "$idle" 2>"$OUT/processor-$tag-$i.log" &
+            processor --brokers "$B" --idle-exit "$idle" ${PROC_ARGS:-} \
+            2>"$OUT/processor-$tag-$i.log" &
         PIDS+=($!)
     done
     if [ "${JOINED:-0}" = 1 ]; then

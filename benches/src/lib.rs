@@ -34,6 +34,14 @@ impl Rng {
 mod auth;
 mod nginx;
 
+/// The value after `--name` on the command line, if given (the bench binaries' options).
+pub fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
 /// Loads the hub parsers `names` (`crowdsecurity/sshd-logs`...) from `hub` with the patterns
 /// and data beside it, on a fixed clock (2026-01-01), as the parse benchmarks run them.
 pub fn hub_parsers(

@@ -35,13 +35,6 @@ const EXPRS: &[&str] = &[
     r#"evt.Meta.log_type == 'http_access-log' && Upper(evt.Parsed.http_args) contains 'AUTHOR='"#,
 ];
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 /// Finds `name` in `dir` or one of its direct subdirectories.
 fn find_data(dir: &Path, name: &str) -> Option<PathBuf> {
     let direct = dir.join(name);
@@ -87,12 +80,13 @@ fn show(r: &Result<Value<'_>, engine::expr::EvalError>) -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = PathBuf::from(arg("--config-dir").ok_or("--config-dir is required")?);
-    let log = PathBuf::from(arg("--log").ok_or("--log is required")?);
-    let data_dir =
-        PathBuf::from(arg("--data-dir").unwrap_or_else(|| "../shared/crowdsec/data".to_string()));
-    let max_lines: usize = arg("--lines").map_or(Ok(2000), |s| s.parse())?;
-    let iters: usize = arg("--iters").map_or(Ok(5), |s| s.parse())?;
+    let config = PathBuf::from(benches::arg("--config-dir").ok_or("--config-dir is required")?);
+    let log = PathBuf::from(benches::arg("--log").ok_or("--log is required")?);
+    let data_dir = PathBuf::from(
+        benches::arg("--data-dir").unwrap_or_else(|| "../shared/crowdsec/data".to_string()),
+    );
+    let max_lines: usize = benches::arg("--lines").map_or(Ok(2000), |s| s.parse())?;
+    let iters: usize = benches::arg("--iters").map_or(Ok(5), |s| s.parse())?;
 
     let setup = Setup::installed(&config, data_dir.clone())?;
     let clock = Arc::new(FixedClock(

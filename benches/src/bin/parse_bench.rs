@@ -14,19 +14,13 @@ use engine::event::{Acquisition, ExpectMode};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let lines: usize = arg("--lines").map_or(Ok(1_000_000), |s| s.parse())?;
-    let f2b_lines: usize = arg("--f2b-lines").map_or(Ok(200_000), |s| s.parse())?;
-    let hub = PathBuf::from(arg("--hub").unwrap_or_else(|| "../shared/crowdsec/hub".into()));
+    let lines: usize = benches::arg("--lines").map_or(Ok(1_000_000), |s| s.parse())?;
+    let f2b_lines: usize = benches::arg("--f2b-lines").map_or(Ok(200_000), |s| s.parse())?;
+    let hub =
+        PathBuf::from(benches::arg("--hub").unwrap_or_else(|| "../shared/crowdsec/hub".into()));
 
-    let names: Vec<String> = arg("--parsers")
+    let names: Vec<String> = benches::arg("--parsers")
         .unwrap_or_else(|| {
             "crowdsecurity/syslog-logs,crowdsecurity/sshd-logs,crowdsecurity/dateparse-enrich"
                 .into()

@@ -19,13 +19,6 @@ use engine::event::{Acquisition, Event, ExpectMode};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 /// Decodes every line record once; the bytes of raw lines read, so nothing is optimized out.
 #[inline(never)]
 fn decode_lines(records: &[Vec<u8>]) -> usize {
@@ -69,9 +62,10 @@ fn encode_events(events: &[(Event, String)]) -> usize {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let lines: usize = arg("--lines").map_or(Ok(100_000), |s| s.parse())?;
-    let rounds: usize = arg("--rounds").map_or(Ok(5), |s| s.parse())?;
-    let hub = PathBuf::from(arg("--hub").unwrap_or_else(|| "../shared/crowdsec/hub".into()));
+    let lines: usize = benches::arg("--lines").map_or(Ok(100_000), |s| s.parse())?;
+    let rounds: usize = benches::arg("--rounds").map_or(Ok(5), |s| s.parse())?;
+    let hub =
+        PathBuf::from(benches::arg("--hub").unwrap_or_else(|| "../shared/crowdsec/hub".into()));
     let names = [
         "crowdsecurity/syslog-logs",
         "crowdsecurity/sshd-logs",

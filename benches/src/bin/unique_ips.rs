@@ -11,13 +11,6 @@ use engine::clock::FixedClock;
 use engine::event::{Event, ExpectMode, Line, StrMap};
 use engine::pipeline::{Pipeline, Setup};
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 /// Peak resident memory of this process (VmHWM), in KiB.
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -31,8 +24,8 @@ fn peak_rss_kib() -> u64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let lines: u64 = arg("--lines").map_or(Ok(2_000_000), |s| s.parse())?;
-    let rate: u64 = arg("--rate").map_or(Ok(1_000), |s| s.parse())?;
+    let lines: u64 = benches::arg("--lines").map_or(Ok(2_000_000), |s| s.parse())?;
+    let rate: u64 = benches::arg("--rate").map_or(Ok(1_000), |s| s.parse())?;
     let setup = Setup::installed(std::path::Path::new("scenarios"), "scenarios/data".into())?;
     let clock = Arc::new(FixedClock(
         chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(),

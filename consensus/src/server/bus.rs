@@ -57,12 +57,17 @@ impl BusConfig {
         }
     }
 
-    /// `c` with the operator's properties applied last.
-    fn with_extra(&self, c: &mut ClientConfig) -> ClientConfig {
+    /// A client configuration on the brokers with `own` properties, then the operator's.
+    fn client(&self, own: &[(&str, &str)]) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers);
+        for (k, v) in own {
+            c.set(*k, *v);
+        }
         for (k, v) in &self.extra {
             c.set(k, v);
         }
-        c.clone()
+        c
     }
 }
 
@@ -126,28 +131,24 @@ pub(crate) fn start(
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, BusError> {
     wire::kafka_options::check_options(&cfg.extra, &[]).map_err(BusError::Config)?;
     let consumer: StreamConsumer = cfg
-        .with_extra(
-            ClientConfig::new()
-                .set("bootstrap.servers", &cfg.brokers)
-                .set("group.id", &cfg.group)
-                .set("enable.auto.commit", "false")
-                .set("enable.auto.offset.store", "false")
-                .set("auto.offset.reset", "earliest"),
-        )
+        .client(&[
+            ("group.id", cfg.group.as_str()),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            ("auto.offset.reset", "earliest"),
+        ])
         .create()
         .map_err(kafka("creating the signals consumer"))?;
     consumer
         .subscribe(&[&cfg.signals_topic])
         .map_err(kafka("subscribing to the signals topic"))?;
     let producer: FutureProducer = cfg
-        .with_extra(
-            ClientConfig::new()
-                .set("bootstrap.servers", &cfg.brokers)
-                .set("acks", "all")
-                .set("enable.idempotence", "true")
-                .set("partitioner", "murmur2_random")
-                .set("message.timeout.ms", "0"),
-        )
+        .client(&[
+            ("acks", "all"),
+            ("enable.idempotence", "true"),
+            ("partitioner", "murmur2_random"),
+            ("message.timeout.ms", "0"),
+        ])
         .create()
         .map_err(kafka("creating the feed producer"))?;
     let reader = Arc::new(SignalReader {

@@ -133,16 +133,10 @@ impl BusConfig {
 
     /// Sets `key` on `c` unless an operator's option sets it (a stage's tuning that
     /// `-X` may change).
-    pub(crate) fn tune<'c>(
-        &self,
-        c: &'c mut ClientConfig,
-        key: &str,
-        value: &str,
-    ) -> &'c mut ClientConfig {
+    pub(crate) fn tune(&self, c: &mut ClientConfig, key: &str, value: &str) {
         if !wire::kafka_options::sets(&self.extra, key) {
             c.set(key, value);
         }
-        c
     }
 
     fn with_extra(&self, mut c: ClientConfig) -> ClientConfig {

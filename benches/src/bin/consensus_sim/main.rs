@@ -34,13 +34,6 @@ use consensus::{Allowlist, Consensus, ConsensusConfig};
 use measure::{established, links, measure, name, trust_profile, wire_rate};
 use world::{Attack, REPORTERS, Rng, SEEDS, T0, gen_day, replay};
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 /// The default settings with the seeds and every `--set key=value` (dotted keys for
 /// sections: `trust.min_trust=0.5`).
 fn settings() -> ConsensusConfig {
@@ -79,14 +72,16 @@ fn settings() -> ConsensusConfig {
 }
 
 fn main() {
-    let attackers: usize = arg("--attackers")
+    let attackers: usize = benches::arg("--attackers")
         .and_then(|v| v.parse().ok())
         .unwrap_or(400_000);
-    let warmup: usize = arg("--warmup-days")
+    let warmup: usize = benches::arg("--warmup-days")
         .and_then(|v| v.parse().ok())
         .unwrap_or(7);
-    let seed: u64 = arg("--seed").and_then(|v| v.parse().ok()).unwrap_or(1);
-    let attack_days: usize = arg("--attack-days")
+    let seed: u64 = benches::arg("--seed")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let attack_days: usize = benches::arg("--attack-days")
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let cfg = settings();
@@ -155,10 +150,10 @@ fn main() {
         &nobody,
         (Attack::None, "none"),
     );
-    let shares: Vec<f64> = arg("--shares")
+    let shares: Vec<f64> = benches::arg("--shares")
         .map(|v| v.split(',').filter_map(|s| s.parse().ok()).collect())
         .unwrap_or_else(|| vec![0.01, 0.1, 0.3]);
-    let only: Option<String> = arg("--only");
+    let only: Option<String> = benches::arg("--only");
     for share in shares {
         let n = (f64::from(REPORTERS) * share) as usize;
         let mut colluder = vec![false; REPORTERS as usize];
