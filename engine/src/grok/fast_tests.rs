@@ -424,7 +424,7 @@ static SHAPED: LazyLock<Vec<(String, Grok)>> = LazyLock::new(|| {
         .collect()
 });
 
-fn ip() -> impl Strategy<Value = String> {
+pub(crate) fn ip() -> impl Strategy<Value = String> {
     prop_oneof![
         (any::<[u8; 4]>()).prop_map(|b| format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3])),
         (any::<[u16; 3]>()).prop_map(|w| format!("2001:db8:{:x}::{:x}:{:x}", w[0], w[1], w[2])),
@@ -435,7 +435,8 @@ fn ip() -> impl Strategy<Value = String> {
     ]
 }
 
-fn sshd_message() -> impl Strategy<Value = String> {
+/// Messages of the shapes sshd writes (also read by the parser's sibling tests).
+pub(crate) fn sshd_message() -> impl Strategy<Value = String> {
     let user = "[a-z0-9_.-]{0,10}";
     (ip(), user, 0u32..70000, 0usize..8).prop_map(|(ip, user, port, shape)| match shape {
         0 => format!("Failed password for invalid user {user} from {ip} port {port} ssh2"),

@@ -35,7 +35,7 @@ mod tail;
 pub mod translate;
 
 #[cfg(test)]
-mod fast_tests;
+pub(crate) mod fast_tests;
 #[cfg(test)]
 mod tests;
 
@@ -50,9 +50,9 @@ use crate::expr::FieldKey;
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Compiled size limit of a grok regex (expanded patterns are large).
-const SIZE_LIMIT: usize = 256 << 20;
+pub(crate) const SIZE_LIMIT: usize = 256 << 20;
 /// Lazy DFA cache capacity of a grok regex.
-const DFA_SIZE_LIMIT: usize = 64 << 20;
+pub(crate) const DFA_SIZE_LIMIT: usize = 64 << 20;
 
 pub use library::PatternLibrary;
 

@@ -10,10 +10,13 @@ mod error;
 mod layout;
 mod load;
 mod node;
+mod siblings;
 mod statics;
 mod whitelist;
 mod writers;
 
+#[cfg(test)]
+mod siblings_tests;
 #[cfg(test)]
 mod tests;
 
@@ -30,6 +33,7 @@ pub use layout::{
 };
 pub use load::LoadOptions;
 pub use node::{GrokInput, Node, NodeGrok, Runtime};
+pub use siblings::Siblings;
 
 /// Sees every top-level node an event goes through (CrowdSec's parser dump collector).
 pub trait Collector {

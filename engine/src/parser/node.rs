@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use crate::conformance::{Reading, Rule};
 use crate::event::Event;
-use crate::expr::{Compiler, Program, Value};
+use crate::expr::{Compiler, FieldKey, Program, Value};
 use crate::grok::{Grok, PatternLibrary};
 
 use super::config::NodeConfig;
 use super::enrich::EnrichCtx;
 use super::error::NodeError;
+use super::siblings::{Flags, Siblings};
 use super::statics::{Static, value_to_static_string};
 use super::whitelist::Whitelist;
 
@@ -19,7 +20,7 @@ pub enum GrokInput {
     /// `apply_on: Line.Raw`.
     LineRaw,
     /// `apply_on: <key of evt.Parsed>`.
-    Parsed(String),
+    Parsed(FieldKey),
     /// `expression:`.
     Expr(Program),
 }
@@ -58,6 +59,8 @@ pub struct Node {
     pub whitelist: Whitelist,
     /// Children.
     pub leaves: Vec<Node>,
+    /// The children that are bare groks on one field, matched in one scan.
+    pub siblings: Option<Siblings>,
 }
 
 /// A compiled `stash:` entry.
@@ -154,7 +157,7 @@ impl Node {
                     if g.apply_on == "Line.Raw" {
                         GrokInput::LineRaw
                     } else {
-                        GrokInput::Parsed(g.apply_on.clone())
+                        GrokInput::Parsed(FieldKey::new(&g.apply_on))
                     }
                 } else if !g.expression.is_empty() {
                     GrokInput::Expr(
@@ -217,6 +220,7 @@ impl Node {
             statics,
             stashes,
             whitelist,
+            siblings: Siblings::build(&leaves),
             leaves,
         };
         for p in node.programs() {
@@ -257,6 +261,17 @@ impl Node {
     /// Runs the node on `evt`; true when the node succeeded. Mirrors CrowdSec: filter, whitelist,
     /// grok (+ its statics), stash, children, then node statics.
     pub fn process(&self, evt: &mut Event, rt: &Runtime<'_>) -> Result<bool, NodeError> {
+        self.process_known(evt, rt, false)
+    }
+
+    /// [`Self::process`]; `grok_matches`: the parent's sibling set found that this node's grok
+    /// matches its field as it is (no need to test it again).
+    fn process_known(
+        &self,
+        evt: &mut Event,
+        rt: &Runtime<'_>,
+        grok_matches: bool,
+    ) -> Result<bool, NodeError> {
         if let Some(f) = &self.filter {
             let verdict = f.eval_bool(&[Value::Obj(&*evt)]);
             evt.apply_writes();
@@ -279,7 +294,7 @@ impl Node {
         let (mut state, grok_ok) = match &self.grok {
             None => (true, false),
             Some(g) => {
-                if self.run_grok(g, evt)? {
+                if self.run_grok(g, evt, grok_matches)? {
                     for s in &g.statics {
                         s.apply(evt, rt.enrich)?;
                     }
@@ -295,8 +310,19 @@ impl Node {
             }
             evt.apply_writes();
         }
-        for child in &self.leaves {
-            if child.process(evt, rt)? {
+        let mut flags = Flags::new();
+        for (i, child) in self.leaves.iter().enumerate() {
+            let known = match &self.siblings {
+                Some(s) => s.matches(i, evt, &mut flags),
+                None => None,
+            };
+            let ok = if known == Some(false) {
+                false
+            } else {
+                flags.forget();
+                child.process_known(evt, rt, known == Some(true))?
+            };
+            if ok {
                 state = true;
                 if self.next_stage {
                     break;
@@ -321,13 +347,13 @@ impl Node {
         Ok(state)
     }
 
-    fn run_grok(&self, g: &NodeGrok, evt: &mut Event) -> Result<bool, NodeError> {
+    fn run_grok(&self, g: &NodeGrok, evt: &mut Event, matches: bool) -> Result<bool, NodeError> {
         let input: String = match &g.input {
             GrokInput::LineRaw => std::mem::take(&mut evt.line.raw),
             // Most groks fail on most values (a parser's children are tried in turn): test
             // first, and copy the value (the captures are written next to it) only on a match.
-            GrokInput::Parsed(k) => match evt.parsed.get(k) {
-                Some(v) if g.grok.is_match(v) => v.to_string(),
+            GrokInput::Parsed(k) => match evt.parsed.get_key(k) {
+                Some(v) if matches || g.grok.is_match(v) => v.to_string(),
                 _ => return Ok(false),
             },
             GrokInput::Expr(p) => {
