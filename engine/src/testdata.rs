@@ -29,3 +29,18 @@ pub fn shared(rel: &str) -> PathBuf {
     );
     path
 }
+
+/// Every distinct line of the hub's test logs (`crowdsec/hub/.tests/*/*.log`).
+pub fn hub_test_log_lines() -> std::collections::BTreeSet<String> {
+    let tests = shared("crowdsec/hub/.tests");
+    let mut lines = std::collections::BTreeSet::new();
+    for dir in std::fs::read_dir(tests).unwrap().flatten() {
+        for f in std::fs::read_dir(dir.path()).unwrap().flatten() {
+            if f.path().extension().is_some_and(|e| e == "log") {
+                let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+                lines.extend(text.lines().map(str::to_string));
+            }
+        }
+    }
+    lines
+}

@@ -65,16 +65,7 @@ fn check(label: &str, g: &Grok, text: &str) -> bool {
 
 #[test]
 fn fast_path_equals_the_full_regex_on_every_hub_test_log_line() {
-    let tests = crate::testdata::shared("crowdsec/hub/.tests");
-    let mut lines = BTreeSet::new();
-    for dir in std::fs::read_dir(tests).unwrap().flatten() {
-        for f in std::fs::read_dir(dir.path()).unwrap().flatten() {
-            if f.path().extension().is_some_and(|e| e == "log") {
-                let text = std::fs::read_to_string(f.path()).unwrap_or_default();
-                lines.extend(text.lines().map(str::to_string));
-            }
-        }
-    }
+    let mut lines = crate::testdata::hub_test_log_lines();
     // What the syslog parser hands its successors: the `message` of each syslog line.
     let syslog = lib().compile("^%{SYSLOGLINE}").unwrap();
     let messages: Vec<String> = lines

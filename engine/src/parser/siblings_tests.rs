@@ -3,7 +3,6 @@
 //! generated sshd messages; only children for which failing is all they would do are
 //! skipped; and the sets do skip most children on those lines.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
@@ -91,16 +90,7 @@ fn agrees(label: &str, node: &Node, text: &str) -> Result<(), String> {
 }
 
 fn hub_texts() -> Vec<String> {
-    let tests = crate::testdata::shared("crowdsec/hub/.tests");
-    let mut lines = BTreeSet::new();
-    for dir in std::fs::read_dir(tests).unwrap().flatten() {
-        for f in std::fs::read_dir(dir.path()).unwrap().flatten() {
-            if f.path().extension().is_some_and(|e| e == "log") {
-                let text = std::fs::read_to_string(f.path()).unwrap_or_default();
-                lines.extend(text.lines().map(str::to_string));
-            }
-        }
-    }
+    let mut lines = crate::testdata::hub_test_log_lines();
     // What follows a syslog header (`host program[pid]: `), as the message field holds it.
     let messages: Vec<String> = lines
         .iter()
