@@ -1,7 +1,7 @@
 //! Sibling groks matched in one pass.
 //!
 //! A parser's children are tried in turn, and most of them are a bare grok on the same field
-//! (sshd-logs has sixteen on `message`): each would run its own regex to find out, most of the
+//! (sshd-logs tries up to sixteen on `message`): each would run its own regex to find out, most of the
 //! time, that it does not match (~450 instructions a try on an sshd message, most of it the
 //! regex's own set-up). [`Siblings`] puts those children's regexes in one multi-pattern lazy
 //! DFA (as `regex::RegexSet` builds its own: every pattern's matches, no captures), each
