@@ -28,6 +28,19 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// No transparent huge pages for this process unless `MIMALLOC_ALLOW_THP=1` asks for them.
+///
+/// mimalloc reserves its arenas in 1 GiB spans; on a kernel whose THP mode is `always` every
+/// 2 MiB of them it touches becomes resident whole. That was a third of a replay's memory
+/// (55 MiB → 34 MiB max RSS on 300k auth lines with the hub, same time; BENCHMARKS.md).
+fn limit_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        // Best effort: a kernel without the prctl only keeps its default.
+        let _ = rustix::thread::disable_transparent_huge_pages(true);
+    }
+}
+
 /// hivewall: crowd-powered intrusion prevention, compatible with CrowdSec's hub.
 #[derive(Debug, Parser)]
 #[command(name = "hivewall", version, about)]
@@ -115,6 +128,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    limit_huge_pages();
     let cli = Cli::parse();
     // `run` knows its level only once its configuration is read: it installs it then.
     if !matches!(
