@@ -31,8 +31,8 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// No transparent huge pages for this process unless `MIMALLOC_ALLOW_THP=1` asks for them.
 ///
 /// mimalloc reserves its arenas in 1 GiB spans; on a kernel whose THP mode is `always` every
-/// 2 MiB of them it touches becomes resident whole. That was a third of a replay's memory
-/// (55 MiB → 34 MiB max RSS on 300k auth lines with the hub, same time; BENCHMARKS.md).
+/// 2 MiB of them it touches becomes resident whole (a replay of 300k auth lines on the hub:
+/// 42.8 → 36.6 MiB max RSS, same time; 55 → 39 MiB on mimalloc v3; BENCHMARKS.md).
 fn limit_huge_pages() {
     #[cfg(target_os = "linux")]
     if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {

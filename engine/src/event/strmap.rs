@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use compact_str::CompactString;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::expr::key::{FieldKey, TAG_BYTES, key_tag};
+use crate::expr::key::{FieldKey, KeyTag, TAG_BYTES, key_tag};
 use crate::expr::{Object, Value};
 
 /// An insertion-ordered string-to-string map with Go's "missing key reads as empty" semantics.
@@ -18,23 +18,33 @@ use crate::expr::{Object, Value};
 pub struct StrMap {
     /// `(tag of the key, key, value)` ([`key_tag`]): the tag tells keys apart without
     /// reading them (64 bytes an entry).
-    entries: Vec<(u128, CompactString, CompactString)>,
+    entries: Vec<(KeyTag, CompactString, CompactString)>,
     /// A bit per key present ([`bit`] of its tag): a clear bit answers "absent" without the
     /// scan (most inserts are of new keys). A function of the keys, as entries are never
     /// removed one by one.
-    present: u128,
+    present: Bits,
 }
 
-/// The bit of [`StrMap::present`] for a tag.
+/// 128 bits, one for each value of [`bit`].
+type Bits = [u64; 2];
+
+/// The bit of [`StrMap::present`] for a tag: a word and a mask in it.
 #[inline]
-fn bit(tag: u128) -> u128 {
-    let folded = (tag as u64) ^ ((tag >> 64) as u64);
-    1 << (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57)
+fn bit(tag: KeyTag) -> (usize, u64) {
+    let i = (tag[0] ^ tag[1]).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57;
+    ((i >> 6) as usize, 1 << (i & 63))
+}
+
+/// Whether `bits` has the bit of `tag`.
+#[inline]
+fn has(bits: &Bits, tag: KeyTag) -> bool {
+    let (w, m) = bit(tag);
+    bits[w & 1] & m != 0
 }
 
 /// Whether an entry with tag `t` and key `k` has the key `key` of tag `want`.
 #[inline]
-fn same(t: u128, k: &CompactString, want: u128, key: &str) -> bool {
+fn same(t: KeyTag, k: &CompactString, want: KeyTag, key: &str) -> bool {
     t == want && (key.len() <= TAG_BYTES || k.as_str() == key)
 }
 
@@ -59,7 +69,7 @@ impl StrMap {
         {
             return Some(v);
         }
-        if self.present & bit(want) == 0 {
+        if !has(&self.present, want) {
             return None;
         }
         let at = self
@@ -77,8 +87,8 @@ impl StrMap {
     }
 
     #[inline]
-    fn get_tagged(&self, want: u128, key: &str) -> Option<&str> {
-        if self.present & bit(want) == 0 {
+    fn get_tagged(&self, want: KeyTag, key: &str) -> Option<&str> {
+        if !has(&self.present, want) {
             return None;
         }
         self.entries
@@ -108,8 +118,8 @@ impl StrMap {
         self.insert_tagged(key.tag(), key, value)
     }
 
-    fn insert_tagged(&mut self, want: u128, key: &str, value: &str) {
-        let found = if self.present & bit(want) == 0 {
+    fn insert_tagged(&mut self, want: KeyTag, key: &str, value: &str) {
+        let found = if !has(&self.present, want) {
             None
         } else {
             self.entries
@@ -126,7 +136,8 @@ impl StrMap {
                     // Parsed maps get a dozen or more fields: one allocation, not four.
                     self.entries.reserve(12);
                 }
-                self.present |= bit(want);
+                let (w, m) = bit(want);
+                self.present[w & 1] |= m;
                 self.entries
                     .push((want, CompactString::from(key), CompactString::from(value)))
             }
@@ -136,7 +147,7 @@ impl StrMap {
     /// Removes every entry, keeping the allocation.
     pub fn clear(&mut self) {
         self.entries.clear();
-        self.present = 0;
+        self.present = [0; 2];
     }
 
     /// Number of entries.

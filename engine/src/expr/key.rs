@@ -1,7 +1,7 @@
 //! [`FieldKey`]: a key of an event's string maps (`evt.Parsed.x`, `meta: x`), tagged once.
 //!
 //! Looking a key up in [`crate::event::StrMap`] compares *tags*: the key's first 15 bytes and
-//! its length in one `u128`. Keys of at most 15 bytes (nearly all: `source_ip`,
+//! its length in one [`KeyTag`]. Keys of at most 15 bytes (nearly all: `source_ip`,
 //! `http_user_agent`, `log_type`) are equal exactly when their tags are, so no string is
 //! compared; longer ones compare their text once the tags agree. A compiled expression or
 //! static knows its keys in advance, so it computes their tags once, at load, instead of on
@@ -14,17 +14,25 @@ use std::sync::atomic::{AtomicU8, Ordering};
 /// How many leading bytes of a key its tag holds (the 16th byte is the length).
 pub const TAG_BYTES: usize = 15;
 
+/// 16 bytes as two words, not a `u128`: a `u128` would make every map entry, map and event
+/// 16-byte aligned, and an allocation aligned past 8 bytes takes mimalloc's slow path.
+pub type KeyTag = [u64; 2];
+
 /// The tag of `key`: its first [`TAG_BYTES`] bytes (zero-padded) and its length (saturated
 /// at 255) in the last byte. Equal keys have equal tags; keys of at most [`TAG_BYTES`] bytes
 /// with equal tags are equal.
 #[inline]
-pub fn key_tag(key: &str) -> u128 {
+pub fn key_tag(key: &str) -> KeyTag {
     let b = key.as_bytes();
     let mut t = [0u8; 16];
     let n = b.len().min(TAG_BYTES);
     t[..n].copy_from_slice(&b[..n]);
     t[TAG_BYTES] = u8::try_from(b.len()).unwrap_or(u8::MAX);
-    u128::from_le_bytes(t)
+    let (lo, hi) = t.split_at(8);
+    [
+        u64::from_le_bytes(lo.try_into().unwrap_or_default()),
+        u64::from_le_bytes(hi.try_into().unwrap_or_default()),
+    ]
 }
 
 /// A map key with its [`key_tag`] computed once. Reads as the key text (`Deref<Target = str>`).
@@ -33,7 +41,7 @@ pub fn key_tag(key: &str) -> u128 {
 /// parser chain builds hold their keys in the same order, so a compiled read usually finds
 /// its key at that index without scanning. Only a hint: a wrong one costs one comparison.
 pub struct FieldKey {
-    tag: u128,
+    tag: KeyTag,
     name: Box<str>,
     hint: AtomicU8,
 }
@@ -82,7 +90,7 @@ impl FieldKey {
 
     /// Its [`key_tag`].
     #[inline]
-    pub fn tag(&self) -> u128 {
+    pub fn tag(&self) -> KeyTag {
         self.tag
     }
 
