@@ -1,5 +1,6 @@
 //! A compiled parser node and how an event goes through it (CrowdSec's `Node.process`).
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use crate::conformance::{Reading, Rule};
@@ -13,6 +14,11 @@ use super::error::NodeError;
 use super::siblings::{Flags, Siblings};
 use super::statics::{Static, value_to_static_string};
 use super::whitelist::Whitelist;
+
+thread_local! {
+    /// The copy of an `apply_on` field a grok reads (see [`Node::run_grok`]).
+    static GROK_INPUT: Cell<String> = const { Cell::new(String::new()) };
+}
 
 /// What a grok is matched against.
 #[derive(Debug, Clone)]
@@ -261,17 +267,6 @@ impl Node {
     /// Runs the node on `evt`; true when the node succeeded. Mirrors CrowdSec: filter, whitelist,
     /// grok (+ its statics), stash, children, then node statics.
     pub fn process(&self, evt: &mut Event, rt: &Runtime<'_>) -> Result<bool, NodeError> {
-        self.process_known(evt, rt, false)
-    }
-
-    /// [`Self::process`]; `grok_matches`: the parent's sibling set found that this node's grok
-    /// matches its field as it is (no need to test it again).
-    fn process_known(
-        &self,
-        evt: &mut Event,
-        rt: &Runtime<'_>,
-        grok_matches: bool,
-    ) -> Result<bool, NodeError> {
         if let Some(f) = &self.filter {
             let verdict = f.eval_bool(&[Value::Obj(&*evt)]);
             evt.apply_writes();
@@ -294,7 +289,7 @@ impl Node {
         let (mut state, grok_ok) = match &self.grok {
             None => (true, false),
             Some(g) => {
-                if self.run_grok(g, evt, grok_matches)? {
+                if self.run_grok(g, evt)? {
                     for s in &g.statics {
                         s.apply(evt, rt.enrich)?;
                     }
@@ -320,7 +315,7 @@ impl Node {
                 false
             } else {
                 flags.forget();
-                child.process_known(evt, rt, known == Some(true))?
+                child.process(evt, rt)?
             };
             if ok {
                 state = true;
@@ -347,15 +342,25 @@ impl Node {
         Ok(state)
     }
 
-    fn run_grok(&self, g: &NodeGrok, evt: &mut Event, matches: bool) -> Result<bool, NodeError> {
+    fn run_grok(&self, g: &NodeGrok, evt: &mut Event) -> Result<bool, NodeError> {
         let input: String = match &g.input {
             GrokInput::LineRaw => std::mem::take(&mut evt.line.raw),
-            // Most groks fail on most values (a parser's children are tried in turn): test
-            // first, and copy the value (the captures are written next to it) only on a match.
-            GrokInput::Parsed(k) => match evt.parsed.get_key(k) {
-                Some(v) if matches || g.grok.is_match(v) => v.to_string(),
-                _ => return Ok(false),
-            },
+            // The captures are written into the map the value is read from (a field may
+            // even overwrite it): they read a copy, in a buffer kept on the thread. No
+            // `is_match` first: a capture that fails costs what `is_match` costs (one lazy DFA
+            // pass), and one that succeeds would pay both.
+            GrokInput::Parsed(k) => {
+                let Some(v) = evt.parsed.get_key(k) else {
+                    return Ok(false);
+                };
+                let mut buf = GROK_INPUT.take();
+                buf.clear();
+                buf.push_str(v);
+                let parsed = &mut evt.parsed;
+                let matched = g.grok.captures(&buf, |k, v| parsed.insert_key(k, v));
+                GROK_INPUT.set(buf);
+                return Ok(matched);
+            }
             GrokInput::Expr(p) => {
                 let s = match p.eval(&[Value::Obj(&*evt)]) {
                     Ok(v) => match value_to_static_string(&v) {

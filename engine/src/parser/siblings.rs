@@ -7,7 +7,7 @@
 //! DFA (as `regex::RegexSet` builds its own: every pattern's matches, no captures), each
 //! pattern carried to the end of the text so that the scan reports it once. One scan tells
 //! which children match: the others are skipped as having failed, which is exactly what they
-//! would have done, and the one that matches does not test its regex again.
+//! would have done (a child that runs goes straight to its captures).
 //!
 //! Measured (callgrind, hub parsers on an auth log): parsing 13% fewer instructions a line.
 //! Its cost is the DFA's states, which grow with the combinations of patterns a text makes:
