@@ -44,6 +44,84 @@ fn string_and_regexp_files() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `RegexpInFile` answers from its per-thread memo what the regexes answer: values repeated,
+/// more distinct values than the memo has slots (so they collide and evict), the same value
+/// in two files, and a file loaded again with other patterns under the same name.
+#[test]
+fn regexp_answers_survive_the_memo() {
+    let a = ["^/admin", "\\.php$", "(?i)sqlmap"];
+    let b = ["admin", "^curl/"];
+    let reference = |pats: &[&str], s: &str| {
+        pats.iter()
+            .any(|p| crate::expr::go_regex::compile(p).unwrap().is_match(s))
+    };
+    let mut d = DataFiles::new();
+    d.load_str("a.txt", &a.join("\n"), DataKind::Regexp)
+        .unwrap();
+    d.load_str("b.txt", &b.join("\n"), DataKind::Regexp)
+        .unwrap();
+    let values: Vec<String> = (0..3000)
+        .map(|i| match i % 7 {
+            0 => format!("/admin/{}", i % 50),
+            1 => format!("/x/{i}.php"),
+            2 => format!("curl/{}", i % 3),
+            3 => "SQLMap/1.0".to_string(),
+            4 => format!("/static/{i}.css"),
+            5 => "x".repeat(1100 + i % 5),
+            _ => format!("admin{}", i % 1000),
+        })
+        .collect();
+    for round in 0..2 {
+        for v in &values {
+            assert_eq!(d.regexp_match("a.txt", v), Some(reference(&a, v)), "{v}");
+            assert_eq!(d.regexp_match("b.txt", v), Some(reference(&b, v)), "{v}");
+        }
+        // Loaded again under the same name: the memo's answers for the old file must not
+        // be given for the new one.
+        let swapped: &[&str] = if round == 0 { &b } else { &a };
+        d.load_str("a.txt", &swapped.join("\n"), DataKind::Regexp)
+            .unwrap();
+        for v in values.iter().take(200) {
+            assert_eq!(
+                d.regexp_match("a.txt", v),
+                Some(reference(swapped, v)),
+                "{v}"
+            );
+        }
+        d.load_str("a.txt", &a.join("\n"), DataKind::Regexp)
+            .unwrap();
+    }
+    assert_eq!(d.regexp_match("missing.txt", "x"), None);
+}
+
+/// The memo answers what it is asked to compute, whatever collides: one slot (every value
+/// evicts the last), three slots, values shared by two files.
+#[test]
+fn memo_answers_by_file_and_value() {
+    use crate::expr::functions::files::Memo;
+    let truth = |id: u64, s: &str| (s.len() as u64 + id).is_multiple_of(3);
+    for slots in [1, 3, 512] {
+        let mut memo = Memo::new(slots);
+        let mut computed = 0;
+        for i in 0..2000u64 {
+            // Each value asked of file 1, then of file 2 (whose answer differs).
+            let (id, s) = (
+                1 + i % 2,
+                format!("v{}", (i / 2) % 5).repeat(1 + (i / 2 % 3) as usize),
+            );
+            let got = memo.answer(id, &s, || {
+                computed += 1;
+                truth(id, &s)
+            });
+            assert_eq!(got, truth(id, &s), "{slots} slots, file {id}, {s}");
+        }
+        // Thirty (file, value) pairs: with room for them, most are computed once.
+        if slots == 512 {
+            assert!(computed <= 60, "{computed}");
+        }
+    }
+}
+
 #[test]
 fn load_errors() {
     let dir = temp_dir("errors");
