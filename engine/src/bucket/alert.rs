@@ -223,8 +223,20 @@ pub fn new_alert(
         kind: "crowdsec".to_string(),
         decisions: Vec::new(),
     };
+    // One alert a source, the last one moved rather than copied (nearly always the only one).
+    let mut base = Some(base);
+    let mut left = sources.len();
     for src in sources.values() {
-        let mut a = base.clone();
+        left -= 1;
+        let mut a = match (left, base.take()) {
+            (0, Some(b)) => b,
+            (_, Some(b)) => {
+                let a = b.clone();
+                base = Some(b);
+                a
+            }
+            (_, None) => break,
+        };
         a.source = src.clone();
         a.remediation = sc.remediation;
         ra.api_alerts.push(a);
