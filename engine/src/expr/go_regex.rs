@@ -19,9 +19,20 @@ pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
     Regex::new(&rust_syntax(pattern))
 }
 
+/// Checks that a Go regular expression parses, as [`compile`] would parse it, without
+/// compiling it.
+pub fn check(pattern: &str) -> Result<(), regex_syntax::Error> {
+    regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(&rust_syntax(pattern))
+        .map(|_| ())
+}
+
 /// Compiles Go regular expressions into one set.
-pub fn compile_set<S: AsRef<str>>(patterns: &[S]) -> Result<RegexSet, regex::Error> {
-    RegexSet::new(patterns.iter().map(|p| rust_syntax(p.as_ref())))
+pub fn compile_set<S: AsRef<str>>(
+    patterns: impl IntoIterator<Item = S>,
+) -> Result<RegexSet, regex::Error> {
+    RegexSet::new(patterns.into_iter().map(|p| rust_syntax(p.as_ref())))
 }
 
 #[cfg(test)]

@@ -122,6 +122,41 @@ fn memo_answers_by_file_and_value() {
     }
 }
 
+/// A file too large for one set is matched regex by regex, with the same answers, and a
+/// line that does not parse is reported with its number whichever way the file is built.
+#[test]
+fn regexp_files_too_large_for_a_set() {
+    // Each fits alone; twelve of them exceed the set's size limit.
+    let big: Vec<String> = (0..12).map(|i| format!("^\\pL{{150}}{i}$")).collect();
+    let mut d = DataFiles::new();
+    d.load_str("big.txt", &big.join("\n"), DataKind::Regexp)
+        .unwrap();
+    d.load_str("small.txt", "^a\nb$", DataKind::Regexp).unwrap();
+    assert_eq!(d.regexp_is_set("big.txt"), Some(false));
+    assert_eq!(d.regexp_is_set("small.txt"), Some(true));
+    let hit = format!("{}2", "é".repeat(150));
+    assert_eq!(d.regexp_match("big.txt", &hit), Some(true));
+    assert_eq!(
+        d.regexp_match("big.txt", &format!("{}x", "é".repeat(150))),
+        Some(false)
+    );
+    assert_eq!(
+        d.regexp_match("big.txt", &format!("{}2", "é".repeat(149))),
+        Some(false)
+    );
+    for (text, line) in [
+        (format!("{}\n[z-a]", big.join("\n")), 13),
+        ("x\n\ny(\n".to_string(), 3),
+    ] {
+        match d.load_str("bad.txt", &text, DataKind::Regexp) {
+            Err(DataError::Regex { file, line: l, .. }) => {
+                assert_eq!((file.as_str(), l), ("bad.txt", line))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 #[test]
 fn load_errors() {
     let dir = temp_dir("errors");
