@@ -123,7 +123,7 @@ fn sort_like_hubtest(events: &mut [Event]) {
         let Some(o) = &e.overflow else {
             return String::new();
         };
-        let scenario = o.alert.as_ref().map_or("", |a| a.scenario.as_str());
+        let scenario = o.alert().map_or("", |a| a.scenario.as_str());
         let sources: Vec<&str> = o.sources.keys().map(String::as_str).collect();
         format!("{scenario}{}", sources.join("@"))
     };

@@ -241,7 +241,6 @@ pub fn new_alert(
         a.remediation = sc.remediation;
         ra.api_alerts.push(a);
     }
-    ra.alert = ra.api_alerts.first().cloned();
     ra.sources = sources;
     ra.reprocess = sc.config.reprocess;
     (ra, None)

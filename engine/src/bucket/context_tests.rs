@@ -57,7 +57,7 @@ fn alert_meta(set: &Arc<ScenarioSet>, events: &[Event]) -> Vec<Vec<(String, Stri
     let mut out = Vec::new();
     for e in events {
         for s in d.process(e).signals {
-            if let Some(a) = s.alert().and_then(|a| a.alert.as_ref()) {
+            if let Some(a) = s.alert().and_then(|a| a.alert()) {
                 out.push(
                     a.meta
                         .iter()

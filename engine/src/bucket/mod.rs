@@ -59,7 +59,6 @@ pub static EMPTY_RUNTIME_ALERT: RuntimeAlert = RuntimeAlert {
     mapkey: String::new(),
     reprocess: false,
     sources: std::collections::BTreeMap::new(),
-    alert: None,
     api_alerts: Vec::new(),
     labels: std::collections::BTreeMap::new(),
 };

@@ -14,7 +14,10 @@ use crate::expr::{Object, Value};
 pub use wire::{Alert, AlertEvent, MetaItem, Source};
 
 /// An overflow with everything CrowdSec attaches to it (Go `pipeline.RuntimeAlert`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Go's `Alert` is a pointer to the first of `APIAlerts`: here it is [`RuntimeAlert::alert`],
+/// serialized under `Alert` as Go writes it (and ignored when read back).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct RuntimeAlert {
     /// The bucket's key (scenario and partition).
     #[serde(rename = "MapKey")]
@@ -25,15 +28,49 @@ pub struct RuntimeAlert {
     /// Every source found in the queue, by scope value.
     #[serde(rename = "Sources")]
     pub sources: BTreeMap<String, Source>,
-    /// The first of `api_alerts` (Go keeps a pointer to it), if any.
-    #[serde(rename = "Alert")]
-    pub alert: Option<Alert>,
     /// One alert per source.
     #[serde(rename = "APIAlerts")]
     pub api_alerts: Vec<Alert>,
     /// The scenario's labels.
     #[serde(rename = "Labels", default)]
     pub labels: BTreeMap<String, serde_json::Value>,
+}
+
+impl RuntimeAlert {
+    /// The first of `api_alerts` (Go's `Alert`, a pointer to it), if any.
+    pub fn alert(&self) -> Option<&Alert> {
+        self.api_alerts.first()
+    }
+}
+
+impl Serialize for RuntimeAlert {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// The fields in Go's order, `Alert` included.
+        #[derive(Serialize)]
+        struct Go<'a> {
+            #[serde(rename = "MapKey")]
+            mapkey: &'a str,
+            #[serde(rename = "Reprocess")]
+            reprocess: bool,
+            #[serde(rename = "Sources")]
+            sources: &'a BTreeMap<String, Source>,
+            #[serde(rename = "Alert")]
+            alert: Option<&'a Alert>,
+            #[serde(rename = "APIAlerts")]
+            api_alerts: &'a [Alert],
+            #[serde(rename = "Labels")]
+            labels: &'a BTreeMap<String, serde_json::Value>,
+        }
+        Go {
+            mapkey: &self.mapkey,
+            reprocess: self.reprocess,
+            sources: &self.sources,
+            alert: self.alert(),
+            api_alerts: &self.api_alerts,
+            labels: &self.labels,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Object for RuntimeAlert {
@@ -53,7 +90,7 @@ impl Object for RuntimeAlert {
                     .map(|(k, s)| (k.clone(), Value::Obj(s as &dyn Object)))
                     .collect(),
             ),
-            "Alert" => match &self.alert {
+            "Alert" => match self.alert() {
                 Some(a) => Value::Obj(a),
                 None => Value::Nil,
             },

@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use std::sync::RwLock;
 
 use crate::event::StrMap;
+use crate::expr::key::{KeyTag, TAG_BYTES, key_tag};
 use crate::expr::{Object, Value};
 
 /// An immutable string-to-string map packed into one boxed byte slice, sorted by key.
@@ -34,6 +35,41 @@ thread_local! {
     /// This thread's copy of the interned names it has met (ids never change once given).
     static LOCAL_KEYS: std::cell::RefCell<foldhash::HashMap<Box<str>, u8>> =
         std::cell::RefCell::new(foldhash::HashMap::default());
+}
+
+/// [`key_id`] of a key by its tag: keys of at most [`TAG_BYTES`] bytes (all configurations'
+/// names) are told apart by their tag alone, so a small per-thread table answers without
+/// hashing the text.
+fn tagged_key_id(tag: KeyTag, k: &str) -> Option<u8> {
+    if k.len() > TAG_BYTES {
+        return key_id(k);
+    }
+    let slot = ((tag[0] ^ tag[1]).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize;
+    if let Some(id) = TAG_IDS.with(|t| {
+        let (t_tag, id) = t[slot].get();
+        (t_tag == tag).then_some(id)
+    }) {
+        return Some(id);
+    }
+    let id = key_id(k)?;
+    TAG_IDS.with(|t| t[slot].set((tag, id)));
+    Some(id)
+}
+
+thread_local! {
+    /// Recent (tag, id) pairs of [`tagged_key_id`], by a hash of the tag; empty slots hold a
+    /// tag no key has (a zero length with a byte set).
+    static TAG_IDS: [std::cell::Cell<(KeyTag, u8)>; 64] =
+        std::array::from_fn(|_| std::cell::Cell::new(([1, 0], 0)));
+}
+
+/// Orders keys as `str` does, mostly by their tags: the first [`TAG_BYTES`] bytes, zero-padded,
+/// compared as big-endian words (a shorter key is a prefix padded with zeros, so it sorts
+/// first as in `str`); keys whose padded prefixes are equal are compared as text.
+fn key_order(a: (KeyTag, &str), b: (KeyTag, &str)) -> std::cmp::Ordering {
+    // The last byte of a tag is the key's length, not one of its bytes.
+    let prefix = |t: KeyTag| (t[0].swap_bytes(), (t[1] & !(0xff << 56)).swap_bytes());
+    prefix(a.0).cmp(&prefix(b.0)).then_with(|| a.1.cmp(b.1))
 }
 
 fn key_id(k: &str) -> Option<u8> {
@@ -94,10 +130,15 @@ impl PackedMap {
             return PackedMap::default();
         }
         v.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let size: usize = v.iter().map(|(_, val)| val.len() + 2).sum();
+        Self::pack(v.into_iter().map(|(k, val)| (key_tag(k), k, val)))
+    }
+
+    /// Packs entries sorted by key.
+    fn pack<'a>(v: impl ExactSizeIterator<Item = (KeyTag, &'a str, &'a str)> + Clone) -> Self {
+        let size: usize = v.clone().map(|(_, _, val)| val.len() + 2).sum();
         let mut out = Vec::with_capacity(size);
-        for (k, val) in v {
-            match key_id(k) {
+        for (tag, k, val) in v {
+            match tagged_key_id(tag, k) {
                 Some(id) => out.push(id),
                 None => {
                     out.push(LITERAL);
@@ -113,9 +154,15 @@ impl PackedMap {
         }
     }
 
-    /// Packs every entry of `m`.
+    /// Packs every entry of `m` ([`Self::from_entries`], with the keys' tags doing most of
+    /// the sorting and the interning).
     pub fn from_strmap(m: &StrMap) -> Self {
-        Self::from_entries(m.iter())
+        let mut v: Vec<(KeyTag, &str, &str)> = m.tagged().collect();
+        if v.is_empty() {
+            return PackedMap::default();
+        }
+        v.sort_unstable_by(|a, b| key_order((a.0, a.1), (b.0, b.1)));
+        Self::pack(v.into_iter())
     }
 
     /// Entries sorted by key.
@@ -235,6 +282,55 @@ impl Object for PackedMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use proptest::prelude::Strategy;
+
+    /// Keys for the property below: shared fifteen-byte prefixes, prefixes of each other, NUL
+    /// bytes, long keys (few, so that the process-wide interner is not filled by a test).
+    const KEY_POOL: &[&str] = &[
+        "",
+        "a",
+        "ab",
+        "a\0",
+        "a\0b",
+        "b",
+        "source_ip",
+        "source_range",
+        "http_status",
+        "http_user_agent",
+        "http_user_agent_a",
+        "http_user_agent_b",
+        "http_user_agentx",
+        "aaaaaaaaaaaaaaa",
+        "aaaaaaaaaaaaaaa\0",
+        "aaaaaaaaaaaaaaaa",
+        "aaaaaaaaaaaaaab",
+        "aaaaaaaaaaaaaaab",
+        "an_extremely_long_meta_key_name_of_forty",
+        "an_extremely_long_meta_key_name_of_forty_one",
+        "log_type",
+        "service",
+        "target_user",
+        "target_fqdn",
+        "zz",
+    ];
+
+    proptest::proptest! {
+        /// A map packed through its tags is the map packed through its text: same order
+        /// (keys that share their first fifteen bytes, prefixes, NUL bytes, long keys) and
+        /// same ids, also when the per-thread table's slots collide.
+        #[test]
+        fn packing_by_tags_is_packing_by_text(
+            keys in proptest::sample::subsequence(KEY_POOL.to_vec(), 0..KEY_POOL.len())
+                .prop_shuffle(),
+        ) {
+            let m: StrMap = keys.iter().map(|k| (*k, *k)).collect();
+            let by_text = PackedMap::from_entries(m.iter());
+            let by_tags = PackedMap::from_strmap(&m);
+            proptest::prop_assert_eq!(by_tags.iter().collect::<Vec<_>>(), by_text.iter().collect::<Vec<_>>());
+            proptest::prop_assert_eq!(by_tags, by_text);
+        }
+    }
 
     #[test]
     fn packs_sorted_and_reads_back() {

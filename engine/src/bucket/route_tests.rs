@@ -49,7 +49,7 @@ fn overflows(signals: Vec<super::Signal>, scenarios: &super::ScenarioSet, out: &
                 s.at.nanos,
                 name.unwrap_or_default(),
                 s.group.to_string(),
-                a.alert.as_ref().map_or(0, |x| x.events_count as usize),
+                a.alert().map_or(0, |x| x.events_count as usize),
             ));
         }
     }

@@ -103,7 +103,7 @@ fn cve_2023_23397_alerts_on_the_user_account() {
     );
     let out = overflows(&set, &[e]);
     assert_eq!(out.len(), 1);
-    let a = out[0].alert.as_ref().unwrap();
+    let a = out[0].alert().unwrap();
     // No address at all: the source is the account, under the scenario's scope.
     assert_eq!(a.source, source("user_account", r"CORP\alice"));
     assert_eq!(
@@ -151,7 +151,7 @@ fn aws_cloudtrail_postexploit_alerts_on_the_arn_of_each_event() {
         ],
     );
     assert_eq!(out.len(), 1);
-    let a = out[0].alert.as_ref().unwrap();
+    let a = out[0].alert().unwrap();
     assert_eq!(a.source, source("AwsARN", bob));
     assert!(out[0].reprocess);
     assert!(!a.remediation);
@@ -197,7 +197,7 @@ fn auditd_postexploit_alerts_on_the_parent_pid() {
     };
     let out = overflows(&set, &(0..6).map(exec).collect::<Vec<_>>());
     assert_eq!(out.len(), 1);
-    let a = out[0].alert.as_ref().unwrap();
+    let a = out[0].alert().unwrap();
     assert_eq!(a.source, source("pid", "26843"));
     assert_eq!(a.events_count, 6);
     let d = profiles().decide(a);
@@ -211,7 +211,7 @@ fn scope_values_follow_go_conversions() {
         "type: trigger\nname: t/n\ndescription: d\nfilter: 'true'\nscope:\n  type: count\n  expression: len(evt.Meta.user)\n",
     );
     let out = overflows(&set, &[evt(&[("user", "bob")], &[], 0)]);
-    assert_eq!(out[0].alert.as_ref().unwrap().source, source("count", ""));
+    assert_eq!(out[0].alert().unwrap().source, source("count", ""));
 
     // A Range scope takes its expression's value over the event's range.
     let set = text_set(
@@ -226,7 +226,7 @@ fn scope_values_follow_go_conversions() {
         &[],
         0,
     );
-    let a = overflows(&set, &[e]).remove(0).alert.unwrap();
+    let a = overflows(&set, &[e]).remove(0).alert().unwrap().clone();
     assert_eq!(
         (
             a.source.scope.as_str(),

@@ -84,7 +84,7 @@ fn expected(j: &Json) -> Res {
 
 fn got(s: &Signal) -> Res {
     let a = s.alert()?;
-    let alert = a.alert.as_ref()?;
+    let alert = a.alert()?;
     Some((
         alert.scenario.clone(),
         i64::from(alert.events_count),

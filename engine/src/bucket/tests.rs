@@ -39,7 +39,7 @@ fn alerts(set: &Arc<ScenarioSet>, events: &[(&str, i64)], tail: i64) -> Vec<(Str
     let end = Detector::<MemoryStore>::event_time(&evt("1.1.1.1", last + tail)).unwrap();
     out.extend(d.advance(end));
     out.iter()
-        .filter_map(|s| s.alert().and_then(|a| a.alert.as_ref()))
+        .filter_map(|s| s.alert().and_then(|a| a.alert()))
         .map(|a| (a.source.value.clone(), a.events_count))
         .collect()
 }
@@ -321,7 +321,7 @@ fn filter_set_meta_reaches_bucket_and_later_scenarios() {
     let alerts: Vec<_> = out
         .signals
         .iter()
-        .filter_map(|s| s.alert().and_then(|a| a.alert.as_ref()))
+        .filter_map(|s| s.alert().and_then(|a| a.alert()))
         .collect();
     assert_eq!(alerts.len(), 2, "both triggers fire");
     for a in alerts {

@@ -167,6 +167,13 @@ impl StrMap {
             .map(|(_, k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// Entries in insertion order with the [`key_tag`] of each key.
+    pub fn tagged(&self) -> impl Iterator<Item = (KeyTag, &str, &str)> {
+        self.entries
+            .iter()
+            .map(|(t, k, v)| (*t, k.as_str(), v.as_str()))
+    }
+
     /// Entries sorted by key, as Go prints and serializes maps.
     pub fn sorted(&self) -> Vec<(&str, &str)> {
         let mut v: Vec<_> = self.iter().collect();

@@ -342,17 +342,14 @@ fn resolve_target(target: &str) -> (Target, String) {
 }
 
 /// Rewrites the source of an overflow's alert. In CrowdSec the alert, its first API alert and
-/// the source map entry of the same address are one object; all three are updated here.
+/// the source map entry of the same address are one object; both places are updated here
+/// (the alert is the first API alert).
 fn set_overflow_source(evt: &mut Event, is_value: bool, value: String) {
     let Some(o) = evt.overflow.as_deref_mut() else {
         tracing::debug!("Static targets evt.Overflow on an event that is not an overflow.");
         return;
     };
-    let ip = o
-        .alert
-        .as_ref()
-        .map(|a| a.source.ip.clone())
-        .unwrap_or_default();
+    let ip = o.alert().map(|a| a.source.ip.clone()).unwrap_or_default();
     let set = |src: &mut crate::bucket::Source| {
         if is_value {
             src.value = value.clone();
@@ -360,9 +357,6 @@ fn set_overflow_source(evt: &mut Event, is_value: bool, value: String) {
             src.scope = value.clone();
         }
     };
-    if let Some(a) = o.alert.as_mut() {
-        set(&mut a.source);
-    }
     if let Some(a) = o.api_alerts.first_mut() {
         set(&mut a.source);
     }

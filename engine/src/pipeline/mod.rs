@@ -391,7 +391,7 @@ impl<S: BucketStore> Pipeline<S> {
         let api = evt
             .overflow
             .as_ref()
-            .and_then(|o| o.alert.clone())
+            .and_then(|o| o.alert().cloned())
             .unwrap_or_default();
         if let Some(h) = &self.history {
             h.set_now(at.nanos);
