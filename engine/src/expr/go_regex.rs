@@ -20,12 +20,13 @@ pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
 }
 
 /// Checks that a Go regular expression parses, as [`compile`] would parse it, without
-/// compiling it.
-pub fn check(pattern: &str) -> Result<(), regex_syntax::Error> {
+/// compiling it; the error is the parser's message.
+pub fn check(pattern: &str) -> Result<(), String> {
     regex_syntax::ParserBuilder::new()
         .build()
         .parse(&rust_syntax(pattern))
         .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Compiles Go regular expressions into one set.

@@ -242,7 +242,7 @@ impl DataFiles {
                         line: n,
                         message,
                     };
-                    crate::expr::go_regex::check(l).map_err(|e| regex_error(e.to_string()))?;
+                    crate::expr::go_regex::check(l).map_err(regex_error)?;
                     patterns.push((n, l.to_owned()));
                 }
                 // A set answers "does any match" in one pass; if the combined automaton is too
