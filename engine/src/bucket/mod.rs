@@ -67,7 +67,8 @@ pub static EMPTY_RUNTIME_ALERT: RuntimeAlert = RuntimeAlert {
 ///
 /// Per bucket: [`Bucket::memory_bytes`], plus its key and deadline as a [`MemoryStore`] holds
 /// them twice (map entry, deadline index) and the map's pointer to the bucket; the slack of
-/// the store's hash table and B-tree and the allocator's overhead are not counted.
+/// the store's hash table and deadline heap (up to as many stale entries again) and the
+/// allocator's overhead are not counted.
 pub fn memory_usage<S: BucketStore>(store: &S) -> (usize, usize) {
     let mut total = 0;
     let mut n = 0;
