@@ -54,10 +54,21 @@ pub struct ReplayArgs {
 /// Runs `replay`.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let setup = args.config.setup()?;
-    let mut pipeline = Pipeline::load(&setup, Arc::new(crate::clock::SystemClock))?;
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
+    // With lanes, their parse pipelines load beside the central one, not after it.
+    let (pipeline, lanes) = std::thread::scope(|s| {
+        let lanes = (threads > 1).then(|| s.spawn(|| parallel::load(&setup, threads)));
+        let central = Pipeline::load(&setup, Arc::new(crate::clock::SystemClock));
+        let lanes = lanes.map(|h| {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("loading the lanes' pipelines panicked"))?
+        });
+        (central, lanes)
+    });
+    let mut pipeline = pipeline?;
+    let lanes = lanes.transpose()?.unwrap_or_default();
     for w in &pipeline.warnings {
         eprintln!("warning: {w}");
     }
@@ -83,7 +94,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     );
     let started = Instant::now();
     if threads > 1 {
-        return run_parallel(args, &setup, &mut pipeline, &labels, threads, &bar, started);
+        return run_parallel(args, &mut pipeline, lanes, &labels, threads, &bar, started);
     }
     let mut alerts: Vec<AlertRecord> = Vec::new();
     let mut done_before: u64 = 0;
@@ -171,8 +182,8 @@ fn alert_out(stdout: &std::io::Stdout) -> std::io::BufWriter<std::io::StdoutLock
 /// `run` with `threads` > 1: see [`parallel`].
 fn run_parallel(
     args: &ReplayArgs,
-    setup: &engine::pipeline::Setup,
     pipeline: &mut Pipeline,
+    lanes: Vec<Pipeline>,
     labels: &[(&str, &str)],
     threads: usize,
     bar: &ProgressBar,
@@ -195,7 +206,7 @@ fn run_parallel(
         #[cfg(test)]
         skip_ticks: false,
     };
-    let report = parallel::replay(setup, pipeline, &sources, &opts, &progress, &mut |a| {
+    let report = parallel::replay(pipeline, lanes, &sources, &opts, &progress, &mut |a| {
         n_alerts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if args.json {
             serde_json::to_writer(&mut out, &a).context("writing alerts")?;

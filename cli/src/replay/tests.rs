@@ -70,7 +70,8 @@ fn threads(
         threads,
         skip_ticks,
     };
-    let report = parallel::replay(setup, &mut p, sources, &opts, &|_| {}, &mut |a| {
+    let lanes = parallel::load(setup, threads).unwrap();
+    let report = parallel::replay(&mut p, lanes, sources, &opts, &|_| {}, &mut |a| {
         out.push(serde_json::to_string(&a).unwrap());
         Ok(())
     })

@@ -76,10 +76,11 @@ pub struct Report {
 type Found = Vec<(usize, u64, SignalOrder, Signal)>;
 
 /// Replays `files` through `central` (whose postoverflows, profiles and counts are used) and
-/// shards built from `setup`; calls `sink` with every alert in one detector's order.
+/// lanes that parse with `pipelines` ([`load`], one a lane; only the first is used when
+/// parsing keeps state); calls `sink` with every alert in one detector's order.
 pub fn replay(
-    setup: &Setup,
     central: &mut Pipeline,
+    mut pipelines: Vec<Pipeline>,
     sources: &[(PathBuf, Acquisition)],
     opts: &Options,
     progress: &(dyn Fn(u64) + Sync),
@@ -88,12 +89,17 @@ pub fn replay(
     let n = opts.threads.max(1);
     let serial_parse = central.parse_is_stateful();
     let workers = if serial_parse { 1 } else { n };
+    anyhow::ensure!(
+        pipelines.len() >= workers,
+        "{} parse pipelines loaded for {workers} lanes",
+        pipelines.len()
+    );
+    pipelines.truncate(workers);
     let scenarios = Arc::clone(central.detector().scenarios());
     #[cfg(test)]
     let skip_ticks = opts.skip_ticks;
     #[cfg(not(test))]
     let skip_ticks = false;
-    let pipelines = load(setup, workers)?;
     thread::scope(|s| -> anyhow::Result<Report> {
         let (inboxes, inbox_rx): (Vec<Sender<Msg>>, Vec<Receiver<Msg>>) =
             (0..n).map(|_| channel()).unzip();
@@ -146,7 +152,7 @@ pub fn replay(
 }
 
 /// The parse pipelines of `workers` lanes, loaded side by side.
-fn load(setup: &Setup, workers: usize) -> anyhow::Result<Vec<Pipeline>> {
+pub fn load(setup: &Setup, workers: usize) -> anyhow::Result<Vec<Pipeline>> {
     thread::scope(|s| {
         let loading: Vec<_> = (0..workers)
             .map(|_| s.spawn(|| Pipeline::load(setup, Arc::new(crate::clock::SystemClock))))
