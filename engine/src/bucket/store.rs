@@ -2,11 +2,12 @@
 //!
 //! The detector never keeps references into the store: it takes a bucket out, updates it and
 //! puts it back with its deadline. That protocol suits both a hash map and an on-disk
-//! key-value store (RocksDB later), and lets the store index deadlines so that advancing time
+//! key-value store (RocksDB, behind the processor's `PersistentStore`), and lets the store index deadlines so that advancing time
 //! only touches buckets whose deadline has passed.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::collections::hash_map::Entry;
 
 use super::state::{Bucket, BucketKey};
 
@@ -105,9 +106,10 @@ impl BucketStore for MemoryStore {
             };
             // Live only if the map still holds the key with this deadline (an entry left by
             // a bucket taken out, or put back with another deadline, is stale).
-            if self.map.get(&key).is_some_and(|(_, d)| *d == deadline)
-                && let Some((b, _)) = self.map.remove(&key)
+            if let Entry::Occupied(e) = self.map.entry(key)
+                && e.get().1 == deadline
             {
+                let (key, (b, _)) = e.remove_entry();
                 out.push((key, *b, deadline));
             }
         }
