@@ -3,33 +3,39 @@
 //! A [`StrMap`] costs 48 bytes per entry before any string spills to the heap, and its vector
 //! keeps spare capacity. A queued event lives as long as its bucket, and an attack from
 //! never-repeating addresses makes one bucket per line, so the few maps a bucket keeps (an
-//! event's `Meta`) are frozen into a single boxed byte string: entries sorted by key (the order
-//! alerts list them in), each value preceded by its length as a LEB128 varint. Keys are names
-//! from parser configurations (`source_ip`, `log_type`...), the same in every event, so they
-//! are interned process-wide and written as one byte; past [`MAX_INTERNED`] distinct names
-//! (which no configuration reaches), a key is written out like a value. Lookups are a short
-//! scan, which is all alerts need.
+//! event's `Meta`) are frozen into a single boxed string: entries sorted by key (the order
+//! alerts list them in), each value preceded by its length. Keys are names from parser
+//! configurations (`source_ip`, `log_type`...), the same in every event, so they are interned
+//! process-wide and written as one byte; past [`MAX_INTERNED`] distinct names (which no
+//! configuration reaches), a key is written out like a value. Every byte the packing adds is
+//! ASCII (ids below 128, lengths in groups of six bits with a continuation bit), so the whole
+//! is a `str` and reading a value back is a slice of it, not a UTF-8 validation. Lookups are a
+//! short scan, which is all alerts need.
 
 use std::borrow::Cow;
-use std::sync::RwLock;
+use std::sync::{OnceLock, RwLock};
 
 use crate::event::StrMap;
 use crate::expr::key::{KeyTag, TAG_BYTES, key_tag};
 use crate::expr::{Object, Value};
 
-/// An immutable string-to-string map packed into one boxed byte slice, sorted by key.
+/// An immutable string-to-string map packed into one boxed string, sorted by key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PackedMap {
-    bytes: Box<[u8]>,
+    text: Box<str>,
 }
 
-/// How many key names are interned at most (ids `0..MAX_INTERNED`; the next byte value marks a
-/// key written out).
-pub const MAX_INTERNED: usize = 255;
-const LITERAL: u8 = 255;
+/// How many key names are interned at most (ids `0..MAX_INTERNED`; the next byte value, the
+/// last ASCII one, marks a key written out).
+pub const MAX_INTERNED: usize = 127;
+const LITERAL: u8 = 127;
 
 /// Interned key names; leaked, and bounded by [`MAX_INTERNED`].
 static KEYS: RwLock<Vec<&'static str>> = RwLock::new(Vec::new());
+
+/// The same names by id, read without a lock (set once, under [`KEYS`]'s write lock, before
+/// the id is handed out).
+static NAMES: [OnceLock<&'static str>; MAX_INTERNED] = [const { OnceLock::new() }; MAX_INTERNED];
 
 thread_local! {
     /// This thread's copy of the interned names it has met (ids never change once given).
@@ -101,24 +107,30 @@ fn shared_key_id(k: &str) -> Option<u8> {
         return None;
     }
     let id = u8::try_from(keys.len()).ok()?;
-    keys.push(Box::leak(Box::from(k)));
+    let name: &'static str = Box::leak(Box::from(k));
+    keys.push(name);
+    NAMES.get(usize::from(id))?.set(name).ok()?;
     Some(id)
 }
 
 fn key_name(id: u8) -> Option<&'static str> {
-    let keys = KEYS.read().unwrap_or_else(|p| p.into_inner());
-    keys.get(usize::from(id)).copied()
+    NAMES.get(usize::from(id))?.get().copied()
 }
 
-fn put_len(out: &mut Vec<u8>, mut n: usize) {
+/// Bits of a length per byte; the next bit says another byte follows.
+const LEN_BITS: u32 = 6;
+const LEN_MORE: u8 = 1 << LEN_BITS;
+
+/// Writes `n` in groups of [`LEN_BITS`], lowest first: ASCII bytes only.
+fn put_len(out: &mut String, mut n: usize) {
     loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
+        let b = (n & usize::from(LEN_MORE - 1)) as u8;
+        n >>= LEN_BITS;
         if n == 0 {
-            out.push(b);
+            out.push(char::from(b));
             return;
         }
-        out.push(b | 0x80);
+        out.push(char::from(b | LEN_MORE));
     }
 }
 
@@ -136,21 +148,21 @@ impl PackedMap {
     /// Packs entries sorted by key.
     fn pack<'a>(v: impl ExactSizeIterator<Item = (KeyTag, &'a str, &'a str)> + Clone) -> Self {
         let size: usize = v.clone().map(|(_, _, val)| val.len() + 2).sum();
-        let mut out = Vec::with_capacity(size);
+        let mut out = String::with_capacity(size);
         for (tag, k, val) in v {
             match tagged_key_id(tag, k) {
-                Some(id) => out.push(id),
+                Some(id) => out.push(char::from(id)),
                 None => {
-                    out.push(LITERAL);
+                    out.push(char::from(LITERAL));
                     put_len(&mut out, k.len());
-                    out.extend_from_slice(k.as_bytes());
+                    out.push_str(k);
                 }
             }
             put_len(&mut out, val.len());
-            out.extend_from_slice(val.as_bytes());
+            out.push_str(val);
         }
         PackedMap {
-            bytes: out.into_boxed_slice(),
+            text: out.into_boxed_str(),
         }
     }
 
@@ -167,7 +179,7 @@ impl PackedMap {
 
     /// Entries sorted by key.
     pub fn iter(&self) -> Iter<'_> {
-        Iter { rest: &self.bytes }
+        Iter { rest: &self.text }
     }
 
     /// The value under `key`, if any.
@@ -177,7 +189,7 @@ impl PackedMap {
 
     /// Whether the map has no entries.
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.text.is_empty()
     }
 
     /// Number of entries.
@@ -187,7 +199,7 @@ impl PackedMap {
 
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.bytes.len()
+        self.text.len()
     }
 
     /// Back to a [`StrMap`] (sorted insertion order).
@@ -198,27 +210,32 @@ impl PackedMap {
 
 /// Iterator over a [`PackedMap`]'s entries, sorted by key.
 pub struct Iter<'a> {
-    rest: &'a [u8],
+    rest: &'a str,
 }
 
 impl<'a> Iter<'a> {
+    /// The next byte the packing wrote (ASCII, so the rest is still a `str`).
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.rest.as_bytes().first()?;
+        self.rest = self.rest.get(1..)?;
+        Some(b)
+    }
+
     fn len(&mut self) -> Option<usize> {
         let mut n = 0usize;
         let mut shift = 0u32;
         loop {
-            let (&b, rest) = self.rest.split_first()?;
-            self.rest = rest;
-            n |= usize::from(b & 0x7f).checked_shl(shift)?;
-            if b & 0x80 == 0 {
+            let b = self.byte()?;
+            n |= usize::from(b & (LEN_MORE - 1)).checked_shl(shift)?;
+            if b & LEN_MORE == 0 {
                 return Some(n);
             }
-            shift += 7;
+            shift += LEN_BITS;
         }
     }
 
     fn key(&mut self) -> Option<&'a str> {
-        let (&id, rest) = self.rest.split_first()?;
-        self.rest = rest;
+        let id = self.byte()?;
         if id == LITERAL {
             self.str()
         } else {
@@ -228,13 +245,10 @@ impl<'a> Iter<'a> {
 
     fn str(&mut self) -> Option<&'a str> {
         let n = self.len()?;
-        if n > self.rest.len() {
-            return None;
-        }
-        let (s, rest) = self.rest.split_at(n);
+        // Written from whole `&str`s, so `n` is a boundary.
+        let (s, rest) = self.rest.split_at_checked(n)?;
         self.rest = rest;
-        // Built from `&str`s at entry boundaries, so this never fails.
-        std::str::from_utf8(s).ok()
+        Some(s)
     }
 }
 
@@ -247,7 +261,7 @@ impl<'a> Iterator for Iter<'a> {
         }
         let entry = self.key().zip(self.str());
         if entry.is_none() {
-            self.rest = &[];
+            self.rest = "";
         }
         entry
     }
@@ -329,6 +343,31 @@ mod tests {
             let by_tags = PackedMap::from_strmap(&m);
             proptest::prop_assert_eq!(by_tags.iter().collect::<Vec<_>>(), by_text.iter().collect::<Vec<_>>());
             proptest::prop_assert_eq!(by_tags, by_text);
+        }
+
+        /// Any values (multi-byte characters, lengths that take one to three bytes) read back
+        /// whole, in key order, and by key.
+        #[test]
+        fn any_values_read_back(
+            entries in proptest::collection::btree_map(
+                proptest::sample::select(KEY_POOL.to_vec()),
+                proptest::prop_oneof![
+                    ".{0,70}",
+                    "[é日a]{60,80}",
+                    proptest::collection::vec(proptest::char::any(), 1000..1100)
+                        .prop_map(|c| c.into_iter().collect::<String>()),
+                    "x{4090,4100}",
+                ],
+                0..8,
+            ),
+        ) {
+            let m = PackedMap::from_entries(entries.iter().map(|(k, v)| (*k, v.as_str())));
+            let want: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            proptest::prop_assert_eq!(m.iter().collect::<Vec<_>>(), want);
+            for (k, v) in &entries {
+                proptest::prop_assert_eq!(m.get(k), Some(v.as_str()));
+            }
+            proptest::prop_assert_eq!(m.len(), entries.len());
         }
     }
 

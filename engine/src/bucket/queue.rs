@@ -26,6 +26,7 @@ use crate::expr::{Object, Value};
 
 use super::overflow::RuntimeAlert;
 use super::packed::PackedMap;
+pub use super::stamp::AlertStamp;
 use super::stamp::Stamp;
 
 /// The enrichments a source reads from a queued event (Go `SourceFromEvent`).
@@ -37,53 +38,6 @@ pub const SOURCE_ENRICHMENTS: &[&str] = &[
     "Latitude",
     "Longitude",
 ];
-
-/// An event's timestamp as its alert prints it (Go `EventsFromQueue`: `MarshaledTime`, else
-/// `Time` marshaled), kept as a [`Stamp`] when that prints back to the same text.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AlertStamp {
-    stamp: Stamp,
-    /// The text, when the stamp does not print back to it (an odd parser format, no time).
-    text: Option<Box<str>>,
-}
-
-impl AlertStamp {
-    /// The timestamp of `e`.
-    pub fn of(e: &Event) -> Self {
-        if !e.marshaled_time.is_empty() {
-            if let Some(s) = Stamp::parse(&e.marshaled_time)
-                && s.marshal() == e.marshaled_time
-            {
-                return AlertStamp {
-                    stamp: s,
-                    text: None,
-                };
-            }
-            return AlertStamp {
-                stamp: Stamp::default(),
-                text: Some(e.marshaled_time.as_str().into()),
-            };
-        }
-        match &e.time {
-            Some(t) => AlertStamp {
-                stamp: Stamp::from_time(t),
-                text: None,
-            },
-            None => AlertStamp {
-                stamp: Stamp::default(),
-                text: Some("".into()),
-            },
-        }
-    }
-
-    /// The text alerts print.
-    pub fn text(&self) -> String {
-        match &self.text {
-            Some(t) => t.to_string(),
-            None => self.stamp.marshal(),
-        }
-    }
-}
 
 /// What a bucket keeps of an event whose scenario never reads its queue: what alerts need.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -4,9 +4,10 @@
 //! offset is kept next to the instant. Two integers serialize smaller than an RFC 3339 string
 //! and compare without parsing.
 
-use chrono::{DateTime, FixedOffset, Offset, TimeZone};
+use chrono::{DateTime, FixedOffset, Offset, TimeZone, Timelike};
 use serde::{Deserialize, Serialize};
 
+use crate::event::Event;
 use crate::time::go_format;
 
 /// An instant (Unix nanoseconds) with the UTC offset it was written with.
@@ -68,6 +69,77 @@ impl Stamp {
     }
 }
 
+/// An event's timestamp as its alert prints it (Go `EventsFromQueue`: `MarshaledTime`, else
+/// `Time` marshaled), kept as a [`Stamp`] when that prints back to the same text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertStamp {
+    pub(super) stamp: Stamp,
+    /// The text, when the stamp does not print back to it (an odd parser format, no time).
+    pub(super) text: Option<Box<str>>,
+}
+
+impl AlertStamp {
+    /// The timestamp of `e`.
+    pub fn of(e: &Event) -> Self {
+        if !e.marshaled_time.is_empty() {
+            if let Some(s) = Self::printed_from_time(e) {
+                return AlertStamp {
+                    stamp: s,
+                    text: None,
+                };
+            }
+            if let Some(s) = Stamp::parse(&e.marshaled_time)
+                && s.marshal() == e.marshaled_time
+            {
+                return AlertStamp {
+                    stamp: s,
+                    text: None,
+                };
+            }
+            return AlertStamp {
+                stamp: Stamp::default(),
+                text: Some(e.marshaled_time.as_str().into()),
+            };
+        }
+        match &e.time {
+            Some(t) => AlertStamp {
+                stamp: Stamp::from_time(t),
+                text: None,
+            },
+            None => AlertStamp {
+                stamp: Stamp::default(),
+                text: Some("".into()),
+            },
+        }
+    }
+
+    /// The stamp of `e.time` when `e.marshaled_time` is that time printed (dateparse-enrich
+    /// writes both), which is what parsing the text would give: the text holds the instant to
+    /// the nanosecond and the offset to the minute, so an offset in whole minutes, no leap
+    /// second and an instant that fits in nanoseconds make the two one-to-one. Printing is a
+    /// third of the cost of parsing and printing back.
+    fn printed_from_time(e: &Event) -> Option<Stamp> {
+        let t = e.time.as_ref()?;
+        if t.offset().local_minus_utc() % 60 != 0
+            || t.nanosecond() >= 1_000_000_000
+            || t.timestamp_nanos_opt().is_none()
+        {
+            return None;
+        }
+        let mut out = [0u8; crate::time::RFC3339_MAX];
+        let n = crate::time::write_rfc3339_nano(t, &mut out)?;
+        (out[..n] == *e.marshaled_time.as_bytes()).then(|| Stamp::from_time(t))
+    }
+
+    /// The text alerts print.
+    pub fn text(&self) -> String {
+        match &self.text {
+            Some(t) => t.to_string(),
+            None => self.stamp.marshal(),
+        }
+    }
+}
+
 fn utc() -> FixedOffset {
     chrono::Utc.fix()
 }
@@ -75,6 +147,8 @@ fn utc() -> FixedOffset {
 #[cfg(test)]
 mod marshal_tests {
     use super::*;
+
+    use proptest::prelude::{Just, Strategy};
 
     proptest::proptest! {
         /// The fast RFC 3339 formatter prints exactly what the Go layout engine prints.
@@ -91,6 +165,40 @@ mod marshal_tests {
                 s.marshal(),
                 go_format(&s.to_time(), "2006-01-02T15:04:05.999999999Z07:00")
             );
+        }
+
+        /// An event whose `MarshaledTime` is its time printed gets, from the time, the stamp
+        /// that parsing the text gives (the text alone: no time), whatever the offset (whole
+        /// minutes or not), the fraction or the year; and a text that is not the time
+        /// printed is read from the text.
+        #[test]
+        fn stamp_from_the_time_is_the_stamp_from_its_text(
+            secs in -62_000_000_000i64..260_000_000_000,
+            nanos in proptest::prop_oneof![0u32..1_000_000_000, Just(0u32), Just(1_500_000_000u32)],
+            off_secs in proptest::prop_oneof![(-14 * 60i32..14 * 60).prop_map(|m| m * 60), -50_000i32..50_000],
+            other in proptest::option::of(-1_000_000i64..1_000_000),
+        ) {
+            let off = chrono::FixedOffset::east_opt(off_secs).unwrap();
+            // A leap second (a fraction past one second) is only valid at a minute's end.
+            let secs = if nanos >= 1_000_000_000 { secs - secs.rem_euclid(60) + 59 } else { secs };
+            let Some(utc) = chrono::DateTime::from_timestamp(secs, nanos) else {
+                return Ok(());
+            };
+            let t = utc.with_timezone(&off);
+            let printed = match other {
+                None => crate::time::format_rfc3339_nano(&t),
+                Some(d) => crate::time::format_rfc3339_nano(&(t + chrono::Duration::seconds(d))),
+            };
+            let with_time = Event {
+                time: Some(t),
+                marshaled_time: printed.clone(),
+                ..Event::default()
+            };
+            let text_only = Event {
+                marshaled_time: printed,
+                ..Event::default()
+            };
+            proptest::prop_assert_eq!(AlertStamp::of(&with_time), AlertStamp::of(&text_only));
         }
     }
 }

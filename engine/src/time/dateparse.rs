@@ -107,54 +107,66 @@ pub fn parse_date<'a>(
 /// Formats like Go's `time.Time.MarshalText` (RFC 3339 with nanoseconds): trailing zeros of the
 /// fraction dropped, `Z` for offset 0, `+02:00` otherwise.
 pub fn format_rfc3339_nano(t: &DateTime<FixedOffset>) -> String {
+    let mut out = [0u8; RFC3339_MAX];
+    match write_rfc3339_nano(t, &mut out) {
+        // Only ASCII digits and separators were written.
+        Some(n) => String::from_utf8_lossy(&out[..n]).into_owned(),
+        None => format_rfc3339_nano_slow(t),
+    }
+}
+
+/// The longest text [`write_rfc3339_nano`] writes.
+pub const RFC3339_MAX: usize = 35;
+
+/// [`format_rfc3339_nano`] into `out`, without allocating: the length written, or `None` for a
+/// year outside 0..=9999 (which only the allocating form prints).
+pub fn write_rfc3339_nano(t: &DateTime<FixedOffset>, out: &mut [u8; RFC3339_MAX]) -> Option<usize> {
     let year = t.year();
     if !(0..=9999).contains(&year) {
-        return format_rfc3339_nano_slow(t);
+        return None;
     }
     // Written digit by digit: `write!` with padded fields cost ~2,000 instructions a call,
     // once per parsed line (dateparse-enrich's `MarshaledTime`).
-    let mut out = [0u8; 35];
     let mut n = 0;
-    put_digits(&mut out, &mut n, year as u32, 4);
-    put_byte(&mut out, &mut n, b'-');
-    put_digits(&mut out, &mut n, t.month(), 2);
-    put_byte(&mut out, &mut n, b'-');
-    put_digits(&mut out, &mut n, t.day(), 2);
-    put_byte(&mut out, &mut n, b'T');
-    put_digits(&mut out, &mut n, t.hour(), 2);
-    put_byte(&mut out, &mut n, b':');
-    put_digits(&mut out, &mut n, t.minute(), 2);
-    put_byte(&mut out, &mut n, b':');
-    put_digits(&mut out, &mut n, t.second(), 2);
+    put_digits(out, &mut n, year as u32, 4);
+    put_byte(out, &mut n, b'-');
+    put_digits(out, &mut n, t.month(), 2);
+    put_byte(out, &mut n, b'-');
+    put_digits(out, &mut n, t.day(), 2);
+    put_byte(out, &mut n, b'T');
+    put_digits(out, &mut n, t.hour(), 2);
+    put_byte(out, &mut n, b':');
+    put_digits(out, &mut n, t.minute(), 2);
+    put_byte(out, &mut n, b':');
+    put_digits(out, &mut n, t.second(), 2);
     let ns = t.nanosecond() % 1_000_000_000;
     if ns != 0 {
-        put_byte(&mut out, &mut n, b'.');
-        put_digits(&mut out, &mut n, ns, 9);
+        put_byte(out, &mut n, b'.');
+        put_digits(out, &mut n, ns, 9);
         while out[n - 1] == b'0' {
             n -= 1;
         }
     }
     let off = t.offset().local_minus_utc();
     if off == 0 {
-        put_byte(&mut out, &mut n, b'Z');
+        put_byte(out, &mut n, b'Z');
     } else {
         let a = off.unsigned_abs() / 60;
-        put_byte(&mut out, &mut n, if off < 0 { b'-' } else { b'+' });
-        put_digits(&mut out, &mut n, a / 60 % 100, 2);
-        put_byte(&mut out, &mut n, b':');
-        put_digits(&mut out, &mut n, a % 60, 2);
+        put_byte(out, &mut n, if off < 0 { b'-' } else { b'+' });
+        put_digits(out, &mut n, a / 60 % 100, 2);
+        put_byte(out, &mut n, b':');
+        put_digits(out, &mut n, a % 60, 2);
     }
-    // Only ASCII digits and separators were written.
-    String::from_utf8_lossy(&out[..n]).into_owned()
+    Some(n)
 }
 
-fn put_byte(out: &mut [u8; 35], n: &mut usize, b: u8) {
+fn put_byte(out: &mut [u8; RFC3339_MAX], n: &mut usize, b: u8) {
     out[*n] = b;
     *n += 1;
 }
 
 /// Writes `v` as `width` decimal digits, zero-padded (its lowest `width` digits).
-fn put_digits(out: &mut [u8; 35], n: &mut usize, mut v: u32, width: usize) {
+fn put_digits(out: &mut [u8; RFC3339_MAX], n: &mut usize, mut v: u32, width: usize) {
     for i in (0..width).rev() {
         out[*n + i] = b'0' + (v % 10) as u8;
         v /= 10;
