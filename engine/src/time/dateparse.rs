@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, Months, NaiveDate, TimeZone, Timelike};
 
-use super::goformat::{go_parse, starts_with_day};
+use super::goformat::go_parse;
 
 /// The layouts CrowdSec tries, in order, when the parser gave no (working) `StrTimeFormat`.
 pub const LAYOUTS: [&str; 16] = [
@@ -93,14 +93,8 @@ pub fn parse_date<'a>(
     // that starts with one: checked before the layout is walked (syslog's `Jan  2 15:04:05`
     // is tried after five such layouts).
     let digit_first = s.as_bytes()[0].is_ascii_digit();
-    // Likewise a layout that starts with a weekday (`Mon`, `Monday`) needs a value that starts
-    // with a day's abbreviation (syslog's `Dec  3 ...` skips `Mon Jan 2 15:04:05 2006`).
-    let day_first = starts_with_day(s);
     for layout in layouts {
         if !digit_first && layout.as_bytes().first().is_some_and(u8::is_ascii_digit) {
-            continue;
-        }
-        if !day_first && layout.starts_with("Mon") {
             continue;
         }
         if let Some(t) = with_layout(s, layout, default_year) {
@@ -108,25 +102,6 @@ pub fn parse_date<'a>(
         }
     }
     unix(s).map(|t| (t, "unix"))
-}
-
-/// [`parse_date`] without skipping any layout, as Go tries them (for tests of the skips).
-#[cfg(test)]
-pub(super) fn parse_date_every_layout<'a>(
-    s: &str,
-    strtime_format: Option<&'a str>,
-    default_year: i32,
-) -> Option<(DateTime<FixedOffset>, &'a str)> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut layouts = strtime_format
-        .filter(|f| !f.is_empty())
-        .into_iter()
-        .chain(LAYOUTS);
-    layouts
-        .find_map(|l| with_layout(s, l, default_year).map(|t| (t, l)))
-        .or_else(|| unix(s).map(|t| (t, "unix")))
 }
 
 /// Formats like Go's `time.Time.MarshalText` (RFC 3339 with nanoseconds): trailing zeros of the

@@ -161,12 +161,6 @@ fn digits(v: &str, n: usize) -> Option<(u32, &str)> {
 }
 
 /// Matches a name from `names` (full or 3-letter) case-insensitively; returns its index.
-/// Whether `v` starts with a day's abbreviation (ASCII case ignored), as a layout's `Mon` or
-/// `Monday` needs.
-pub(super) fn starts_with_day(v: &str) -> bool {
-    name(v, &DAYS, false).is_some()
-}
-
 fn name<'v>(v: &'v str, names: &[&str], long: bool) -> Option<(usize, &'v str)> {
     names.iter().enumerate().find_map(|(i, n)| {
         let n = if long { *n } else { &n[..3] };

@@ -276,33 +276,3 @@ proptest::proptest! {
         );
     }
 }
-
-proptest::proptest! {
-    /// Skipping the layouts a value cannot match (digit first, weekday first) gives what trying
-    /// every layout gives: times of every layout, written with day and month names in any case,
-    /// behind a prefix or not, with and without a `StrTimeFormat`.
-    #[test]
-    fn skipped_layouts_could_not_have_matched(
-        secs in 0i64..4_000_000_000,
-        layout in proptest::sample::select(LAYOUTS.to_vec()),
-        format in proptest::option::of(proptest::sample::select(vec![
-            "Mon Jan 2 15:04:05", "Monday 02 Jan 2006", "Jan 2 2006", "2006-01-02",
-        ])),
-        case in 0u8..3,
-        prefix in proptest::sample::select(vec!["", " ", "x", "1", "Mo", "Sun", "sunday "]),
-    ) {
-        use chrono::DateTime;
-        let t = DateTime::from_timestamp(secs, 0).unwrap().fixed_offset();
-        let text = go_format(&t, layout);
-        let text = match case {
-            0 => text,
-            1 => text.to_ascii_lowercase(),
-            _ => text.to_ascii_uppercase(),
-        };
-        let s = format!("{prefix}{text}");
-        let got = parse_date(&s, format, 2025).map(|(t, l)| (format_rfc3339_nano(&t), l));
-        let want = super::dateparse::parse_date_every_layout(&s, format, 2025)
-            .map(|(t, l)| (format_rfc3339_nano(&t), l));
-        proptest::prop_assert_eq!(got, want);
-    }
-}
