@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::compile::{BinOp, ClosureKind, Ir, Program, ProgramInner};
 use super::error::EvalError;
 use super::optimize::{ClosureIr, ConstList, ElemCache, Fast, Table, borrow_const};
+use super::pred::Guard;
 use super::value::Value;
 
 /// Why evaluation stopped early.
@@ -45,9 +46,13 @@ impl Program {
         {
             return Ok(v);
         }
-        // A filter of string comparisons (most filters): no context either.
-        if let Some(b) = p.pred.as_ref().and_then(|pred| pred.eval(vars)) {
-            return Ok(Value::Bool(b));
+        // A filter of string comparisons (most filters): no context either; a filter whose
+        // leading comparisons hold goes on from the items after them.
+        let mut from = 0;
+        match p.pred.as_ref().map(|pred| pred.guard(vars)) {
+            Some(Guard::Answer(b)) => return Ok(Value::Bool(b)),
+            Some(Guard::Rest(n)) => from = n,
+            Some(Guard::GiveUp) | None => {}
         }
         if let Some(s) = p.choice.as_ref().and_then(|c| c.eval(vars)) {
             return Ok(Value::str(s));
@@ -56,7 +61,12 @@ impl Program {
         if p.locals > 0 {
             cx.locals = vec![Value::Nil; p.locals];
         }
-        match cx.eval(&p.ir) {
+        let out = match &p.ir {
+            Ir::All(items) if from > 0 => cx.all(&items[from..]),
+            Ir::Any(items) if from > 0 => cx.any(&items[from..]),
+            ir => cx.eval(ir),
+        };
+        match out {
             Ok(v) => Ok(v),
             Err(Fail::Nil) => Ok(Value::Nil),
             Err(Fail::Msg(message)) => Err(EvalError {
@@ -434,22 +444,8 @@ impl<'a, 'v> Ctx<'a, 'v> {
                 v @ (Value::Int(_) | Value::Float(_) | Value::Duration(_)) => Ok(v),
                 other => fail(format!("invalid operation: + {}", other.type_name())),
             },
-            Ir::All(items) => {
-                for i in items {
-                    if !want_bool(&self.eval(i)?, "and")? {
-                        return Ok(Value::Bool(false));
-                    }
-                }
-                Ok(Value::Bool(true))
-            }
-            Ir::Any(items) => {
-                for i in items {
-                    if want_bool(&self.eval(i)?, "or")? {
-                        return Ok(Value::Bool(true));
-                    }
-                }
-                Ok(Value::Bool(false))
-            }
+            Ir::All(items) => self.all(items),
+            Ir::Any(items) => self.any(items),
             Ir::Coalesce(l, r) => match self.eval(l) {
                 Ok(Value::Nil) | Err(Fail::Nil) => self.eval(r),
                 other => other,
@@ -617,6 +613,26 @@ impl<'a, 'v> Ctx<'a, 'v> {
         let r = self.eval(body);
         self.elems.pop();
         r
+    }
+
+    /// `items[0] && items[1] && ...`.
+    fn all(&mut self, items: &'a [Ir]) -> R<'a> {
+        for i in items {
+            if !want_bool(&self.eval(i)?, "and")? {
+                return Ok(Value::Bool(false));
+            }
+        }
+        Ok(Value::Bool(true))
+    }
+
+    /// `items[0] || items[1] || ...`.
+    fn any(&mut self, items: &'a [Ir]) -> R<'a> {
+        for i in items {
+            if want_bool(&self.eval(i)?, "or")? {
+                return Ok(Value::Bool(true));
+            }
+        }
+        Ok(Value::Bool(false))
     }
 
     fn closure(&mut self, c: &'a ClosureIr) -> R<'a> {

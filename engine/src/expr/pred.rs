@@ -275,7 +275,35 @@ fn leading(items: &[Ir]) -> Option<(Box<[Pred]>, bool)> {
     (!first.is_empty()).then(|| (first.into_boxed_slice(), all))
 }
 
+/// What a program's predicate says before the program is evaluated ([`Pred::guard`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Guard {
+    /// The program's value.
+    Answer(bool),
+    /// The first `n` items of the program's conjunction (or disjunction) are all true (false):
+    /// its value is that of the items after them.
+    Rest(usize),
+    /// A field was not a string: evaluate the whole program.
+    GiveUp,
+}
+
 impl Pred {
+    /// [`Self::eval`], and for a guard ([`Pred::AllThen`], [`Pred::AnyThen`]) that does not
+    /// decide, how many leading items it has checked: they have no side effects and cannot
+    /// fail once answered, so the program's value is that of the items after them.
+    pub(crate) fn guard(&self, vars: &[Value<'_>]) -> Guard {
+        let decided = |ps: &[Pred], value: bool| match reaches(ps, vars, value) {
+            Some(true) => Guard::Answer(value),
+            Some(false) => Guard::Rest(ps.len()),
+            None => Guard::GiveUp,
+        };
+        match self {
+            Pred::AllThen(ps) => decided(ps, false),
+            Pred::AnyThen(ps) => decided(ps, true),
+            p => p.eval(vars).map_or(Guard::GiveUp, Guard::Answer),
+        }
+    }
+
     /// The program's value, or `None` when a field is not a string (evaluate the program).
     pub(crate) fn eval(&self, vars: &[Value<'_>]) -> Option<bool> {
         match self {
