@@ -182,7 +182,8 @@ impl<S: BucketStore> Detector<S> {
     /// The time CrowdSec pours `evt` at: its `MarshaledTime`, else its `Time`.
     pub fn event_time(evt: &Event) -> Option<Stamp> {
         if !evt.marshaled_time.is_empty() {
-            return Stamp::parse(&evt.marshaled_time);
+            // Nearly always `evt.time` printed: read from the time, not parsed.
+            return Stamp::printed_in(evt).or_else(|| Stamp::parse(&evt.marshaled_time));
         }
         evt.time.as_ref().map(Stamp::from_time)
     }

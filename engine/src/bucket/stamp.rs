@@ -43,6 +43,24 @@ impl Stamp {
             .map(|t| Self::from_time(&t))
     }
 
+    /// The stamp of `e.time` when `e.marshaled_time` is that time printed (dateparse-enrich
+    /// writes both), which is what parsing the text would give: the text holds the instant to
+    /// the nanosecond and the offset to the minute, so an offset in whole minutes, no leap
+    /// second and an instant that fits in nanoseconds make the two one-to-one. Printing costs
+    /// a fraction of parsing (and of parsing and printing back, as alerts check their stamps).
+    pub(crate) fn printed_in(e: &Event) -> Option<Stamp> {
+        let t = e.time.as_ref()?;
+        if t.offset().local_minus_utc() % 60 != 0
+            || t.nanosecond() >= 1_000_000_000
+            || t.timestamp_nanos_opt().is_none()
+        {
+            return None;
+        }
+        let mut out = [0u8; crate::time::RFC3339_MAX];
+        let n = crate::time::write_rfc3339_nano(t, &mut out)?;
+        (out[..n] == *e.marshaled_time.as_bytes()).then(|| Stamp::from_time(t))
+    }
+
     /// Back to a chrono time.
     pub fn to_time(self) -> DateTime<FixedOffset> {
         let off = FixedOffset::east_opt(self.offset).unwrap_or_else(utc);
@@ -82,7 +100,7 @@ impl AlertStamp {
     /// The timestamp of `e`.
     pub fn of(e: &Event) -> Self {
         if !e.marshaled_time.is_empty() {
-            if let Some(s) = Self::printed_from_time(e) {
+            if let Some(s) = Stamp::printed_in(e) {
                 return AlertStamp {
                     stamp: s,
                     text: None,
@@ -111,24 +129,6 @@ impl AlertStamp {
                 text: Some("".into()),
             },
         }
-    }
-
-    /// The stamp of `e.time` when `e.marshaled_time` is that time printed (dateparse-enrich
-    /// writes both), which is what parsing the text would give: the text holds the instant to
-    /// the nanosecond and the offset to the minute, so an offset in whole minutes, no leap
-    /// second and an instant that fits in nanoseconds make the two one-to-one. Printing is a
-    /// third of the cost of parsing and printing back.
-    fn printed_from_time(e: &Event) -> Option<Stamp> {
-        let t = e.time.as_ref()?;
-        if t.offset().local_minus_utc() % 60 != 0
-            || t.nanosecond() >= 1_000_000_000
-            || t.timestamp_nanos_opt().is_none()
-        {
-            return None;
-        }
-        let mut out = [0u8; crate::time::RFC3339_MAX];
-        let n = crate::time::write_rfc3339_nano(t, &mut out)?;
-        (out[..n] == *e.marshaled_time.as_bytes()).then(|| Stamp::from_time(t))
     }
 
     /// The text alerts print.
@@ -199,6 +199,10 @@ mod marshal_tests {
                 ..Event::default()
             };
             proptest::prop_assert_eq!(AlertStamp::of(&with_time), AlertStamp::of(&text_only));
+            proptest::prop_assert_eq!(
+                crate::bucket::Detector::<crate::bucket::MemoryStore>::event_time(&with_time),
+                crate::bucket::Detector::<crate::bucket::MemoryStore>::event_time(&text_only)
+            );
         }
     }
 }
