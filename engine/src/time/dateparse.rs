@@ -121,7 +121,9 @@ pub const RFC3339_MAX: usize = 35;
 /// [`format_rfc3339_nano`] into `out`, without allocating: the length written, or `None` for a
 /// year outside 0..=9999 (which only the allocating form prints).
 pub fn write_rfc3339_nano(t: &DateTime<FixedOffset>, out: &mut [u8; RFC3339_MAX]) -> Option<usize> {
-    let year = t.year();
+    // The local date and time once: each accessor of a `DateTime` would add the offset again.
+    let local = t.naive_local();
+    let year = local.year();
     if !(0..=9999).contains(&year) {
         return None;
     }
@@ -130,16 +132,16 @@ pub fn write_rfc3339_nano(t: &DateTime<FixedOffset>, out: &mut [u8; RFC3339_MAX]
     let mut n = 0;
     put_digits(out, &mut n, year as u32, 4);
     put_byte(out, &mut n, b'-');
-    put_digits(out, &mut n, t.month(), 2);
+    put_digits(out, &mut n, local.month(), 2);
     put_byte(out, &mut n, b'-');
-    put_digits(out, &mut n, t.day(), 2);
+    put_digits(out, &mut n, local.day(), 2);
     put_byte(out, &mut n, b'T');
-    put_digits(out, &mut n, t.hour(), 2);
+    put_digits(out, &mut n, local.hour(), 2);
     put_byte(out, &mut n, b':');
-    put_digits(out, &mut n, t.minute(), 2);
+    put_digits(out, &mut n, local.minute(), 2);
     put_byte(out, &mut n, b':');
-    put_digits(out, &mut n, t.second(), 2);
-    let ns = t.nanosecond() % 1_000_000_000;
+    put_digits(out, &mut n, local.second(), 2);
+    let ns = local.nanosecond() % 1_000_000_000;
     if ns != 0 {
         put_byte(out, &mut n, b'.');
         put_digits(out, &mut n, ns, 9);
