@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Event, WriteTarget};
+use super::{Acquisition, Event, ExpectMode, WriteTarget};
 use crate::expr::functions::{Functions, HelperContext};
 use crate::expr::{Compiler, Value};
 
@@ -391,4 +391,30 @@ fn a_body_cache_shares_only_equal_parts() {
     assert!(Arc::ptr_eq(&eb.line.labels, &eb2.line.labels));
     assert!(Arc::ptr_eq(&eb.line.src, &eb2.line.src) && Arc::ptr_eq(&eb.stage, &ec.stage));
     assert!(!Arc::ptr_eq(&eb.line.labels, &ec.line.labels));
+}
+
+#[test]
+fn an_event_reusing_maps_keeps_none_of_the_last_ones_entries() {
+    let acq = Acquisition::new("f", "file", "syslog", []);
+    let mut done = acq.event("a".into(), ExpectMode::TimeMachine);
+    done.parsed.insert("program", "sshd");
+    done.meta.insert("source_ip", "1.2.3.4");
+    done.enriched
+        .insert("MarshaledTime", "2024-01-01T00:00:00Z");
+    done.marshaled_time = "2024-01-01T00:00:00Z".into();
+    let mut next = acq.event("b".into(), ExpectMode::TimeMachine);
+    next.meta.insert("log_type", "x");
+    next.reuse_maps(&mut done);
+    // Empty maps with the old memory; a map the new event already filled is its own.
+    assert!(next.parsed.is_empty() && next.enriched.is_empty());
+    assert_eq!(
+        next.meta.iter().collect::<Vec<_>>(),
+        vec![("log_type", "x")]
+    );
+    assert!(next.marshaled_time.is_empty());
+    assert_eq!(next.line.raw, "b");
+    // And it reads as a fresh event of the same line.
+    let fresh = acq.event("b".into(), ExpectMode::TimeMachine);
+    assert_eq!(next.get_meta("source_ip"), fresh.get_meta("source_ip"));
+    assert_eq!(next.parsed.get("program"), None);
 }

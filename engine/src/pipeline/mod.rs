@@ -235,10 +235,24 @@ impl<S: BucketStore> Pipeline<S> {
     pub fn process_line(
         &mut self,
         mut evt: Event,
+        collector: Option<&mut dyn Collector>,
+    ) -> (LineOutcome, Vec<AlertRecord>) {
+        self.process_line_in(&mut evt, collector)
+    }
+
+    /// [`Pipeline::process`] of an event left to the caller afterwards, whose maps' memory the
+    /// next line's event can take over ([`Event::reuse_maps`]).
+    pub fn process_in(&mut self, evt: &mut Event) -> Vec<AlertRecord> {
+        self.process_line_in(evt, None).1
+    }
+
+    fn process_line_in(
+        &mut self,
+        evt: &mut Event,
         mut collector: Option<&mut dyn Collector>,
     ) -> (LineOutcome, Vec<AlertRecord>) {
         self.stats.lines += 1;
-        let outcome = match self.parsers.parse(&mut evt, reborrow(&mut collector)) {
+        let outcome = match self.parsers.parse(evt, reborrow(&mut collector)) {
             Ok(true) => None,
             Ok(false) => {
                 self.unparsed_stages.count(&evt.stage);
@@ -258,7 +272,7 @@ impl<S: BucketStore> Pipeline<S> {
             self.stats.record(LineOutcome::Whitelisted);
             return (LineOutcome::Whitelisted, Vec::new());
         }
-        let (outcome, alerts) = self.pour_event(&evt, collector);
+        let (outcome, alerts) = self.pour_event(evt, collector);
         self.stats.record(outcome);
         (outcome, alerts)
     }
