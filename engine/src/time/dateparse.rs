@@ -116,11 +116,14 @@ pub fn format_rfc3339_nano(t: &DateTime<FixedOffset>) -> String {
 }
 
 /// The longest text [`write_rfc3339_nano`] writes.
-pub const RFC3339_MAX: usize = 35;
+pub(crate) const RFC3339_MAX: usize = 35;
 
 /// [`format_rfc3339_nano`] into `out`, without allocating: the length written, or `None` for a
 /// year outside 0..=9999 (which only the allocating form prints).
-pub fn write_rfc3339_nano(t: &DateTime<FixedOffset>, out: &mut [u8; RFC3339_MAX]) -> Option<usize> {
+pub(crate) fn write_rfc3339_nano(
+    t: &DateTime<FixedOffset>,
+    out: &mut [u8; RFC3339_MAX],
+) -> Option<usize> {
     // The local date and time once: each accessor of a `DateTime` would add the offset again.
     let local = t.naive_local();
     let year = local.year();

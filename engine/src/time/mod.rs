@@ -10,5 +10,6 @@ mod goformat;
 #[cfg(test)]
 mod tests;
 
-pub use dateparse::{LAYOUTS, RFC3339_MAX, format_rfc3339_nano, parse_date, write_rfc3339_nano};
+pub use dateparse::{LAYOUTS, format_rfc3339_nano, parse_date};
+pub(crate) use dateparse::{RFC3339_MAX, write_rfc3339_nano};
 pub use goformat::{go_format, go_parse};
