@@ -181,11 +181,22 @@ impl<S: BucketStore> Detector<S> {
 
     /// The time CrowdSec pours `evt` at: its `MarshaledTime`, else its `Time`.
     pub fn event_time(evt: &Event) -> Option<Stamp> {
+        Self::event_stamp(evt).map(|(t, _)| t)
+    }
+
+    /// [`Self::event_time`], and the forms its buckets keep: when `MarshaledTime` is `Time`
+    /// printed (nearly always), the time is read from `Time` rather than parsed, and the alert
+    /// timestamp is known too.
+    pub(super) fn event_stamp(evt: &Event) -> Option<(Stamp, EventForms)> {
         if !evt.marshaled_time.is_empty() {
-            // Nearly always `evt.time` printed: read from the time, not parsed.
-            return Stamp::printed_in(evt).or_else(|| Stamp::parse(&evt.marshaled_time));
+            if let Some(t) = Stamp::printed_in(evt) {
+                return Some((t, EventForms::printed(t)));
+            }
+            return Stamp::parse(&evt.marshaled_time).map(|t| (t, EventForms::new()));
         }
-        evt.time.as_ref().map(Stamp::from_time)
+        evt.time
+            .as_ref()
+            .map(|t| (Stamp::from_time(t), EventForms::new()))
     }
 
     /// Moves time to `now`: counters whose duration ended overflow, buckets that leaked empty
@@ -232,12 +243,12 @@ impl<S: BucketStore> Detector<S> {
     /// Advances time to the event's, pours it, and pours again the overflows that ask for it.
     pub fn process(&mut self, evt: &Event) -> Outcome {
         let mut outcome = Outcome::default();
-        let Some(t) = Self::event_time(evt) else {
+        let Some((t, forms)) = Self::event_stamp(evt) else {
             return outcome;
         };
         outcome.signals = self.advance(t);
         let first = outcome.signals.len();
-        self.pour(evt, t, &mut outcome);
+        self.pour_with(evt, t, forms, &mut outcome);
         self.reprocess(t, first, &mut outcome);
         outcome
     }
@@ -271,9 +282,13 @@ impl<S: BucketStore> Detector<S> {
 
     /// Pours `evt` at time `t` into every scenario whose filter matches (no time advance).
     pub fn pour(&mut self, evt: &Event, t: Stamp, outcome: &mut Outcome) {
+        self.pour_with(evt, t, EventForms::new(), outcome);
+    }
+
+    /// [`Self::pour`] with the event's forms (its alert timestamp, its compact form: worked
+    /// out once for all the buckets that keep it).
+    fn pour_with(&mut self, evt: &Event, t: Stamp, mut forms: EventForms, outcome: &mut Outcome) {
         let scenarios = Arc::clone(&self.scenarios);
-        // The event's alert timestamp, worked out once for all the buckets that keep it.
-        let mut forms = EventForms::new();
         // A filter may call `evt.SetMeta(..)`: as in CrowdSec, later scenarios and the buckets
         // see the write, so the event is copied (only then) and the write applied to the copy.
         let mut cur = Cow::Borrowed(evt);

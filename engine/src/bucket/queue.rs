@@ -125,6 +125,18 @@ impl EventForms {
         Self::default()
     }
 
+    /// Nothing made yet, for an event whose `MarshaledTime` is `t` printed
+    /// ([`Stamp::printed_in`]): its alert timestamp is `t`, known without printing it again.
+    pub(super) fn printed(t: Stamp) -> Self {
+        EventForms {
+            stamp: Some(AlertStamp {
+                stamp: t,
+                text: None,
+            }),
+            compact: None,
+        }
+    }
+
     /// [`Queued::new`] of `e` (the event these forms are of).
     pub fn queued(&mut self, e: &Event, full: bool) -> Queued {
         if full {

@@ -90,12 +90,12 @@ impl<S: BucketStore> Detector<S> {
     /// [`Detector::process`] does. Routes naming a scenario index past the set are ignored.
     pub fn process_routed(&mut self, evt: &Event, routes: &[(usize, String)]) -> Outcome {
         let mut outcome = Outcome::default();
-        let Some(t) = Self::event_time(evt) else {
+        let Some((t, forms)) = Self::event_stamp(evt) else {
             return outcome;
         };
         outcome.signals = self.advance(t);
         let first = outcome.signals.len();
-        self.pour_routed(evt, t, routes, &mut outcome);
+        self.pour_routed(evt, t, forms, routes, &mut outcome);
         self.reprocess(t, first, &mut outcome);
         outcome
     }
@@ -104,11 +104,11 @@ impl<S: BucketStore> Detector<S> {
         &mut self,
         evt: &Event,
         t: Stamp,
+        mut forms: EventForms,
         routes: &[(usize, String)],
         outcome: &mut Outcome,
     ) {
         let scenarios = std::sync::Arc::clone(self.scenarios());
-        let mut forms = EventForms::new();
         for (idx, group) in routes {
             let Some(sc) = scenarios.get(*idx) else {
                 continue;

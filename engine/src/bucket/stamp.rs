@@ -203,6 +203,14 @@ mod marshal_tests {
                 crate::bucket::Detector::<crate::bucket::MemoryStore>::event_time(&with_time),
                 crate::bucket::Detector::<crate::bucket::MemoryStore>::event_time(&text_only)
             );
+            // Where the text is the time printed, the alert timestamp is that time (what the
+            // detector's pour takes as known).
+            if let Some(t) = Stamp::printed_in(&with_time) {
+                proptest::prop_assert_eq!(
+                    AlertStamp::of(&text_only),
+                    AlertStamp { stamp: t, text: None }
+                );
+            }
         }
     }
 }
