@@ -16,7 +16,7 @@
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind, meta};
-use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
+use regex_syntax::hir::{Capture, Hir, HirKind, Look, Repetition};
 
 use crate::expr::FieldKey;
 
@@ -46,6 +46,13 @@ pub(super) struct Fast {
     /// The same captures without a capture engine, where the pattern allows (see
     /// [`super::spans`]).
     pub(super) spans: Option<super::spans::Spans>,
+    /// Every match starts at the start of the text (`^...`): a failed anchored search is
+    /// the answer, with no unanchored pass after it.
+    starts: bool,
+    /// A byte every match contains (see [`required_byte`]): a text without it does not
+    /// match, found without running the regex (`^%{GREEDYDATA}\?%{GREEDYDATA}$` on paths
+    /// without a query).
+    needle: Option<u8>,
 }
 
 /// Builds the fast regex for `src` (translated, Rust syntax). `fields` are the grok's fields'
@@ -99,12 +106,55 @@ pub(super) fn build(
             re.group_info().slot_len()
         ));
     }
+    // Runs from the start meet a difference sooner than a scan of the whole text would.
+    let needle =
+        required_byte(&hir).filter(|_| !spans.as_ref().is_some_and(|s| s.runs_from_start()));
     Ok(Fast {
         re,
         sources,
         slots,
         spans,
+        starts: hir.properties().look_set_prefix().contains(Look::Start),
+        needle,
     })
+}
+
+/// A byte that every match of `hir` holds: the rarest (by a rough rank of how often bytes
+/// occur in logs) of the literals its top-level concatenation (through capturing groups) has
+/// among its items. Case-insensitive parts are classes, not literals, so they never give one.
+/// One byte and not the whole literal: `memchr` costs a few instructions on a short text,
+/// where a substring search costs hundreds, and the rare bytes are what texts lack.
+pub(super) fn required_byte(hir: &Hir) -> Option<u8> {
+    fn walk(h: &Hir, best: &mut Option<u8>) {
+        match h.kind() {
+            HirKind::Literal(l) => {
+                for &b in l.0.iter() {
+                    if best.is_none_or(|x| rank(b) < rank(x)) {
+                        *best = Some(b);
+                    }
+                }
+            }
+            HirKind::Capture(c) => walk(&c.sub, best),
+            HirKind::Concat(items) => items.iter().for_each(|i| walk(i, best)),
+            _ => {}
+        }
+    }
+    let mut best = None;
+    walk(hir, &mut best);
+    best
+}
+
+/// How common a byte is in log lines, roughly (lower is rarer).
+fn rank(b: u8) -> u8 {
+    match b {
+        b' ' => 255,
+        b'a'..=b'z' => 200,
+        b'0'..=b'9' => 150,
+        b'.' | b':' | b'-' | b'/' | b'_' => 130,
+        b'A'..=b'Z' => 120,
+        0x80.. => 10,
+        _ => 50,
+    }
 }
 
 /// The meta regex settings of a grok's fast regexes: the `regex` crate's, with grok's size
@@ -178,16 +228,27 @@ impl Fast {
 
     /// Whether the regex matches `text` (stops at the first match state it sees).
     pub(super) fn is_match(&self, text: &str) -> bool {
-        self.re.is_match(Input::new(text))
+        !self.lacks_needle(text) && self.re.is_match(Input::new(text))
+    }
+
+    /// Whether `text` lacks a literal every match holds (so cannot match).
+    #[inline]
+    fn lacks_needle(&self, text: &str) -> bool {
+        self.needle
+            .is_some_and(|n| memchr::memchr(n, text.as_bytes()).is_none())
     }
 
     /// The leftmost-first match. A match starting at 0, when there is one, is the leftmost:
     /// an anchored forward pass finds it, without the backward pass that finds where an
-    /// unanchored match starts.
+    /// unanchored match starts (not even tried when every match starts at 0).
     fn find(&self, text: &str) -> Option<regex_automata::Match> {
         self.re
             .search(&Input::new(text).anchored(Anchored::Yes))
-            .or_else(|| self.re.search(&Input::new(text)))
+            .or_else(|| {
+                (!self.starts)
+                    .then(|| self.re.search(&Input::new(text)))
+                    .flatten()
+            })
     }
 
     /// Runs on `text`; on a match calls `sink` with each field's value, zipped with `fields`.
@@ -197,6 +258,9 @@ impl Fast {
         fields: &[(FieldKey, usize)],
         mut sink: impl FnMut(&FieldKey, &'t str),
     ) -> bool {
+        if self.lacks_needle(text) {
+            return false;
+        }
         let mut stack = [None; STACK_SLOTS];
         let mut heap = Vec::new();
         let slots: &mut [Option<NonMaxUsize>] = if self.slots <= STACK_SLOTS {

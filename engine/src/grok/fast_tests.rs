@@ -589,43 +589,103 @@ mod own_patterns {
 mod last_props {
     use super::*;
 
-    fn groks() -> Vec<(Grok, bool)> {
+    /// (pattern, whether the last-delimiter cut must take it, whether its rest must be a
+    /// name and an extension found without a regex: see `super::super::ext`)
+    fn groks() -> Vec<(Grok, bool, bool)> {
         let mut l = PatternLibrary::new();
         l.add("DIR", "^.*/");
         l.add("FILE", "[^/].*?");
         l.add("EXT", "\\.[^.]*$|$");
         l.add("WORD", "\\b\\w+\\b");
-        // (pattern, whether the last-delimiter cut must take it)
         [
-            ("%{DIR:file_dir}(%{FILE:file_frag}%{EXT:file_ext})?", true),
-            ("^.*=(%{WORD:w})?(.*)", true),
-            ("^(?:.*\\.)(?<tail>[a-z]*)?", true),
+            (
+                "%{DIR:file_dir}(%{FILE:file_frag}%{EXT:file_ext})?",
+                true,
+                true,
+            ),
+            // Only one of the two parts a field; another class and delimiter.
+            ("%{DIR:file_dir}(%{FILE}%{EXT:file_ext})?", true, true),
+            ("%{DIR}(%{FILE:file_frag}%{EXT})?", true, true),
+            ("^.*=(?:(?<n>[^=é].*?)(?<e>_[^_]*$|$))?", true, true),
+            // Near misses: a greedy name, an extension not to the end, two delimiters.
+            ("^.*/(?:(?<n>[^/].*)(?<e>\\.[^.]*$|$))?", true, false),
+            ("^.*/(?:(?<n>[^/].*?)(?<e>\\.[^.]*|$))?", true, false),
+            ("^.*/(?:(?<n>[^/].*?)(?<e>\\.[^./]*$|$))?", true, false),
+            ("^.*=(%{WORD:w})?(.*)", true, false),
+            ("^(?:.*\\.)(?<tail>[a-z]*)?", true, false),
             // The rest can fail (a word must follow): the cut is not taken.
-            ("^.*/%{WORD:w}", false),
+            ("^.*/%{WORD:w}", false, false),
         ]
         .into_iter()
-        .map(|(p, last)| (l.compile(p).unwrap(), last))
+        .map(|(p, last, ext)| (l.compile(p).unwrap(), last, ext))
         .collect()
     }
 
     #[test]
     fn the_shapes_are_recognized() {
-        for (g, last) in groks() {
+        for (g, last, ext) in groks() {
             let f = g.inner.fast.as_ref().unwrap();
-            let is_last = matches!(f.spans, Some(super::super::spans::Spans::Last(_)));
-            assert_eq!(is_last, last, "{}", g.pattern());
+            let cut = match &f.spans {
+                Some(super::super::spans::Spans::Last(c)) => Some(c),
+                _ => None,
+            };
+            assert_eq!(cut.is_some(), last, "{}", g.pattern());
+            assert_eq!(cut.is_some_and(|c| c.has_ext()), ext, "{}", g.pattern());
         }
     }
 
     proptest! {
         #[test]
-        fn last_cut_equals_the_full_regex(text in "[a/.=\\né_]{0,14}") {
-            for (g, last) in groks() {
+        fn last_cut_equals_the_full_regex(text in "[a/.=_\\né]{0,14}") {
+            for (g, last, _) in groks() {
                 prop_assert_eq!(fast(&g, &text), plain(&g, &text), "{}", g.pattern());
                 if last && plain(&g, &text).0 {
                     // The spans alone answer every match.
                     prop_assert_eq!(spans_only(&g, &text), Some(plain(&g, &text).1), "{}", g.pattern());
                 }
+            }
+        }
+    }
+}
+
+/// A literal every match holds is looked for before the regex runs, and a pattern anchored at
+/// the start is not searched a second time unanchored: neither changes an answer.
+mod needle_props {
+    use super::*;
+
+    fn groks() -> Vec<Grok> {
+        let mut l = PatternLibrary::new();
+        l.add("GREEDYDATA", ".*");
+        l.add("WORD", "\\b\\w+\\b");
+        [
+            "^%{GREEDYDATA:request}\\?%{GREEDYDATA:http_args}$",
+            "%{WORD:a}-?>%{WORD:b}",
+            "^a(?<x>b?)a?",
+            "(?i)a?b%{WORD:w}",
+            "(?:a|b)=%{WORD:w}|c",
+        ]
+        .into_iter()
+        .map(|p| l.compile(p).unwrap())
+        .collect()
+    }
+
+    #[test]
+    fn the_byte_is_the_rarest_one_every_match_holds() {
+        let byte =
+            |src: &str| super::super::fast::required_byte(&regex_syntax::parse(src).unwrap());
+        assert_eq!(byte(r"^(.*)\?(.*)$"), Some(b'?'));
+        assert_eq!(byte(r"x(?<a>y=z)w+"), Some(b'='));
+        assert_eq!(byte(r"sshd A"), Some(b'A'));
+        assert_eq!(byte(r"(?i)abc"), None);
+        assert_eq!(byte(r"ab|cd"), None);
+        assert_eq!(byte(r"(?:ab)?c*"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn a_missing_literal_or_anchor_answers_as_the_full_regex(text in "[ab?=>\\-cA B]{0,12}") {
+            for g in groks() {
+                prop_assert_eq!(fast(&g, &text), plain(&g, &text), "{}", g.pattern());
             }
         }
     }

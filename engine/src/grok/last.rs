@@ -12,6 +12,7 @@ use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::{Anchored, Input, meta};
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
+use super::ext::{self, Ext};
 use super::split::own_regex;
 
 /// The spans of `^(.*X)REST` (the first group optional) where `REST` always matches.
@@ -24,6 +25,8 @@ pub(super) struct Last {
     /// `REST`, its groups numbered 1.. in order; `rest_groups` are theirs in the fast regex.
     rest: meta::Regex,
     rest_groups: Vec<usize>,
+    /// `REST` without its regex, when it is a name and an extension (see [`super::ext`]).
+    ext: Option<Ext>,
 }
 
 /// The shape above in `hir` (the fast regex), if it has it.
@@ -44,11 +47,13 @@ pub(super) fn build(hir: &Hir) -> Option<Last> {
     if !rest.iter().all(always_matches) {
         return None;
     }
+    let ext = ext::build(rest);
     let (rest, rest_groups) = own_regex(rest)?;
     Some(Last {
         byte,
         group,
         rest,
+        ext: ext.filter(|e| e.groups() == rest_groups.len()),
         rest_groups,
     })
 }
@@ -119,9 +124,14 @@ impl Last {
         if n > rest.len() {
             return false;
         }
-        let input = Input::new(text).range(cut..).anchored(Anchored::Yes);
-        if self.rest.search_slots(&input, &mut rest[..n]).is_none() {
-            return false;
+        match &self.ext {
+            Some(e) => e.fill(text, cut, &mut rest[..n]),
+            None => {
+                let input = Input::new(text).range(cut..).anchored(Anchored::Yes);
+                if self.rest.search_slots(&input, &mut rest[..n]).is_none() {
+                    return false;
+                }
+            }
         }
         slots.iter_mut().for_each(|s| *s = None);
         let set = |slots: &mut [Option<NonMaxUsize>], g: usize, s: Option<NonMaxUsize>, e| {
@@ -151,6 +161,14 @@ impl Last {
         start == 0
             && self.fill_from_start(text, slots)
             && slots[1].map(NonMaxUsize::get) == Some(end)
+    }
+}
+
+impl Last {
+    /// Whether the rest is found without its regex (see [`super::ext`]).
+    #[cfg(test)]
+    pub(super) fn has_ext(&self) -> bool {
+        self.ext.is_some()
     }
 }
 

@@ -24,6 +24,7 @@
 
 mod atoms;
 mod base;
+mod ext;
 mod fast;
 mod last;
 mod lazy;

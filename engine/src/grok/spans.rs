@@ -54,6 +54,12 @@ impl Spans {
             })
     }
 
+    /// Whether [`Self::fill_from_start`] answers every text (it runs from the start, and a
+    /// text that does not match fails it at its first difference).
+    pub(super) fn runs_from_start(&self) -> bool {
+        matches!(self, Spans::Atoms(a) if a.anchored) || matches!(self, Spans::Last(_))
+    }
+
     /// Fills `slots` for a pattern anchored at the start without the lazy DFA's match first,
     /// when the spans can (see [`Atoms::fill_from_start`]); `None` when they cannot try.
     pub(super) fn fill_from_start(
