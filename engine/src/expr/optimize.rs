@@ -137,8 +137,9 @@ pub(crate) struct Fast {
     pub inv: Ir,
     /// The element side: `#` itself or a pure function of it.
     pub elem: Ir,
-    /// Over a constant list: `E` for every element, and indexes of it (built on first use).
-    pub table: OnceLock<Table>,
+    /// Over a constant list: `E` for every element, and indexes of it (built on first use;
+    /// shared with the program's predicate, see [`super::pred::TableTest`]).
+    pub table: Arc<OnceLock<Table>>,
     /// `INV` when it is `Upper(field)` or `Lower(field)` of a resolved field (set once fields
     /// are resolved): `contains` then searches an ASCII field case-insensitively instead of
     /// folding a copy of it (see [`Fold`]).
@@ -362,7 +363,7 @@ fn fast_shape(body: &mut Ir, base: usize) -> Option<Fast> {
         folded: None,
         inv,
         elem,
-        table: OnceLock::new(),
+        table: Arc::default(),
     })
 }
 

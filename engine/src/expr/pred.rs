@@ -13,6 +13,10 @@
 //! [...] && any(File(...), ...)`) is guarded by them: most events fail the guard and never
 //! reach the rest (and a disjunction likewise, when one of its first items holds).
 //!
+//! `any(File(...), {field contains #})` and its kin (`none`, `==`, `startsWith`, `endsWith`,
+//! `Upper(field) contains Upper(#)`) over a constant list are predicates too once the first
+//! evaluation has built the closure's table ([`TableTest`]).
+//!
 //! A program `cond ? 'a' : 'b'` whose condition is a predicate and whose branches are string
 //! constants (statics such as `evt.Meta.http_status in [...] ? 'false' : 'true'`) is a
 //! [`Choice`].
@@ -22,7 +26,10 @@
 //! evaluated as before. Its parts have no side effects and never fail, so giving up half way
 //! and starting again gives the same result, and short-circuits are the evaluator's.
 
-use super::compile::{BinOp, Ir};
+use std::sync::{Arc, OnceLock};
+
+use super::compile::{BinOp, ClosureKind, Ir};
+use super::optimize::{ClosureIr, Table};
 use super::value::Value;
 
 /// A boolean program of string comparisons on resolved fields.
@@ -61,10 +68,74 @@ pub(crate) enum Pred {
     All(Box<[Pred]>),
     /// `p || q || ...`.
     Any(Box<[Pred]>),
+    /// `any(LIST, {field op #})` or `none(...)` over a constant list.
+    Table(Box<TableTest>),
+}
+
+/// `any` / `none` of a constant list with a body `field == #` (or `# == field`), `field
+/// contains #`, `startsWith`, `endsWith`, or `Upper(field) contains Upper(#)` and the like
+/// ([`super::optimize::Fast`]): the answer of the closure's table, without an evaluation
+/// context. The table is the closure's own, built by the program's first evaluation; until
+/// then, and whenever the table or the field cannot answer, the predicate gives up.
+#[derive(Debug)]
+pub(crate) struct TableTest {
+    /// `any` (else `none`).
+    any: bool,
+    op: BinOp,
+    field: FieldRef,
+    fold: Option<Fold>,
+    table: Arc<OnceLock<Table>>,
+}
+
+impl TableTest {
+    fn of(c: &ClosureIr) -> Option<TableTest> {
+        let any = match c.kind {
+            ClosureKind::Any => true,
+            ClosureKind::None => false,
+            _ => return None,
+        };
+        let f = c.fast.as_ref()?;
+        c.konst.as_ref()?;
+        let (field, fold) = match &f.folded {
+            Some(folded) => (folded.field.clone(), Some(folded.fold)),
+            None => (FieldRef::of(&f.inv)?, None),
+        };
+        let ok = match (f.op, fold) {
+            (BinOp::Eq, None) => true,
+            (BinOp::Contains | BinOp::StartsWith | BinOp::EndsWith, None) => !f.elem_left,
+            (BinOp::Contains, Some(_)) => !f.elem_left,
+            _ => false,
+        };
+        ok.then(|| TableTest {
+            any,
+            op: f.op,
+            field,
+            fold,
+            table: f.table.clone(),
+        })
+    }
+
+    /// What the closure's evaluation gives (see `Ctx::fast`), or `None`.
+    pub(crate) fn eval(&self, vars: &[Value<'_>]) -> Option<bool> {
+        let table = self.table.get()?;
+        table.strs.as_ref()?;
+        let hit = match self.fold {
+            Some(fold) => self
+                .field
+                .test::<true, _>(vars, |s| table.contains_any_folded(s, fold))??,
+            None => self.field.test::<false, _>(vars, |s| match self.op {
+                BinOp::Eq => Some(table.count_eq(s) > 0),
+                BinOp::Contains => table.contains_any(s),
+                BinOp::StartsWith => table.starts_any(s),
+                _ => table.ends_any(s),
+            })??,
+        };
+        Some(hit == self.any)
+    }
 }
 
 /// A resolved field: variable, code and key of an [`Ir::Field`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct FieldRef {
     var: usize,
     code: u32,
@@ -214,6 +285,7 @@ pub(crate) fn build(ir: &Ir) -> Option<Pred> {
             (first, true) => Pred::Any(first),
             (first, false) => Pred::AnyThen(first),
         },
+        Ir::Closure(c) => Pred::Table(Box::new(TableTest::of(c)?)),
         _ => return None,
     })
 }
@@ -323,6 +395,7 @@ impl Pred {
             Pred::Any(ps) => reaches(ps, vars, true),
             Pred::AllThen(ps) => reaches(ps, vars, false)?.then_some(false),
             Pred::AnyThen(ps) => reaches(ps, vars, true)?.then_some(true),
+            Pred::Table(t) => t.eval(vars),
         }
     }
 }

@@ -22,8 +22,8 @@ const GUARDS: &[&str] = &[
 const RESTS: &[&str] = &[
     "len(evt.Parsed.p) > 1",
     "evt.Parsed.p + 'z' == 'az'",
-    "any(['a', 'b'], {evt.Parsed.p contains #})",
-    "none(['a', 'b'], {evt.Parsed.p endsWith #})",
+    "one(['a', 'b'], {evt.Parsed.p contains #})",
+    "all(['a', 'b'], {evt.Parsed.p endsWith #})",
     "evt.Parsed.p matches evt.Parsed.p",
     "1",
     "evt.Parsed.p",
