@@ -64,6 +64,11 @@ impl Object for Event {
     }
 
     fn field(&self, code: u32, key: &FieldKey) -> Option<Value<'_>> {
+        self.field_str(code, key).map(Value::str)
+    }
+
+    #[inline]
+    fn field_str(&self, code: u32, key: &FieldKey) -> Option<&str> {
         Sources {
             parsed: Some(&self.parsed),
             meta: Some(&self.meta),
@@ -73,7 +78,6 @@ impl Object for Event {
             marshaled_time: Some(&self.marshaled_time),
         }
         .read(code, key)
-        .map(Value::str)
     }
 
     fn keys(&self) -> Vec<Cow<'_, str>> {

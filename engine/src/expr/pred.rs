@@ -218,6 +218,9 @@ impl FieldRef {
         let Some(Value::Obj(o)) = vars.get(self.var) else {
             return None;
         };
+        if let Some(s) = o.field_str(self.code, &self.key) {
+            return (!ASCII || s.is_ascii()).then(|| f(s));
+        }
         let v = o.field(self.code, &self.key)?;
         let out = match &v {
             Value::Str(s) if !ASCII || s.is_ascii() => Some(f(s)),

@@ -52,6 +52,13 @@ pub trait Object: Sync {
         None
     }
 
+    /// [`Self::field`] when its value is a string borrowed from the object: the text alone,
+    /// without a [`Value`] around it (predicates compare it and drop nothing). `None` means
+    /// "ask [`Self::field`]", not "absent".
+    fn field_str(&self, _code: u32, _key: &crate::expr::FieldKey) -> Option<&str> {
+        None
+    }
+
     /// `obj[i]` for list-like objects.
     fn index(&self, _i: i64) -> Option<Value<'_>> {
         None
