@@ -63,6 +63,13 @@ fn tagged_key_id(tag: KeyTag, k: &str) -> Option<u8> {
 }
 
 thread_local! {
+    /// The keys' tags of the last map [`PackedMap::from_strmap`] packed, and the order that
+    /// sorts them.
+    static LAST_ORDER: std::cell::RefCell<(Vec<KeyTag>, Vec<u8>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+thread_local! {
     /// Recent (tag, id) pairs of [`tagged_key_id`], by a hash of the tag; empty slots hold a
     /// tag no key has (a zero length with a byte set).
     static TAG_IDS: [std::cell::Cell<(KeyTag, u8)>; 64] =
@@ -169,12 +176,32 @@ impl PackedMap {
     /// Packs every entry of `m` ([`Self::from_entries`], with the keys' tags doing most of
     /// the sorting and the interning).
     pub fn from_strmap(m: &StrMap) -> Self {
-        let mut v: Vec<(KeyTag, &str, &str)> = m.tagged().collect();
+        let v: Vec<(KeyTag, &str, &str)> = m.tagged().collect();
         if v.is_empty() {
             return PackedMap::default();
         }
-        v.sort_unstable_by(|a, b| key_order((a.0, a.1), (b.0, b.1)));
-        Self::pack(v.into_iter())
+        // Events of one parser path have the same keys in the same order: the order that
+        // sorts them is kept per thread and reused while the keys are the same (keys of at
+        // most `TAG_BYTES` bytes only, which their tags tell apart).
+        let short = v.len() <= usize::from(u8::MAX) && v.iter().all(|e| e.1.len() <= TAG_BYTES);
+        if !short {
+            let mut v = v;
+            v.sort_unstable_by(|a, b| key_order((a.0, a.1), (b.0, b.1)));
+            return Self::pack(v.into_iter());
+        }
+        LAST_ORDER.with_borrow_mut(|(tags, order)| {
+            if !tags.iter().copied().eq(v.iter().map(|e| e.0)) {
+                tags.clear();
+                tags.extend(v.iter().map(|e| e.0));
+                order.clear();
+                order.extend((0..v.len()).map(|i| i as u8));
+                order.sort_unstable_by(|&a, &b| {
+                    let (a, b) = (&v[usize::from(a)], &v[usize::from(b)]);
+                    key_order((a.0, a.1), (b.0, b.1))
+                });
+            }
+            Self::pack(order.iter().map(|&i| v[usize::from(i)]))
+        })
     }
 
     /// Entries sorted by key.
@@ -343,6 +370,13 @@ mod tests {
             let by_tags = PackedMap::from_strmap(&m);
             proptest::prop_assert_eq!(by_tags.iter().collect::<Vec<_>>(), by_text.iter().collect::<Vec<_>>());
             proptest::prop_assert_eq!(by_tags, by_text);
+            // The order kept for these keys serves other values, and keys in another order
+            // are sorted again.
+            let values: StrMap = keys.iter().map(|k| (*k, "v")).collect();
+            let reversed: StrMap = keys.iter().rev().map(|k| (*k, *k)).collect();
+            for m in [&values, &m, &reversed, &values] {
+                proptest::prop_assert_eq!(PackedMap::from_strmap(m), PackedMap::from_entries(m.iter()));
+            }
         }
 
         /// Any values (multi-byte characters, lengths that take one to three bytes) read back
