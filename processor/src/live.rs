@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use engine::bucket::BucketStore;
 use engine::clock::Clock;
-use engine::event::ExpectMode;
+use engine::event::{Event, ExpectMode};
 use engine::pipeline::{AlertRecord, LineOutcome, Pipeline, Setup, SetupError, Stats};
 use tokio::sync::mpsc::Receiver;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +43,8 @@ pub struct Processor<K: AlertSink> {
     outcomes: Vec<(String, LineOutcome, u64)>,
     /// When the newest line not yet published was read.
     last_arrival: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// The last line's event, whose maps the next one reuses ([`Event::reuse_maps`]).
+    spare: Event,
 }
 
 impl<K: AlertSink> std::fmt::Debug for Processor<K> {
@@ -96,6 +98,7 @@ impl<K: AlertSink> Processor<K> {
                 stats: RunStats::default(),
                 outcomes: Vec::new(),
                 last_arrival: None,
+                spare: Event::default(),
             },
             dropped,
         ))
@@ -175,7 +178,9 @@ impl<K: AlertSink> Processor<K> {
         evt.line.time = arrived;
         // `result` is where the line ended (`LineOutcome::as_str`): the results of a source
         // add up to its lines.
-        let (outcome, out) = self.pipeline.process_line(evt, None);
+        evt.reuse_maps(&mut self.spare);
+        let (outcome, out) = self.pipeline.process_in(&mut evt);
+        self.spare = evt;
         // Counted here, published once per batch (`flush_metrics`): the registry's lookup by
         // labels costs more than the rest of a short line's bookkeeping.
         match self

@@ -126,7 +126,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 n_lines.set(n_lines.get() + 1);
                 let mut evt = source.event(raw, ExpectMode::TimeMachine);
                 evt.reuse_maps(&mut spare);
-                let found = pipeline.process_in(&mut evt);
+                let (_, found) = pipeline.process_in(&mut evt);
                 spare = evt;
                 for a in found {
                     if args.json {

@@ -240,10 +240,10 @@ impl<S: BucketStore> Pipeline<S> {
         self.process_line_in(&mut evt, collector)
     }
 
-    /// [`Pipeline::process`] of an event left to the caller afterwards, whose maps' memory the
-    /// next line's event can take over ([`Event::reuse_maps`]).
-    pub fn process_in(&mut self, evt: &mut Event) -> Vec<AlertRecord> {
-        self.process_line_in(evt, None).1
+    /// [`Pipeline::process_line`] of an event left to the caller afterwards, whose maps'
+    /// memory the next line's event can take over ([`Event::reuse_maps`]).
+    pub fn process_in(&mut self, evt: &mut Event) -> (LineOutcome, Vec<AlertRecord>) {
+        self.process_line_in(evt, None)
     }
 
     fn process_line_in(
