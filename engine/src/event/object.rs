@@ -193,6 +193,7 @@ impl Event {
     /// The resolved field `code`/`key` ([`resolve_field`]) to read and the map `dst` to write,
     /// borrowed at once. The field is `None` when it is a key of `dst` itself or a code this
     /// event does not answer (read it through an expression then).
+    #[inline]
     pub(crate) fn field_and_map(
         &mut self,
         code: u32,
@@ -244,6 +245,7 @@ impl Event {
     /// without an evaluation: `dst` takes the field's value, unless that is empty (a static
     /// writes nothing then), in the buffer it already has. False when the event does not
     /// answer `code` (the static is evaluated then).
+    #[inline]
     pub(crate) fn copy_field_to(&mut self, code: u32, key: &FieldKey, dst: TextField) -> bool {
         let Event {
             parsed,
