@@ -11,7 +11,7 @@ use crate::expr::functions::{DataFiles, DataKind, Functions, HelperContext};
 use crate::expr::value::Value;
 
 /// The registry with `f.txt` (lines `lines`) and `cves.json` loaded.
-fn functions(lines: &[String]) -> Arc<Functions> {
+pub(super) fn functions(lines: &[String]) -> Arc<Functions> {
     let mut d = DataFiles::new();
     d.load_str("f.txt", &lines.join("\n"), DataKind::String)
         .unwrap();

@@ -3,12 +3,10 @@
 //! first evaluation (the table is built), later ones (the predicate answers), ASCII and
 //! non-ASCII values, absent fields, lists from `File()` and literals.
 
-use std::sync::Arc;
-
 use proptest::prelude::*;
 
+use super::fastpath::functions;
 use crate::event::{Event, resolve_field};
-use crate::expr::functions::{DataFiles, DataKind, Functions, HelperContext};
 use crate::expr::pred::Pred;
 use crate::expr::{Compiler, Value};
 
@@ -34,16 +32,6 @@ const OTHERS: &[&str] = &[
 
 fn word() -> impl Strategy<Value = String> {
     proptest::string::string_regex("[abAé./]{0,3}").unwrap()
-}
-
-fn functions(lines: &[String]) -> Arc<Functions> {
-    let mut d = DataFiles::new();
-    d.load_str("f.txt", &lines.join("\n"), DataKind::String)
-        .unwrap();
-    Arc::new(Functions::crowdsec(HelperContext {
-        data: Arc::new(d),
-        stash: Arc::default(),
-    }))
 }
 
 fn show(r: Result<Value<'_>, crate::expr::EvalError>) -> String {
