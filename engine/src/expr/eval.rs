@@ -774,12 +774,7 @@ impl<'a, 'v> Ctx<'a, 'v> {
                                 false,
                                 ClosureKind::Any | ClosureKind::None,
                             ) => {
-                                let hit = match op {
-                                    BinOp::Contains => table.contains_any(s),
-                                    BinOp::StartsWith => table.starts_any(s),
-                                    _ => table.ends_any(s),
-                                };
-                                if let Some(hit) = hit {
+                                if let Some(hit) = table.any_holds(op, s) {
                                     return Ok(Value::Bool(hit == (kind == ClosureKind::Any)));
                                 }
                             }

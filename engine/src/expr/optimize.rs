@@ -211,6 +211,19 @@ impl Table {
         counts.get(s).copied().unwrap_or(0)
     }
 
+    /// Whether `s op e` holds for some element `e` (`==`, `contains`, `startsWith`,
+    /// `endsWith`; requires `strs`), or `None` when the table cannot tell (another operator,
+    /// no automaton).
+    pub(crate) fn any_holds(&self, op: BinOp, s: &str) -> Option<bool> {
+        match op {
+            BinOp::Eq => Some(self.count_eq(s) > 0),
+            BinOp::Contains => self.contains_any(s),
+            BinOp::StartsWith => self.starts_any(s),
+            BinOp::EndsWith => self.ends_any(s),
+            _ => None,
+        }
+    }
+
     /// Whether `hay` contains any element (requires `strs`); `None` if no automaton could be
     /// built (the caller then tests each element).
     pub(crate) fn contains_any(&self, hay: &str) -> Option<bool> {

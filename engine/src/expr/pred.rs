@@ -123,12 +123,9 @@ impl TableTest {
             Some(fold) => self
                 .field
                 .test::<true, _>(vars, |s| table.contains_any_folded(s, fold))??,
-            None => self.field.test::<false, _>(vars, |s| match self.op {
-                BinOp::Eq => Some(table.count_eq(s) > 0),
-                BinOp::Contains => table.contains_any(s),
-                BinOp::StartsWith => table.starts_any(s),
-                _ => table.ends_any(s),
-            })??,
+            None => self
+                .field
+                .test::<false, _>(vars, |s| table.any_holds(self.op, s))??,
         };
         Some(hit == self.any)
     }
