@@ -2,7 +2,10 @@
 //!
 //! A handful of short keys per event, so a small vector with inline (non-allocating) strings
 //! beats a hash map on every count: lookup is a short scan, insertion rarely allocates, and the
-//! whole map is cheap to clone for a parser dump. Keys never come from attackers (they are grok
+//! whole map is cheap to clone for a parser dump. A cleared map keeps its entries as spare
+//! slots: the next line's parsers set the same keys in the same order, so an insertion finds
+//! its key already in the slot and only writes the value, into the slot's own buffer when the
+//! value is long. Keys never come from attackers (they are grok
 //! field names and static targets), so a linear scan cannot be driven quadratic.
 
 use std::borrow::Cow;
@@ -14,11 +17,14 @@ use crate::expr::key::{FieldKey, KeyTag, TAG_BYTES, key_tag};
 use crate::expr::{Object, Value};
 
 /// An insertion-ordered string-to-string map with Go's "missing key reads as empty" semantics.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Default)]
 pub struct StrMap {
     /// `(tag of the key, key, value)` ([`key_tag`]): the tag tells keys apart without
-    /// reading them (64 bytes an entry).
-    entries: Vec<(KeyTag, CompactString, CompactString)>,
+    /// reading them (64 bytes an entry). Only the first `len` are the map's; the rest are
+    /// spare slots left by [`Self::clear`].
+    slots: Vec<(KeyTag, CompactString, CompactString)>,
+    /// How many of `slots` are entries.
+    len: usize,
     /// A bit per key present ([`bit`] of its tag): a clear bit answers "absent" without the
     /// scan (most inserts are of new keys). A function of the keys, as entries are never
     /// removed one by one.
@@ -35,6 +41,18 @@ fn bit(tag: KeyTag) -> (usize, u64) {
     ((i >> 6) as usize, 1 << (i & 63))
 }
 
+/// Sets `v` to `value`: in `v`'s own buffer when it has one that holds `value` (a long value
+/// replacing a long one), else as a new inline or heap string.
+#[inline(always)]
+fn set(v: &mut CompactString, value: &str) {
+    if v.is_heap_allocated() && value.len() <= v.capacity() {
+        v.clear();
+        v.push_str(value);
+    } else {
+        *v = CompactString::from(value);
+    }
+}
+
 /// Whether `bits` has the bit of `tag`.
 #[inline]
 fn has(bits: &Bits, tag: KeyTag) -> bool {
@@ -48,7 +66,38 @@ fn same(t: KeyTag, k: &CompactString, want: KeyTag, key: &str) -> bool {
     t == want && (key.len() <= TAG_BYTES || k.as_str() == key)
 }
 
+impl Clone for StrMap {
+    fn clone(&self) -> Self {
+        StrMap {
+            slots: self.entries().to_vec(),
+            len: self.len,
+            present: self.present,
+        }
+    }
+}
+
+impl PartialEq for StrMap {
+    /// The same entries in the same order (spare slots aside).
+    fn eq(&self, other: &Self) -> bool {
+        self.entries() == other.entries()
+    }
+}
+
+impl Eq for StrMap {}
+
+impl std::fmt::Debug for StrMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
 impl StrMap {
+    /// The map's entries (not the spare slots).
+    #[inline]
+    fn entries(&self) -> &[(KeyTag, CompactString, CompactString)] {
+        self.slots.get(..self.len).unwrap_or_default()
+    }
+
     /// An empty map.
     pub fn new() -> Self {
         Self::default()
@@ -64,7 +113,9 @@ impl StrMap {
     #[inline]
     pub fn get_key(&self, key: &FieldKey) -> Option<&str> {
         let want = key.tag();
-        if let Some((t, k, v)) = self.entries.get(usize::from(key.hint()))
+        let hint = usize::from(key.hint());
+        if hint < self.len
+            && let Some((t, k, v)) = self.slots.get(hint)
             && same(*t, k, want, key)
         {
             return Some(v);
@@ -73,11 +124,11 @@ impl StrMap {
             return None;
         }
         let at = self
-            .entries
+            .entries()
             .iter()
             .position(|(t, k, _)| same(*t, k, want, key))?;
         key.set_hint(at);
-        Some(&self.entries[at].2)
+        Some(&self.slots[at].2)
     }
 
     /// [`Self::get_key`], or `""` as Go would read a missing key.
@@ -91,7 +142,7 @@ impl StrMap {
         if !has(&self.present, want) {
             return None;
         }
-        self.entries
+        self.entries()
             .iter()
             .find(|(t, k, _)| same(*t, k, want, key))
             .map(|(_, _, v)| v.as_str())
@@ -122,54 +173,61 @@ impl StrMap {
         let found = if !has(&self.present, want) {
             None
         } else {
-            self.entries
-                .iter_mut()
-                .find(|(t, k, _)| same(*t, k, want, key))
+            let len = self.len;
+            self.slots
+                .get_mut(..len)
+                .and_then(|e| e.iter_mut().find(|(t, k, _)| same(*t, k, want, key)))
         };
-        match found {
-            Some((_, _, v)) => {
-                v.clear();
-                v.push_str(value);
-            }
-            None => {
-                if self.entries.capacity() == 0 {
-                    // Parsed maps get a dozen or more fields: one allocation, not four.
-                    self.entries.reserve(12);
-                }
-                let (w, m) = bit(want);
-                self.present[w & 1] |= m;
-                self.entries
-                    .push((want, CompactString::from(key), CompactString::from(value)))
-            }
+        if let Some((_, _, v)) = found {
+            set(v, value);
+            return;
         }
+        let (w, m) = bit(want);
+        self.present[w & 1] |= m;
+        self.len += 1;
+        if let Some((t, k, v)) = self.slots.get_mut(self.len - 1) {
+            // A spare slot: usually of this very key, from the last line.
+            if !same(*t, k, want, key) {
+                *t = want;
+                *k = CompactString::from(key);
+            }
+            set(v, value);
+            return;
+        }
+        if self.slots.capacity() == 0 {
+            // Parsed maps get a dozen or more fields: one allocation, not four.
+            self.slots.reserve(12);
+        }
+        self.slots
+            .push((want, CompactString::from(key), CompactString::from(value)))
     }
 
-    /// Removes every entry, keeping the allocation.
+    /// Removes every entry, keeping the entries as spare slots.
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.len = 0;
         self.present = [0; 2];
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     /// Whether the map has no entries.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
     /// Entries in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries
+        self.entries()
             .iter()
             .map(|(_, k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Entries in insertion order with the [`key_tag`] of each key.
     pub fn tagged(&self) -> impl Iterator<Item = (KeyTag, &str, &str)> {
-        self.entries
+        self.entries()
             .iter()
             .map(|(t, k, v)| (*t, k.as_str(), v.as_str()))
     }
@@ -220,11 +278,11 @@ impl Object for StrMap {
     }
 
     fn len(&self) -> Option<usize> {
-        Some(self.entries.len())
+        Some(self.len)
     }
 
     fn keys(&self) -> Vec<Cow<'_, str>> {
-        self.entries
+        self.entries()
             .iter()
             .map(|(_, k, _)| Cow::Borrowed(k.as_str()))
             .collect()
@@ -256,10 +314,15 @@ mod tests {
         ]
     }
 
+    /// Values short and long (on the heap), so that spare slots' buffers get reused.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof!["[a-z]{0,3}", "[a-zé]{20,40}"]
+    }
+
     proptest! {
         /// The map behaves as a list of unique keys with last-write-wins values.
         #[test]
-        fn lookups_agree_with_a_plain_list(ops in prop::collection::vec((key(), "[a-z]{0,3}", 0..30u8), 0..40), probes in prop::collection::vec(key(), 0..20)) {
+        fn lookups_agree_with_a_plain_list(ops in prop::collection::vec((key(), value(), 0..30u8), 0..40), probes in prop::collection::vec(key(), 0..20)) {
             let mut m = StrMap::new();
             let mut plain: Vec<(String, String)> = Vec::new();
             // Compiled reads keep their keys (and the keys' hints) from map to map.
@@ -285,6 +348,11 @@ mod tests {
                     prop_assert_eq!(m.get_key(key), want);
                 }
             }
+            // Equal to the same entries inserted into a fresh map, and so is a clone.
+            let fresh: StrMap = plain.iter().map(|(k, v)| (k, v)).collect();
+            prop_assert_eq!(&m, &fresh);
+            prop_assert_eq!(&m.clone(), &fresh);
+            prop_assert_eq!(m.len(), plain.len());
             let got: Vec<(String, String)> =
                 m.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
             prop_assert_eq!(&got, &plain);
