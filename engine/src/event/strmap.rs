@@ -123,6 +123,13 @@ impl StrMap {
         if !has(&self.present, want) {
             return None;
         }
+        self.find_key(want, key)
+    }
+
+    /// The rest of [`Self::get_key`], out of line so that its fast path inlines where the
+    /// reads are: the key is present, not at its hint.
+    #[inline(never)]
+    fn find_key(&self, want: KeyTag, key: &FieldKey) -> Option<&str> {
         let at = self
             .entries()
             .iter()
@@ -169,7 +176,25 @@ impl StrMap {
         self.insert_tagged(key.tag(), key, value)
     }
 
+    /// The common insertion, inline: a key not in the map whose spare slot held it last line.
+    #[inline]
     fn insert_tagged(&mut self, want: KeyTag, key: &str, value: &str) {
+        if !has(&self.present, want)
+            && let Some((t, k, v)) = self.slots.get_mut(self.len)
+            && same(*t, k, want, key)
+        {
+            let (w, m) = bit(want);
+            self.present[w & 1] |= m;
+            self.len += 1;
+            set(v, value);
+            return;
+        }
+        self.insert_slow(want, key, value)
+    }
+
+    /// [`Self::insert_tagged`] otherwise: the key is present, or its slot is not spare.
+    #[inline(never)]
+    fn insert_slow(&mut self, want: KeyTag, key: &str, value: &str) {
         let found = if !has(&self.present, want) {
             None
         } else {
