@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::event::{Event, ExpectMode};
-use crate::expr::{Object, Value};
+use crate::expr::{EvalError, Object, Program, Value};
 
 use super::ScenarioSet;
 use super::alert::{new_alert, overflow_event};
@@ -293,10 +293,13 @@ impl<S: BucketStore> Detector<S> {
         // see the write, so the event is copied (only then) and the write applied to the copy.
         let mut cur = Cow::Borrowed(evt);
         for (idx, sc) in scenarios.iter().enumerate() {
-            let verdict = sc.filter.eval_bool(&[Value::Obj(&*cur as &dyn Object)]);
+            let env = [Value::Obj(&*cur as &dyn Object)];
+            let verdict = sc.filter.eval_bool(&env);
+            // Borrowed: no drop glue to call (twice a scenario a line).
+            let [v] = env;
+            v.discard();
             settle(&mut cur, evt);
             let evt: &Event = &cur;
-            let ev = Value::Obj(evt as &dyn Object);
             match verdict {
                 Ok(true) => {}
                 Ok(false) => continue,
@@ -310,7 +313,7 @@ impl<S: BucketStore> Detector<S> {
             }
             let group = match &sc.groupby {
                 None => String::new(),
-                Some(p) => match p.eval(std::slice::from_ref(&ev)) {
+                Some(p) => match eval_on(p, evt) {
                     Ok(Value::Str(s)) => s.into_owned(),
                     Ok(other) => {
                         outcome.errors.push(PourError {
@@ -542,4 +545,14 @@ pub(super) fn settle<'e>(cur: &mut Cow<'e, Event>, orig: &'e Event) {
         cur.to_mut().apply_writes();
         orig.writes.take();
     }
+}
+
+/// `p` evaluated with `evt` as its environment, whose borrowed value needs no drop glue.
+#[inline]
+fn eval_on<'a>(p: &'a Program, evt: &'a Event) -> Result<Value<'a>, EvalError> {
+    let env = [Value::Obj(evt as &dyn Object)];
+    let r = p.eval(&env);
+    let [v] = env;
+    v.discard();
+    r
 }

@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use crate::event::Event;
 use crate::expr::functions::{Functions, HelperContext};
+use node::same_stage;
 
 pub use config::{DataConfig, NodeConfig};
 pub use enrich::{EnrichCtx, Enricher};
@@ -109,15 +110,15 @@ impl ParserSet {
             functions: &self.functions,
         };
         for (si, stage) in self.stages.iter().enumerate() {
-            let cur = self.stages.iter().position(|s| *s == evt.stage);
+            let cur = self.stages.iter().position(|s| same_stage(s, &evt.stage));
             if cur.is_some_and(|c| c > si) {
                 continue;
             }
-            if evt.stage != *stage {
+            if !same_stage(&evt.stage, stage) {
                 return Ok(false);
             }
             let mut stage_ok = false;
-            for node in self.nodes.iter().filter(|n| n.stage == *stage) {
+            for node in self.nodes.iter().filter(|n| same_stage(&n.stage, stage)) {
                 let ok = node.process(evt, &rt)?;
                 if let Some(c) = collector.as_deref_mut() {
                     c.node_done(stage, &node.name, evt, ok);
@@ -126,7 +127,7 @@ impl ParserSet {
                 if ok && node.next_stage {
                     break;
                 }
-                if evt.stage != *stage {
+                if !same_stage(&evt.stage, stage) {
                     break;
                 }
             }

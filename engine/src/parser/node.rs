@@ -452,6 +452,13 @@ fn compile_statics(
         .collect()
 }
 
+/// Whether two stage names are equal: the same `Arc` (an event's stage and the nodes' are
+/// clones of the loaded set's, so this is the usual answer) or the same text.
+#[inline]
+pub(crate) fn same_stage(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
+}
+
 /// What nodes need while running: the stage order, enrichers and the helper registry (stash).
 pub struct Runtime<'a> {
     /// Sorted stage names.
@@ -463,8 +470,8 @@ pub struct Runtime<'a> {
 }
 
 impl Runtime<'_> {
-    fn next_stage(&self, cur: &str) -> Option<&Arc<str>> {
-        let i = self.stages.iter().position(|s| &**s == cur)?;
+    fn next_stage(&self, cur: &Arc<str>) -> Option<&Arc<str>> {
+        let i = self.stages.iter().position(|s| same_stage(s, cur))?;
         self.stages.get(i + 1)
     }
 
