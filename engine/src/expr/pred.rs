@@ -379,9 +379,11 @@ impl Pred {
     /// The program's value, or `None` when a field is not a string (evaluate the program).
     pub(crate) fn eval(&self, vars: &[Value<'_>]) -> Option<bool> {
         match self {
-            Pred::Cmp { field, lit, eq } => field.test::<false, _>(vars, |s| (s == &**lit) == *eq),
+            Pred::Cmp { field, lit, eq } => {
+                field.test::<false, _>(vars, |s| same_text(s, lit) == *eq)
+            }
             Pred::In { field, items } => {
-                field.test::<false, _>(vars, |s| items.iter().any(|i| **i == *s))
+                field.test::<false, _>(vars, |s| items.iter().any(|i| same_text(s, i)))
             }
             Pred::Text { field, op, lit } => field.test::<false, _>(vars, |s| match op {
                 BinOp::Contains => s.contains(&**lit),
@@ -425,4 +427,52 @@ fn reaches(ps: &[Pred], vars: &[Value<'_>], value: bool) -> Option<bool> {
         }
     }
     Some(false)
+}
+
+/// `a == b`, with texts of at most 16 bytes compared as two words each, in line: the hub's
+/// filters compare short fields (`log_type`, `program`, `service`) with short literals
+/// dozens of times a line, where `==` is a call to `memcmp` once the lengths agree.
+#[inline(always)]
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| -> u64 {
+        s.get(at..at + 8)
+            .and_then(|w| w.try_into().ok())
+            .map_or(0, u64::from_ne_bytes)
+    };
+    match n {
+        // Two overlapping words cover the text.
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        0..=7 => a.iter().zip(b).all(|(x, y)| x == y),
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod same_text_tests {
+    use super::same_text;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `same_text` is `==`, on texts around the word sizes, equal or one byte apart.
+        #[test]
+        fn same_text_is_equality(a in "[ab]{0,20}|[a-zé]{0,40}", flip in any::<prop::sample::Index>()) {
+            prop_assert!(same_text(&a, &a.clone()));
+            if !a.is_empty() {
+                let mut b = a.clone().into_bytes();
+                let i = flip.index(b.len());
+                if b[i].is_ascii() {
+                    b[i] = if b[i] == b'a' { b'b' } else { b'a' };
+                    let b = String::from_utf8(b).unwrap_or_default();
+                    prop_assert_eq!(same_text(&a, &b), a == b);
+                }
+                let shorter = &a[..a.len() - a.chars().last().map_or(0, char::len_utf8)];
+                prop_assert!(!same_text(&a, shorter));
+            }
+        }
+    }
 }
