@@ -249,11 +249,16 @@ pub fn new_alert(
 /// The event CrowdSec makes of an overflow (for `reprocess`): type overflow, the alert, and
 /// the overflow time as its time.
 pub fn overflow_event(alert: RuntimeAlert, ovflw: Stamp) -> Event {
+    overflow_event_of(Box::new(alert), ovflw)
+}
+
+/// [`overflow_event`] of an alert already boxed.
+pub fn overflow_event_of(alert: Box<RuntimeAlert>, ovflw: Stamp) -> Event {
     Event {
         kind: EventType::Overflow,
         marshaled_time: ovflw.marshal(),
         time: Some(ovflw.to_time()),
-        overflow: Some(Box::new(alert)),
+        overflow: Some(alert),
         ..Event::default()
     }
 }

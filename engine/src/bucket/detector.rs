@@ -16,7 +16,7 @@ use crate::event::{Event, ExpectMode};
 use crate::expr::{EvalError, Object, Program, Value};
 
 use super::ScenarioSet;
-use super::alert::{new_alert, overflow_event};
+use super::alert::{new_alert, overflow_event_of};
 use super::config::BucketKind;
 use super::leaky::LeakyView;
 use super::overflow::RuntimeAlert;
@@ -259,22 +259,29 @@ impl<S: BucketStore> Detector<S> {
         let mut depth = 0;
         let mut from = first;
         while depth < MAX_REPROCESS_DEPTH {
-            let again: Vec<Event> = outcome.signals[from..]
-                .iter()
-                .filter_map(|s| match &s.kind {
-                    SignalKind::Overflow(a) if a.reprocess => {
-                        Some(overflow_event((**a).clone(), s.at))
-                    }
-                    _ => None,
-                })
-                .collect();
+            // Each alert is lent to its overflow event for the pour and given back after
+            // (pouring reads an event, never writes it): no copy of the alert and its events.
+            let mut again: Vec<(usize, Event)> = Vec::new();
+            for (i, s) in outcome.signals.iter_mut().enumerate().skip(from) {
+                if matches!(&s.kind, SignalKind::Overflow(a) if a.reprocess)
+                    && let SignalKind::Overflow(a) =
+                        std::mem::replace(&mut s.kind, SignalKind::Cancelled)
+                {
+                    again.push((i, overflow_event_of(a, s.at)));
+                }
+            }
             if again.is_empty() {
                 break;
             }
             from = outcome.signals.len();
-            for e in &again {
+            for (_, e) in &again {
                 let at = Self::event_time(e).unwrap_or(t);
                 self.pour(e, at, outcome);
+            }
+            for (i, e) in again {
+                if let (Some(a), Some(s)) = (e.overflow, outcome.signals.get_mut(i)) {
+                    s.kind = SignalKind::Overflow(a);
+                }
             }
             depth += 1;
         }

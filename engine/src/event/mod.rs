@@ -115,14 +115,25 @@ impl Event {
         }
     }
 
-    /// Takes over the memory of `done`'s `Parsed`, `Meta` and `Enriched` maps (emptied) where
-    /// this event's are still empty, so that a stream of events does not allocate and grow
-    /// three maps a line. Nothing else of `done` is kept.
+    /// Takes over the memory of `done`'s `Parsed`, `Meta` and `Enriched` maps and of its
+    /// `StrTime`, `StrTimeFormat` and `MarshaledTime` texts (emptied) where this event's are
+    /// still empty, so that a stream of events does not allocate and grow three maps and
+    /// three strings a line. Nothing else of `done` is kept.
     pub fn reuse_maps(&mut self, done: &mut Event) {
         for (mine, old) in [
             (&mut self.parsed, &mut done.parsed),
             (&mut self.meta, &mut done.meta),
             (&mut self.enriched, &mut done.enriched),
+        ] {
+            if mine.is_empty() {
+                old.clear();
+                std::mem::swap(mine, old);
+            }
+        }
+        for (mine, old) in [
+            (&mut self.str_time, &mut done.str_time),
+            (&mut self.str_time_format, &mut done.str_time_format),
+            (&mut self.marshaled_time, &mut done.marshaled_time),
         ] {
             if mine.is_empty() {
                 old.clear();

@@ -402,7 +402,9 @@ fn an_event_reusing_maps_keeps_none_of_the_last_ones_entries() {
     done.enriched
         .insert("MarshaledTime", "2024-01-01T00:00:00Z");
     done.marshaled_time = "2024-01-01T00:00:00Z".into();
+    done.str_time = "Jan  1 00:00:00".into();
     let mut next = acq.event("b".into(), ExpectMode::TimeMachine);
+    next.str_time = "Dec  4 12:00:00".into();
     next.meta.insert("log_type", "x");
     next.reuse_maps(&mut done);
     // Empty maps with the old memory; a map the new event already filled is its own.
@@ -412,6 +414,10 @@ fn an_event_reusing_maps_keeps_none_of_the_last_ones_entries() {
         vec![("log_type", "x")]
     );
     assert!(next.marshaled_time.is_empty());
+    // The text's memory too: writing a time of the same length allocates nothing.
+    assert!(next.marshaled_time.capacity() >= "2024-01-01T00:00:00Z".len());
+    // A text the new event already has is its own.
+    assert_eq!(next.str_time, "Dec  4 12:00:00");
     assert_eq!(next.line.raw, "b");
     // And it reads as a fresh event of the same line.
     let fresh = acq.event("b".into(), ExpectMode::TimeMachine);

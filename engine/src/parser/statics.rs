@@ -185,10 +185,11 @@ impl Static {
                 }
             }
             Target::Field(f) => match f {
-                Field::StrTime => evt.str_time = value.into_string(),
-                Field::StrTimeFormat => evt.str_time_format = value.into_string(),
-                Field::MarshaledTime => evt.marshaled_time = value.into_string(),
-                Field::WhitelistReason => evt.whitelist_reason = value.into_string(),
+                // Into the text's own memory (a reused event's: `Event::reuse_maps`).
+                Field::StrTime => set_text(&mut evt.str_time, &value),
+                Field::StrTimeFormat => set_text(&mut evt.str_time_format, &value),
+                Field::MarshaledTime => set_text(&mut evt.marshaled_time, &value),
+                Field::WhitelistReason => set_text(&mut evt.whitelist_reason, &value),
                 Field::LineRaw => evt.line.raw = value.into_string(),
                 Field::LineModule => evt.line.module = Arc::from(value.as_str()),
                 Field::LineSrc => evt.line.src = Arc::from(value.as_str()),
@@ -285,6 +286,12 @@ impl Static {
             _ => false,
         }
     }
+}
+
+/// Sets `dst` to `value` in the memory `dst` already has.
+fn set_text(dst: &mut String, value: &str) {
+    dst.clear();
+    dst.push_str(value);
 }
 
 fn map_of(evt: &mut Event, kind: MapKind) -> &mut crate::event::StrMap {
