@@ -110,7 +110,7 @@ pub fn replay_test(paths: &HubPaths, test: &HubTest) -> anyhow::Result<Replayed>
     for raw in read_lines(&log)?.lines {
         let evt = source.event(raw, ExpectMode::TimeMachine);
         for a in pipeline.process(evt, Some(&mut out.parser_results)) {
-            out.overflows.push(a.event);
+            out.overflows.push(a.into_dump_event());
         }
     }
     sort_like_hubtest(&mut out.overflows);

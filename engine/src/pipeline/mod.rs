@@ -65,9 +65,23 @@ pub struct AlertRecord {
     /// Whether a postoverflow whitelisted it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub whitelisted: bool,
-    /// The overflow event after postoverflows (CrowdSec's bucket dump entry).
+    /// The overflow event after postoverflows, without its first API alert: that is
+    /// `alert`, moved out of it. [`AlertRecord::into_dump_event`] puts it back (CrowdSec's
+    /// bucket dump entry).
     #[serde(skip)]
     pub event: Event,
+}
+
+impl AlertRecord {
+    /// The overflow event as CrowdSec dumps it: [`Self::event`] with `alert` back in its
+    /// place.
+    pub fn into_dump_event(self) -> Event {
+        let mut evt = self.event;
+        if let Some(first) = evt.overflow.as_mut().and_then(|o| o.api_alerts.first_mut()) {
+            *first = self.alert;
+        }
+        evt
+    }
 }
 
 /// Parsers, scenarios, postoverflows and profiles, loaded once; buckets live in `S` (in memory
@@ -402,10 +416,12 @@ impl<S: BucketStore> Pipeline<S> {
             let _ = po.parse(&mut evt, collector);
         }
         let whitelisted = evt.whitelisted;
+        // Moved out, not copied (its events and their meta): `into_dump_event` puts it back.
         let api = evt
             .overflow
-            .as_ref()
-            .and_then(|o| o.alert().cloned())
+            .as_mut()
+            .and_then(|o| o.api_alerts.first_mut())
+            .map(std::mem::take)
             .unwrap_or_default();
         if let Some(h) = &self.history {
             h.set_now(at.nanos);
