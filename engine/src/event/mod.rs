@@ -125,20 +125,14 @@ impl Event {
             (&mut self.meta, &mut done.meta),
             (&mut self.enriched, &mut done.enriched),
         ] {
-            if mine.is_empty() {
-                old.clear();
-                std::mem::swap(mine, old);
-            }
+            take_memory(mine, old, StrMap::is_empty, StrMap::clear);
         }
         for (mine, old) in [
             (&mut self.str_time, &mut done.str_time),
             (&mut self.str_time_format, &mut done.str_time_format),
             (&mut self.marshaled_time, &mut done.marshaled_time),
         ] {
-            if mine.is_empty() {
-                old.clear();
-                std::mem::swap(mine, old);
-            }
+            take_memory(mine, old, String::is_empty, String::clear);
         }
     }
 
@@ -201,5 +195,13 @@ impl Acquisition {
     /// A fresh event for `raw` in `mode`.
     pub fn event(&self, raw: String, mode: ExpectMode) -> Event {
         Event::from_line(self.line(raw), mode)
+    }
+}
+
+/// Gives `mine`, when it is empty, the memory of `old` (emptied).
+fn take_memory<T>(mine: &mut T, old: &mut T, is_empty: fn(&T) -> bool, clear: fn(&mut T)) {
+    if is_empty(mine) {
+        clear(old);
+        std::mem::swap(mine, old);
     }
 }
