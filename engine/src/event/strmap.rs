@@ -5,8 +5,8 @@
 //! whole map is cheap to clone for a parser dump. A cleared map keeps its entries as spare
 //! slots: the next line's parsers set the same keys in the same order, so an insertion finds
 //! its key already in the slot and only writes the value, into the slot's own buffer when the
-//! value is long. Keys never come from attackers (they are grok
-//! field names and static targets), so a linear scan cannot be driven quadratic.
+//! value is long. Keys never come from attackers (they are grok field names and static
+//! targets), so a linear scan cannot be driven quadratic.
 
 use std::borrow::Cow;
 
