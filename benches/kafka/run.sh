@@ -15,12 +15,15 @@
 #      lines/s for 30 s): produce of the overflowing line → decision record, p50/p99.
 #   6. Restore: `restore_bench` writes BUCKETS real buckets to a changelog partition, then
 #      restores them into an empty state dir and loads them (BUCKETS=1000000).
+#   ONLY=idle instead: the CPU an idle `ingest` (tailing a file nobody writes) and an idle
+#      `processor` (no lines) use over 30 s, after 10 s to settle, per thread.
 #
 #   benches/kafka/run.sh [OUTDIR]      (default ~/.cache/hivewall/kafka-bench; LINES=500000,
 #                                       HOSTS=1: split the log into HOSTS files; ONLY=one:
 #                                       steps 1-3 only, to compare two builds' processor,
 #                                       with the broker's CPU time during step 3;
-#                                       ONLY=latency: step 5 only; PROC_ARGS: more
+#                                       ONLY=latency: step 5 only; ONLY=idle: see
+#                                       above; PROC_ARGS: more
 #                                       processor arguments, e.g. "-X fetch.min.bytes=65536")
 #
 # Needs Java 17 and Maven (kafka.sh), python3. Builds the release binaries unless BIN_DIR is
@@ -107,6 +110,32 @@ fresh() {
     "$HW" --log-level warn ingest --brokers "$B" --once --type syslog "${INPUTS[@]}" 2>>"$OUT/ingest.log"
     produce_s=$(since "$t0")
 }
+# idle_step KIND: KIND (ingest|processor) started on the idle broker; its CPU over 30 s.
+idle_step() {
+    local kind="$1" p a b
+    rm -rf "$OUT/idle-state"
+    : >"$OUT/idle.log"
+    if [ "$kind" = ingest ]; then
+        "$HW" --log-level warn --state-dir "$OUT/idle-state" ingest --brokers "$B" --type syslog "$OUT/idle.log" 2>/dev/null &
+    else
+        "$HW" --log-level warn --state-dir "$OUT/idle-state" processor --brokers "$B" 2>/dev/null &
+    fi
+    p=$!
+    PIDS=("$p")
+    sleep 10
+    a=$(awk '{ print $14 + $15 }' "/proc/$p/stat")
+    sleep 30
+    b=$(awk '{ print $14 + $15 }' "/proc/$p/stat")
+    echo "idle $kind: $(python3 -c "import sys; print(f'{(int(sys.argv[2]) - int(sys.argv[1])) / $(getconf CLK_TCK) / 30 * 100:.2f}')" "$a" "$b")% of a core over 30 s;" \
+        "busy threads (CPU ticks since start): $(for t in /proc/"$p"/task/*; do echo "$(cat "$t/comm")=$(awk '{ print $14 + $15 }' "$t/stat")"; done | grep -v '=0$' | tr '\n' ' ')"
+    kill "$p"; wait "$p" 2>/dev/null || true; PIDS=()
+}
+if [ "${ONLY:-}" = idle ]; then
+    fresh_broker
+    idle_step ingest | tee "$OUT/results-idle.md"
+    idle_step processor | tee -a "$OUT/results-idle.md"
+    exit 0
+fi
 if [ "${ONLY:-}" = latency ]; then
     latency_step
     latency_line | tee "$OUT/results-latency.md"

@@ -1,9 +1,12 @@
 //! What every hivewall service shares: settings read from CrowdSec's `config.yaml`, the
-//! shutdown token and signals, `tracing` set-up and the Prometheus recorder.
+//! shutdown token and signals, `tracing` set-up and the Prometheus recorder, and (feature
+//! `kafka`) Kafka producers that serve their delivery reports without a busy loop.
 //!
 //! It serves `ingest`, `processor`, `decision-api` and `cli`, and must never depend on any of
 //! them nor on `engine`.
 
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

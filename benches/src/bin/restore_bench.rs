@@ -16,7 +16,7 @@ use engine::event::{Acquisition, ExpectMode};
 use engine::pipeline::{Pipeline, Setup};
 use processor::bus::{BusConfig, publish_ops, restore_partition};
 use processor::{PersistentStore, StateDb, prepare};
-use rdkafka::producer::FutureProducer;
+use server_common::kafka::FutureProducer;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

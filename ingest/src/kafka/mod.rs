@@ -17,8 +17,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
+use server_common::kafka::{DeliveryFuture, FutureProducer};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 

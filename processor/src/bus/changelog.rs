@@ -20,8 +20,9 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use rdkafka::{Message, Offset, TopicPartitionList};
+use server_common::kafka::{DeliveryFuture, FutureProducer};
 
 use super::owner::{Owner, Written};
 use super::{BusConfig, BusError, kafka};

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
+use server_common::kafka::FutureProducer;
 use tokio_util::sync::CancellationToken;
 
 use super::changelog::{self, MARKER};

@@ -12,11 +12,12 @@ use std::sync::{Arc, Mutex};
 
 use rdkafka::ClientContext;
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{DeliveryResult, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{DeliveryResult, ProducerContext};
+use server_common::kafka::Polled;
 use tokio::sync::Notify;
 
 /// A producer whose records each carry the [`Acks`] of their batch.
-pub(super) type CountingProducer = ThreadedProducer<Counting>;
+pub(super) type CountingProducer = Polled<Counting>;
 
 /// The producer context of [`CountingProducer`].
 pub(super) struct Counting;

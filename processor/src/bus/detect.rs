@@ -14,7 +14,7 @@ use engine::pipeline::{Pipeline, Setup};
 use rdkafka::Message;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
-use rdkafka::producer::FutureProducer;
+use server_common::kafka::FutureProducer;
 use tokio_util::sync::CancellationToken;
 
 use super::changelog::{self, RestoreStats};
@@ -357,7 +357,7 @@ fn tick(
     parts: &mut HashMap<i32, Part>,
     producer: &FutureProducer,
     cfg: &BusConfig,
-    pending: &mut Vec<rdkafka::producer::DeliveryFuture>,
+    pending: &mut Vec<server_common::kafka::DeliveryFuture>,
     stats: &mut DetectStats,
 ) -> Result<usize, BusError> {
     let now = std::time::SystemTime::now();

@@ -1,7 +1,8 @@
 //! Alerts and their decisions onto the bus.
 
 use engine::pipeline::AlertRecord;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
+use server_common::kafka::FutureProducer;
 use sha2::{Digest, Sha256};
 
 use super::detect::DetectStats;
@@ -43,7 +44,7 @@ pub(super) fn emit(
     producer: &FutureProducer,
     cfg: &BusConfig,
     alerts: Vec<AlertRecord>,
-    pending: &mut Vec<rdkafka::producer::DeliveryFuture>,
+    pending: &mut Vec<server_common::kafka::DeliveryFuture>,
     stats: &mut DetectStats,
 ) -> Result<(), BusError> {
     let now = chrono::Utc::now();

@@ -52,7 +52,7 @@ pub(super) async fn flush(
     consumer: &StreamConsumer<DetectContext>,
     cfg: &BusConfig,
     held: &mut Held,
-    pending: &mut Vec<rdkafka::producer::DeliveryFuture>,
+    pending: &mut Vec<server_common::kafka::DeliveryFuture>,
     wait: Wait,
 ) -> Result<(), BusError> {
     let mut tpl = TopicPartitionList::new();

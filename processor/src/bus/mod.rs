@@ -293,7 +293,7 @@ pub(crate) fn same_partitions<C: rdkafka::consumer::ConsumerContext + 'static>(
 
 /// Waits for every delivery future; the first failure is the error.
 pub(crate) async fn acked(
-    pending: &mut Vec<rdkafka::producer::DeliveryFuture>,
+    pending: &mut Vec<server_common::kafka::DeliveryFuture>,
 ) -> Result<(), BusError> {
     for f in pending.drain(..) {
         match f.await {

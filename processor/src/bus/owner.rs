@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, Producer};
+use rdkafka::producer::Producer;
+use server_common::kafka::{DeliveryFuture, FutureProducer};
 
 use super::changelog::{marker_offset, publish};
 use super::{BusConfig, BusError, kafka};

@@ -12,7 +12,8 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use engine::event::{Acquisition, ExpectMode};
 use engine::pipeline::{Pipeline, Setup};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
+use server_common::kafka::FutureProducer;
 use tokio_util::sync::CancellationToken;
 
 use super::tests::{Decisions, brokers, bus_config, bus_topics, clock, read_decisions};

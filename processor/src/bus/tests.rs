@@ -14,8 +14,9 @@ use engine::pipeline::{Pipeline, Setup};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use rdkafka::{ClientConfig, Message};
+use server_common::kafka::FutureProducer;
 use tokio_util::sync::CancellationToken;
 
 use super::{BusConfig, SignalsOut, run_detect, run_parse};
