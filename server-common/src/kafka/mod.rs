@@ -5,8 +5,9 @@
 //! with the time left to its deadline truncated to whole milliseconds, so in the last
 //! millisecond of every 100 it polls without waiting, over and over: about 1% of a core per
 //! producer, busy or idle. An idle processor (two producers before it owns a partition, one
-//! more per owned changelog partition) used 2.1% of a core that way, an idle `ingest` (one)
-//! 2.2%, on every host of a fleet (BENCHMARKS.md, "Idle CPU of the services").
+//! more per owned changelog partition) used 2.1% of a core, 2.0% of it that way; an idle
+//! `ingest` (one producer), on every host of a fleet, 2.2%, 1.1% of it that way (BENCHMARKS.md,
+//! "Idle CPU of the services").
 //!
 //! [`Polled`] is a `BaseProducer` served by a thread of its own that polls only while the
 //! producer has records in flight and sleeps otherwise, woken by the next send. While records
