@@ -2,7 +2,10 @@
 //!
 //! One task per file ([`tail`]) polls it every `poll_interval` (25 ms by default: an append
 //! is seen within that, with no inotify watch to lose on rotation or on network file
-//! systems); this task expands the globs again every `discovery_poll_interval` to pick up new
+//! systems), and every [`IDLE_POLL`] (250 ms) once it has not grown for [`QUIET_AFTER`] (2 s):
+//! each poll is three file-system calls on tokio's blocking pool, which at 40 a second cost an
+//! idle `ingest` ~1% of a core per file (BENCHMARKS.md, "Idle CPU of the services"); a line
+//! written after a quiet spell is seen within 250 ms, and the next ones within 25 ms. This task expands the globs again every `discovery_poll_interval` to pick up new
 //! files. Files present at start-up are read from their end in `tail` mode (CrowdSec's
 //! default) unless a checkpoint says where to resume; files that appear later are read from
 //! their start.
@@ -111,3 +114,7 @@ fn discover(cfg: &FileConfig) -> Vec<String> {
 /// How long a followed path may stay missing before its tailer gives up (discovery picks the
 /// file up again, from its start, if it comes back later).
 const GONE_AFTER: Duration = Duration::from_secs(10);
+/// A file that has not grown for this long is polled every [`IDLE_POLL`].
+const QUIET_AFTER: Duration = Duration::from_secs(2);
+/// How often a quiet file is polled (`poll_interval` if that is longer).
+const IDLE_POLL: Duration = Duration::from_millis(250);

@@ -10,7 +10,7 @@ use tokio::fs::File;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::sync::CancellationToken;
 
-use super::{GONE_AFTER, Start};
+use super::{GONE_AFTER, IDLE_POLL, QUIET_AFTER, Start};
 use crate::lines::{Emitter, Line, Splitter};
 use crate::{FileConfig, Mode};
 
@@ -120,8 +120,12 @@ impl Tailer {
 
     async fn follow(&mut self, mut open: Open) -> Result<(), Stop> {
         let mut missing_since: Option<Instant> = None;
+        // When the file last grew (or following began).
+        let mut grew = Instant::now();
         loop {
-            self.read_available(&mut open).await?;
+            if self.read_available(&mut open).await? {
+                grew = Instant::now();
+            }
             // copytruncate: the file is now shorter than what we read.
             if let Ok(meta) = open.file.metadata().await
                 && meta.len() < open.read_pos
@@ -166,28 +170,36 @@ impl Tailer {
                 self.finish(&open).await?;
                 return Ok(());
             }
+            let wait = if grew.elapsed() >= QUIET_AFTER {
+                self.poll.max(IDLE_POLL)
+            } else {
+                self.poll
+            };
             tokio::select! {
                 () = self.token.cancelled() => return Err(Stop::Shutdown),
-                () = tokio::time::sleep(self.poll) => {}
+                () = tokio::time::sleep(wait) => {}
             }
         }
     }
 
-    /// Reads to the current end of the file, sending every complete line.
-    async fn read_available(&mut self, open: &mut Open) -> Result<(), Stop> {
+    /// Reads to the current end of the file, sending every complete line; whether it read
+    /// anything.
+    async fn read_available(&mut self, open: &mut Open) -> Result<bool, Stop> {
         let mut lines = Vec::new();
+        let mut read = false;
         loop {
             let n = match open.file.read(&mut self.buf).await {
                 Ok(0) => {
                     self.report();
-                    return Ok(());
+                    return Ok(read);
                 }
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(file = %self.path, error = %e, "read error");
-                    return Ok(());
+                    return Ok(read);
                 }
             };
+            read = true;
             self.splitter
                 .feed(&self.buf[..n], open.read_pos, &mut lines);
             open.read_pos += n as u64;

@@ -93,6 +93,45 @@ async fn settle() {
     tokio::time::sleep(Duration::from_millis(150)).await;
 }
 
+/// A file quiet for longer than `QUIET_AFTER` is polled less often, yet its next line is seen
+/// within `IDLE_POLL` (plus room for a loaded machine), and the lines after it at the fast rate
+/// again.
+#[tokio::test]
+async fn a_quiet_file_is_still_followed_and_speeds_up_when_it_grows() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    append(&log, "old\n");
+    let mut r = Running::start(tail_cfg(&log), HashMap::new(), 16);
+    tokio::time::sleep(super::QUIET_AFTER + Duration::from_millis(600)).await;
+    let t0 = Instant::now();
+    append(&log, "after the quiet spell\n");
+    assert_eq!(
+        r.take(1, Duration::from_secs(3)).await,
+        ["after the quiet spell"]
+    );
+    let first = t0.elapsed();
+    assert!(
+        first < Duration::from_millis(700),
+        "first line after quiet took {first:?}"
+    );
+    let mut worst = Duration::ZERO;
+    for i in 0..10 {
+        let t0 = Instant::now();
+        append(&log, &format!("busy {i}\n"));
+        assert_eq!(
+            r.take(1, Duration::from_secs(2)).await,
+            [format!("busy {i}")]
+        );
+        worst = worst.max(t0.elapsed());
+    }
+    assert!(
+        worst < Duration::from_millis(200),
+        "a growing file is polled at the fast rate again: worst {worst:?}"
+    );
+    eprintln!("after quiet: first line in {first:?}, then worst {worst:?}");
+    r.stop().await;
+}
+
 #[tokio::test]
 async fn tail_starts_at_the_end_and_sees_appends_quickly() {
     let dir = tempfile::tempdir().unwrap();
