@@ -15,8 +15,9 @@
 #      lines/s for 30 s): produce of the overflowing line → decision record, p50/p99.
 #   6. Restore: `restore_bench` writes BUCKETS real buckets to a changelog partition, then
 #      restores them into an empty state dir and loads them (BUCKETS=1000000).
-#   ONLY=idle instead: the CPU an idle `ingest` (tailing a file nobody writes) and an idle
-#      `processor` (no lines) use over 30 s, after 10 s to settle, per thread.
+#   ONLY=idle instead: the CPU an idle `ingest` (tailing a file nobody writes), an idle
+#      `processor` (no lines) and one idle after 2,000 lines use over 30 s, after 10 s to
+#      settle, per thread.
 #
 #   benches/kafka/run.sh [OUTDIR]      (default ~/.cache/hivewall/kafka-bench; LINES=500000,
 #                                       HOSTS=1: split the log into HOSTS files; ONLY=one:
@@ -123,6 +124,12 @@ idle_step() {
     p=$!
     PIDS=("$p")
     sleep 10
+    if [ "$kind" = processor-after-lines ]; then
+        # 2,000 lines: the processor then owns every changelog partition (a producer each).
+        head -n 2000 "$AUTH" >"$OUT/idle-lines.log"
+        "$HW" --log-level warn ingest --brokers "$B" --once --type syslog "$OUT/idle-lines.log" 2>/dev/null
+        sleep 10
+    fi
     a=$(awk '{ print $14 + $15 }' "/proc/$p/stat")
     sleep 30
     b=$(awk '{ print $14 + $15 }' "/proc/$p/stat")
@@ -134,6 +141,7 @@ if [ "${ONLY:-}" = idle ]; then
     fresh_broker
     idle_step ingest | tee "$OUT/results-idle.md"
     idle_step processor | tee -a "$OUT/results-idle.md"
+    idle_step processor-after-lines | tee -a "$OUT/results-idle.md"
     exit 0
 fi
 if [ "${ONLY:-}" = latency ]; then
