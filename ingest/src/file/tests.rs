@@ -93,6 +93,20 @@ async fn settle() {
     tokio::time::sleep(Duration::from_millis(150)).await;
 }
 
+/// Appends `n` lines (`PREFIX i`) one at a time, each taken before the next is written; the
+/// longest time from an append to its line.
+async fn worst_append_latency(r: &mut Running, log: &Path, prefix: &str, n: usize) -> Duration {
+    let mut worst = Duration::ZERO;
+    for i in 0..n {
+        let t0 = Instant::now();
+        append(log, &format!("{prefix} {i}\n"));
+        let got = r.take(1, Duration::from_secs(2)).await;
+        worst = worst.max(t0.elapsed());
+        assert_eq!(got, [format!("{prefix} {i}")]);
+    }
+    worst
+}
+
 /// A file quiet for longer than `QUIET_AFTER` is polled less often, yet its next line is seen
 /// within `IDLE_POLL` (plus room for a loaded machine), and the lines after it at the fast rate
 /// again.
@@ -114,16 +128,7 @@ async fn a_quiet_file_is_still_followed_and_speeds_up_when_it_grows() {
         first < Duration::from_millis(700),
         "first line after quiet took {first:?}"
     );
-    let mut worst = Duration::ZERO;
-    for i in 0..10 {
-        let t0 = Instant::now();
-        append(&log, &format!("busy {i}\n"));
-        assert_eq!(
-            r.take(1, Duration::from_secs(2)).await,
-            [format!("busy {i}")]
-        );
-        worst = worst.max(t0.elapsed());
-    }
+    let worst = worst_append_latency(&mut r, &log, "busy", 10).await;
     assert!(
         worst < Duration::from_millis(200),
         "a growing file is polled at the fast rate again: worst {worst:?}"
@@ -139,14 +144,7 @@ async fn tail_starts_at_the_end_and_sees_appends_quickly() {
     append(&log, "old line 1\nold line 2\n");
     let mut r = Running::start(tail_cfg(&log), HashMap::new(), 16);
     settle().await;
-    let mut worst = Duration::ZERO;
-    for i in 0..20 {
-        let t0 = Instant::now();
-        append(&log, &format!("new {i}\n"));
-        let got = r.take(1, Duration::from_secs(2)).await;
-        worst = worst.max(t0.elapsed());
-        assert_eq!(got, [format!("new {i}")]);
-    }
+    let worst = worst_append_latency(&mut r, &log, "new", 20).await;
     // 25 ms polling measures ~30 ms worst here; the bound leaves room for a loaded machine.
     assert!(
         worst < Duration::from_millis(200),
