@@ -58,6 +58,24 @@ fn map(m: &[(&str, &str)]) -> StrMap {
     m.iter().copied().collect()
 }
 
+/// The map of `pairs`, in the memory of `spare` (taken).
+fn map_into(spare: &mut StrMap, pairs: &[(&str, &str)]) -> StrMap {
+    let mut m = std::mem::take(spare);
+    m.clear();
+    for (k, v) in pairs {
+        m.insert(k, v);
+    }
+    m
+}
+
+/// `t` as a `String`, in the memory of `spare` (taken).
+fn text(spare: &mut String, t: &str) -> String {
+    let mut s = std::mem::take(spare);
+    s.clear();
+    s.push_str(t);
+    s
+}
+
 /// The shared parts of the last events read (source, module, labels, stage): a partition's
 /// events mostly come from a few sources, and each of these parts was an allocation per
 /// event. Keep one per reader ([`Event::from_body_with`]).
@@ -121,6 +139,19 @@ impl Event {
     /// [`Event::from_body`] sharing the source, module, labels and stage with the events read
     /// before through `cache` when they are the same.
     pub fn from_body_with(b: &EventBody<'_>, cache: &mut BodyCache) -> Result<Event, RecordError> {
+        Self::from_body_reusing(b, cache, &mut Event::default())
+    }
+
+    /// [`Event::from_body_with`] writing the maps (`Parsed`, `Enriched`, `Meta`) and texts
+    /// (the raw line, `StrTime`, `StrTimeFormat`, `MarshaledTime`) into the memory of `spare`,
+    /// the last event read once it is done with (taken, left empty): a stream of records from
+    /// one partition sets the same keys in the same order, so a map's entries are written in
+    /// place ([`StrMap`]'s spare slots) instead of allocated per event.
+    pub fn from_body_reusing(
+        b: &EventBody<'_>,
+        cache: &mut BodyCache,
+        spare: &mut Event,
+    ) -> Result<Event, RecordError> {
         let labels = match &cache.labels {
             Some(l) if l.len() == b.labels.len() && l.iter().eq(b.labels.iter().copied()) => {
                 Arc::clone(l)
@@ -148,22 +179,22 @@ impl Event {
             whitelisted: b.whitelisted,
             stage: shared(&mut cache.stage, b.stage),
             line: Line {
-                raw: b.raw.to_string(),
+                raw: text(&mut spare.line.raw, b.raw),
                 src: shared(&mut cache.src, b.src),
                 time: read_time("line.time", b.line_time)?,
                 labels,
                 module: shared(&mut cache.module, b.module),
                 process: b.line_process,
             },
-            parsed: map(&b.parsed),
-            enriched: map(&b.enriched),
+            parsed: map_into(&mut spare.parsed, &b.parsed),
+            enriched: map_into(&mut spare.enriched, &b.enriched),
             unmarshaled,
             time: read_time("time", b.time)?,
-            str_time: b.str_time.to_string(),
-            str_time_format: b.str_time_format.to_string(),
-            marshaled_time: b.marshaled_time.to_string(),
+            str_time: text(&mut spare.str_time, b.str_time),
+            str_time_format: text(&mut spare.str_time_format, b.str_time_format),
+            marshaled_time: text(&mut spare.marshaled_time, b.marshaled_time),
             process: b.process,
-            meta: map(&b.meta),
+            meta: map_into(&mut spare.meta, &b.meta),
             ..Event::default()
         })
     }

@@ -393,6 +393,55 @@ fn a_body_cache_shares_only_equal_parts() {
     assert!(!Arc::ptr_eq(&eb.line.labels, &ec.line.labels));
 }
 
+/// Records decoded into the last event's memory read exactly as decoded fresh, whether the
+/// next one has more keys, fewer, other ones or shorter texts; the memory is taken over.
+#[test]
+fn records_decoded_into_the_last_events_memory_read_as_fresh_ones() {
+    use crate::event::{BodyCache, event_to_json};
+    use wire::event::EventBody;
+    let long = EventBody {
+        src: "/var/log/auth.log",
+        module: "file",
+        labels: vec![("type", "syslog")],
+        stage: "s01-parse",
+        raw: "Dec  4 12:00:00 host sshd[1]: Failed password for root from 192.0.2.1 port 22",
+        parsed: vec![("program", "sshd"), ("message", "Failed password for root")],
+        enriched: vec![("MarshaledTime", "2026-12-04T12:00:00Z")],
+        meta: vec![("source_ip", "192.0.2.1"), ("log_type", "ssh_failed-auth")],
+        str_time: "Dec  4 12:00:00",
+        str_time_format: "Jan _2 15:04:05",
+        marshaled_time: "2026-12-04T12:00:00Z",
+        ..EventBody::default()
+    };
+    let short = EventBody {
+        raw: "x",
+        parsed: vec![("program", "cron")],
+        enriched: vec![],
+        meta: vec![("log_type", "other"), ("user", "bob"), ("service", "cron")],
+        str_time: "",
+        marshaled_time: "2026",
+        ..long.clone()
+    };
+    let (mut cache, mut spare) = (BodyCache::default(), Event::default());
+    for (i, body) in [&long, &short, &long, &long, &short]
+        .into_iter()
+        .enumerate()
+    {
+        let reused = Event::from_body_reusing(body, &mut cache, &mut spare).unwrap();
+        let fresh = Event::from_body(body).unwrap();
+        assert_eq!(event_to_json(&reused), event_to_json(&fresh), "record {i}");
+        assert!(
+            spare.parsed.is_empty() && spare.line.raw.is_empty(),
+            "taken"
+        );
+        spare = reused;
+    }
+    // The second long record went into the first one's memory: its raw line did not grow.
+    let cap = spare.line.raw.capacity();
+    let again = Event::from_body_reusing(&long, &mut cache, &mut spare).unwrap();
+    assert_eq!(again.line.raw.capacity(), cap);
+}
+
 #[test]
 fn an_event_reusing_maps_keeps_none_of_the_last_ones_entries() {
     let acq = Acquisition::new("f", "file", "syslog", []);

@@ -218,6 +218,8 @@ pub async fn run_detect(
     let mut names: Option<HashMap<String, usize>> = None;
     // Source, labels and stage of the last event read, shared by the next ones that match.
     let mut bodies = engine::event::BodyCache::default();
+    // The last event poured, whose maps and texts the next one is decoded into.
+    let mut spare = Event::default();
     let mut stats = DetectStats::default();
     let mut pending = Vec::new();
     let mut since_flush = 0usize;
@@ -303,10 +305,12 @@ pub async fn run_detect(
         let mut json = None;
         let record = wire::event::decode_event(msg.payload(), &mut json)
             .map_err(|e| e.to_string())
-            .and_then(|r| match Event::from_body_with(&r.body, &mut bodies) {
-                Ok(e) => Ok((r, e)),
-                Err(e) => Err(e.to_string()),
-            });
+            .and_then(
+                |r| match Event::from_body_reusing(&r.body, &mut bodies, &mut spare) {
+                    Ok(e) => Ok((r, e)),
+                    Err(e) => Err(e.to_string()),
+                },
+            );
         match record {
             Err(e) => {
                 stats.bad_records += 1;
@@ -333,6 +337,7 @@ pub async fn run_detect(
                 part.idle.note(&part.pipeline, now);
                 part.decided |= alerts.iter().any(|a| !a.decisions.is_empty());
                 emit(&producer, cfg, alerts, &mut pending, &mut stats)?;
+                spare = evt;
             }
         }
         part.next = msg.offset() + 1;
