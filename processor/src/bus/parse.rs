@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use engine::clock::Clock;
-use engine::event::ExpectMode;
+use engine::event::{Event, ExpectMode};
 use engine::pipeline::{Pipeline, Setup};
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -78,6 +78,9 @@ pub async fn run_parse(
     let mut last_line = None;
     // Buffers of the event being written, reused (the producer copies each record).
     let (mut body, mut payload) = (Vec::new(), Vec::new());
+    // The last event written, whose maps and texts the next line's event takes over
+    // (`Event::reuse_maps`, as `run` and `replay` do).
+    let mut spare = Event::default();
     // Batches whose records are in flight, committed in order once acknowledged: the loop
     // does not wait for the broker, and at most a few batches are unacknowledged.
     let (to_commit, committing) = mpsc::channel::<Batch>(4);
@@ -129,6 +132,7 @@ pub async fn run_parse(
             Ok(line) => {
                 let acq = sources.get(&line.src, &line.module, &line.labels);
                 let mut evt = acq.event(line.raw, ExpectMode::Live);
+                evt.reuse_maps(&mut spare);
                 evt.line.time = line
                     .time
                     .as_deref()
@@ -166,6 +170,7 @@ pub async fn run_parse(
                         }
                         stats.events += 1;
                     }
+                    spare = evt;
                 }
             }
         }
