@@ -15,6 +15,8 @@
 #      lines/s for 30 s): produce of the overflowing line → decision record, p50/p99.
 #   6. Restore: `restore_bench` writes BUCKETS real buckets to a changelog partition, then
 #      restores them into an empty state dir and loads them (BUCKETS=1000000).
+#   ONLY=cg instead: instructions a line in the parse stage's parsing (`ParserSet::parse`,
+#      callgrind) of a processor over the first CG_LINES (20000) lines, through a fresh broker.
 #   ONLY=idle instead: the CPU an idle `ingest` (tailing a file nobody writes), an idle
 #      `processor` (no lines) and one idle after 2,000 lines use over 30 s, after 10 s to
 #      settle, per thread.
@@ -137,6 +139,19 @@ idle_step() {
         "busy threads (CPU ticks since start): $(for t in /proc/"$p"/task/*; do echo "$(cat "$t/comm")=$(awk '{ print $14 + $15 }' "$t/stat")"; done | grep -v '=0$' | tr '\n' ' ')"
     kill "$p"; wait "$p" 2>/dev/null || true; PIDS=()
 }
+if [ "${ONLY:-}" = cg ]; then
+    CG_LINES="${CG_LINES:-20000}"
+    fresh_broker
+    head -n "$CG_LINES" "$AUTH" >"$OUT/cg-lines.log"
+    "$HW" --log-level warn ingest --brokers "$B" --once --type syslog "$OUT/cg-lines.log" 2>/dev/null
+    rm -rf "$OUT/cg-state"
+    ins=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect='engine::parser::ParserSet::parse' \
+        "$HW" --log-level warn --state-dir "$OUT/cg-state" processor --brokers "$B" --idle-exit 10 2>&1 |
+        awk '/Collected :/ { print $4 }')
+    echo "parse stage, ParserSet::parse: $ins instructions for $CG_LINES lines, $((ins / CG_LINES)) a line" |
+        tee "$OUT/results-cg.md"
+    exit 0
+fi
 if [ "${ONLY:-}" = idle ]; then
     fresh_broker
     idle_step ingest | tee "$OUT/results-idle.md"

@@ -5,10 +5,10 @@
 //! systems), and every [`IDLE_POLL`] (250 ms) once it has not grown for [`QUIET_AFTER`] (2 s):
 //! each poll is three file-system calls on tokio's blocking pool, which at 40 a second cost an
 //! idle `ingest` ~1% of a core per file (BENCHMARKS.md, "Idle CPU of the services"); a line
-//! written after a quiet spell is seen within 250 ms, and the next ones within 25 ms. This task expands the globs again every `discovery_poll_interval` to pick up new
-//! files. Files present at start-up are read from their end in `tail` mode (CrowdSec's
-//! default) unless a checkpoint says where to resume; files that appear later are read from
-//! their start.
+//! written after a quiet spell is seen within 250 ms, and the next ones within 25 ms. This
+//! task expands the globs again every `discovery_poll_interval` to pick up new files. Files
+//! present at start-up are read from their end in `tail` mode (CrowdSec's default) unless a
+//! checkpoint says where to resume; files that appear later are read from their start.
 
 mod tail;
 #[cfg(test)]
