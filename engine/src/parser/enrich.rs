@@ -13,7 +13,7 @@ use chrono::Datelike;
 use crate::clock::Clock;
 use crate::event::{Event, ExpectMode};
 use crate::geoip::GeoIp;
-use crate::time::{format_rfc3339_nano, parse_date};
+use crate::time::{RFC3339_MAX, format_rfc3339_nano, parse_date, write_rfc3339_nano};
 
 /// A resolved enrichment method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,10 +87,14 @@ impl EnrichCtx {
         }
     }
 
-    /// Runs a method; returns the entries to merge into `evt.Enriched`.
+    /// Runs a method; returns the entries to merge into `evt.Enriched` (`ParseDate` writes its
+    /// one entry, `MarshaledTime`, itself: no allocation for a line's date).
     pub fn run(&self, m: Enricher, value: &str, evt: &mut Event) -> Vec<(&'static str, String)> {
         match m {
-            Enricher::ParseDate => self.parse_date(value, evt),
+            Enricher::ParseDate => {
+                self.parse_date(value, evt);
+                Vec::new()
+            }
             Enricher::UnmarshalJson => {
                 if let Ok(serde_json::Value::Object(map)) =
                     serde_json::from_str::<serde_json::Value>(&evt.line.raw)
@@ -108,53 +112,73 @@ impl EnrichCtx {
         }
     }
 
-    fn parse_date(&self, value: &str, evt: &mut Event) -> Vec<(&'static str, String)> {
+    /// Sets `evt.Enriched.MarshaledTime` (and the event's time in time-machine mode).
+    fn parse_date(&self, value: &str, evt: &mut Event) {
         let now = self.clock.now();
         if !value.is_empty() {
-            let fmt = evt.str_time_format.as_str();
             let year = now.year();
             // Lines of a busy log share their timestamp with the line before: the last
             // parse's result is kept (it depends on the text, the layout and the year only).
-            let hit = LAST_DATE.with_borrow(|last| {
-                last.as_ref()
-                    .filter(|m| m.value == value && m.fmt == fmt && m.year == year)
-                    .map(|m| (m.time, m.text.clone()))
-            });
-            let parsed = hit.or_else(|| {
-                let (t, layout) = parse_date(value, (!fmt.is_empty()).then_some(fmt), year)?;
-                let text = if layout == "unix" {
-                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                } else {
-                    format_rfc3339_nano(&t)
-                };
-                // The memo's buffers are reused: a miss (most lines of a log whose
-                // timestamps tick every second) costs no allocation for the key.
-                LAST_DATE.with_borrow_mut(|last| {
-                    let m = last.get_or_insert_with(DateMemo::default);
+            let done = LAST_DATE.with_borrow_mut(|last| {
+                let m = last.get_or_insert_with(DateMemo::default);
+                let fmt = evt.str_time_format.as_str();
+                let hit = m.ok && m.value == value && m.fmt == fmt && m.year == year;
+                if !hit {
+                    let Some((t, layout)) =
+                        parse_date(value, (!fmt.is_empty()).then_some(fmt), year)
+                    else {
+                        return false;
+                    };
+                    // The memo's buffers are reused: a miss (most lines of a log whose
+                    // timestamps tick every second) allocates nothing.
+                    m.text.clear();
+                    let mut buf = [0u8; RFC3339_MAX];
+                    match write_rfc3339_nano(&t, &mut buf).filter(|_| layout != "unix") {
+                        Some(n) => m
+                            .text
+                            .push_str(std::str::from_utf8(&buf[..n]).unwrap_or("")),
+                        None if layout == "unix" => m
+                            .text
+                            .push_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                        None => m.text.push_str(&format_rfc3339_nano(&t)),
+                    }
                     m.value.clear();
                     m.value.push_str(value);
                     m.fmt.clear();
                     m.fmt.push_str(fmt);
                     m.year = year;
                     m.time = t;
-                    m.text.clone_from(&text);
-                });
-                Some((t, text))
-            });
-            if let Some((t, text)) = parsed {
-                if evt.expect_mode == ExpectMode::TimeMachine {
-                    evt.time = Some(t);
+                    m.ok = true;
                 }
-                return vec![("MarshaledTime", text)];
+                if evt.expect_mode == ExpectMode::TimeMachine {
+                    evt.time = Some(m.time);
+                }
+                evt.enriched.insert("MarshaledTime", &m.text);
+                true
+            });
+            if done {
+                return;
             }
         }
-        vec![("MarshaledTime", format_rfc3339_nano(&now.fixed_offset()))]
+        let mut buf = [0u8; RFC3339_MAX];
+        let now = now.fixed_offset();
+        match write_rfc3339_nano(&now, &mut buf) {
+            Some(n) => evt.enriched.insert(
+                "MarshaledTime",
+                std::str::from_utf8(&buf[..n]).unwrap_or(""),
+            ),
+            None => evt
+                .enriched
+                .insert("MarshaledTime", &format_rfc3339_nano(&now)),
+        }
     }
 }
 
 /// The last date [`EnrichCtx::parse_date`] parsed on this thread.
 #[derive(Default)]
 struct DateMemo {
+    /// Whether the fields hold a parse (not before the first).
+    ok: bool,
     value: String,
     fmt: String,
     year: i32,
@@ -195,6 +219,9 @@ mod tests {
             ("02/12/2025 04:12:21", "02/01/2006 15:04:05", 2025),
             ("02/12/2025 04:12:21", "", 2025),
             ("Dec  2 04:12:21", "", 2025),
+            ("1700000000", "", 2025),
+            ("1700000000", "", 2025),
+            ("Dec  2 04:12:21", "", 2025),
         ];
         for (value, fmt, year) in steps {
             let mut evt = Event {
@@ -203,13 +230,21 @@ mod tests {
                 ..Event::default()
             };
             let got = at(year).run(Enricher::ParseDate, value, &mut evt);
+            assert!(got.is_empty(), "ParseDate writes its entry itself");
             let (t, _) = parse_date(value, (!fmt.is_empty()).then_some(fmt), year).unwrap();
             assert_eq!(
-                got,
-                vec![("MarshaledTime", format_rfc3339_nano(&t))],
+                evt.enriched.get("MarshaledTime"),
+                Some(format_rfc3339_nano(&t).as_str()),
                 "{value} {fmt} {year}"
             );
             assert_eq!(evt.time, Some(t));
         }
+        // A text no layout reads, after a parsed one: "now", not the kept date.
+        let mut evt = Event::default();
+        at(2025).run(Enricher::ParseDate, "Dec  2 04:12:99", &mut evt);
+        assert_eq!(
+            evt.enriched.get("MarshaledTime"),
+            Some("2025-06-01T00:00:00Z")
+        );
     }
 }

@@ -9,7 +9,9 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, Months, NaiveDate, TimeZone, Timelike};
 
-use super::goformat::go_parse;
+use std::sync::LazyLock;
+
+use super::goformat::{Layout, go_parse, go_parse_layout};
 
 /// The layouts CrowdSec tries, in order, when the parser gave no (working) `StrTimeFormat`.
 pub const LAYOUTS: [&str; 16] = [
@@ -31,8 +33,13 @@ pub const LAYOUTS: [&str; 16] = [
     "2006-01-02T15:04:05",
 ];
 
-fn with_layout(s: &str, layout: &str, default_year: i32) -> Option<DateTime<FixedOffset>> {
-    let t = go_parse(s, layout)?;
+/// [`LAYOUTS`], each cut once.
+static CUT: LazyLock<Vec<Layout>> =
+    LazyLock::new(|| LAYOUTS.iter().map(|l| Layout::new(l)).collect());
+
+/// What `time.Parse` gave, as CrowdSec keeps it: Go's zero time is a failure, a year-less
+/// layout's year 0 becomes `default_year`.
+fn with_year(t: DateTime<FixedOffset>, default_year: i32) -> Option<DateTime<FixedOffset>> {
     let zero = NaiveDate::from_ymd_opt(1, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
     if Some(t.naive_utc()) == zero {
         return None;
@@ -85,20 +92,21 @@ pub fn parse_date<'a>(
     if s.is_empty() {
         return None;
     }
-    let layouts = strtime_format
-        .filter(|f| !f.is_empty())
-        .into_iter()
-        .chain(LAYOUTS);
+    if let Some(f) = strtime_format.filter(|f| !f.is_empty())
+        && let Some(t) = go_parse(s, f).and_then(|t| with_year(t, default_year))
+    {
+        return Some((t, f));
+    }
     // A layout that starts with a digit (a numeric element, or a literal digit) needs a value
     // that starts with one: checked before the layout is walked (syslog's `Jan  2 15:04:05`
     // is tried after five such layouts).
     let digit_first = s.as_bytes()[0].is_ascii_digit();
-    for layout in layouts {
+    for (layout, cut) in LAYOUTS.iter().zip(CUT.iter()) {
         if !digit_first && layout.as_bytes().first().is_some_and(u8::is_ascii_digit) {
             continue;
         }
-        if let Some(t) = with_layout(s, layout, default_year) {
-            return Some((t, layout));
+        if let Some(t) = go_parse_layout(s, cut).and_then(|t| with_year(t, default_year)) {
+            return Some((t, *layout));
         }
     }
     unix(s).map(|t| (t, "unix"))

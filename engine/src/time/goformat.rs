@@ -162,7 +162,11 @@ fn digits(v: &str, n: usize) -> Option<(u32, &str)> {
 
 /// Matches a name from `names` (full or 3-letter) case-insensitively; returns its index.
 fn name<'v>(v: &'v str, names: &[&str], long: bool) -> Option<(usize, &'v str)> {
+    let first = v.as_bytes().first()?.to_ascii_lowercase();
     names.iter().enumerate().find_map(|(i, n)| {
+        if n.as_bytes()[0].to_ascii_lowercase() != first {
+            return None;
+        }
         let n = if long { *n } else { &n[..3] };
         let head = v.get(..n.len())?;
         head.eq_ignore_ascii_case(n).then(|| (i, &v[n.len()..]))
@@ -170,21 +174,32 @@ fn name<'v>(v: &'v str, names: &[&str], long: bool) -> Option<(usize, &'v str)> 
 }
 
 /// Go's literal matching, where a run of layout spaces matches a run of value spaces.
-fn skip<'v>(mut v: &'v str, lit: &str) -> Option<&'v str> {
-    let mut lit = lit;
-    while let Some(c) = lit.chars().next() {
-        if c == ' ' {
-            if !v.is_empty() && !v.starts_with(' ') {
+fn skip<'v>(value: &'v str, lit: &str) -> Option<&'v str> {
+    if lit.is_empty() {
+        return Some(value);
+    }
+    // Byte by byte: a literal's bytes equal to the value's are whole characters of both, so
+    // the value is cut at a character boundary.
+    let (mut v, mut lit) = (value.as_bytes(), lit.as_bytes());
+    while let Some(&c) = lit.first() {
+        if c == b' ' {
+            if v.first().is_some_and(|&b| b != b' ') {
                 return None;
             }
-            lit = lit.trim_start_matches(' ');
-            v = v.trim_start_matches(' ');
+            (lit, v) = (without_spaces(lit), without_spaces(v));
             continue;
         }
-        v = v.strip_prefix(c)?;
-        lit = &lit[c.len_utf8()..];
+        if v.first() != Some(&c) {
+            return None;
+        }
+        (v, lit) = (&v[1..], &lit[1..]);
     }
-    Some(v)
+    value.get(value.len() - v.len()..)
+}
+
+/// `b` without its leading `' '` bytes (only spaces: Go's layout spaces match spaces).
+fn without_spaces(b: &[u8]) -> &[u8] {
+    &b[b.iter().take_while(|&&c| c == b' ').count()..]
 }
 
 /// Parses fractional digits `v` (without separator) into nanoseconds.
@@ -196,18 +211,52 @@ fn nanos(frac: &str) -> u32 {
     n
 }
 
+/// A Go layout cut once into its literal runs and elements, for layouts parsed with again and
+/// again ([`super::LAYOUTS`]): walking the layout text cost as much as reading the value.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout(Vec<(&'static str, Option<Tok>)>);
+
+impl Layout {
+    pub(crate) fn new(layout: &'static str) -> Self {
+        Layout(Chunks(Some(layout)).collect())
+    }
+}
+
+/// A layout's chunks, cut as they are read: (literal before, element), the last with none.
+#[derive(Clone)]
+struct Chunks<'l>(Option<&'l str>);
+
+impl<'l> Iterator for Chunks<'l> {
+    type Item = (&'l str, Option<Tok>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (lit, tok, rest) = next_chunk(self.0?);
+        self.0 = tok.map(|_| rest);
+        Some((lit, tok))
+    }
+}
+
 /// Parses `value` with a Go layout. Times without a zone are taken as UTC (CrowdSec uses the
 /// local zone). Returns `None` where Go's `time.Parse` returns an error.
 pub fn go_parse(value: &str, layout: &str) -> Option<DateTime<FixedOffset>> {
+    parse_chunks(value, Chunks(Some(layout)))
+}
+
+/// [`go_parse`] with a layout cut beforehand.
+pub(crate) fn go_parse_layout(value: &str, layout: &Layout) -> Option<DateTime<FixedOffset>> {
+    parse_chunks(value, layout.0.iter().copied())
+}
+
+fn parse_chunks<'l, I>(value: &str, mut chunks: I) -> Option<DateTime<FixedOffset>>
+where
+    I: Iterator<Item = (&'l str, Option<Tok>)> + Clone,
+{
     let (mut year, mut month, mut day) = (0i32, 1u32, 1u32);
     let (mut hour, mut min, mut sec, mut nsec) = (0u32, 0u32, 0u32, 0u32);
     let (mut pm, mut am, mut offset, mut zone) = (false, false, None::<i32>, None::<i32>);
     let mut v = value;
-    let mut layout = layout;
-    loop {
-        let (lit, tok, rest) = next_chunk(layout);
+    while let Some((lit, tok)) = chunks.next() {
         v = skip(v, lit)?;
-        layout = rest;
         let Some(tok) = tok else { break };
         match tok {
             Tok::LongYear => (year, v) = digits(v, 4).map(|(y, r)| (y as i32, r))?,
@@ -249,8 +298,10 @@ pub fn go_parse(value: &str, layout: &str) -> Option<DateTime<FixedOffset>> {
             Tok::Second | Tok::ZeroSecond => {
                 (sec, v) = num(v, tok == Tok::ZeroSecond)?;
                 let b = v.as_bytes();
-                let next_is_frac = matches!(next_chunk(layout).1, Some(Tok::Frac(..)))
-                    && next_chunk(layout).0.is_empty();
+                let next_is_frac = chunks
+                    .clone()
+                    .next()
+                    .is_some_and(|(lit, t)| lit.is_empty() && matches!(t, Some(Tok::Frac(..))));
                 if b.len() >= 2
                     && matches!(b[0], b'.' | b',')
                     && b[1].is_ascii_digit()

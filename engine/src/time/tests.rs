@@ -276,3 +276,64 @@ proptest::proptest! {
         );
     }
 }
+
+/// `parse_date` as it was before the layouts were cut once: every layout's text walked per
+/// value, in CrowdSec's order (the reference for the test below).
+fn parse_date_walked(s: &str, year: i32) -> Option<(String, &'static str)> {
+    if s.is_empty() {
+        return None;
+    }
+    LAYOUTS
+        .iter()
+        .find_map(|l| {
+            let t = go_parse(s, l)?;
+            let zero = chrono::NaiveDate::from_ymd_opt(1, 1, 1)?.and_hms_opt(0, 0, 0)?;
+            if t.naive_utc() == zero {
+                return None;
+            }
+            // Year-less layouts: the year as `parse_date` puts it (checked by `layouts` above).
+            let t = if chrono::Datelike::year(&t) == 0 {
+                parse_date(s, Some(l), year)?.0
+            } else {
+                t
+            };
+            Some((format_rfc3339_nano(&t), *l))
+        })
+        .or_else(|| {
+            // The epoch fall-back, which cutting the layouts did not touch.
+            let (t, l) = parse_date(s, None, year).filter(|(_, l)| *l == "unix")?;
+            Some((format_rfc3339_nano(&t), l))
+        })
+}
+
+proptest::proptest! {
+    /// Values written with each of CrowdSec's layouts (then damaged: a byte replaced, the
+    /// text cut, a fraction added after the seconds) parse with the layouts cut once exactly
+    /// as with the layout text walked: same time, same layout, same failures.
+    #[test]
+    fn cut_layouts_parse_as_walked_ones(
+        secs in 0i64..4_102_444_800,
+        nanos in proptest::prop_oneof![0u32..1, 0u32..1_000_000_000],
+        layout in 0..LAYOUTS.len(),
+        damage in 0u8..4,
+        at in 0usize..40,
+        byte in proptest::sample::select(b" 0912:./-+ZTJanMonPM,".to_vec()),
+    ) {
+        let t = chrono::DateTime::from_timestamp(secs, nanos).unwrap().fixed_offset();
+        let mut v = go_format(&t, LAYOUTS[layout]).into_bytes();
+        let at = at.min(v.len().saturating_sub(1));
+        match damage {
+            1 if !v.is_empty() => v[at] = byte,
+            2 => v.truncate(at),
+            3 => {
+                let tail = v.split_off(at.min(v.len()));
+                v.extend_from_slice(b".123");
+                v.extend_from_slice(&tail);
+            }
+            _ => {}
+        }
+        let v = String::from_utf8(v).unwrap();
+        let got = parse_date(&v, None, 2024).map(|(t, l)| (format_rfc3339_nano(&t), l));
+        proptest::prop_assert_eq!(got, parse_date_walked(&v, 2024), "{:?}", v);
+    }
+}
