@@ -44,7 +44,9 @@ enum Step {
         max: Option<u32>,
         greedy: bool,
     },
-    Re(meta::Regex),
+    /// A regex atom, and the bytes its matches start with when it cannot match empty (a text
+    /// starting with another byte fails it without a search).
+    Re(meta::Regex, Option<Bytes>),
     Look(Look),
     Save(usize),
     /// Try the first, then the second.
@@ -251,7 +253,8 @@ fn flush(pending: &mut Vec<Hir>, out: &mut Vec<Step>) -> Option<()> {
         return Some(());
     }
     let hir = Hir::concat(std::mem::take(pending));
-    out.push(Step::Re(atom(&hir)?));
+    let (first, empty) = super::split::first(&hir);
+    out.push(Step::Re(atom(&hir)?, (!empty).then_some(first)));
     Some(())
 }
 
@@ -389,7 +392,8 @@ impl Atoms {
                     }
                     None => false,
                 },
-                Step::Re(re) => {
+                Step::Re(_, Some(first)) if bytes.get(at).is_none_or(|b| !first.has(*b)) => false,
+                Step::Re(re, _) => {
                     match re.search_half(&Input::new(text).range(at..).anchored(Anchored::Yes)) {
                         // Past the match's end, the continuation fails: this atom's other
                         // ends would be next.
