@@ -122,6 +122,30 @@ fn sources_of(sc: &Scenario, evt: &Queued) -> Result<BTreeMap<String, Source>, S
     Ok(out)
 }
 
+/// Every field [`sources_of`] reads of an event for an `Ip`-scoped scenario.
+const IP_SOURCE_FIELDS: ([&str; 2], [&str; 6]) = (
+    ["source_ip", "SourceRange"],
+    [
+        "ASNumber",
+        "ASNNumber",
+        "IsoCode",
+        "ASNOrg",
+        "Latitude",
+        "Longitude",
+    ],
+);
+
+/// Whether [`sources_of`] gives `b` what it gave `a`: an `Ip` scope (no expression to
+/// evaluate), neither an overflow, and the same text in every field it reads.
+fn same_ip_source(sc: &Scenario, a: &Queued, b: &Queued) -> bool {
+    let (meta, enriched) = IP_SOURCE_FIELDS;
+    sc.config.scope.kind() == SCOPE_IP
+        && !a.is_overflow()
+        && !b.is_overflow()
+        && meta.iter().all(|k| a.meta(k) == b.meta(k))
+        && enriched.iter().all(|k| a.enriched(k) == b.enriched(k))
+}
+
 /// Go `EventsFromQueue`: each event's sorted meta and timestamp.
 fn events_of(b: &Bucket) -> Vec<AlertEvent> {
     b.queue
@@ -161,7 +185,14 @@ pub fn new_alert(
     let last = b.last_ts.unwrap_or_default();
     let mut sources = BTreeMap::new();
     let mut source_type = String::new();
+    let mut last_source: Option<&Queued> = None;
     for e in &b.queue.events {
+        // Most events of a bucket come from one address: an event whose source fields are the
+        // last one's gives the same source again, which the map already holds.
+        if last_source.is_some_and(|l| same_ip_source(sc, l, e)) {
+            continue;
+        }
+        last_source = Some(e);
         let srcs = match sources_of(sc, e) {
             Ok(s) => s,
             Err(err) => {

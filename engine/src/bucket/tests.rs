@@ -334,3 +334,41 @@ fn filter_set_meta_reaches_bucket_and_later_scenarios() {
     assert_eq!(e.get_meta("cve"), "");
     assert!(!e.writes.is_dirty());
 }
+
+proptest! {
+    /// An alert's sources hold each address's last event's enrichments and range: the events
+    /// skipped for repeating the one before them change nothing, and every other is read.
+    #[test]
+    fn alert_sources_are_each_address_last_event(
+        evs in proptest::collection::vec((0usize..2, 0usize..2, 0usize..2, 0usize..2), 1..12)
+    ) {
+        let s = set(
+            "type: leaky\nname: t/all\ndescription: d\nfilter: 'true'\ngroupby: \"'all'\"\ncapacity: 20\nleakspeed: 10s\n",
+        );
+        let ips = ["1.1.1.1", "2.2.2.2"];
+        let (ccs, asns, ranges) = (["FR", "DE"], ["1", "2"], ["", "1.1.0.0/16"]);
+        let mut d = Detector::new(s.clone());
+        for (i, (ip, cc, asn, range)) in evs.iter().enumerate() {
+            let mut e = evt(ips[*ip], i64::try_from(i).unwrap());
+            e.enriched = [("IsoCode", ccs[*cc]), ("ASNumber", asns[*asn])].into_iter().collect();
+            if !ranges[*range].is_empty() {
+                e.meta.insert("SourceRange", ranges[*range]);
+            }
+            d.process(&e);
+        }
+        let mut want = std::collections::BTreeMap::new();
+        for (ip, cc, asn, range) in &evs {
+            let range = if ranges[*range].is_empty() { "" } else { "1.1.0.0/16" };
+            want.insert(ips[*ip].to_string(), (ccs[*cc].to_string(), asns[*asn].to_string(), range.to_string()));
+        }
+        let mut got = std::collections::BTreeMap::new();
+        d.store().for_each(&mut |_, b, _| {
+            let (ra, err) = super::alert::new_alert(s.get(0).unwrap(), b, "k".into(), Stamp::default());
+            assert!(err.is_none(), "{err:?}");
+            for (k, v) in &ra.sources {
+                got.insert(k.clone(), (v.cn.clone(), v.as_number.clone(), v.range.clone()));
+            }
+        });
+        prop_assert_eq!(got, want);
+    }
+}
