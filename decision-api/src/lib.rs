@@ -8,8 +8,8 @@
 //! `hivewall.decisions` and `hivewall.bouncers`, and writes go to those topics. A [`feed`]
 //! subscribes to a community feed (CAPI-style, origin `CAPI`) and shares signals with it.
 //!
-//! This crate depends only on `wire` and libraries; it must never depend on `engine` (the
-//! profiles reach it through the [`AlertProfiler`] trait).
+//! This crate depends only on `wire`, `server-common` (its Kafka producer) and libraries; it
+//! must never depend on `engine` (the profiles reach it through the [`AlertProfiler`] trait).
 //!
 //! # Decision exports
 //!

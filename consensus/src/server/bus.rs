@@ -17,8 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use server_common::kafka::FutureProducer;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 

@@ -35,8 +35,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{FutureProducer, Producer};
+use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
+use server_common::kafka::FutureProducer;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{BOUNCERS_TOPIC, BusConfig};
