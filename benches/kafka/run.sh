@@ -18,8 +18,8 @@
 #   ONLY=cg instead: instructions a line in the parse stage's parsing (`ParserSet::parse`,
 #      callgrind) of a processor over the first CG_LINES (20000) lines, through a fresh broker.
 #   ONLY=idle instead: the CPU an idle `ingest` (tailing a file nobody writes), an idle
-#      `processor` (no lines) and one idle after 2,000 lines use over 30 s, after 10 s to
-#      settle, per thread.
+#      `processor` (no lines), one idle after 2,000 lines and an idle `api` replica use over
+#      30 s, after 10 s to settle, per thread.
 #
 #   benches/kafka/run.sh [OUTDIR]      (default ~/.cache/hivewall/kafka-bench; LINES=500000,
 #                                       HOSTS=1: split the log into HOSTS files; ONLY=one:
@@ -113,13 +113,16 @@ fresh() {
     "$HW" --log-level warn ingest --brokers "$B" --once --type syslog "${INPUTS[@]}" 2>>"$OUT/ingest.log"
     produce_s=$(since "$t0")
 }
-# idle_step KIND: KIND (ingest|processor) started on the idle broker; its CPU over 30 s.
+# idle_step KIND: KIND (ingest|processor|api) started on the idle broker; its CPU over 30 s.
 idle_step() {
     local kind="$1" p a b
     rm -rf "$OUT/idle-state"
     : >"$OUT/idle.log"
     if [ "$kind" = ingest ]; then
         "$HW" --log-level warn --state-dir "$OUT/idle-state" ingest --brokers "$B" --type syslog "$OUT/idle.log" 2>/dev/null &
+    elif [ "$kind" = api ]; then
+        # A replica of the (empty) decision topics: its consumer and its producer, idle.
+        "$HW" --log-level warn --state-dir "$OUT/idle-state" api --brokers "$B" --listen 127.0.0.1:0 2>/dev/null &
     else
         "$HW" --log-level warn --state-dir "$OUT/idle-state" processor --brokers "$B" 2>/dev/null &
     fi
@@ -157,6 +160,7 @@ if [ "${ONLY:-}" = idle ]; then
     idle_step ingest | tee "$OUT/results-idle.md"
     idle_step processor | tee -a "$OUT/results-idle.md"
     idle_step processor-after-lines | tee -a "$OUT/results-idle.md"
+    idle_step api | tee -a "$OUT/results-idle.md"
     exit 0
 fi
 if [ "${ONLY:-}" = latency ]; then
