@@ -9,7 +9,7 @@ use crate::expr::ops::format_duration;
 
 use super::config::{SCOPE_IP, SCOPE_RANGE};
 use super::overflow::{Alert, AlertEvent, MetaItem, RuntimeAlert, Source};
-use super::queue::Queued;
+use super::queue::{Queued, SOURCE_ENRICHMENTS};
 use super::scenario::Scenario;
 use super::stamp::Stamp;
 use super::state::Bucket;
@@ -122,28 +122,18 @@ fn sources_of(sc: &Scenario, evt: &Queued) -> Result<BTreeMap<String, Source>, S
     Ok(out)
 }
 
-/// Every field [`sources_of`] reads of an event for an `Ip`-scoped scenario.
-const IP_SOURCE_FIELDS: ([&str; 2], [&str; 6]) = (
-    ["source_ip", "SourceRange"],
-    [
-        "ASNumber",
-        "ASNNumber",
-        "IsoCode",
-        "ASNOrg",
-        "Latitude",
-        "Longitude",
-    ],
-);
-
 /// Whether [`sources_of`] gives `b` what it gave `a`: an `Ip` scope (no expression to
 /// evaluate), neither an overflow, and the same text in every field it reads.
 fn same_ip_source(sc: &Scenario, a: &Queued, b: &Queued) -> bool {
-    let (meta, enriched) = IP_SOURCE_FIELDS;
     sc.config.scope.kind() == SCOPE_IP
         && !a.is_overflow()
         && !b.is_overflow()
-        && meta.iter().all(|k| a.meta(k) == b.meta(k))
-        && enriched.iter().all(|k| a.enriched(k) == b.enriched(k))
+        && ["source_ip", "SourceRange"]
+            .iter()
+            .all(|k| a.meta(k) == b.meta(k))
+        && SOURCE_ENRICHMENTS
+            .iter()
+            .all(|k| a.enriched(k) == b.enriched(k))
 }
 
 /// Go `EventsFromQueue`: each event's sorted meta and timestamp.
