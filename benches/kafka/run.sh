@@ -101,6 +101,7 @@ fresh_broker() {
     for t in hivewall.lines hivewall.events; do docker/kafka/kafka.sh topics create "$t" 4 --dir "$KDIR" 2>/dev/null; done
     docker/kafka/kafka.sh topics create hivewall.alerts 1 --dir "$KDIR" 2>/dev/null
     docker/kafka/kafka.sh topics create hivewall.decisions 4 compact --dir "$KDIR" 2>/dev/null
+    docker/kafka/kafka.sh topics create hivewall.bouncers 4 compact --dir "$KDIR" 2>/dev/null
     docker/kafka/kafka.sh topics create hivewall.state 4 compact --dir "$KDIR" 2>/dev/null
     docker/kafka/kafka.sh topics create bench.restore 1 compact --dir "$KDIR" 2>/dev/null
 }
