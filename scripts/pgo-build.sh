@@ -65,10 +65,13 @@ for cfg in scenarios ${PGO_CONFIGS:-}; do
   done
 done
 "$PROFDATA" merge -o "$DATA/merged.profdata" "$DATA"/*.profraw
+# Named by its content: cargo rebuilds when RUSTFLAGS change, not when a file they name does.
+PROFILE="$DATA/$(sha256sum "$DATA/merged.profdata" | cut -c1-16).profdata"
+mv "$DATA/merged.profdata" "$PROFILE"
 
 # The release profile of the instrumented build: with fat LTO on top, the profile guided less
 # (replay no faster than without it, BENCHMARKS.md).
 echo "== optimised build (release, profile-guided)" >&2
-RUSTFLAGS="-Cprofile-use=$DATA/merged.profdata" CARGO_TARGET_DIR="$T/pgo-use" \
+RUSTFLAGS="-Cprofile-use=$PROFILE" CARGO_TARGET_DIR="$T/pgo-use" \
   cargo build --release -q --locked -p cli --bin hivewall "${EXTRA[@]}" >&2
 echo "$T/pgo-use/release/hivewall"
