@@ -108,7 +108,6 @@ fn class_bytes(c: &Class) -> Bytes {
 
 /// The bytes a non-empty match of `h` can start with (a superset), and whether `h` can match
 /// the empty string.
-/// The bytes a match of `h` can start with, and whether it can be empty.
 pub(super) fn first(h: &Hir) -> (Bytes, bool) {
     match h.kind() {
         HirKind::Empty | HirKind::Look(_) => (Bytes::default(), true),

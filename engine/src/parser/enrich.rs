@@ -13,7 +13,7 @@ use chrono::Datelike;
 use crate::clock::Clock;
 use crate::event::{Event, ExpectMode};
 use crate::geoip::GeoIp;
-use crate::time::{RFC3339_MAX, format_rfc3339_nano, parse_date, write_rfc3339_nano};
+use crate::time::{format_rfc3339_nano, parse_date, push_rfc3339_nano};
 
 /// A resolved enrichment method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +122,8 @@ impl EnrichCtx {
             let done = LAST_DATE.with_borrow_mut(|last| {
                 let m = last.get_or_insert_with(DateMemo::default);
                 let fmt = evt.str_time_format.as_str();
-                let hit = m.ok && m.value == value && m.fmt == fmt && m.year == year;
+                // A fresh memo's empty text never equals a value (checked non-empty above).
+                let hit = m.value == value && m.fmt == fmt && m.year == year;
                 if !hit {
                     let Some((t, layout)) =
                         parse_date(value, (!fmt.is_empty()).then_some(fmt), year)
@@ -132,15 +133,11 @@ impl EnrichCtx {
                     // The memo's buffers are reused: a miss (most lines of a log whose
                     // timestamps tick every second) allocates nothing.
                     m.text.clear();
-                    let mut buf = [0u8; RFC3339_MAX];
-                    match write_rfc3339_nano(&t, &mut buf).filter(|_| layout != "unix") {
-                        Some(n) => m
-                            .text
-                            .push_str(std::str::from_utf8(&buf[..n]).unwrap_or("")),
-                        None if layout == "unix" => m
-                            .text
-                            .push_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                        None => m.text.push_str(&format_rfc3339_nano(&t)),
+                    if layout == "unix" {
+                        m.text
+                            .push_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                    } else {
+                        push_rfc3339_nano(&t, &mut m.text);
                     }
                     m.value.clear();
                     m.value.push_str(value);
@@ -148,7 +145,6 @@ impl EnrichCtx {
                     m.fmt.push_str(fmt);
                     m.year = year;
                     m.time = t;
-                    m.ok = true;
                 }
                 if evt.expect_mode == ExpectMode::TimeMachine {
                     evt.time = Some(m.time);
@@ -160,25 +156,15 @@ impl EnrichCtx {
                 return;
             }
         }
-        let mut buf = [0u8; RFC3339_MAX];
-        let now = now.fixed_offset();
-        match write_rfc3339_nano(&now, &mut buf) {
-            Some(n) => evt.enriched.insert(
-                "MarshaledTime",
-                std::str::from_utf8(&buf[..n]).unwrap_or(""),
-            ),
-            None => evt
-                .enriched
-                .insert("MarshaledTime", &format_rfc3339_nano(&now)),
-        }
+        // No date: "now" (rare, so its text is not kept).
+        evt.enriched
+            .insert("MarshaledTime", &format_rfc3339_nano(&now.fixed_offset()));
     }
 }
 
 /// The last date [`EnrichCtx::parse_date`] parsed on this thread.
 #[derive(Default)]
 struct DateMemo {
-    /// Whether the fields hold a parse (not before the first).
-    ok: bool,
     value: String,
     fmt: String,
     year: i32,

@@ -115,11 +115,18 @@ pub fn parse_date<'a>(
 /// Formats like Go's `time.Time.MarshalText` (RFC 3339 with nanoseconds): trailing zeros of the
 /// fraction dropped, `Z` for offset 0, `+02:00` otherwise.
 pub fn format_rfc3339_nano(t: &DateTime<FixedOffset>) -> String {
-    let mut out = [0u8; RFC3339_MAX];
-    match write_rfc3339_nano(t, &mut out) {
+    let mut out = String::with_capacity(RFC3339_MAX);
+    push_rfc3339_nano(t, &mut out);
+    out
+}
+
+/// [`format_rfc3339_nano`] appended to `out` (no allocation when `out` has the room).
+pub(crate) fn push_rfc3339_nano(t: &DateTime<FixedOffset>, out: &mut String) {
+    let mut buf = [0u8; RFC3339_MAX];
+    match write_rfc3339_nano(t, &mut buf) {
         // Only ASCII digits and separators were written.
-        Some(n) => String::from_utf8_lossy(&out[..n]).into_owned(),
-        None => format_rfc3339_nano_slow(t),
+        Some(n) => out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default()),
+        None => out.push_str(&format_rfc3339_nano_slow(t)),
     }
 }
 

@@ -11,5 +11,5 @@ mod goformat;
 mod tests;
 
 pub use dateparse::{LAYOUTS, format_rfc3339_nano, parse_date};
-pub(crate) use dateparse::{RFC3339_MAX, write_rfc3339_nano};
+pub(crate) use dateparse::{RFC3339_MAX, push_rfc3339_nano, write_rfc3339_nano};
 pub use goformat::{go_format, go_parse};
