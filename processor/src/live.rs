@@ -122,7 +122,8 @@ impl<K: AlertSink> Processor<K> {
         }
     }
 
-    /// Runs until `shutdown` or until the channel closes, then commits what it holds.
+    /// Runs until the channel closes, or until `shutdown`: then the channel is closed and the
+    /// lines already in it are handled; either way it ends by committing what it holds.
     pub async fn run(
         mut self,
         mut rx: Receiver<SourcedLine>,
@@ -137,7 +138,18 @@ impl<K: AlertSink> Processor<K> {
             let mut closed = false;
             tokio::select! {
                 biased;
-                () = shutdown.cancelled() => closed = true,
+                () = shutdown.cancelled() => {
+                    // A clean stop: refuse new lines, then handle those the sources already
+                    // handed over (counted as read), so their offsets are committed below and a
+                    // restart neither reads them again nor loses them.
+                    rx.close();
+                    while rx.recv_many(&mut buf, self.cfg.max_batch).await > 0 {
+                        for line in buf.drain(..) {
+                            alerts.extend(self.handle_line(line));
+                        }
+                    }
+                    closed = true;
+                }
                 n = rx.recv_many(&mut buf, self.cfg.max_batch) => {
                     if n == 0 {
                         closed = true;

@@ -218,6 +218,38 @@ async fn run_drains_the_channel_and_stops_when_it_closes() {
     assert_eq!(alerts.recv().await.unwrap()[0].source.value, "192.0.2.50");
 }
 
+/// A clean stop (shutdown) handles every line the sources already handed over before it
+/// stops: their offsets are committed, so a restart neither re-reads nor loses them.
+#[tokio::test]
+async fn a_stop_handles_and_commits_every_line_already_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (p, _alerts) = processor(dir.path());
+        let (tx, rx) = mpsc::channel(8);
+        for l in attack("192.0.2.55", 0, 4) {
+            tx.send(l).await.unwrap();
+        }
+        let stop = CancellationToken::new();
+        stop.cancel();
+        // The sender is still alive (a source mid-stop): the processor must not wait for it.
+        let stats = tokio::time::timeout(Duration::from_secs(10), p.run(rx, stop))
+            .await
+            .expect("the stop does not wait for the sources")
+            .unwrap();
+        assert_eq!(stats.pipeline.lines, 4);
+        assert!(tx.is_closed(), "no line is accepted after the stop");
+        assert!(tx.send(attack("192.0.2.55", 4, 1).remove(0)).await.is_err());
+    }
+    let (p, _alerts) = processor(dir.path());
+    assert_eq!(
+        p.checkpoints()
+            .unwrap()
+            .get("file:/var/log/auth.log")
+            .map(String::as_str),
+        Some("1:2:400")
+    );
+}
+
 #[test]
 fn lines_parsed_metric_is_labelled_with_where_each_line_ended() {
     let dir = tempfile::tempdir().unwrap();
