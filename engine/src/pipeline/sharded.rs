@@ -13,8 +13,9 @@ use super::{LineOutcome, Pipeline};
 // `Timed` is the common case and is moved once: boxing it would cost an allocation per line.
 #[allow(clippy::large_enum_variant)]
 pub enum Parsed {
-    /// It never reaches the buckets (unparsed, parse error, whitelisted).
-    Dropped(LineOutcome),
+    /// It never reaches the buckets (unparsed, parse error, whitelisted); the event is given
+    /// back, for its memory to serve the next line ([`Event::reuse_maps`]).
+    Dropped(LineOutcome, Event),
     /// It reaches the detector at `time`, which moves bucket time even when `routes` is empty
     /// (one detector advances on every such event).
     Timed {
@@ -33,11 +34,11 @@ impl<S: BucketStore> Pipeline<S> {
     pub fn parse_timed(&mut self, evt: Event) -> Parsed {
         let mut evt = evt;
         if let Err(o) = self.parse_counted(&mut evt) {
-            return Parsed::Dropped(o);
+            return Parsed::Dropped(o, evt);
         }
         let Some(time) = Detector::<S>::event_time(&evt) else {
             self.stats.record(LineOutcome::Unpoured);
-            return Parsed::Dropped(LineOutcome::Unpoured);
+            return Parsed::Dropped(LineOutcome::Unpoured, evt);
         };
         let routes = self.detector.route(&mut evt);
         if routes.error.is_some() {

@@ -29,13 +29,16 @@ pub(super) struct Batch {
 }
 
 impl Batch {
-    /// Parses and routes the lines of `chunk` (from `source`) for `shards` shards.
+    /// Parses and routes the lines of `chunk` (from `source`) for `shards` shards. Each line's
+    /// event takes over the maps of a spare one (`spares`: the events of dropped lines and of
+    /// freed batches), as one thread's replay reuses the last line's.
     pub fn parse(
         pipeline: &mut Pipeline,
         scenarios: &ScenarioSet,
         shards: usize,
         source: &Acquisition,
         chunk: &Chunk,
+        spares: &mut Vec<Event>,
     ) -> Batch {
         let mut batch = Batch {
             items: Vec::with_capacity(chunk.ends.len()),
@@ -43,14 +46,20 @@ impl Batch {
         };
         for (k, raw) in chunk.lines().enumerate() {
             // Copied here, so that the event is all allocated by the thread that frees it.
-            let evt = source.event(raw.to_string(), ExpectMode::TimeMachine);
-            let Parsed::Timed {
-                time,
-                event,
-                routes,
-            } = pipeline.parse_timed(evt)
-            else {
-                continue;
+            let mut evt = source.event(raw.to_string(), ExpectMode::TimeMachine);
+            if let Some(mut spare) = spares.pop() {
+                evt.reuse_maps(&mut spare);
+            }
+            let (time, event, routes) = match pipeline.parse_timed(evt) {
+                Parsed::Timed {
+                    time,
+                    event,
+                    routes,
+                } => (time, event, routes),
+                Parsed::Dropped(_, spare) => {
+                    spares.push(spare);
+                    continue;
+                }
             };
             batch.split(scenarios, routes.to);
             batch.items.push(Item {
@@ -78,10 +87,18 @@ impl Batch {
     }
 }
 
+/// Spare events a lane keeps for the maps of the lines it parses next: a chunk's worth.
+const SPARES: usize = super::CHUNK;
+
 /// Frees the oldest batches that no shard holds any more (here, where they were allocated:
-/// freeing on another thread is what a multi-threaded allocator does slowest).
-pub(super) fn free_done(sent: &mut VecDeque<Arc<Batch>>) {
+/// freeing on another thread is what a multi-threaded allocator does slowest), keeping up to
+/// a chunk's worth of their events in `spares`.
+pub(super) fn free_done(sent: &mut VecDeque<Arc<Batch>>, spares: &mut Vec<Event>) {
     while sent.front().is_some_and(|b| Arc::strong_count(b) == 1) {
-        sent.pop_front();
+        let Some(batch) = sent.pop_front().and_then(Arc::into_inner) else {
+            continue;
+        };
+        let room = SPARES.saturating_sub(spares.len());
+        spares.extend(batch.items.into_iter().take(room).map(|i| i.event));
     }
 }

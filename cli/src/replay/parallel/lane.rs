@@ -4,12 +4,11 @@
 //! comes through one inbox, so a lane never waits on one source while another has work.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 
 use engine::bucket::ScenarioSet;
-use engine::event::Acquisition;
+use engine::event::{Acquisition, Event};
 use engine::pipeline::Pipeline;
 
 use super::batch::{Batch, free_done};
@@ -17,10 +16,10 @@ use super::shard::Shard;
 use super::{Chunk, Found};
 
 /// Chunks a lane's shard takes before it reports them to the merger (it reports sooner
-/// when it has nothing else to do). Well under the window: the merger returns the reader's
-/// credits as the lanes report, so that the lanes never run dry waiting for each other's
-/// reports.
-const REPORT_EVERY: usize = 2;
+/// when it has nothing else to do). Half the window: the reader reads on as the lanes
+/// report, so that the lanes never run dry waiting for each other's reports, and the
+/// reading and merging thread is woken once per 8 chunks a lane, not per chunk.
+const REPORT_EVERY: usize = 8;
 
 /// What a lane receives.
 pub(super) enum Msg {
@@ -78,19 +77,22 @@ struct Report {
     foreign: u64,
 }
 
-pub(super) struct Lane<'a> {
+pub(super) struct Lane {
     pub me: usize,
     /// Its parse pipeline, if it parses (only lane 0 does when parsing keeps state).
     pub pipeline: Option<Pipeline>,
     pub scenarios: Arc<ScenarioSet>,
-    pub sources: &'a [(PathBuf, Acquisition)],
+    /// The sources, each [`Acquisition::detached`] from the other lanes' copies.
+    pub sources: Vec<Acquisition>,
+    /// Events whose maps the next lines take over.
+    pub spares: Vec<Event>,
     pub shard: Shard,
     /// Every other lane's inbox (`None` for its own).
     pub peers: Vec<Option<Sender<Msg>>>,
     pub merger: Sender<Done>,
 }
 
-impl Lane<'_> {
+impl Lane {
     /// Runs until every chunk has gone through its shard; returns its pipeline (for the line
     /// counts) and the shard's live buckets (bytes, count).
     pub fn run(mut self, inbox: &Receiver<Msg>) -> (Option<Pipeline>, (usize, usize)) {
@@ -117,7 +119,7 @@ impl Lane<'_> {
                 continue;
             }
             if let Some((c, chunk)) = q.chunks.pop_front() {
-                free_done(&mut sent);
+                free_done(&mut sent, &mut self.spares);
                 let batch = Arc::new(self.parse(&chunk));
                 for tx in self.peers.iter().flatten() {
                     // A lane that is gone has taken every chunk.
@@ -128,7 +130,7 @@ impl Lane<'_> {
                 continue;
             }
             self.report(&mut report);
-            free_done(&mut sent);
+            free_done(&mut sent, &mut self.spares);
             match inbox.recv() {
                 Ok(m) => q.file(m),
                 Err(_) => break,
@@ -140,9 +142,9 @@ impl Lane<'_> {
 
     fn parse(&mut self, chunk: &Chunk) -> Batch {
         let shards = self.peers.len();
-        let source = &self.sources[chunk.source].1;
+        let source = &self.sources[chunk.source];
         match &mut self.pipeline {
-            Some(p) => Batch::parse(p, &self.scenarios, shards, source, chunk),
+            Some(p) => Batch::parse(p, &self.scenarios, shards, source, chunk, &mut self.spares),
             // Chunks go only to lanes that parse.
             None => Batch {
                 items: Vec::new(),

@@ -2,12 +2,12 @@
 //! threads, with the alerts of one thread.
 //!
 //! ```text
-//! reader ─chunks─▶ N lanes (parse worker + detect shard each) ─overflows─▶ merger
-//!                   └──── every batch to every lane ────┘
+//! reader + merger ─chunks─▶ N lanes (parse worker + detect shard each) ─overflows─▶ reader + merger
+//!                            └──── every batch to every lane ────┘
 //! ```
 //!
-//! The reader cuts the input into numbered chunks of lines and deals them to the lanes in
-//! turn. A lane parses and routes its chunks with its own [`Pipeline`]
+//! The calling thread reads and merges: it cuts the input into numbered chunks of lines and
+//! deals them to the lanes in turn. A lane parses and routes its chunks with its own [`Pipeline`]
 //! ([`Pipeline::parse_timed`]) into [`batch::Batch`]es: the events that reach the buckets with
 //! their times, and each shard's routes ([`shard_of`] of the routing key). Every lane's shard
 //! reads every batch, in chunk order, through a shared reference (nothing is copied per
@@ -17,9 +17,9 @@
 //! freed by the thread that allocated it). The merger (the calling thread) orders the
 //! overflows of all shards by line and [`SignalOrder`] (the order one detector emits them in)
 //! once every shard is past them, and runs postoverflows and profiles on one pipeline in that
-//! order, so decision history (`GetDecisionsCount`) sees the same sequence. The merger hands
-//! the reader a credit per chunk it is done with: at most [`WINDOW`] chunks are in flight,
-//! which keeps the events between parse and pour few enough to stay in the caches.
+//! order, so decision history (`GetDecisionsCount`) sees the same sequence. It reads on only
+//! while fewer than [`WINDOW`] chunks are read and not merged, which keeps the events between
+//! parse and pour few enough to stay in the caches, and merges when the window is full.
 //!
 //! [`shard_of`]: engine::bucket::shard::shard_of
 //! [`Detector`]: engine::bucket::Detector
@@ -46,7 +46,7 @@ use lane::{Done, Lane, Msg};
 /// [`WINDOW`] chunks stay in the caches.
 const CHUNK: usize = 64;
 /// Chunks read and not yet merged, at most.
-const WINDOW: usize = 8;
+const WINDOW: usize = 16;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -103,7 +103,6 @@ pub fn replay(
     thread::scope(|s| -> anyhow::Result<Report> {
         let (inboxes, inbox_rx): (Vec<Sender<Msg>>, Vec<Receiver<Msg>>) =
             (0..n).map(|_| channel()).unzip();
-        let (credit_tx, credit_rx) = channel::<usize>();
         let (done_tx, done_rx) = channel::<Done>();
         let mut lanes = Vec::new();
         let mut pipelines = pipelines.into_iter();
@@ -112,7 +111,8 @@ pub fn replay(
                 me,
                 pipeline: pipelines.next(),
                 scenarios: Arc::clone(&scenarios),
-                sources,
+                sources: sources.iter().map(|(_, a)| a.detached()).collect(),
+                spares: Vec::new(),
                 shard: shard::Shard::new(&scenarios, me, skip_ticks),
                 peers: (0..n)
                     .map(|i| (i != me).then(|| inboxes[i].clone()))
@@ -122,25 +122,30 @@ pub fn replay(
             lanes.push(s.spawn(move || lane.run(&inbox)));
         }
         drop(done_tx);
-        let to_lanes = inboxes[..workers].to_vec();
-        drop(inboxes);
-        let reader = s.spawn(move || read(sources, &to_lanes, &credit_rx, progress));
         let mut report = Report {
             serial_parse,
             ..Report::default()
         };
-        merge(central, n, &done_rx, &credit_tx, &mut report, sink)?;
-        drop(credit_tx);
-        let repaired = reader
-            .join()
-            .map_err(|_| anyhow::anyhow!("the reader panicked"))??;
-        for (path, lines) in &repaired {
+        let read = read_and_merge(
+            sources,
+            &inboxes[..workers],
+            &done_rx,
+            Merger::new(central, n),
+            &mut report,
+            progress,
+            sink,
+        );
+        drop(inboxes);
+        let mut joined = Vec::new();
+        for h in lanes {
+            joined.push(h.join().map_err(|_| anyhow::anyhow!("a lane panicked"))?);
+        }
+        for (path, lines) in &read? {
             lines.report(path);
             central.count_repaired(Repair::TooLarge, lines.truncated as u64);
             central.count_repaired(Repair::InvalidUtf8, lines.invalid_utf8 as u64);
         }
-        for h in lanes {
-            let (p, (bytes, live)) = h.join().map_err(|_| anyhow::anyhow!("a lane panicked"))?;
+        for (p, (bytes, live)) in joined {
             if let Some(p) = p {
                 central.absorb_counts(&p);
             }
@@ -168,39 +173,54 @@ pub fn load(setup: &Setup, workers: usize) -> anyhow::Result<Vec<Pipeline>> {
     })
 }
 
-/// Takes the lanes' overflows and emits them in one detector's order once every lane is past
-/// them; gives the reader a credit per chunk all lanes are done with.
-fn merge(
-    central: &mut Pipeline,
-    lanes: usize,
-    done_rx: &Receiver<Done>,
-    credits: &Sender<usize>,
-    report: &mut Report,
-    sink: &mut dyn FnMut(AlertRecord) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let mut through = vec![0usize; lanes];
-    let mut merged = 0;
-    let mut pending: Found = Vec::new();
-    for done in done_rx {
-        through[done.lane] = done.through;
-        pending.extend(done.found);
-        report.foreign += done.foreign;
-        let upto = through.iter().copied().min().unwrap_or(0);
-        if upto == merged {
-            continue;
+/// Orders the lanes' overflows as one detector emits them and runs postoverflows and profiles
+/// on them once every lane is past them.
+struct Merger<'a> {
+    central: &'a mut Pipeline,
+    /// Per lane, the chunks it is done with.
+    through: Vec<usize>,
+    /// Chunks every lane is done with.
+    merged: usize,
+    pending: Found,
+}
+
+impl<'a> Merger<'a> {
+    fn new(central: &'a mut Pipeline, lanes: usize) -> Self {
+        Merger {
+            central,
+            through: vec![0; lanes],
+            merged: 0,
+            pending: Vec::new(),
         }
-        let (mut ready, rest): (Found, Found) = pending.into_iter().partition(|f| f.0 < upto);
-        pending = rest;
+    }
+
+    /// Takes a lane's report; returns how many more chunks every lane is now done with.
+    fn take(
+        &mut self,
+        done: Done,
+        report: &mut Report,
+        sink: &mut dyn FnMut(AlertRecord) -> anyhow::Result<()>,
+    ) -> anyhow::Result<usize> {
+        self.through[done.lane] = done.through;
+        self.pending.extend(done.found);
+        report.foreign += done.foreign;
+        let upto = self.through.iter().copied().min().unwrap_or(0);
+        if upto == self.merged {
+            return Ok(0);
+        }
+        let (mut ready, rest): (Found, Found) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|f| f.0 < upto);
+        self.pending = rest;
         ready.sort_by(|a, b| (a.1, &a.2).cmp(&(b.1, &b.2)));
         let signals = ready.into_iter().map(|(_, _, _, s)| s).collect();
-        for a in central.finish_signals(signals, None) {
+        for a in self.central.finish_signals(signals, None) {
             sink(a)?;
         }
-        // The reader is gone once it has read everything.
-        let _ = credits.send(upto - merged);
-        merged = upto;
+        let more = upto - self.merged;
+        self.merged = upto;
+        Ok(more)
     }
-    Ok(())
 }
 
 /// Lines of one file, numbered from `seq`: one text, line `k` ending at `ends[k]` (a lane
@@ -228,30 +248,43 @@ impl Chunk {
     }
 }
 
-/// Reads `sources` into chunks, dealt to `lanes` in turn, each once it has a credit; then
-/// tells every lane how many chunks there were (also when it stops early).
-fn read(
+/// Reads `sources` into chunks, dealt to `lanes` in turn, at most [`WINDOW`] not yet merged:
+/// when the window is full it merges the lanes' reports until a chunk is done (one thread
+/// reads and merges, so neither waits for the other to wake up). Then tells every lane how
+/// many chunks there were (also when it stops early) and merges the rest.
+fn read_and_merge(
     sources: &[(PathBuf, Acquisition)],
     lanes: &[Sender<Msg>],
-    credits: &Receiver<usize>,
+    done_rx: &Receiver<Done>,
+    mut merger: Merger<'_>,
+    report: &mut Report,
     progress: &(dyn Fn(u64) + Sync),
+    sink: &mut dyn FnMut(AlertRecord) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<(PathBuf, Lines)>> {
     let (mut chunk_no, mut left) = (0usize, WINDOW);
-    let mut send = |chunk: Chunk| -> anyhow::Result<()> {
-        while left == 0 {
-            left = credits.recv().context("the merger stopped")?;
-        }
-        left -= 1;
-        // A lane that is gone has died: its error comes out of its join.
-        let _ = lanes[chunk_no % lanes.len()].send(Msg::Chunk(chunk_no, chunk));
-        chunk_no += 1;
-        Ok(())
-    };
-    let result = read_into(sources, &mut send, progress);
+    let result = read_into(
+        sources,
+        &mut |chunk: Chunk| -> anyhow::Result<()> {
+            while left == 0 {
+                let done = done_rx.recv().context("the lanes stopped")?;
+                left += merger.take(done, report, sink)?;
+            }
+            left -= 1;
+            // A lane that is gone has died: its error comes out of its join.
+            let _ = lanes[chunk_no % lanes.len()].send(Msg::Chunk(chunk_no, chunk));
+            chunk_no += 1;
+            Ok(())
+        },
+        progress,
+    );
     for tx in lanes {
         let _ = tx.send(Msg::End(chunk_no));
     }
-    result
+    let repaired = result?;
+    for done in done_rx {
+        merger.take(done, report, sink)?;
+    }
+    Ok(repaired)
 }
 
 fn read_into(
