@@ -45,9 +45,20 @@ impl Batch {
             pours: (0..shards).map(|_| Vec::new()).collect(),
         };
         for (k, raw) in chunk.lines().enumerate() {
-            // Copied here, so that the event is all allocated by the thread that frees it.
-            let mut evt = source.event(raw.to_string(), ExpectMode::TimeMachine);
-            if let Some(mut spare) = spares.pop() {
+            // Copied here (into a spare's text when there is one), so that the event is all
+            // allocated by the thread that frees it.
+            let mut spare = spares.pop();
+            let text = match &mut spare {
+                Some(e) => {
+                    let mut text = std::mem::take(&mut e.line.raw);
+                    text.clear();
+                    text.push_str(raw);
+                    text
+                }
+                None => raw.to_string(),
+            };
+            let mut evt = source.event(text, ExpectMode::TimeMachine);
+            if let Some(mut spare) = spare {
                 evt.reuse_maps(&mut spare);
             }
             let (time, event, routes) = match pipeline.parse_timed(evt) {

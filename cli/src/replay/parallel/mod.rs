@@ -107,13 +107,20 @@ pub fn replay(
         let mut lanes = Vec::new();
         let mut pipelines = pipelines.into_iter();
         for (me, inbox) in inbox_rx.into_iter().enumerate() {
+            let pipeline = pipelines.next();
+            // The shard counts references to its own lane's scenarios (loaded alike, so the
+            // same indices), not to one set shared by every core.
+            let own = pipeline
+                .as_ref()
+                .map_or(&scenarios, |p| p.detector().scenarios());
+            let shard = shard::Shard::new(own, me, skip_ticks);
             let lane = Lane {
                 me,
-                pipeline: pipelines.next(),
+                pipeline,
                 scenarios: Arc::clone(&scenarios),
                 sources: sources.iter().map(|(_, a)| a.detached()).collect(),
                 spares: Vec::new(),
-                shard: shard::Shard::new(&scenarios, me, skip_ticks),
+                shard,
                 peers: (0..n)
                     .map(|i| (i != me).then(|| inboxes[i].clone()))
                     .collect(),
