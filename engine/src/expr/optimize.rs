@@ -170,7 +170,8 @@ pub(crate) struct Table {
     /// The same values when every one is a string (then no element can fail).
     pub strs: Option<Vec<Box<str>>>,
     counts: OnceLock<HashMap<Box<str>, i64>>,
-    matcher: OnceLock<Option<AhoCorasick>>,
+    /// The elements' automaton, and whether one is empty.
+    matcher: OnceLock<Option<(bool, AhoCorasick)>>,
     /// The elements a folded string may hold, ASCII case-insensitively, and whether one is
     /// empty (one fold per table).
     folded: OnceLock<Option<(bool, AhoCorasick)>>,
@@ -228,13 +229,16 @@ impl Table {
     /// built (the caller then tests each element).
     pub(crate) fn contains_any(&self, hay: &str) -> Option<bool> {
         let strs = self.strs.as_ref()?;
-        if strs.iter().any(|s| s.is_empty()) {
-            return Some(true);
-        }
-        let m = self
+        // Whether an element is empty is settled with the automaton, not by a scan of the
+        // list on every call.
+        let (empty, m) = self
             .matcher
-            .get_or_init(|| AhoCorasick::new(strs.iter().map(|s| s.as_bytes())).ok());
-        m.as_ref().map(|m| m.is_match(hay))
+            .get_or_init(|| {
+                let m = AhoCorasick::new(strs.iter().map(|s| s.as_bytes())).ok()?;
+                Some((strs.iter().any(|s| s.is_empty()), m))
+            })
+            .as_ref()?;
+        Some(*empty || m.is_match(hay))
     }
 
     /// Whether `Upper(hay)` (or `Lower(hay)`, by `fold`) contains any element, for an ASCII

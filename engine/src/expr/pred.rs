@@ -173,7 +173,8 @@ impl Fold {
 
     /// Whether the fold of the ASCII string `s` equals `lit`.
     fn eq(self, s: &str, lit: &str) -> bool {
-        self.admits(lit) && s.eq_ignore_ascii_case(lit)
+        // Lengths first: `Upper(evt.Parsed.file_ext) in [24 extensions]` on every HTTP line.
+        s.len() == lit.len() && s.eq_ignore_ascii_case(lit) && self.admits(lit)
     }
 
     /// Whether the fold of the ASCII string `s` contains `lit` (`startsWith`, `endsWith`).
@@ -184,7 +185,20 @@ impl Fold {
         }
         match op {
             BinOp::Contains => {
-                l.is_empty() || b.windows(l.len()).any(|w| w.eq_ignore_ascii_case(l))
+                let Some(&first) = l.first() else {
+                    return true;
+                };
+                // Only where the first byte matches in either case (found by `memchr`), not
+                // at every offset (`Upper(evt.Parsed.http_args) contains 'AUTHOR='` on
+                // every HTTP line).
+                let starts = &b[..=b.len() - l.len()];
+                let at = |i: usize| b[i..i + l.len()].eq_ignore_ascii_case(l);
+                let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+                if lo == up {
+                    memchr::memchr_iter(lo, starts).any(at)
+                } else {
+                    memchr::memchr2_iter(lo, up, starts).any(at)
+                }
             }
             BinOp::StartsWith => b[..l.len()].eq_ignore_ascii_case(l),
             _ => b[b.len() - l.len()..].eq_ignore_ascii_case(l),
