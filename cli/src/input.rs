@@ -1,6 +1,7 @@
 //! Reading log files the way CrowdSec's file acquisition does, without losing or dying on bad
 //! input.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use anyhow::Context;
@@ -48,7 +49,7 @@ pub fn split_lines(bytes: &[u8]) -> Lines {
     let mut out = Lines::default();
     for l in bytes.split(|b| *b == b'\n') {
         if let Some(s) = repair(l, &mut out) {
-            out.lines.push(s);
+            out.lines.push(s.into_owned());
         }
     }
     out
@@ -56,16 +57,16 @@ pub fn split_lines(bytes: &[u8]) -> Lines {
 
 /// One raw line to text: `\r` dropped, empty skipped, invalid UTF-8 replaced, overlong cut;
 /// repairs are counted in `stats`.
-fn repair(l: &[u8], stats: &mut Lines) -> Option<String> {
+fn repair<'a>(l: &'a [u8], stats: &mut Lines) -> Option<Cow<'a, str>> {
     let l = l.strip_suffix(b"\r").unwrap_or(l);
     if l.is_empty() {
         return None;
     }
     let mut s = match std::str::from_utf8(l) {
-        Ok(s) => s.to_string(),
+        Ok(s) => Cow::Borrowed(s),
         Err(_) => {
             stats.invalid_utf8 += 1;
-            String::from_utf8_lossy(l).into_owned()
+            String::from_utf8_lossy(l)
         }
     };
     if s.len() > MAX_LINE {
@@ -74,17 +75,21 @@ fn repair(l: &[u8], stats: &mut Lines) -> Option<String> {
         while !s.is_char_boundary(cut) {
             cut -= 1;
         }
-        s.truncate(cut);
+        match &mut s {
+            Cow::Borrowed(b) => *b = &b[..cut],
+            Cow::Owned(o) => o.truncate(cut),
+        }
     }
     Some(s)
 }
 
-/// Streams a file's lines to `f` with the rules of [`read_lines`], holding one line at a time.
+/// Streams a file's lines to `f` with the rules of [`read_lines`], holding one line at a time
+/// (lent, not allocated per line).
 /// `progress` is called with the bytes read so far every few thousand lines.
 pub fn for_each_line(
     path: &Path,
     mut progress: impl FnMut(u64),
-    mut f: impl FnMut(String),
+    mut f: impl FnMut(&str),
 ) -> anyhow::Result<Lines> {
     use std::io::BufRead;
     let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
@@ -104,7 +109,7 @@ pub fn for_each_line(
         read += got as u64;
         let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
         if let Some(line) = repair(line, &mut stats) {
-            f(line);
+            f(&line);
             n += 1;
             if n.is_multiple_of(4096) {
                 progress(read);

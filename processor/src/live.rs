@@ -43,7 +43,9 @@ pub struct Processor<K: AlertSink> {
     outcomes: Vec<(String, LineOutcome, u64)>,
     /// When the newest line not yet published was read.
     last_arrival: Option<chrono::DateTime<chrono::FixedOffset>>,
-    /// The last line's event, whose maps the next one reuses ([`Event::reuse_maps`]).
+    /// The event of every line, refilled in the last one's memory ([`Acquisition::refill`]).
+    ///
+    /// [`Acquisition::refill`]: engine::event::Acquisition::refill
     spare: Event,
 }
 
@@ -186,13 +188,12 @@ impl<K: AlertSink> Processor<K> {
             self.last_arrival = arrived;
         }
         let acq = self.sources.get(&line.src, &line.module, &line.labels);
-        let mut evt = acq.event(line.raw, ExpectMode::Live);
+        let evt = &mut self.spare;
+        acq.refill(evt, &line.raw, ExpectMode::Live);
         evt.line.time = arrived;
         // `result` is where the line ended (`LineOutcome::as_str`): the results of a source
         // add up to its lines.
-        evt.reuse_maps(&mut self.spare);
-        let (outcome, out) = self.pipeline.process_in(&mut evt);
-        self.spare = evt;
+        let (outcome, out) = self.pipeline.process_in(evt);
         // Counted here, published once per batch (`flush_metrics`): the registry's lookup by
         // labels costs more than the rest of a short line's bookkeeping.
         match self

@@ -109,8 +109,8 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         );
         let mut out = alert_out(&stdout);
         let mut write_err = None;
-        // The last line's event, whose maps the next one reuses.
-        let mut spare = engine::event::Event::default();
+        // One event, refilled for every line in the memory of the last.
+        let mut evt = engine::event::Event::default();
         let repaired = for_each_line(
             file,
             |read| {
@@ -124,10 +124,8 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             },
             |raw| {
                 n_lines.set(n_lines.get() + 1);
-                let mut evt = source.event(raw, ExpectMode::TimeMachine);
-                evt.reuse_maps(&mut spare);
+                source.refill(&mut evt, raw, ExpectMode::TimeMachine);
                 let (_, found) = pipeline.process_in(&mut evt);
-                spare = evt;
                 for a in found {
                     if args.json {
                         let written = serde_json::to_writer(&mut out, &a)

@@ -48,7 +48,7 @@ fn one_thread(setup: &Setup, sources: &[(PathBuf, Acquisition)]) -> Vec<String> 
             path,
             |_| {},
             |raw| {
-                for a in p.process(acq.event(raw, ExpectMode::TimeMachine), None) {
+                for a in p.process(acq.event(raw.to_string(), ExpectMode::TimeMachine), None) {
                     out.push(serde_json::to_string(&a).unwrap());
                 }
             },

@@ -107,11 +107,25 @@ pub struct Event {
 impl Event {
     /// A fresh log event for `line`, as acquisition makes it.
     pub fn from_line(line: Line, expect_mode: ExpectMode) -> Self {
+        // Every field named: `..Event::default()` would build (and drop) a default line.
         Event {
-            line,
+            kind: EventType::Log,
             expect_mode,
+            whitelisted: false,
+            whitelist_reason: String::new(),
+            stage: empty_name(),
+            line,
+            parsed: StrMap::default(),
+            enriched: StrMap::default(),
+            unmarshaled: Unmarshaled::default(),
+            time: None,
+            str_time: String::new(),
+            str_time_format: String::new(),
+            marshaled_time: String::new(),
             process: true,
-            ..Event::default()
+            meta: StrMap::default(),
+            overflow: None,
+            writes: PendingWrites::default(),
         }
     }
 
@@ -194,12 +208,15 @@ impl Acquisition {
 
     /// The line `raw` as this source read it.
     pub fn line(&self, raw: String) -> Line {
+        // Every field named: `..Line::default()` would build (and drop) a default labels map
+        // and two default names per line.
         Line {
             raw,
             src: self.src.clone(),
+            time: None,
             labels: self.labels.clone(),
             module: self.module.clone(),
-            ..Line::default()
+            process: false,
         }
     }
 
@@ -207,6 +224,84 @@ impl Acquisition {
     pub fn event(&self, raw: String, mode: ExpectMode) -> Event {
         Event::from_line(self.line(raw), mode)
     }
+
+    /// Makes `evt` (any event done with) what [`Self::event`] of `raw` makes, in its own
+    /// memory: its maps keep their slots as spares ([`Event::reuse_maps`]), its texts their
+    /// allocations, and its source's names are not counted again when they are this
+    /// source's. A stream of events then allocates nothing per line for the event itself.
+    pub fn refill(&self, evt: &mut Event, raw: &str, mode: ExpectMode) {
+        // Every field named, so that a field added to `Event` or `Line` must be reset here.
+        let Event {
+            kind,
+            expect_mode,
+            whitelisted,
+            whitelist_reason,
+            stage,
+            line,
+            parsed,
+            enriched,
+            unmarshaled,
+            time,
+            str_time,
+            str_time_format,
+            marshaled_time,
+            process,
+            meta,
+            overflow,
+            writes,
+        } = evt;
+        let Line {
+            raw: text,
+            src,
+            time: read_at,
+            labels,
+            module,
+            process: line_process,
+        } = line;
+        *kind = EventType::Log;
+        *expect_mode = mode;
+        *whitelisted = false;
+        whitelist_reason.clear();
+        if !stage.is_empty() {
+            *stage = empty_name();
+        }
+        text.clear();
+        text.push_str(raw);
+        if !Arc::ptr_eq(src, &self.src) {
+            *src = Arc::clone(&self.src);
+        }
+        *read_at = None;
+        if !Arc::ptr_eq(labels, &self.labels) {
+            *labels = Arc::clone(&self.labels);
+        }
+        if !Arc::ptr_eq(module, &self.module) {
+            *module = Arc::clone(&self.module);
+        }
+        *line_process = false;
+        parsed.clear();
+        enriched.clear();
+        meta.clear();
+        *unmarshaled = Unmarshaled::default();
+        *time = None;
+        str_time.clear();
+        str_time_format.clear();
+        marshaled_time.clear();
+        *process = true;
+        *overflow = None;
+        *writes = PendingWrites::default();
+    }
+}
+
+thread_local! {
+    /// An empty name of this thread: `Arc::<str>::default()` counts the references of one
+    /// static shared by every thread, a cache line that events made on several cores would
+    /// pass back and forth.
+    static EMPTY_NAME: Arc<str> = Arc::from("");
+}
+
+/// The empty stage name of a refilled event.
+fn empty_name() -> Arc<str> {
+    EMPTY_NAME.with(Arc::clone)
 }
 
 /// Gives `mine`, when it is empty, the memory of `old` (emptied).

@@ -473,3 +473,53 @@ fn an_event_reusing_maps_keeps_none_of_the_last_ones_entries() {
     assert_eq!(next.get_meta("source_ip"), fresh.get_meta("source_ip"));
     assert_eq!(next.parsed.get("program"), None);
 }
+
+#[test]
+fn a_refilled_event_is_a_fresh_event_of_its_line() {
+    use crate::event::{EventType, event_to_json};
+    let first = Acquisition::new("/var/log/a.log", "file", "syslog", [("env", "prod")]);
+    let acq = Acquisition::new("/var/log/b.log", "journalctl", "nginx", []);
+    let mut evt = first.event(
+        "an old line, longer than the new one".into(),
+        ExpectMode::Live,
+    );
+    // Every field away from a fresh event's value.
+    evt.kind = EventType::Overflow;
+    evt.whitelisted = true;
+    evt.whitelist_reason = "a whitelist".into();
+    evt.stage = Arc::from("s01-parse");
+    evt.line.time = chrono::DateTime::parse_from_rfc3339("2026-12-04T10:00:00Z").ok();
+    evt.line.process = true;
+    evt.parsed.insert("program", "sshd");
+    evt.enriched.insert("MarshaledTime", "2026-12-04T10:00:00Z");
+    evt.meta.insert("source_ip", "192.0.2.1");
+    evt.unmarshaled.insert("k", serde_json::json!({"a": 1}));
+    evt.time = evt.line.time;
+    evt.str_time = "Dec  4 10:00:00".into();
+    evt.str_time_format = "Jan _2 15:04:05".into();
+    evt.marshaled_time = "2026-12-04T10:00:00Z".into();
+    evt.process = false;
+    evt.overflow = Some(Box::default());
+    evt.writes.push(WriteTarget::Meta, "k", "v");
+
+    for (n, mode) in [ExpectMode::TimeMachine, ExpectMode::Live]
+        .into_iter()
+        .enumerate()
+    {
+        acq.refill(&mut evt, "the new line", mode);
+        let fresh = acq.event("the new line".into(), mode);
+        assert_eq!(event_to_json(&evt), event_to_json(&fresh), "refill {n}");
+        assert!(
+            evt.overflow.is_none() && !evt.writes.is_dirty(),
+            "refill {n}"
+        );
+        assert!(evt.stage.is_empty() && evt.process && !evt.line.process);
+        // This source's names, not counted again on the next refill.
+        assert!(Arc::ptr_eq(&evt.line.src, &acq.src) && Arc::ptr_eq(&evt.line.labels, &acq.labels));
+        assert!(Arc::ptr_eq(&evt.line.module, &acq.module));
+        // The maps' memory stays as spare slots.
+        assert!(evt.parsed.is_empty() && evt.meta.is_empty());
+        evt.parsed.insert("program", "nginx");
+        evt.stage = Arc::from("s02-enrich");
+    }
+}

@@ -45,22 +45,15 @@ impl Batch {
             pours: (0..shards).map(|_| Vec::new()).collect(),
         };
         for (k, raw) in chunk.lines().enumerate() {
-            // Copied here (into a spare's text when there is one), so that the event is all
-            // allocated by the thread that frees it.
-            let mut spare = spares.pop();
-            let text = match &mut spare {
-                Some(e) => {
-                    let mut text = std::mem::take(&mut e.line.raw);
-                    text.clear();
-                    text.push_str(raw);
-                    text
+            // Copied here (into a spare's memory when there is one), so that the event is
+            // all allocated by the thread that frees it.
+            let evt = match spares.pop() {
+                Some(mut spare) => {
+                    source.refill(&mut spare, raw, ExpectMode::TimeMachine);
+                    spare
                 }
-                None => raw.to_string(),
+                None => source.event(raw.to_string(), ExpectMode::TimeMachine),
             };
-            let mut evt = source.event(text, ExpectMode::TimeMachine);
-            if let Some(mut spare) = spare {
-                evt.reuse_maps(&mut spare);
-            }
             let (time, event, routes) = match pipeline.parse_timed(evt) {
                 Parsed::Timed {
                     time,

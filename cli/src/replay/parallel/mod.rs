@@ -311,7 +311,7 @@ fn read_into(
                 if failed.is_some() {
                     return;
                 }
-                chunk.text.push_str(&line);
+                chunk.text.push_str(line);
                 chunk.ends.push(chunk.text.len());
                 seq += 1;
                 if chunk.ends.len() == CHUNK
