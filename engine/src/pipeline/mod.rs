@@ -325,15 +325,15 @@ impl<S: BucketStore> Pipeline<S> {
     }
 
     /// The parse stage alone (the distributed processor's first half): parses `evt` and, when
-    /// it became an event that is not whitelisted, returns it with the buckets it goes to
-    /// (`Detector::route`). Other outcomes are counted in [`Pipeline::stats`] as
+    /// it became an event that is not whitelisted, returns the buckets it goes to
+    /// (`Detector::route`; the event is left parsed in `evt`). Other outcomes are counted in [`Pipeline::stats`] as
     /// [`Pipeline::process_line`] counts them and returned as `Err`.
     pub fn parse_and_route(
         &mut self,
-        mut evt: Event,
-    ) -> Result<(Event, crate::bucket::Routes), LineOutcome> {
-        self.parse_counted(&mut evt)?;
-        let routes = self.detector.route(&mut evt);
+        evt: &mut Event,
+    ) -> Result<crate::bucket::Routes, LineOutcome> {
+        self.parse_counted(evt)?;
+        let routes = self.detector.route(evt);
         if let Some(e) = &routes.error {
             tracing::debug!(scenario = %e.scenario, error = %e.message, "pour error");
             self.stats.pour_errors += 1;
@@ -349,7 +349,7 @@ impl<S: BucketStore> Pipeline<S> {
         if routes.to.is_empty() {
             return Err(o);
         }
-        Ok((evt, routes))
+        Ok(routes)
     }
 
     /// The detect stage alone: pours `evt` into the buckets `routes` names (see

@@ -78,9 +78,9 @@ pub async fn run_parse(
     let mut last_line = None;
     // Buffers of the event being written, reused (the producer copies each record).
     let (mut body, mut payload) = (Vec::new(), Vec::new());
-    // The last event written, whose maps and texts the next line's event takes over
-    // (`Event::reuse_maps`, as `run` and `replay` do).
-    let mut spare = Event::default();
+    // The event of every line, refilled in the last one's memory (`Acquisition::refill`, as
+    // `run` and `replay` do).
+    let mut evt = Event::default();
     // Batches whose records are in flight, committed in order once acknowledged: the loop
     // does not wait for the broker, and at most a few batches are unacknowledged.
     let (to_commit, committing) = mpsc::channel::<Batch>(4);
@@ -131,13 +131,12 @@ pub async fn run_parse(
             }
             Ok(line) => {
                 let acq = sources.get(&line.src, &line.module, &line.labels);
-                let mut evt = acq.event(line.raw, ExpectMode::Live);
-                evt.reuse_maps(&mut spare);
+                acq.refill(&mut evt, &line.raw, ExpectMode::Live);
                 evt.line.time = line
                     .time
                     .as_deref()
                     .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-                if let Ok((evt, routes)) = pipeline.parse_and_route(evt) {
+                if let Ok(routes) = pipeline.parse_and_route(&mut evt) {
                     // One record per routing key, with the routes of that key; the event's
                     // body is encoded once for all of them.
                     let mut by_key: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
@@ -170,7 +169,6 @@ pub async fn run_parse(
                         }
                         stats.events += 1;
                     }
-                    spare = evt;
                 }
             }
         }
