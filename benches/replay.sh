@@ -5,14 +5,23 @@
 # memory on the same log.
 #
 #   benches/replay.sh [OUTDIR] [BIG_LINES] [SMALL_LINES]
+#   BIN_DIR=DIR benches/replay.sh ...     # hivewall and genlog from DIR, not built here (e.g.
+#                                         # the profile-guided build of scripts/pgo-build.sh)
+#   THREADS=1 benches/replay.sh ...       # hivewall replay --threads 1 (default: every core)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-${HIVEWALL_CACHE:-$HOME/.cache/hivewall}/bench}"
 BIG="${2:-1000000}"
 SMALL="${3:-100000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hivewall/target}"
-cargo build --release -q -p cli -p benches
-BIN="$CARGO_TARGET_DIR/release"
+if [ -n "${BIN_DIR:-}" ]; then
+  BIN="$BIN_DIR"
+else
+  cargo build --release -q -p cli -p benches
+  BIN="$CARGO_TARGET_DIR/release"
+fi
+THREAD_ARGS=()
+[ -n "${THREADS:-}" ] && THREAD_ARGS=(--threads "$THREADS")
 mkdir -p "$OUT"
 command -v /usr/bin/time >/dev/null && command -v bc >/dev/null || { apt-get update -qq && apt-get install -y -qq time bc; }
 
@@ -42,7 +51,7 @@ for pair in "auth-bf syslog" "nginx nginx"; do
   printf '| CrowdSec 1.4.6, %s | %s | %.2f | %.0f | %.1f |\n' "$kind" "$SMALL" "$s" "$(echo "$SMALL / $s" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
   for lines in "$SMALL" "$BIG"; do
     /usr/bin/time -v "$BIN/hivewall" replay --config-dir "$cs/work/config" --data-dir "$cs/work/data" \
-      --type "$type" "$OUT/$kind-$lines.log" --json >"$OUT/hivewall-$kind-$lines.jsonl" 2>"$OUT/hivewall-$kind-$lines.time"
+      --type "$type" "$OUT/$kind-$lines.log" --json "${THREAD_ARGS[@]}" >"$OUT/hivewall-$kind-$lines.jsonl" 2>"$OUT/hivewall-$kind-$lines.time"
     row "hivewall, $kind" "$lines" "$OUT/hivewall-$kind-$lines.time"
   done
   grep -h "live buckets" "$OUT/hivewall-$kind-$BIG.time" | sed "s/^/  $kind $BIG: /" >&2
