@@ -91,12 +91,15 @@ impl Batch {
     }
 }
 
-/// Spare events a lane keeps for the maps of the lines it parses next: a chunk's worth.
-const SPARES: usize = super::CHUNK;
+/// Spare events a lane keeps for the lines it parses next: as many as can be in flight, so
+/// that the events of batches freed while few chunks are in flight serve when many are (with
+/// a chunk's worth, a third of the events of a 2-lane auth replay were new ones, whose maps
+/// grow entry by entry).
+const SPARES: usize = super::WINDOW * super::CHUNK;
 
 /// Frees the oldest batches that no shard holds any more (here, where they were allocated:
 /// freeing on another thread is what a multi-threaded allocator does slowest), keeping up to
-/// a chunk's worth of their events in `spares`.
+/// up to [`SPARES`] of their events in `spares`.
 pub(super) fn free_done(sent: &mut VecDeque<Arc<Batch>>, spares: &mut Vec<Event>) {
     while sent.front().is_some_and(|b| Arc::strong_count(b) == 1) {
         let Some(batch) = sent.pop_front().and_then(Arc::into_inner) else {
