@@ -62,6 +62,14 @@ fn processor(dir: &Path) -> (Processor<mpsc::Sender<Vec<wire::Alert>>>, Alerts) 
     (p, rx)
 }
 
+/// The committed position of `/var/log/auth.log` (the one `attack` lines carry).
+fn auth_log_checkpoint<K: AlertSink>(p: &Processor<K>) -> Option<String> {
+    p.checkpoints()
+        .unwrap()
+        .get("file:/var/log/auth.log")
+        .cloned()
+}
+
 async fn feed<K: AlertSink>(p: &mut Processor<K>, lines: Vec<SourcedLine>) {
     let mut alerts = Vec::new();
     for l in lines {
@@ -96,13 +104,7 @@ async fn an_attack_split_across_a_restart_still_fires_and_checkpoints_survive() 
         assert!(p.pipeline().detector().store().len() > 0);
     }
     let (mut p, mut rx) = processor(dir.path());
-    assert_eq!(
-        p.checkpoints()
-            .unwrap()
-            .get("file:/var/log/auth.log")
-            .map(String::as_str),
-        Some("1:2:400")
-    );
+    assert_eq!(auth_log_checkpoint(&p).as_deref(), Some("1:2:400"));
     feed(&mut p, attack("192.0.2.20", 4, 4)).await;
     let alerts = rx.try_recv().expect("the second half completes the attack");
     assert_eq!(alerts.len(), 1);
@@ -241,13 +243,7 @@ async fn a_stop_handles_and_commits_every_line_already_sent() {
         assert!(tx.send(attack("192.0.2.55", 4, 1).remove(0)).await.is_err());
     }
     let (p, _alerts) = processor(dir.path());
-    assert_eq!(
-        p.checkpoints()
-            .unwrap()
-            .get("file:/var/log/auth.log")
-            .map(String::as_str),
-        Some("1:2:400")
-    );
+    assert_eq!(auth_log_checkpoint(&p).as_deref(), Some("1:2:400"));
 }
 
 #[test]
