@@ -10,37 +10,32 @@ use super::{LineOutcome, Pipeline};
 
 /// A line after the parse stage.
 #[derive(Debug)]
-// `Timed` is the common case and is moved once: boxing it would cost an allocation per line.
-#[allow(clippy::large_enum_variant)]
 pub enum Parsed {
-    /// It never reaches the buckets (unparsed, parse error, whitelisted); the event is given
-    /// back, for its memory to serve the next line ([`Event::reuse_maps`]).
-    Dropped(LineOutcome, Event),
+    /// It never reaches the buckets (unparsed, parse error, whitelisted).
+    Dropped(LineOutcome),
     /// It reaches the detector at `time`, which moves bucket time even when `routes` is empty
     /// (one detector advances on every such event).
     Timed {
         /// The event's bucket time.
         time: Stamp,
-        /// The parsed event (with the writes of scenario filters).
-        event: Event,
         /// Its buckets.
         routes: Routes,
     },
 }
 
 impl<S: BucketStore> Pipeline<S> {
-    /// Parses and routes `evt`, counting the line in [`Pipeline::stats`] exactly as
+    /// Parses and routes `evt` in place (it is left parsed, with the writes of scenario
+    /// filters), counting the line in [`Pipeline::stats`] exactly as
     /// [`Pipeline::process_line`] does (an event without a time pours nowhere: unpoured).
-    pub fn parse_timed(&mut self, evt: Event) -> Parsed {
-        let mut evt = evt;
-        if let Err(o) = self.parse_counted(&mut evt) {
-            return Parsed::Dropped(o, evt);
+    pub fn parse_timed(&mut self, evt: &mut Event) -> Parsed {
+        if let Err(o) = self.parse_counted(evt) {
+            return Parsed::Dropped(o);
         }
-        let Some(time) = Detector::<S>::event_time(&evt) else {
+        let Some(time) = Detector::<S>::event_time(evt) else {
             self.stats.record(LineOutcome::Unpoured);
-            return Parsed::Dropped(LineOutcome::Unpoured, evt);
+            return Parsed::Dropped(LineOutcome::Unpoured);
         };
-        let routes = self.detector.route(&mut evt);
+        let routes = self.detector.route(evt);
         if routes.error.is_some() {
             self.stats.pour_errors += 1;
         }
@@ -51,11 +46,7 @@ impl<S: BucketStore> Pipeline<S> {
         } else {
             LineOutcome::PourError
         });
-        Parsed::Timed {
-            time,
-            event: evt,
-            routes,
-        }
+        Parsed::Timed { time, routes }
     }
 
     /// Adds the line counts of `other` (a parse worker) to this pipeline's.

@@ -11,8 +11,14 @@ use engine::pipeline::{Parsed, Pipeline};
 
 use super::Chunk;
 
-/// One event's pours into one shard: (index among the event's routes, scenario, group).
-pub(super) type ShardRoutes = Vec<(u32, usize, String)>;
+/// One shard's pours of a batch: for each item with routes it owns, in item order, the item's
+/// index and the span of its routes in `routes` (index among the event's routes, scenario,
+/// group). One vector of routes for the whole batch, not one per item.
+#[derive(Default)]
+pub(super) struct ShardPours {
+    pub items: Vec<(usize, std::ops::Range<usize>)>,
+    pub routes: Vec<(u32, usize, String)>,
+}
 
 /// A parsed line that reaches the buckets (poured or not: its time moves every shard).
 pub(super) struct Item {
@@ -25,7 +31,7 @@ pub(super) struct Item {
 pub(super) struct Batch {
     pub items: Vec<Item>,
     /// Per shard, in item order: (index in `items`, the routes of that item it owns).
-    pub pours: Vec<Vec<(usize, ShardRoutes)>>,
+    pub pours: Vec<ShardPours>,
 }
 
 impl Batch {
@@ -42,35 +48,31 @@ impl Batch {
     ) -> Batch {
         let mut batch = Batch {
             items: Vec::with_capacity(chunk.ends.len()),
-            pours: (0..shards).map(|_| Vec::new()).collect(),
+            pours: (0..shards).map(|_| ShardPours::default()).collect(),
         };
         for (k, raw) in chunk.lines().enumerate() {
             // Copied here (into a spare's memory when there is one), so that the event is
             // all allocated by the thread that frees it.
-            let evt = match spares.pop() {
+            let mut evt = match spares.pop() {
                 Some(mut spare) => {
                     source.refill(&mut spare, raw, ExpectMode::TimeMachine);
                     spare
                 }
                 None => source.event(raw.to_string(), ExpectMode::TimeMachine),
             };
-            let (time, event, routes) = match pipeline.parse_timed(evt) {
-                Parsed::Timed {
-                    time,
-                    event,
-                    routes,
-                } => (time, event, routes),
-                Parsed::Dropped(_, spare) => {
-                    spares.push(spare);
-                    continue;
+            // Parsed where it lies, then moved once: into the batch, or back among the
+            // spares when it reaches no bucket.
+            match pipeline.parse_timed(&mut evt) {
+                Parsed::Timed { time, routes } => {
+                    batch.split(scenarios, routes.to);
+                    batch.items.push(Item {
+                        seq: chunk.seq + k as u64,
+                        time,
+                        event: evt,
+                    });
                 }
-            };
-            batch.split(scenarios, routes.to);
-            batch.items.push(Item {
-                seq: chunk.seq + k as u64,
-                time,
-                event,
-            });
+                Parsed::Dropped(_) => spares.push(evt),
+            }
         }
         batch
     }
@@ -83,9 +85,11 @@ impl Batch {
             let sh = shard_of(routing_key(scenarios, idx, &group), shards);
             let route = (u32::try_from(r).unwrap_or(u32::MAX), idx, group);
             let pours = &mut self.pours[sh];
-            match pours.last_mut() {
-                Some((i, v)) if *i == item => v.push(route),
-                _ => pours.push((item, vec![route])),
+            pours.routes.push(route);
+            let end = pours.routes.len();
+            match pours.items.last_mut() {
+                Some((i, span)) if *i == item => span.end = end,
+                _ => pours.items.push((item, end - 1..end)),
             }
         }
     }

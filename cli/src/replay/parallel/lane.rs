@@ -11,7 +11,7 @@ use engine::bucket::ScenarioSet;
 use engine::event::{Acquisition, Event};
 use engine::pipeline::Pipeline;
 
-use super::batch::{Batch, free_done};
+use super::batch::{Batch, ShardPours, free_done};
 use super::shard::Shard;
 use super::{Chunk, Found};
 
@@ -148,7 +148,7 @@ impl Lane {
             // Chunks go only to lanes that parse.
             None => Batch {
                 items: Vec::new(),
-                pours: vec![Vec::new(); shards],
+                pours: (0..shards).map(|_| ShardPours::default()).collect(),
             },
         }
     }

@@ -38,10 +38,12 @@ impl Shard {
         let me = self.me;
         let owns = |key: &str| shard_of(key, shards) == me;
         let mut foreign = 0;
-        let mut pours = batch.pours[self.me].iter().peekable();
+        let mine = &batch.pours[self.me];
+        let mut pours = mine.items.iter().peekable();
         for (i, item) in batch.items.iter().enumerate() {
             let signals = match pours.next_if(|(p, _)| *p == i) {
-                Some((_, routes)) => {
+                Some((_, span)) => {
+                    let routes = &mine.routes[span.clone()];
                     self.ticked = None;
                     let out = self
                         .detector
