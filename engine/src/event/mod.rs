@@ -129,27 +129,6 @@ impl Event {
         }
     }
 
-    /// Takes over the memory of `done`'s `Parsed`, `Meta` and `Enriched` maps and of its
-    /// `StrTime`, `StrTimeFormat` and `MarshaledTime` texts (emptied) where this event's are
-    /// still empty, so that a stream of events does not allocate and grow three maps and
-    /// three strings a line. Nothing else of `done` is kept.
-    pub fn reuse_maps(&mut self, done: &mut Event) {
-        for (mine, old) in [
-            (&mut self.parsed, &mut done.parsed),
-            (&mut self.meta, &mut done.meta),
-            (&mut self.enriched, &mut done.enriched),
-        ] {
-            take_memory(mine, old, StrMap::is_empty, StrMap::clear);
-        }
-        for (mine, old) in [
-            (&mut self.str_time, &mut done.str_time),
-            (&mut self.str_time_format, &mut done.str_time_format),
-            (&mut self.marshaled_time, &mut done.marshaled_time),
-        ] {
-            take_memory(mine, old, String::is_empty, String::clear);
-        }
-    }
-
     /// Go's `Event.GetMeta`: the meta value or `""`.
     pub fn get_meta(&self, key: &str) -> &str {
         self.meta.get_or_empty(key)
@@ -226,7 +205,7 @@ impl Acquisition {
     }
 
     /// Makes `evt` (any event done with) what [`Self::event`] of `raw` makes, in its own
-    /// memory: its maps keep their slots as spares ([`Event::reuse_maps`]), its texts their
+    /// memory: its maps keep their slots as spares ([`StrMap::clear`]), its texts their
     /// allocations, and its source's names are not counted again when they are this
     /// source's. A stream of events then allocates nothing per line for the event itself.
     pub fn refill(&self, evt: &mut Event, raw: &str, mode: ExpectMode) {
@@ -302,12 +281,4 @@ thread_local! {
 /// The empty stage name of a refilled event.
 fn empty_name() -> Arc<str> {
     EMPTY_NAME.with(Arc::clone)
-}
-
-/// Gives `mine`, when it is empty, the memory of `old` (emptied).
-fn take_memory<T>(mine: &mut T, old: &mut T, is_empty: fn(&T) -> bool, clear: fn(&mut T)) {
-    if is_empty(mine) {
-        clear(old);
-        std::mem::swap(mine, old);
-    }
 }

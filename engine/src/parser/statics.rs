@@ -185,7 +185,7 @@ impl Static {
                 }
             }
             Target::Field(f) => match f {
-                // Into the text's own memory (a reused event's: `Event::reuse_maps`).
+                // Into the text's own memory (a refilled event's: `Acquisition::refill`).
                 Field::StrTime => set_text(&mut evt.str_time, &value),
                 Field::StrTimeFormat => set_text(&mut evt.str_time_format, &value),
                 Field::MarshaledTime => set_text(&mut evt.marshaled_time, &value),

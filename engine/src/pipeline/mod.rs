@@ -255,7 +255,7 @@ impl<S: BucketStore> Pipeline<S> {
     }
 
     /// [`Pipeline::process_line`] of an event left to the caller afterwards, whose maps'
-    /// memory the next line's event can take over ([`Event::reuse_maps`]).
+    /// memory the next line's event is refilled in ([`crate::event::Acquisition::refill`]).
     pub fn process_in(&mut self, evt: &mut Event) -> (LineOutcome, Vec<AlertRecord>) {
         self.process_line_in(evt, None)
     }

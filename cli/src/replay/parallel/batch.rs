@@ -36,7 +36,7 @@ pub(super) struct Batch {
 
 impl Batch {
     /// Parses and routes the lines of `chunk` (from `source`) for `shards` shards. Each line's
-    /// event takes over the maps of a spare one (`spares`: the events of dropped lines and of
+    /// event is a spare one refilled (`spares`: the events of dropped lines and of
     /// freed batches), as one thread's replay reuses the last line's.
     pub fn parse(
         pipeline: &mut Pipeline,
@@ -103,7 +103,7 @@ const SPARES: usize = super::WINDOW * super::CHUNK;
 
 /// Frees the oldest batches that no shard holds any more (here, where they were allocated:
 /// freeing on another thread is what a multi-threaded allocator does slowest), keeping up to
-/// up to [`SPARES`] of their events in `spares`.
+/// [`SPARES`] of their events in `spares`.
 pub(super) fn free_done(sent: &mut VecDeque<Arc<Batch>>, spares: &mut Vec<Event>) {
     while sent.front().is_some_and(|b| Arc::strong_count(b) == 1) {
         let Some(batch) = sent.pop_front().and_then(Arc::into_inner) else {
