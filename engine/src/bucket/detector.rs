@@ -20,6 +20,7 @@ use super::alert::{new_alert, overflow_event_of};
 use super::config::BucketKind;
 use super::leaky::LeakyView;
 use super::overflow::RuntimeAlert;
+use super::prepared::{Lazy, PourSource};
 use super::queue::EventForms;
 use super::scenario::Scenario;
 use super::stamp::Stamp;
@@ -350,21 +351,27 @@ impl<S: BucketStore> Detector<S> {
                 scenario: u32::try_from(idx).unwrap_or(u32::MAX),
                 group: group.into(),
             };
-            self.pour_one(sc, key, evt, t, &mut forms, &mut outcome.signals);
+            self.pour_one(
+                sc,
+                key,
+                &mut Lazy::new(evt, &mut forms),
+                t,
+                &mut outcome.signals,
+            );
             outcome.poured = true;
         }
     }
 
-    pub(super) fn pour_one(
+    /// Pours one event into the bucket `key` of `sc` (what the event is made of comes from
+    /// `src`: the event itself, or what its parser prepared, [`super::prepared`]).
+    pub(super) fn pour_one<V: PourSource>(
         &mut self,
         sc: &Scenario,
         key: BucketKey,
-        evt: &Event,
+        src: &mut V,
         t: Stamp,
-        forms: &mut EventForms,
         out: &mut Vec<Signal>,
     ) {
-        let mut queued = || forms.queued(evt, sc.keep_events);
         let mut b = match self.store.take(&key) {
             Some(b) => {
                 let deadline = sc.deadline(&b);
@@ -381,26 +388,19 @@ impl<S: BucketStore> Detector<S> {
             b.first_ts = Some(t);
             b.last_ts = Some(t);
             b.total_count = 1;
-            b.queue.add(queued());
+            b.queue.add(src.queued(sc.keep_events));
             out.push(self.overflow(sc, key, b, t));
             return;
         }
-        let ev = Value::Obj(evt as &dyn Object);
-        if let Some(d) = &sc.distinct {
-            let element = match d.eval(std::slice::from_ref(&ev)) {
-                Ok(Value::Str(s)) => Some(s),
-                Ok(_) => Some(std::borrow::Cow::Borrowed("")),
-                Err(_) => None,
-            };
-            if let Some(element) = element
-                && !b.see(&element)
-            {
-                self.put_back(sc, key, b);
-                return;
-            }
+        if let Some(d) = &sc.distinct
+            && let Some(element) = src.distinct(d)
+            && !b.see(&element)
+        {
+            self.put_back(sc, key, b);
+            return;
         }
         if let Some(c) = &sc.cancel_on
-            && let Ok(true) = c.eval_bool(std::slice::from_ref(&ev))
+            && src.cancelled(c)
         {
             out.push(Signal {
                 scenario: key.scenario as usize,
@@ -419,13 +419,15 @@ impl<S: BucketStore> Detector<S> {
             || b.limiter
                 .allow_as(sc.limiter, t.nanos, sc.rate, sc.config.capacity)
             || sc.kind == BucketKind::Conditional;
-        b.queue.add(queued());
+        b.queue.add(src.queued(sc.keep_events));
         let mut overflow_at = (!allowed).then_some(t);
         if let Some(c) = &sc.condition {
-            if self.holds(c, evt, &b, &key, sc) {
+            if self.holds(c, src.event(), &b, &key, sc) {
                 overflow_at = Some(t);
             }
-        } else if sc.config.bayesian_threshold != 0.0 && self.bayesian(sc, evt, &mut b, &key) {
+        } else if sc.config.bayesian_threshold != 0.0
+            && self.bayesian(sc, src.event(), &mut b, &key)
+        {
             overflow_at = Some(t);
         }
         match overflow_at {

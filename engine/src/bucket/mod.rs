@@ -19,6 +19,7 @@ pub mod limiter;
 mod load;
 pub mod overflow;
 pub mod packed;
+pub mod prepared;
 pub mod queue;
 mod route;
 pub mod scenario;
@@ -29,6 +30,8 @@ pub mod store;
 
 #[cfg(test)]
 mod context_tests;
+#[cfg(test)]
+mod prepared_tests;
 #[cfg(test)]
 mod route_tests;
 #[cfg(test)]

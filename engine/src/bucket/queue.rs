@@ -137,6 +137,12 @@ impl EventForms {
         }
     }
 
+    /// The compact form of `e` (the event these forms are of), kept or made.
+    pub(super) fn into_compact(self, e: &Event) -> CompactEvent {
+        let EventForms { stamp, compact } = self;
+        compact.unwrap_or_else(|| CompactEvent::new(e, &stamp.unwrap_or_else(|| AlertStamp::of(e))))
+    }
+
     /// [`Queued::new`] of `e` (the event these forms are of).
     pub fn queued(&mut self, e: &Event, full: bool) -> Queued {
         if full {

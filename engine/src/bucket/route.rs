@@ -11,6 +11,7 @@ use crate::expr::{Object, Value};
 
 use super::config::BucketKind;
 use super::detector::{Detector, Outcome, PourError, settle};
+use super::prepared::Lazy;
 use super::queue::EventForms;
 use super::stamp::Stamp;
 use super::state::BucketKey;
@@ -109,6 +110,7 @@ impl<S: BucketStore> Detector<S> {
         outcome: &mut Outcome,
     ) {
         let scenarios = std::sync::Arc::clone(self.scenarios());
+        let mut src = Lazy::new(evt, &mut forms);
         for (idx, group) in routes {
             let Some(sc) = scenarios.get(*idx) else {
                 continue;
@@ -117,7 +119,7 @@ impl<S: BucketStore> Detector<S> {
                 scenario: u32::try_from(*idx).unwrap_or(u32::MAX),
                 group: group.as_str().into(),
             };
-            self.pour_one(sc, key, evt, t, &mut forms, &mut outcome.signals);
+            self.pour_one(sc, key, &mut src, t, &mut outcome.signals);
             outcome.poured = true;
         }
     }

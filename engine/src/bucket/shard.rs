@@ -9,6 +9,7 @@
 //! shards by it gives the order one detector emits them in.
 
 use super::detector::{Detector, MAX_REPROCESS_DEPTH, Outcome, Signal, SignalKind};
+use super::prepared::{Lazy, Payload, PourSource, Prepared, PreparedRoute};
 use super::queue::EventForms;
 use super::stamp::Stamp;
 use super::state::BucketKey;
@@ -94,28 +95,82 @@ impl<S: BucketStore> Detector<S> {
         routes: &[(u32, usize, String)],
         owns: &dyn Fn(&str) -> bool,
     ) -> ShardOutcome {
+        let mut forms = EventForms::new();
+        self.shard_pours(t, owns, |det, sigs, out| {
+            for (route, idx, group) in routes {
+                let mut src = Lazy::new(evt, &mut forms);
+                det.pour_route(*route, *idx, group, &mut src, t, sigs, out);
+            }
+        })
+    }
+
+    /// [`Detector::process_shard`] of an event prepared where it was parsed
+    /// ([`Detector::prepare`]): its `payload` and the `routes` this shard owns.
+    pub fn process_prepared(
+        &mut self,
+        payload: &Payload,
+        t: Stamp,
+        routes: &[PreparedRoute],
+        owns: &dyn Fn(&str) -> bool,
+    ) -> ShardOutcome {
+        self.shard_pours(t, owns, |det, sigs, out| {
+            for route in routes {
+                let mut src = Prepared { payload, route };
+                det.pour_route(
+                    route.route,
+                    route.scenario,
+                    &route.group,
+                    &mut src,
+                    t,
+                    sigs,
+                    out,
+                );
+            }
+        })
+    }
+
+    /// Pours one route (`route`-th of its event) into scenario `idx`, group `group`.
+    #[allow(clippy::too_many_arguments)]
+    fn pour_route<V: PourSource>(
+        &mut self,
+        route: u32,
+        idx: usize,
+        group: &str,
+        src: &mut V,
+        t: Stamp,
+        sigs: &mut Vec<Signal>,
+        out: &mut ShardOutcome,
+    ) {
+        let scenarios = std::sync::Arc::clone(self.scenarios());
+        let Some(sc) = scenarios.get(idx) else {
+            return;
+        };
+        let key = BucketKey {
+            scenario: u32::try_from(idx).unwrap_or(u32::MAX),
+            group: group.into(),
+        };
+        self.pour_one(sc, key, src, t, sigs);
+        for (n, s) in sigs.drain(..).enumerate() {
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            out.signals.push((SignalOrder::Poured { route, n }, s));
+        }
+    }
+
+    /// Advances to `t`, runs `pour` (the event's own routes), then pours the `reprocess`
+    /// overflows again into the buckets whose key `owns`.
+    fn shard_pours(
+        &mut self,
+        t: Stamp,
+        owns: &dyn Fn(&str) -> bool,
+        pour: impl FnOnce(&mut Self, &mut Vec<Signal>, &mut ShardOutcome),
+    ) -> ShardOutcome {
         let mut out = ShardOutcome {
             signals: expired(self.advance(t)),
             ..ShardOutcome::default()
         };
         let scenarios = std::sync::Arc::clone(self.scenarios());
-        let mut forms = EventForms::new();
         let mut sigs = Vec::new();
-        for (route, idx, group) in routes {
-            let Some(sc) = scenarios.get(*idx) else {
-                continue;
-            };
-            let key = BucketKey {
-                scenario: u32::try_from(*idx).unwrap_or(u32::MAX),
-                group: group.as_str().into(),
-            };
-            self.pour_one(sc, key, evt, t, &mut forms, &mut sigs);
-            for (n, s) in sigs.drain(..).enumerate() {
-                let n = u32::try_from(n).unwrap_or(u32::MAX);
-                out.signals
-                    .push((SignalOrder::Poured { route: *route, n }, s));
-            }
-        }
+        pour(self, &mut sigs, &mut out);
         // As in `Detector::process`, what the advance drained is not poured again.
         let mut from = out.signals.iter().take_while(|s| !is_poured(&s.0)).count();
         for depth in 0..MAX_REPROCESS_DEPTH as u32 {
@@ -150,7 +205,8 @@ impl<S: BucketStore> Detector<S> {
                         group: group.as_str().into(),
                     };
                     let mut forms = EventForms::new();
-                    self.pour_one(sc, key, &e, at, &mut forms, &mut outcome.signals);
+                    let mut src = Lazy::new(&e, &mut forms);
+                    self.pour_one(sc, key, &mut src, at, &mut outcome.signals);
                     for (n, s) in outcome.signals.drain(..).enumerate() {
                         let order = SignalOrder::Reprocessed {
                             depth,

@@ -84,8 +84,8 @@ pub(super) struct Lane {
     pub scenarios: Arc<ScenarioSet>,
     /// The sources, each [`Acquisition::detached`] from the other lanes' copies.
     pub sources: Vec<Acquisition>,
-    /// Events whose maps the next lines take over.
-    pub spares: Vec<Event>,
+    /// The event its lines are parsed into, one after the other.
+    pub event: Option<Event>,
     pub shard: Shard,
     /// Every other lane's inbox (`None` for its own).
     pub peers: Vec<Option<Sender<Msg>>>,
@@ -119,7 +119,7 @@ impl Lane {
                 continue;
             }
             if let Some((c, chunk)) = q.chunks.pop_front() {
-                free_done(&mut sent, &mut self.spares);
+                free_done(&mut sent);
                 let batch = Arc::new(self.parse(&chunk));
                 for tx in self.peers.iter().flatten() {
                     // A lane that is gone has taken every chunk.
@@ -130,7 +130,7 @@ impl Lane {
                 continue;
             }
             self.report(&mut report);
-            free_done(&mut sent, &mut self.spares);
+            free_done(&mut sent);
             match inbox.recv() {
                 Ok(m) => q.file(m),
                 Err(_) => break,
@@ -144,7 +144,7 @@ impl Lane {
         let shards = self.peers.len();
         let source = &self.sources[chunk.source];
         match &mut self.pipeline {
-            Some(p) => Batch::parse(p, &self.scenarios, shards, source, chunk, &mut self.spares),
+            Some(p) => Batch::parse(p, &self.scenarios, shards, source, chunk, &mut self.event),
             // Chunks go only to lanes that parse.
             None => Batch {
                 items: Vec::new(),

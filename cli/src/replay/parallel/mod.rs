@@ -119,7 +119,7 @@ pub fn replay(
                 pipeline,
                 scenarios: Arc::clone(&scenarios),
                 sources: sources.iter().map(|(_, a)| a.detached()).collect(),
-                spares: Vec::new(),
+                event: None,
                 shard,
                 peers: (0..n)
                     .map(|i| (i != me).then(|| inboxes[i].clone()))
@@ -135,7 +135,8 @@ pub fn replay(
         };
         let read = read_and_merge(
             sources,
-            &inboxes[..workers],
+            &inboxes,
+            workers,
             &done_rx,
             Merger::new(central, n),
             &mut report,
@@ -255,13 +256,16 @@ impl Chunk {
     }
 }
 
-/// Reads `sources` into chunks, dealt to `lanes` in turn, at most [`WINDOW`] not yet merged:
-/// when the window is full it merges the lanes' reports until a chunk is done (one thread
-/// reads and merges, so neither waits for the other to wake up). Then tells every lane how
-/// many chunks there were (also when it stops early) and merges the rest.
+/// Reads `sources` into chunks, dealt in turn to the first `workers` of `lanes` (those that
+/// parse), at most [`WINDOW`] not yet merged: when the window is full it merges the lanes'
+/// reports until a chunk is done (one thread reads and merges, so neither waits for the other
+/// to wake up). Then tells every lane how many chunks there were (also when it stops early)
+/// and merges the rest.
+#[allow(clippy::too_many_arguments)]
 fn read_and_merge(
     sources: &[(PathBuf, Acquisition)],
     lanes: &[Sender<Msg>],
+    workers: usize,
     done_rx: &Receiver<Done>,
     mut merger: Merger<'_>,
     report: &mut Report,
@@ -278,7 +282,7 @@ fn read_and_merge(
             }
             left -= 1;
             // A lane that is gone has died: its error comes out of its join.
-            let _ = lanes[chunk_no % lanes.len()].send(Msg::Chunk(chunk_no, chunk));
+            let _ = lanes[chunk_no % workers].send(Msg::Chunk(chunk_no, chunk));
             chunk_no += 1;
             Ok(())
         },

@@ -45,9 +45,9 @@ impl Shard {
                 Some((_, span)) => {
                     let routes = &mine.routes[span.clone()];
                     self.ticked = None;
-                    let out = self
-                        .detector
-                        .process_shard(&item.event, item.time, routes, &owns);
+                    let out =
+                        self.detector
+                            .process_prepared(&item.payload, item.time, routes, &owns);
                     foreign += out.foreign;
                     out.signals
                 }
