@@ -12,6 +12,8 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use compact_str::CompactString;
+
 use crate::event::Event;
 use crate::expr::{Object, Program, Value};
 
@@ -105,8 +107,9 @@ pub struct PreparedRoute {
     pub route: u32,
     /// Scenario index.
     pub scenario: usize,
-    /// The bucket's group.
-    pub group: String,
+    /// The bucket's group (inline when short, as addresses are: no pointer to follow on the
+    /// shard's side).
+    pub group: CompactString,
     /// The `distinct` element (`None`: no `distinct`, or it failed to evaluate).
     distinct: Option<Box<str>>,
     /// Whether `cancel_on` held.
@@ -179,7 +182,7 @@ impl<S: BucketStore> Detector<S> {
             out.push(PreparedRoute {
                 route: u32::try_from(r).unwrap_or(u32::MAX),
                 scenario: idx,
-                group,
+                group: CompactString::from(group),
                 distinct,
                 cancelled,
             });

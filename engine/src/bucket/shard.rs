@@ -9,6 +9,8 @@
 //! shards by it gives the order one detector emits them in.
 
 use super::detector::{Detector, MAX_REPROCESS_DEPTH, Outcome, Signal, SignalKind};
+use compact_str::CompactString;
+
 use super::prepared::{Lazy, Payload, PourSource, Prepared, PreparedRoute};
 use super::queue::EventForms;
 use super::stamp::Stamp;
@@ -96,10 +98,11 @@ impl<S: BucketStore> Detector<S> {
         owns: &dyn Fn(&str) -> bool,
     ) -> ShardOutcome {
         let mut forms = EventForms::new();
-        self.shard_pours(t, owns, |det, sigs, out| {
+        self.shard_pours(t, owns, |det, scenarios, sigs, out| {
             for (route, idx, group) in routes {
                 let mut src = Lazy::new(evt, &mut forms);
-                det.pour_route(*route, *idx, group, &mut src, t, sigs, out);
+                let key = (*idx, group.as_str().into());
+                det.pour_route(scenarios, *route, key, &mut src, t, sigs, out);
             }
         })
     }
@@ -113,41 +116,33 @@ impl<S: BucketStore> Detector<S> {
         routes: &[PreparedRoute],
         owns: &dyn Fn(&str) -> bool,
     ) -> ShardOutcome {
-        self.shard_pours(t, owns, |det, sigs, out| {
+        self.shard_pours(t, owns, |det, scenarios, sigs, out| {
             for route in routes {
                 let mut src = Prepared { payload, route };
-                det.pour_route(
-                    route.route,
-                    route.scenario,
-                    &route.group,
-                    &mut src,
-                    t,
-                    sigs,
-                    out,
-                );
+                let key = (route.scenario, route.group.clone());
+                det.pour_route(scenarios, route.route, key, &mut src, t, sigs, out);
             }
         })
     }
 
-    /// Pours one route (`route`-th of its event) into scenario `idx`, group `group`.
+    /// Pours one route (`route`-th of its event) into the bucket `(scenario index, group)`.
     #[allow(clippy::too_many_arguments)]
     fn pour_route<V: PourSource>(
         &mut self,
+        scenarios: &ScenarioSet,
         route: u32,
-        idx: usize,
-        group: &str,
+        (idx, group): (usize, CompactString),
         src: &mut V,
         t: Stamp,
         sigs: &mut Vec<Signal>,
         out: &mut ShardOutcome,
     ) {
-        let scenarios = std::sync::Arc::clone(self.scenarios());
         let Some(sc) = scenarios.get(idx) else {
             return;
         };
         let key = BucketKey {
             scenario: u32::try_from(idx).unwrap_or(u32::MAX),
-            group: group.into(),
+            group,
         };
         self.pour_one(sc, key, src, t, sigs);
         for (n, s) in sigs.drain(..).enumerate() {
@@ -162,7 +157,7 @@ impl<S: BucketStore> Detector<S> {
         &mut self,
         t: Stamp,
         owns: &dyn Fn(&str) -> bool,
-        pour: impl FnOnce(&mut Self, &mut Vec<Signal>, &mut ShardOutcome),
+        pour: impl FnOnce(&mut Self, &ScenarioSet, &mut Vec<Signal>, &mut ShardOutcome),
     ) -> ShardOutcome {
         let mut out = ShardOutcome {
             signals: expired(self.advance(t)),
@@ -170,7 +165,7 @@ impl<S: BucketStore> Detector<S> {
         };
         let scenarios = std::sync::Arc::clone(self.scenarios());
         let mut sigs = Vec::new();
-        pour(self, &mut sigs, &mut out);
+        pour(self, &scenarios, &mut sigs, &mut out);
         // As in `Detector::process`, what the advance drained is not poured again.
         let mut from = out.signals.iter().take_while(|s| !is_poured(&s.0)).count();
         for depth in 0..MAX_REPROCESS_DEPTH as u32 {

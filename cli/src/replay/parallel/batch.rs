@@ -49,11 +49,12 @@ impl Batch {
         source: &Acquisition,
         chunk: &Chunk,
         evt: &mut Option<Event>,
+        recycled: Option<Batch>,
     ) -> Batch {
-        let mut batch = Batch {
+        let mut batch = recycled.unwrap_or_else(|| Batch {
             items: Vec::with_capacity(chunk.ends.len()),
             pours: (0..shards).map(|_| ShardPours::default()).collect(),
-        };
+        });
         for (k, raw) in chunk.lines().enumerate() {
             let evt = match evt {
                 Some(e) => {
@@ -97,10 +98,24 @@ impl Batch {
     }
 }
 
+/// Emptied batches a lane keeps for its next chunks (their vectors keep their capacity).
+const POOL: usize = super::WINDOW;
+
 /// Frees the oldest batches that no shard holds any more, here, where they were allocated
-/// (freeing on another thread is what a multi-threaded allocator does slowest).
-pub(super) fn free_done(sent: &mut VecDeque<Arc<Batch>>) {
+/// (freeing on another thread is what a multi-threaded allocator does slowest), and keeps up
+/// to [`POOL`] of them emptied in `pool`, so that the next chunks' vectors need not grow again.
+pub(super) fn free_done(sent: &mut VecDeque<Arc<Batch>>, pool: &mut Vec<Batch>) {
     while sent.front().is_some_and(|b| Arc::strong_count(b) == 1) {
-        sent.pop_front();
+        let Some(mut batch) = sent.pop_front().and_then(Arc::into_inner) else {
+            continue;
+        };
+        if pool.len() < POOL {
+            batch.items.clear();
+            for p in &mut batch.pours {
+                p.items.clear();
+                p.routes.clear();
+            }
+            pool.push(batch);
+        }
     }
 }

@@ -86,6 +86,8 @@ pub(super) struct Lane {
     pub sources: Vec<Acquisition>,
     /// The event its lines are parsed into, one after the other.
     pub event: Option<Event>,
+    /// Emptied batches for its next chunks.
+    pub pool: Vec<Batch>,
     pub shard: Shard,
     /// Every other lane's inbox (`None` for its own).
     pub peers: Vec<Option<Sender<Msg>>>,
@@ -119,7 +121,7 @@ impl Lane {
                 continue;
             }
             if let Some((c, chunk)) = q.chunks.pop_front() {
-                free_done(&mut sent);
+                free_done(&mut sent, &mut self.pool);
                 let batch = Arc::new(self.parse(&chunk));
                 for tx in self.peers.iter().flatten() {
                     // A lane that is gone has taken every chunk.
@@ -130,7 +132,7 @@ impl Lane {
                 continue;
             }
             self.report(&mut report);
-            free_done(&mut sent);
+            free_done(&mut sent, &mut self.pool);
             match inbox.recv() {
                 Ok(m) => q.file(m),
                 Err(_) => break,
@@ -144,7 +146,18 @@ impl Lane {
         let shards = self.peers.len();
         let source = &self.sources[chunk.source];
         match &mut self.pipeline {
-            Some(p) => Batch::parse(p, &self.scenarios, shards, source, chunk, &mut self.event),
+            Some(p) => {
+                let recycled = self.pool.pop();
+                Batch::parse(
+                    p,
+                    &self.scenarios,
+                    shards,
+                    source,
+                    chunk,
+                    &mut self.event,
+                    recycled,
+                )
+            }
             // Chunks go only to lanes that parse.
             None => Batch {
                 items: Vec::new(),

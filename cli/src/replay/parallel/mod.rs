@@ -120,6 +120,7 @@ pub fn replay(
                 scenarios: Arc::clone(&scenarios),
                 sources: sources.iter().map(|(_, a)| a.detached()).collect(),
                 event: None,
+                pool: Vec::new(),
                 shard,
                 peers: (0..n)
                     .map(|i| (i != me).then(|| inboxes[i].clone()))
