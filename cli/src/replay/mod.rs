@@ -207,6 +207,7 @@ fn run_parallel(
     };
     let opts = parallel::Options {
         threads,
+        chunk: parallel::CHUNK,
         #[cfg(test)]
         skip_ticks: false,
     };

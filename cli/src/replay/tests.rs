@@ -62,12 +62,14 @@ fn threads(
     setup: &Setup,
     sources: &[(PathBuf, Acquisition)],
     threads: usize,
+    chunk: usize,
     skip_ticks: bool,
 ) -> Vec<String> {
     let mut p = Pipeline::load(setup, Arc::new(crate::clock::SystemClock)).unwrap();
     let mut out = Vec::new();
     let opts = Options {
         threads,
+        chunk,
         skip_ticks,
     };
     let lanes = parallel::load(setup, threads).unwrap();
@@ -114,16 +116,17 @@ fn diff(a: &[String], b: &[String]) -> Option<String> {
     ))
 }
 
-/// 1, 2 and 3 threads agree (in order, and after sorting by time); returns the alerts.
+/// 1, 2 and 3 threads agree (in order, and after sorting by time), with chunks of a few lines
+/// (many hand-overs) and of the default size; returns the alerts.
 fn check(setup: &Setup, sources: &[(PathBuf, Acquisition)]) -> Vec<String> {
     let one = one_thread(setup, sources);
-    for n in [2, 3] {
-        let many = threads(setup, sources, n, false);
+    for (n, chunk) in [(2, 7), (3, 64), (2, parallel::CHUNK)] {
+        let many = threads(setup, sources, n, chunk, false);
         if let Some(d) = diff(&by_time(many.clone()), &by_time(one.clone())) {
-            panic!("{n} threads, sorted by time: {d}");
+            panic!("{n} threads, {chunk}-line chunks, sorted by time: {d}");
         }
         if let Some(d) = diff(&many, &one) {
-            panic!("{n} threads, in order: {d}");
+            panic!("{n} threads, {chunk}-line chunks, in order: {d}");
         }
     }
     one
@@ -219,7 +222,7 @@ fn time_driven_scenarios_give_the_alerts_of_one_thread_and_a_broken_time_is_caug
     );
     // Shards told only their own events' time: counters of addresses that do not come back
     // never overflow. The comparison above must be able to see that.
-    let broken = threads(&setup, &auth, 2, true);
+    let broken = threads(&setup, &auth, 2, 64, true);
     assert!(
         diff(&by_time(broken), &by_time(alerts)).is_some(),
         "a broken shard time went unnoticed"

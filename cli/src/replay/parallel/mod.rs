@@ -18,8 +18,14 @@
 //! overflows of all shards by line and [`SignalOrder`] (the order one detector emits them in)
 //! once every shard is past them, and runs postoverflows and profiles on one pipeline in that
 //! order, so decision history (`GetDecisionsCount`) sees the same sequence. It reads on only
-//! while fewer than [`WINDOW`] chunks are read and not merged, which keeps the events between
-//! parse and pour few enough to stay in the caches, and merges when the window is full.
+//! while fewer than [`WINDOW`] chunks are read and not merged, and merges when the window is
+//! full.
+//!
+//! A batch carries what its lines' pours need, prepared by the lane that parsed them
+//! ([`engine::bucket::Detector::prepare`]: the compact form a bucket queues, `distinct` and
+//! `cancel_on` results, a whole copy only for scenarios that read the event), never the events
+//! themselves: a lane parses every line into one event it refills, warm in its own caches, and
+//! a shard on another core reads a few packed bytes per pour.
 //!
 //! [`shard_of`]: engine::bucket::shard::shard_of
 //! [`Detector`]: engine::bucket::Detector
@@ -42,9 +48,11 @@ use engine::pipeline::{AlertRecord, Pipeline, Repair, Setup};
 use crate::input::{Lines, for_each_line};
 use lane::{Done, Lane, Msg};
 
-/// Lines per chunk: large enough to amortize a hand-over, small enough that the events of
-/// [`WINDOW`] chunks stay in the caches.
-const CHUNK: usize = 64;
+/// Lines per chunk: large enough that hand-overs (and the threads they wake) are rare. What is
+/// in flight is small (each line's prepared pours, not its event: [`batch::Item`]), so a
+/// window of large chunks stays cheap; with whole events in the batches, 64-line chunks were
+/// needed to keep them in the caches.
+pub const CHUNK: usize = 1024;
 /// Chunks read and not yet merged, at most.
 const WINDOW: usize = 16;
 
@@ -53,6 +61,8 @@ const WINDOW: usize = 16;
 pub struct Options {
     /// Lanes: parse workers and detect shards (each).
     pub threads: usize,
+    /// Lines per chunk ([`CHUNK`]; the tests also use small ones, for many hand-overs).
+    pub chunk: usize,
     /// Test only: shards are told no time but their own events' (a deliberately broken shard
     /// time, which the equality tests must catch).
     #[cfg(test)]
@@ -134,10 +144,14 @@ pub fn replay(
             serial_parse,
             ..Report::default()
         };
+        let deal = Deal {
+            lanes: &inboxes,
+            workers,
+            chunk: opts.chunk.max(1),
+        };
         let read = read_and_merge(
             sources,
-            &inboxes,
-            workers,
+            &deal,
             &done_rx,
             Merger::new(central, n),
             &mut report,
@@ -242,12 +256,12 @@ struct Chunk {
 }
 
 impl Chunk {
-    fn new(seq: u64, source: usize) -> Self {
+    fn new(seq: u64, source: usize, lines: usize) -> Self {
         Chunk {
             seq,
             source,
-            text: String::with_capacity(CHUNK * 128),
-            ends: Vec::with_capacity(CHUNK),
+            text: String::with_capacity(lines * 128),
+            ends: Vec::with_capacity(lines),
         }
     }
 
@@ -257,16 +271,21 @@ impl Chunk {
     }
 }
 
-/// Reads `sources` into chunks, dealt in turn to the first `workers` of `lanes` (those that
-/// parse), at most [`WINDOW`] not yet merged: when the window is full it merges the lanes'
+/// How chunks are dealt: chunks of `chunk` lines, in turn to the first `workers` of `lanes`
+/// (those that parse).
+struct Deal<'a> {
+    lanes: &'a [Sender<Msg>],
+    workers: usize,
+    chunk: usize,
+}
+
+/// Reads `sources` into chunks, dealt to the lanes as `deal` says, at most [`WINDOW`] not yet merged: when the window is full it merges the lanes'
 /// reports until a chunk is done (one thread reads and merges, so neither waits for the other
 /// to wake up). Then tells every lane how many chunks there were (also when it stops early)
 /// and merges the rest.
-#[allow(clippy::too_many_arguments)]
 fn read_and_merge(
     sources: &[(PathBuf, Acquisition)],
-    lanes: &[Sender<Msg>],
-    workers: usize,
+    deal: &Deal<'_>,
     done_rx: &Receiver<Done>,
     mut merger: Merger<'_>,
     report: &mut Report,
@@ -276,6 +295,7 @@ fn read_and_merge(
     let (mut chunk_no, mut left) = (0usize, WINDOW);
     let result = read_into(
         sources,
+        deal.chunk,
         &mut |chunk: Chunk| -> anyhow::Result<()> {
             while left == 0 {
                 let done = done_rx.recv().context("the lanes stopped")?;
@@ -283,13 +303,13 @@ fn read_and_merge(
             }
             left -= 1;
             // A lane that is gone has died: its error comes out of its join.
-            let _ = lanes[chunk_no % workers].send(Msg::Chunk(chunk_no, chunk));
+            let _ = deal.lanes[chunk_no % deal.workers].send(Msg::Chunk(chunk_no, chunk));
             chunk_no += 1;
             Ok(())
         },
         progress,
     );
-    for tx in lanes {
+    for tx in deal.lanes {
         let _ = tx.send(Msg::End(chunk_no));
     }
     let repaired = result?;
@@ -301,13 +321,14 @@ fn read_and_merge(
 
 fn read_into(
     sources: &[(PathBuf, Acquisition)],
+    lines: usize,
     send: &mut dyn FnMut(Chunk) -> anyhow::Result<()>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<Vec<(PathBuf, Lines)>> {
     let mut repaired = Vec::new();
     let (mut seq, mut done_before) = (0u64, 0u64);
     for (i, (path, _)) in sources.iter().enumerate() {
-        let mut chunk = Chunk::new(seq, i);
+        let mut chunk = Chunk::new(seq, i, lines);
         let mut failed = None;
         let stats = for_each_line(
             path,
@@ -319,8 +340,8 @@ fn read_into(
                 chunk.text.push_str(line);
                 chunk.ends.push(chunk.text.len());
                 seq += 1;
-                if chunk.ends.len() == CHUNK
-                    && let Err(e) = send(std::mem::replace(&mut chunk, Chunk::new(seq, i)))
+                if chunk.ends.len() == lines
+                    && let Err(e) = send(std::mem::replace(&mut chunk, Chunk::new(seq, i, lines)))
                 {
                     failed = Some(e);
                 }
