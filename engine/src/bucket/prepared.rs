@@ -1,5 +1,5 @@
-//! What a pour reads of an event, taken from the event itself ([`Lazy`]) or prepared where the
-//! event was parsed ([`Prepared`]), so that a shard on another thread pours it without the
+//! What a pour reads of an event, taken from the event itself (`Lazy`) or prepared where the
+//! event was parsed (`Prepared`), so that a shard on another thread pours it without the
 //! event: the parser keeps refilling one event, warm in its own caches, and a shard reads a
 //! few packed bytes instead of the event's maps.
 //!
