@@ -13,7 +13,7 @@ use engine::pipeline::Pipeline;
 
 use super::batch::{Batch, ShardPours, free_done};
 use super::shard::Shard;
-use super::{Chunk, Found};
+use super::{Chunk, ChunkQueue, Found};
 
 /// Chunks a lane's shard takes before it reports them to the merger (it reports sooner
 /// when it has nothing else to do). Half the window: the reader reads on as the lanes
@@ -23,8 +23,8 @@ const REPORT_EVERY: usize = 8;
 
 /// What a lane receives.
 pub(super) enum Msg {
-    /// A chunk to parse, with its number.
-    Chunk(usize, Chunk),
+    /// A chunk was queued for the parsing lanes (the first of them to look takes it).
+    Wake,
     /// The batch of a chunk, parsed by another lane.
     Batch(usize, Arc<Batch>),
     /// There are this many chunks in all.
@@ -45,8 +45,6 @@ pub(super) struct Done {
 /// What a lane has received and not yet done.
 #[derive(Default)]
 struct Queues {
-    /// Its chunks to parse.
-    chunks: VecDeque<(usize, Chunk)>,
     /// Batches by chunk number, for its shard.
     batches: BTreeMap<usize, Arc<Batch>>,
     /// The next chunk its shard takes.
@@ -58,7 +56,7 @@ struct Queues {
 impl Queues {
     fn file(&mut self, m: Msg) {
         match m {
-            Msg::Chunk(c, chunk) => self.chunks.push_back((c, chunk)),
+            Msg::Wake => {}
             Msg::Batch(c, b) => {
                 self.batches.insert(c, b);
             }
@@ -88,6 +86,10 @@ pub(super) struct Lane {
     pub event: Option<Event>,
     /// Emptied batches for its next chunks.
     pub pool: Vec<Batch>,
+    /// The chunks read and not yet parsed, shared by the lanes that parse (`None` for the
+    /// others): a lane that has the time takes the next one, so a lane slowed by the reader's
+    /// thread on its core parses less instead of holding the others up.
+    pub chunks: Option<Arc<ChunkQueue>>,
     pub shard: Shard,
     /// Every other lane's inbox (`None` for its own).
     pub peers: Vec<Option<Sender<Msg>>>,
@@ -120,7 +122,7 @@ impl Lane {
                 }
                 continue;
             }
-            if let Some((c, chunk)) = q.chunks.pop_front() {
+            if let Some((c, chunk)) = self.next_chunk() {
                 free_done(&mut sent, &mut self.pool);
                 let batch = Arc::new(self.parse(&chunk));
                 for tx in self.peers.iter().flatten() {
@@ -140,6 +142,13 @@ impl Lane {
         }
         self.report(&mut report);
         (self.pipeline, self.shard.memory())
+    }
+
+    /// The oldest chunk no lane has taken yet, if it parses.
+    fn next_chunk(&self) -> Option<(usize, Chunk)> {
+        let queue = self.chunks.as_ref()?;
+        // A poisoned queue means the reader panicked; its error comes out of its join.
+        queue.lock().ok()?.pop_front()
     }
 
     fn parse(&mut self, chunk: &Chunk) -> Batch {

@@ -34,9 +34,10 @@ mod batch;
 mod lane;
 mod shard;
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use anyhow::Context;
@@ -82,6 +83,9 @@ pub struct Report {
     pub serial_parse: bool,
 }
 
+/// Chunks read and not yet taken by a parsing lane, with their numbers.
+type ChunkQueue = Mutex<VecDeque<(usize, Chunk)>>;
+
 /// Overflows with their chunk, line and place in one detector's order.
 type Found = Vec<(usize, u64, SignalOrder, Signal)>;
 
@@ -115,6 +119,7 @@ pub fn replay(
             (0..n).map(|_| channel()).unzip();
         let (done_tx, done_rx) = channel::<Done>();
         let mut lanes = Vec::new();
+        let chunks: Arc<ChunkQueue> = Arc::default();
         let mut pipelines = pipelines.into_iter();
         for (me, inbox) in inbox_rx.into_iter().enumerate() {
             let pipeline = pipelines.next();
@@ -131,6 +136,7 @@ pub fn replay(
                 sources: sources.iter().map(|(_, a)| a.detached()).collect(),
                 event: None,
                 pool: Vec::new(),
+                chunks: (me < workers).then(|| Arc::clone(&chunks)),
                 shard,
                 peers: (0..n)
                     .map(|i| (i != me).then(|| inboxes[i].clone()))
@@ -146,6 +152,7 @@ pub fn replay(
         };
         let deal = Deal {
             lanes: &inboxes,
+            queue: &chunks,
             workers,
             chunk: opts.chunk.max(1),
         };
@@ -271,18 +278,19 @@ impl Chunk {
     }
 }
 
-/// How chunks are dealt: chunks of `chunk` lines, in turn to the first `workers` of `lanes`
-/// (those that parse).
+/// How chunks are dealt: chunks of `chunk` lines into `queue`, each with a nudge to one of the
+/// first `workers` of `lanes` (those that parse) in turn, so that a sleeping one wakes up.
 struct Deal<'a> {
     lanes: &'a [Sender<Msg>],
+    queue: &'a ChunkQueue,
     workers: usize,
     chunk: usize,
 }
 
-/// Reads `sources` into chunks, dealt to the lanes as `deal` says, at most [`WINDOW`] not yet merged: when the window is full it merges the lanes'
-/// reports until a chunk is done (one thread reads and merges, so neither waits for the other
-/// to wake up). Then tells every lane how many chunks there were (also when it stops early)
-/// and merges the rest.
+/// Reads `sources` into chunks, dealt to the lanes as `deal` says, at most [`WINDOW`] not yet
+/// merged: when the window is full it merges the lanes' reports until a chunk is done (one
+/// thread reads and merges, so neither waits for the other to wake up). Then tells every lane
+/// how many chunks there were (also when it stops early) and merges the rest.
 fn read_and_merge(
     sources: &[(PathBuf, Acquisition)],
     deal: &Deal<'_>,
@@ -303,7 +311,10 @@ fn read_and_merge(
             }
             left -= 1;
             // A lane that is gone has died: its error comes out of its join.
-            let _ = deal.lanes[chunk_no % deal.workers].send(Msg::Chunk(chunk_no, chunk));
+            if let Ok(mut q) = deal.queue.lock() {
+                q.push_back((chunk_no, chunk));
+            }
+            let _ = deal.lanes[chunk_no % deal.workers].send(Msg::Wake);
             chunk_no += 1;
             Ok(())
         },
