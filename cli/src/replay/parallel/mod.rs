@@ -7,9 +7,10 @@
 //! ```
 //!
 //! The calling thread reads and merges: it cuts the input into numbered chunks of lines and
-//! deals them to the lanes in turn. A lane parses and routes its chunks with its own [`Pipeline`]
-//! ([`Pipeline::parse_timed`]) into [`batch::Batch`]es: the events that reach the buckets with
-//! their times, and each shard's routes ([`shard_of`] of the routing key). Every lane's shard
+//! queues them for the lanes; whichever lane has the time takes the next one, so a lane that
+//! shares its core with the reader parses fewer. A lane parses and routes its chunks with its
+//! own [`Pipeline`] ([`Pipeline::parse_timed`]) into [`batch::Batch`]es: the lines that reach
+//! the buckets with their times and prepared pours, and each shard's routes ([`shard_of`] of the routing key). Every lane's shard
 //! reads every batch, in chunk order, through a shared reference (nothing is copied per
 //! shard): it pours its own routes and advances to the time of every other event, so its
 //! buckets (a [`Detector`] owning its keys) leak, expire and blackhole exactly as in one
