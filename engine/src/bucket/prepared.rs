@@ -47,10 +47,12 @@ impl<'a> Lazy<'a> {
     }
 }
 
-fn distinct_of(evt: &Event, d: &Program) -> Option<Cow<'static, str>> {
+/// The `distinct` element of `evt` (`None`: `d` failed to evaluate; a value that is not a
+/// text counts as the empty one, as in CrowdSec).
+fn distinct_of<'s>(evt: &'s Event, d: &'s Program) -> Option<Cow<'s, str>> {
     let ev = Value::Obj(evt as &dyn Object);
     match d.eval(std::slice::from_ref(&ev)) {
-        Ok(Value::Str(s)) => Some(Cow::Owned(s.into_owned())),
+        Ok(Value::Str(s)) => Some(s),
         Ok(_) => Some(Cow::Borrowed("")),
         Err(_) => None,
     }
@@ -67,12 +69,7 @@ impl PourSource for Lazy<'_> {
     }
 
     fn distinct<'s>(&'s self, d: &'s Program) -> Option<Cow<'s, str>> {
-        let ev = Value::Obj(self.evt as &dyn Object);
-        match d.eval(std::slice::from_ref(&ev)) {
-            Ok(Value::Str(s)) => Some(s),
-            Ok(_) => Some(Cow::Borrowed("")),
-            Err(_) => None,
-        }
+        distinct_of(self.evt, d)
     }
 
     fn cancelled(&self, c: &Program) -> bool {
