@@ -138,7 +138,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                     n_alerts.set(n_alerts.get() + 1);
                     // JSON Lines stream out; only the table needs them all at the end.
                     if !args.json {
-                        alerts.push(a);
+                        alerts.push(a.clone());
                     }
                 }
             },
@@ -217,7 +217,7 @@ fn run_parallel(
             serde_json::to_writer(&mut out, &a).context("writing alerts")?;
             out.write_all(b"\n").context("writing alerts")?;
         } else {
-            alerts.push(a);
+            alerts.push(a.clone());
         }
         Ok(())
     })?;

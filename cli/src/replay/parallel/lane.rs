@@ -9,7 +9,7 @@ use std::sync::mpsc::{Receiver, Sender};
 
 use engine::bucket::ScenarioSet;
 use engine::event::{Acquisition, Event};
-use engine::pipeline::Pipeline;
+use engine::pipeline::{AlertRecord, Pipeline};
 
 use super::batch::{Batch, ShardPours, free_done};
 use super::shard::Shard;
@@ -31,6 +31,9 @@ pub(super) enum Msg {
     End(usize),
     /// Another lane died: stop.
     Abort,
+    /// Alerts made from this lane's overflows, written: to be freed here, where their events
+    /// were allocated (see [`super::Merger`]).
+    Free(Vec<AlertRecord>),
 }
 
 /// What a lane tells the merger: it has taken every chunk before `through`, with these
@@ -62,6 +65,7 @@ impl Queues {
             }
             Msg::End(n) => self.end = Some(n),
             Msg::Abort => self.end = Some(0),
+            Msg::Free(alerts) => drop(alerts),
         }
     }
 }

@@ -90,6 +90,15 @@ type ChunkQueue = Mutex<VecDeque<(usize, Chunk)>>;
 /// Overflows with their chunk, line and place in one detector's order.
 type Found = Vec<(usize, u64, SignalOrder, Signal)>;
 
+/// An overflow of [`Found`] at the merger, with the lane whose shard made it.
+struct Pending {
+    chunk: usize,
+    seq: u64,
+    order: SignalOrder,
+    lane: usize,
+    signal: Signal,
+}
+
 /// Replays `files` through `central` (whose postoverflows, profiles and counts are used) and
 /// lanes that parse with `pipelines` ([`load`], one a lane; only the first is used when
 /// parsing keeps state); calls `sink` with every alert in one detector's order.
@@ -99,7 +108,7 @@ pub fn replay(
     sources: &[(PathBuf, Acquisition)],
     opts: &Options,
     progress: &(dyn Fn(u64) + Sync),
-    sink: &mut dyn FnMut(AlertRecord) -> anyhow::Result<()>,
+    sink: &mut dyn FnMut(&AlertRecord) -> anyhow::Result<()>,
 ) -> anyhow::Result<Report> {
     let n = opts.threads.max(1);
     let serial_parse = central.parse_is_stateful();
@@ -161,7 +170,7 @@ pub fn replay(
             sources,
             &deal,
             &done_rx,
-            Merger::new(central, n),
+            Merger::new(central, &inboxes),
             &mut report,
             progress,
             sink,
@@ -205,21 +214,25 @@ pub fn load(setup: &Setup, workers: usize) -> anyhow::Result<Vec<Pipeline>> {
 }
 
 /// Orders the lanes' overflows as one detector emits them and runs postoverflows and profiles
-/// on them once every lane is past them.
+/// on them once every lane is past them. Each alert, once written, goes back to the lane whose
+/// shard built it (its events, the bulk of it, were allocated there): freeing them here was
+/// the merger's largest cost besides writing, and made the lanes' allocator collect them.
 struct Merger<'a> {
     central: &'a mut Pipeline,
+    lanes: &'a [Sender<Msg>],
     /// Per lane, the chunks it is done with.
     through: Vec<usize>,
     /// Chunks every lane is done with.
     merged: usize,
-    pending: Found,
+    pending: Vec<Pending>,
 }
 
 impl<'a> Merger<'a> {
-    fn new(central: &'a mut Pipeline, lanes: usize) -> Self {
+    fn new(central: &'a mut Pipeline, lanes: &'a [Sender<Msg>]) -> Self {
         Merger {
             central,
-            through: vec![0; lanes],
+            lanes,
+            through: vec![0; lanes.len()],
             merged: 0,
             pending: Vec::new(),
         }
@@ -230,23 +243,49 @@ impl<'a> Merger<'a> {
         &mut self,
         done: Done,
         report: &mut Report,
-        sink: &mut dyn FnMut(AlertRecord) -> anyhow::Result<()>,
+        sink: &mut dyn FnMut(&AlertRecord) -> anyhow::Result<()>,
     ) -> anyhow::Result<usize> {
         self.through[done.lane] = done.through;
-        self.pending.extend(done.found);
+        let lane = done.lane;
+        self.pending.extend(
+            done.found
+                .into_iter()
+                .map(|(chunk, seq, order, signal)| Pending {
+                    chunk,
+                    seq,
+                    order,
+                    lane,
+                    signal,
+                }),
+        );
         report.foreign += done.foreign;
         let upto = self.through.iter().copied().min().unwrap_or(0);
         if upto == self.merged {
             return Ok(0);
         }
-        let (mut ready, rest): (Found, Found) = std::mem::take(&mut self.pending)
+        let (mut ready, rest): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
             .into_iter()
-            .partition(|f| f.0 < upto);
+            .partition(|f| f.chunk < upto);
         self.pending = rest;
-        ready.sort_by(|a, b| (a.1, &a.2).cmp(&(b.1, &b.2)));
-        let signals = ready.into_iter().map(|(_, _, _, s)| s).collect();
-        for a in self.central.finish_signals(signals, None) {
-            sink(a)?;
+        ready.sort_by(|a, b| (a.seq, &a.order).cmp(&(b.seq, &b.order)));
+        let lanes: Vec<usize> = ready.iter().map(|f| f.lane).collect();
+        let signals = ready.into_iter().map(|f| f.signal).collect();
+        // Every signal is an overflow (shards keep nothing else): one alert each, in order.
+        let mut written: Vec<Vec<AlertRecord>> = self.lanes.iter().map(|_| Vec::new()).collect();
+        for (a, lane) in self
+            .central
+            .finish_signals(signals, None)
+            .into_iter()
+            .zip(lanes)
+        {
+            sink(&a)?;
+            written[lane].push(a);
+        }
+        for (tx, alerts) in self.lanes.iter().zip(written) {
+            if !alerts.is_empty() {
+                // A lane that is gone returns them, dropped here.
+                let _ = tx.send(Msg::Free(alerts));
+            }
         }
         let more = upto - self.merged;
         self.merged = upto;
@@ -299,7 +338,7 @@ fn read_and_merge(
     mut merger: Merger<'_>,
     report: &mut Report,
     progress: &(dyn Fn(u64) + Sync),
-    sink: &mut dyn FnMut(AlertRecord) -> anyhow::Result<()>,
+    sink: &mut dyn FnMut(&AlertRecord) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<(PathBuf, Lines)>> {
     let (mut chunk_no, mut left) = (0usize, WINDOW);
     let result = read_into(
