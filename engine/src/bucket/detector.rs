@@ -12,6 +12,8 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use crate::event::{Event, ExpectMode};
 use crate::expr::{EvalError, Object, Program, Value};
 
@@ -56,8 +58,9 @@ pub enum SignalKind {
 pub struct Signal {
     /// Index of the scenario in the set.
     pub scenario: usize,
-    /// The partition (`groupby` value).
-    pub group: String,
+    /// The partition (`groupby` value; inline up to 24 bytes, as in [`BucketKey`]: every
+    /// bucket that leaks out makes a signal).
+    pub group: CompactString,
     /// The bucket's time when it happened (overflow time, deadline).
     pub at: Stamp,
     /// What happened.
@@ -234,7 +237,7 @@ impl<S: BucketStore> Detector<S> {
         } else {
             out.push(Signal {
                 scenario: key.scenario as usize,
-                group: key.group.into(),
+                group: key.group,
                 at,
                 kind: SignalKind::Underflow,
             });
@@ -320,9 +323,9 @@ impl<S: BucketStore> Detector<S> {
                 }
             }
             let group = match &sc.groupby {
-                None => String::new(),
+                None => CompactString::default(),
                 Some(p) => match eval_on(p, evt) {
-                    Ok(Value::Str(s)) => s.into_owned(),
+                    Ok(Value::Str(s)) => compact(s),
                     Ok(other) => {
                         outcome.errors.push(PourError {
                             scenario: sc.name().to_string(),
@@ -349,7 +352,7 @@ impl<S: BucketStore> Detector<S> {
             }
             let key = BucketKey {
                 scenario: u32::try_from(idx).unwrap_or(u32::MAX),
-                group: group.into(),
+                group,
             };
             self.pour_one(
                 sc,
@@ -404,7 +407,7 @@ impl<S: BucketStore> Detector<S> {
         {
             out.push(Signal {
                 scenario: key.scenario as usize,
-                group: key.group.into(),
+                group: key.group,
                 at: t,
                 kind: SignalKind::Cancelled,
             });
@@ -533,7 +536,7 @@ impl<S: BucketStore> Detector<S> {
         }
         Signal {
             scenario: key.scenario as usize,
-            group: key.group.into(),
+            group: key.group,
             at,
             kind,
         }
@@ -564,4 +567,13 @@ fn eval_on<'a>(p: &'a Program, evt: &'a Event) -> Result<Value<'a>, EvalError> {
     let [v] = env;
     v.discard();
     r
+}
+
+/// A `groupby` value as a bucket key's group: inline up to 24 bytes (no allocation for an
+/// address borrowed from the event), an owned text's buffer kept when longer.
+pub(super) fn compact(s: Cow<'_, str>) -> CompactString {
+    match s {
+        Cow::Borrowed(b) => CompactString::from(b),
+        Cow::Owned(o) => CompactString::from(o),
+    }
 }

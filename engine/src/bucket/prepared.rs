@@ -153,7 +153,7 @@ impl<S: BucketStore> Detector<S> {
     pub fn prepare(
         &self,
         evt: &Event,
-        routes: Vec<(usize, String)>,
+        routes: Vec<(usize, CompactString)>,
     ) -> (Payload, Vec<PreparedRoute>) {
         let scenarios = self.scenarios();
         let mut payload = Payload::default();
@@ -179,7 +179,7 @@ impl<S: BucketStore> Detector<S> {
             out.push(PreparedRoute {
                 route: u32::try_from(r).unwrap_or(u32::MAX),
                 scenario: idx,
-                group: CompactString::from(group),
+                group,
                 distinct,
                 cancelled,
             });

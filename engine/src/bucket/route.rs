@@ -6,11 +6,13 @@
 
 use std::borrow::Cow;
 
+use compact_str::CompactString;
+
 use crate::event::{Event, ExpectMode};
 use crate::expr::{Object, Value};
 
 use super::config::BucketKind;
-use super::detector::{Detector, Outcome, PourError, settle};
+use super::detector::{Detector, Outcome, PourError, compact, settle};
 use super::prepared::Lazy;
 use super::queue::EventForms;
 use super::stamp::Stamp;
@@ -23,7 +25,7 @@ use super::store::BucketStore;
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Routes {
     /// The buckets, in scenario order.
-    pub to: Vec<(usize, String)>,
+    pub to: Vec<(usize, CompactString)>,
     /// The error that stopped routing.
     pub error: Option<PourError>,
 }
@@ -53,9 +55,9 @@ impl<S: BucketStore> Detector<S> {
                 }
             }
             let group = match &sc.groupby {
-                None => String::new(),
+                None => CompactString::default(),
                 Some(p) => match p.eval(&[Value::Obj(e as &dyn Object)]) {
-                    Ok(Value::Str(s)) => s.into_owned(),
+                    Ok(Value::Str(s)) => compact(s),
                     Ok(other) => {
                         out.error = Some(PourError {
                             scenario: sc.name().to_string(),
@@ -89,7 +91,7 @@ impl<S: BucketStore> Detector<S> {
     /// Advances time to the event's and pours it into the buckets `routes` names (no filter or
     /// `groupby` evaluated again), then pours the overflows that ask for it as
     /// [`Detector::process`] does. Routes naming a scenario index past the set are ignored.
-    pub fn process_routed(&mut self, evt: &Event, routes: &[(usize, String)]) -> Outcome {
+    pub fn process_routed(&mut self, evt: &Event, routes: &[(usize, CompactString)]) -> Outcome {
         let mut outcome = Outcome::default();
         let Some((t, forms)) = Self::event_stamp(evt) else {
             return outcome;
@@ -106,7 +108,7 @@ impl<S: BucketStore> Detector<S> {
         evt: &Event,
         t: Stamp,
         mut forms: EventForms,
-        routes: &[(usize, String)],
+        routes: &[(usize, CompactString)],
         outcome: &mut Outcome,
     ) {
         let scenarios = std::sync::Arc::clone(self.scenarios());
@@ -117,7 +119,7 @@ impl<S: BucketStore> Detector<S> {
             };
             let key = BucketKey {
                 scenario: u32::try_from(*idx).unwrap_or(u32::MAX),
-                group: group.as_str().into(),
+                group: group.clone(),
             };
             self.pour_one(sc, key, &mut src, t, &mut outcome.signals);
             outcome.poured = true;

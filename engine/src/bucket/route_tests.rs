@@ -83,12 +83,12 @@ fn routed_partitions_give_the_alerts_of_one_detector() {
         overflows(one.process(&e).signals, &scenarios, &mut want);
         let routes = router.route(&mut e);
         assert!(routes.error.is_none());
-        let mut per_part: Vec<Vec<(usize, String)>> = vec![Vec::new(); N];
+        let mut per_part: Vec<Vec<(usize, compact_str::CompactString)>> = vec![Vec::new(); N];
         for (idx, group) in routes.to {
             let key = if group.is_empty() {
                 scenarios.get(idx).unwrap().name().to_string()
             } else {
-                group.clone()
+                group.to_string()
             };
             let h = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
                 (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)

@@ -197,7 +197,7 @@ impl<S: BucketStore> Detector<S> {
                     let scenario = u32::try_from(idx).unwrap_or(u32::MAX);
                     let key = BucketKey {
                         scenario,
-                        group: group.as_str().into(),
+                        group: group.clone(),
                     };
                     let mut forms = EventForms::new();
                     let mut src = Lazy::new(&e, &mut forms);
@@ -228,7 +228,7 @@ fn expired(signals: Vec<Signal>) -> Vec<(SignalOrder, Signal)> {
         .map(|s| {
             let key = BucketKey {
                 scenario: u32::try_from(s.scenario).unwrap_or(u32::MAX),
-                group: s.group.as_str().into(),
+                group: s.group.clone(),
             };
             let order = SignalOrder::Expired {
                 deadline: s.at.nanos,

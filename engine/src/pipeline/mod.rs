@@ -355,7 +355,11 @@ impl<S: BucketStore> Pipeline<S> {
     /// The detect stage alone: pours `evt` into the buckets `routes` names (see
     /// [`Pipeline::parse_and_route`]); returns the alerts it caused, through postoverflows and
     /// profiles as [`Pipeline::pour`] does.
-    pub fn pour_routed(&mut self, evt: &Event, routes: &[(usize, String)]) -> Vec<AlertRecord> {
+    pub fn pour_routed(
+        &mut self,
+        evt: &Event,
+        routes: &[(usize, compact_str::CompactString)],
+    ) -> Vec<AlertRecord> {
         let outcome = self.detector.process_routed(evt, routes);
         self.finish_signals(outcome.signals, None)
     }

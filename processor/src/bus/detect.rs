@@ -328,10 +328,10 @@ pub async fn run_detect(
                 if let Some((lp, lo, k)) = r.origin {
                     part.lines.insert(lp, (lo, k));
                 }
-                let routes: Vec<(usize, String)> = r
+                let routes: Vec<(usize, compact_str::CompactString)> = r
                     .routes
                     .iter()
-                    .filter_map(|(sc, group)| names.get(*sc).map(|i| (*i, group.to_string())))
+                    .filter_map(|(sc, group)| names.get(*sc).map(|i| (*i, (*group).into())))
                     .collect();
                 let alerts = part.pipeline.pour_routed(&evt, &routes);
                 part.idle.note(&part.pipeline, now);

@@ -144,8 +144,15 @@ pub async fn run_parse(
                         let Some(sc) = scenarios.get(*idx) else {
                             continue;
                         };
-                        let key = if group.is_empty() { sc.name() } else { group };
-                        by_key.entry(key).or_default().push((sc.name(), group));
+                        let key = if group.is_empty() {
+                            sc.name()
+                        } else {
+                            group.as_str()
+                        };
+                        by_key
+                            .entry(key)
+                            .or_default()
+                            .push((sc.name(), group.as_str()));
                     }
                     body.clear();
                     if !by_key.is_empty() {

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use engine::bucket::prepared::{Payload, PreparedRoute};
 use engine::bucket::shard::{routing_key, shard_of};
 use engine::bucket::{ScenarioSet, Stamp};
@@ -85,8 +86,18 @@ impl Batch {
     fn split(&mut self, scenarios: &ScenarioSet, routes: Vec<PreparedRoute>) {
         let item = self.items.len();
         let shards = self.pours.len();
+        // An event's routes mostly share their key (its source address): hashed once.
+        let mut last: Option<(CompactString, usize)> = None;
         for route in routes {
-            let sh = shard_of(routing_key(scenarios, route.scenario, &route.group), shards);
+            let key = routing_key(scenarios, route.scenario, &route.group);
+            let sh = match &last {
+                Some((k, sh)) if k == key => *sh,
+                _ => {
+                    let sh = shard_of(key, shards);
+                    last = Some((key.into(), sh));
+                    sh
+                }
+            };
             let pours = &mut self.pours[sh];
             pours.routes.push(route);
             let end = pours.routes.len();
