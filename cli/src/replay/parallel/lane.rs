@@ -129,6 +129,7 @@ impl Lane {
             if let Some((c, chunk)) = self.next_chunk() {
                 free_done(&mut sent, &mut self.pool);
                 let batch = Arc::new(self.parse(&chunk));
+                self.give_back(chunk);
                 for tx in self.peers.iter().flatten() {
                     // A lane that is gone has taken every chunk.
                     let _ = tx.send(Msg::Batch(c, Arc::clone(&batch)));
@@ -152,7 +153,18 @@ impl Lane {
     fn next_chunk(&self) -> Option<(usize, Chunk)> {
         let queue = self.chunks.as_ref()?;
         // A poisoned queue means the reader panicked; its error comes out of its join.
-        queue.lock().ok()?.pop_front()
+        queue.lock().ok()?.read.pop_front()
+    }
+
+    /// Returns a parsed chunk, emptied, for the reader to fill again.
+    fn give_back(&self, mut chunk: Chunk) {
+        chunk.text.clear();
+        chunk.ends.clear();
+        if let Some(mut q) = self.chunks.as_ref().and_then(|q| q.lock().ok())
+            && q.spent.len() < super::WINDOW
+        {
+            q.spent.push(chunk);
+        }
     }
 
     fn parse(&mut self, chunk: &Chunk) -> Batch {

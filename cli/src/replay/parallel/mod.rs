@@ -84,8 +84,16 @@ pub struct Report {
     pub serial_parse: bool,
 }
 
-/// Chunks read and not yet taken by a parsing lane, with their numbers.
-type ChunkQueue = Mutex<VecDeque<(usize, Chunk)>>;
+/// Chunks read and not yet taken by a parsing lane, with their numbers; and chunks parsed and
+/// emptied, which the reader fills again (their texts keep their grown size: no allocation,
+/// no fresh pages and no cross-thread free per chunk).
+#[derive(Default)]
+struct Chunks {
+    read: VecDeque<(usize, Chunk)>,
+    spent: Vec<Chunk>,
+}
+
+type ChunkQueue = Mutex<Chunks>;
 
 /// Overflows with their chunk, line and place in one detector's order.
 type Found = Vec<(usize, u64, SignalOrder, Signal)>;
@@ -344,6 +352,16 @@ fn read_and_merge(
     let result = read_into(
         sources,
         deal.chunk,
+        &mut |seq, source| {
+            let spent = deal.queue.lock().ok().and_then(|mut q| q.spent.pop());
+            match spent {
+                Some(mut c) => {
+                    (c.seq, c.source) = (seq, source);
+                    c
+                }
+                None => Chunk::new(seq, source, deal.chunk),
+            }
+        },
         &mut |chunk: Chunk| -> anyhow::Result<()> {
             while left == 0 {
                 let done = done_rx.recv().context("the lanes stopped")?;
@@ -352,7 +370,7 @@ fn read_and_merge(
             left -= 1;
             // A lane that is gone has died: its error comes out of its join.
             if let Ok(mut q) = deal.queue.lock() {
-                q.push_back((chunk_no, chunk));
+                q.read.push_back((chunk_no, chunk));
             }
             let _ = deal.lanes[chunk_no % deal.workers].send(Msg::Wake);
             chunk_no += 1;
@@ -370,16 +388,19 @@ fn read_and_merge(
     Ok(repaired)
 }
 
+/// Reads `sources` into chunks of `lines` lines (each empty one from `fresh(first line's
+/// number, source)`), each given to `send` once full.
 fn read_into(
     sources: &[(PathBuf, Acquisition)],
     lines: usize,
+    fresh: &mut dyn FnMut(u64, usize) -> Chunk,
     send: &mut dyn FnMut(Chunk) -> anyhow::Result<()>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<Vec<(PathBuf, Lines)>> {
     let mut repaired = Vec::new();
     let (mut seq, mut done_before) = (0u64, 0u64);
     for (i, (path, _)) in sources.iter().enumerate() {
-        let mut chunk = Chunk::new(seq, i, lines);
+        let mut chunk = fresh(seq, i);
         let mut failed = None;
         let stats = for_each_line(
             path,
@@ -392,7 +413,7 @@ fn read_into(
                 chunk.ends.push(chunk.text.len());
                 seq += 1;
                 if chunk.ends.len() == lines
-                    && let Err(e) = send(std::mem::replace(&mut chunk, Chunk::new(seq, i, lines)))
+                    && let Err(e) = send(std::mem::replace(&mut chunk, fresh(seq, i)))
                 {
                     failed = Some(e);
                 }
