@@ -57,21 +57,23 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    // With lanes, their parse pipelines load beside the central one, not after it.
-    let (pipeline, lanes) = std::thread::scope(|s| {
-        let lanes = (threads > 1).then(|| s.spawn(|| parallel::load(&setup, threads)));
-        let central = Pipeline::load(&setup, Arc::new(crate::clock::SystemClock));
-        let lanes = lanes.map(|h| {
-            h.join()
-                .map_err(|_| anyhow::anyhow!("loading the lanes' pipelines panicked"))?
-        });
-        (central, lanes)
-    });
-    let mut pipeline = pipeline?;
-    let lanes = lanes.transpose()?.unwrap_or_default();
-    for w in &pipeline.warnings {
-        eprintln!("warning: {w}");
-    }
+    // With lanes, they load side by side, and the pipeline that finishes their overflows
+    // shares the first one's scenarios and helpers instead of loading parsers of its own.
+    let (mut pipeline, lanes) = if threads > 1 {
+        let lanes = parallel::load(&setup, threads)?;
+        let first = lanes.first().context("no lane loaded")?;
+        for w in &first.warnings {
+            eprintln!("warning: {w}");
+        }
+        let finisher = first.finisher(&setup, Arc::new(crate::clock::SystemClock))?;
+        (finisher, lanes)
+    } else {
+        let pipeline = Pipeline::load(&setup, Arc::new(crate::clock::SystemClock))?;
+        for w in &pipeline.warnings {
+            eprintln!("warning: {w}");
+        }
+        (pipeline, Vec::new())
+    };
     let mut labels = Vec::new();
     for kv in &args.labels {
         labels.push(

@@ -65,14 +65,17 @@ fn threads(
     chunk: usize,
     skip_ticks: bool,
 ) -> Vec<String> {
-    let mut p = Pipeline::load(setup, Arc::new(crate::clock::SystemClock)).unwrap();
     let mut out = Vec::new();
     let opts = Options {
         threads,
         chunk,
         skip_ticks,
     };
+    // As `replay` runs: the overflows finished by a pipeline sharing the first lane's parts.
     let lanes = parallel::load(setup, threads).unwrap();
+    let mut p = lanes[0]
+        .finisher(setup, Arc::new(crate::clock::SystemClock))
+        .unwrap();
     let report = parallel::replay(&mut p, lanes, sources, &opts, &|_| {}, &mut |a| {
         out.push(serde_json::to_string(&a).unwrap());
         Ok(())
@@ -144,14 +147,40 @@ fn generated(
     (dir, sources)
 }
 
+/// A postoverflow that whitelists the alerts of some of the generated attackers (about half of
+/// them in both logs).
+const WHITELIST: &str = "name: test/whitelist-some
+description: alerts from some of the generated attackers' ranges are whitelisted
+whitelist:
+  reason: test
+  cidr:
+    - 188.0.0.0/6
+    - 45.132.0.0/14
+";
+
 #[test]
 fn generated_logs_give_the_alerts_of_one_thread() {
-    let setup = ours();
+    let mut setup = ours();
+    // Postoverflows run where the overflows are finished: some alerts come out whitelisted.
+    let (_d0, whitelist) = generated("whitelist.yaml", WHITELIST, "none");
+    setup.postoverflows.push(engine::parser::ParserFile {
+        stage: "s01-whitelist".into(),
+        path: whitelist[0].0.clone(),
+    });
     let (_d1, auth) = generated("auth.log", &benches::auth_bf_log(6_000, 7), "syslog");
     let (_d2, nginx) = generated("access.log", &benches::nginx_log(6_000, 7), "nginx");
     for (what, sources) in [("auth-bf", auth), ("nginx", nginx)] {
         let alerts = check(&setup, &sources);
         assert!(alerts.len() > 5, "{what}: only {} alerts", alerts.len());
+        let whitelisted = alerts
+            .iter()
+            .filter(|a| a.contains("\"whitelisted\":true"))
+            .count();
+        assert!(
+            whitelisted > 0 && whitelisted < alerts.len(),
+            "{what}: {whitelisted} of {} alerts whitelisted",
+            alerts.len()
+        );
     }
 }
 

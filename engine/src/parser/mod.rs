@@ -70,6 +70,21 @@ impl ParserSet {
         &self.stages
     }
 
+    /// A set with no nodes that shares this one's stages, helpers (data files, stash),
+    /// functions and enrichment: what a pipeline that only finishes overflows needs of its
+    /// parsers ([`crate::pipeline::Pipeline::finisher`]).
+    pub fn without_nodes(&self) -> ParserSet {
+        ParserSet {
+            nodes: Vec::new(),
+            stages: self.stages.clone(),
+            enrich: self.enrich.clone(),
+            functions: Arc::clone(&self.functions),
+            helpers: self.helpers.clone(),
+            warnings: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+
     /// The top-level nodes in load order.
     pub fn nodes(&self) -> &[Node] {
         &self.nodes

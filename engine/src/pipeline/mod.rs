@@ -130,15 +130,7 @@ impl<S: BucketStore> Pipeline<S> {
             clock: Arc::clone(&clock),
         };
         let parsers = ParserSet::load_with(&setup.parsers, &opts, setup.reading)?;
-        let postoverflows = if setup.postoverflows.is_empty() {
-            None
-        } else {
-            Some(ParserSet::load_with(
-                &setup.postoverflows,
-                &opts,
-                setup.reading,
-            )?)
-        };
+        let (postoverflows, profiles, history) = load_finish(setup, &opts, &parsers)?;
         let mut context_warnings = Vec::new();
         let context = setup.context(&mut context_warnings)?;
         let scenarios = ScenarioSet::load(
@@ -154,23 +146,6 @@ impl<S: BucketStore> Pipeline<S> {
                 reading: setup.reading,
             },
         )?;
-        let mut history = None;
-        let profiles = match &setup.profiles {
-            Some(p) => {
-                let mut f = Functions::crowdsec(parsers.helpers().clone());
-                register_clock(&mut f, Arc::clone(&clock));
-                match &setup.decision_history {
-                    Some(h) => register_history(&mut f, Arc::clone(&h.0)),
-                    None => {
-                        let h = Arc::new(MemoryHistory::default());
-                        register_history(&mut f, h.clone());
-                        history = Some(h);
-                    }
-                }
-                Profiles::load(p, Arc::new(f))?
-            }
-            None => Profiles::default(),
-        };
         let mut warnings = setup.warnings.clone();
         warnings.extend(parsers.warnings.iter().cloned());
         warnings.extend(
@@ -186,6 +161,38 @@ impl<S: BucketStore> Pipeline<S> {
             parsers,
             postoverflows,
             detector: Detector::with_store(Arc::new(scenarios), store),
+            profiles,
+            history,
+            stats: Stats::default(),
+            unparsed_stages,
+            warnings,
+        })
+    }
+
+    /// A pipeline that finishes the overflows of this one's parse workers (`hivewall replay
+    /// --threads`): the postoverflows and profiles of `setup` (which must be the one this
+    /// pipeline was loaded from), this pipeline's scenarios, and no parsers, but their helpers
+    /// (data files, stash) for the profiles, as a whole load gives them. Parsing, nearly all
+    /// the cost of a load, is left to the workers.
+    pub fn finisher(&self, setup: &Setup, clock: Arc<dyn Clock>) -> Result<Pipeline, SetupError> {
+        let parsers = self.parsers.without_nodes();
+        let opts = LoadOptions {
+            patterns_dir: setup.patterns_dir.clone(),
+            data_dir: setup.data_dir.clone(),
+            clock,
+        };
+        let (postoverflows, profiles, history) = load_finish(setup, &opts, &parsers)?;
+        let mut warnings = Vec::new();
+        warnings.extend(
+            postoverflows
+                .iter()
+                .flat_map(|p| p.warnings.iter().cloned()),
+        );
+        let unparsed_stages = StageDrops::new(parsers.stages());
+        Ok(Pipeline {
+            parsers,
+            postoverflows,
+            detector: Detector::new(Arc::clone(self.detector.scenarios())),
             profiles,
             history,
             stats: Stats::default(),
@@ -456,4 +463,43 @@ fn reborrow<'s>(c: &'s mut Option<&mut dyn Collector>) -> Option<&'s mut dyn Col
         Some(c) => Some(&mut **c),
         None => None,
     }
+}
+
+/// What runs after the buckets: postoverflows, profiles, and the decision history the profiles
+/// read when the setup gives none.
+type Finish = (Option<ParserSet>, Profiles, Option<Arc<MemoryHistory>>);
+
+/// The postoverflows and profiles of `setup` (profiles call the helpers of `parsers`).
+fn load_finish(
+    setup: &Setup,
+    opts: &LoadOptions,
+    parsers: &ParserSet,
+) -> Result<Finish, SetupError> {
+    let postoverflows = if setup.postoverflows.is_empty() {
+        None
+    } else {
+        Some(ParserSet::load_with(
+            &setup.postoverflows,
+            opts,
+            setup.reading,
+        )?)
+    };
+    let mut history = None;
+    let profiles = match &setup.profiles {
+        Some(p) => {
+            let mut f = Functions::crowdsec(parsers.helpers().clone());
+            register_clock(&mut f, Arc::clone(&opts.clock));
+            match &setup.decision_history {
+                Some(h) => register_history(&mut f, Arc::clone(&h.0)),
+                None => {
+                    let h = Arc::new(MemoryHistory::default());
+                    register_history(&mut f, h.clone());
+                    history = Some(h);
+                }
+            }
+            Profiles::load(p, Arc::new(f))?
+        }
+        None => Profiles::default(),
+    };
+    Ok((postoverflows, profiles, history))
 }
