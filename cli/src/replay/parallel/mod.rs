@@ -107,9 +107,10 @@ struct Pending {
     signal: Signal,
 }
 
-/// Replays `files` through `central` (whose postoverflows, profiles and counts are used) and
-/// lanes that parse with `pipelines` ([`load`], one a lane; only the first is used when
-/// parsing keeps state); calls `sink` with every alert in one detector's order.
+/// Replays `files` through `central` (whose postoverflows, profiles and counts are used: the
+/// first lane's [`Pipeline::finisher`] in `hivewall replay`) and lanes that parse with
+/// `pipelines` ([`load`], one a lane; only the first is used when parsing keeps state); calls
+/// `sink` with every alert in one detector's order.
 pub fn replay(
     central: &mut Pipeline,
     mut pipelines: Vec<Pipeline>,
