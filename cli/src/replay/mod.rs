@@ -140,7 +140,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                     n_alerts.set(n_alerts.get() + 1);
                     // JSON Lines stream out; only the table needs them all at the end.
                     if !args.json {
-                        alerts.push(a.clone());
+                        alerts.push(a);
                     }
                 }
             },

@@ -130,7 +130,7 @@ impl<S: BucketStore> Pipeline<S> {
             clock: Arc::clone(&clock),
         };
         let parsers = ParserSet::load_with(&setup.parsers, &opts, setup.reading)?;
-        let (postoverflows, profiles, history) = load_finish(setup, &opts, &parsers)?;
+        let postoverflows = load_postoverflows(setup, &opts)?;
         let mut context_warnings = Vec::new();
         let context = setup.context(&mut context_warnings)?;
         let scenarios = ScenarioSet::load(
@@ -146,6 +146,7 @@ impl<S: BucketStore> Pipeline<S> {
                 reading: setup.reading,
             },
         )?;
+        let (profiles, history) = load_profiles(setup, &opts, &parsers)?;
         let mut warnings = setup.warnings.clone();
         warnings.extend(parsers.warnings.iter().cloned());
         warnings.extend(
@@ -181,7 +182,8 @@ impl<S: BucketStore> Pipeline<S> {
             data_dir: setup.data_dir.clone(),
             clock,
         };
-        let (postoverflows, profiles, history) = load_finish(setup, &opts, &parsers)?;
+        let postoverflows = load_postoverflows(setup, &opts)?;
+        let (profiles, history) = load_profiles(setup, &opts, &parsers)?;
         let mut warnings = Vec::new();
         warnings.extend(
             postoverflows
@@ -465,25 +467,25 @@ fn reborrow<'s>(c: &'s mut Option<&mut dyn Collector>) -> Option<&'s mut dyn Col
     }
 }
 
-/// What runs after the buckets: postoverflows, profiles, and the decision history the profiles
-/// read when the setup gives none.
-type Finish = (Option<ParserSet>, Profiles, Option<Arc<MemoryHistory>>);
+/// The postoverflows of `setup`, if it has any.
+fn load_postoverflows(setup: &Setup, opts: &LoadOptions) -> Result<Option<ParserSet>, SetupError> {
+    if setup.postoverflows.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(ParserSet::load_with(
+        &setup.postoverflows,
+        opts,
+        setup.reading,
+    )?))
+}
 
-/// The postoverflows and profiles of `setup` (profiles call the helpers of `parsers`).
-fn load_finish(
+/// The profiles of `setup` (they call the helpers of `parsers`), and the decision history they
+/// read when `setup` gives none.
+fn load_profiles(
     setup: &Setup,
     opts: &LoadOptions,
     parsers: &ParserSet,
-) -> Result<Finish, SetupError> {
-    let postoverflows = if setup.postoverflows.is_empty() {
-        None
-    } else {
-        Some(ParserSet::load_with(
-            &setup.postoverflows,
-            opts,
-            setup.reading,
-        )?)
-    };
+) -> Result<(Profiles, Option<Arc<MemoryHistory>>), SetupError> {
     let mut history = None;
     let profiles = match &setup.profiles {
         Some(p) => {
@@ -501,5 +503,5 @@ fn load_finish(
         }
         None => Profiles::default(),
     };
-    Ok((postoverflows, profiles, history))
+    Ok((profiles, history))
 }
