@@ -18,6 +18,14 @@
 //! Honest reporters' partners on rare attackers are whoever else that attacker hit, so their
 //! partner sets overlap no more than chance. The rule needs K supporters no two of which are
 //! linked ([`Clusters::independent`]). See `docs/consensus.md`.
+//!
+//! Sketches come in two [`Tier`]s: tallies with at most `cluster.tight_support` established
+//! supporters (K and K + 1 by default) are recorded in the *tight* tier, bigger ones in the
+//! *wide* tier. A coalition pushing with as few members as it can fills its sketches with
+//! other colluders, while honest reporters share few such small tallies: kept apart from the
+//! bigger tallies honest members are also partners on, the coalition's overlap stands out
+//! (so the tight tier links at `cluster.tight_min_common` shared bits). Linked in either tier
+//! is linked.
 
 use foldhash::HashMap as FoldHashMap;
 
@@ -69,9 +77,43 @@ impl Sketch {
     }
 }
 
-/// How two reporters' sketches compare.
+/// Which sketches: of small tallies (at most `cluster.tight_support` supporters) or of the
+/// bigger ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// Tallies of more than `cluster.tight_support` and at most `cluster.max_support`.
+    Wide = 0,
+    /// Tallies of at most `cluster.tight_support` supporters.
+    Tight = 1,
+}
+
+impl Tier {
+    /// Both tiers.
+    pub const ALL: [Tier; 2] = [Tier::Wide, Tier::Tight];
+
+    /// The tier a tally of `support` established supporters is recorded in.
+    pub fn of(support: usize, cfg: &Cluster) -> Tier {
+        if support <= cfg.tight_support {
+            Tier::Tight
+        } else {
+            Tier::Wide
+        }
+    }
+
+    /// Shared bits that link in this tier.
+    fn min_common(self, cfg: &Cluster) -> f64 {
+        match self {
+            Tier::Wide => cfg.min_common,
+            Tier::Tight => cfg.tight_min_common,
+        }
+    }
+}
+
+/// How two reporters' sketches of one tier compare.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pair {
+    /// The tier compared.
+    pub tier: Tier,
     /// How often each is the other's frequent partner (the smaller count).
     pub co_reports: f32,
     /// Bits set in each one's partner set.
@@ -86,7 +128,7 @@ impl Pair {
     /// Linked: frequent partners of each other, or partner sets that overlap beyond chance.
     pub fn linked(&self, cfg: &Cluster) -> bool {
         self.co_reports >= cfg.min_pair
-            || (f64::from(self.shared) >= cfg.min_common
+            || (f64::from(self.shared) >= self.tier.min_common(cfg)
                 && f64::from(self.shared) >= cfg.min_ratio * self.expected)
     }
 }
@@ -94,10 +136,11 @@ impl Pair {
 /// A sketch as stored in a snapshot: reporter, set bits, frequent partners and counts.
 pub type SketchRecord = (u32, Vec<u32>, Vec<(u32, f32)>);
 
-/// Every reporter's [`Sketch`], bounded by `limits.max_sketches`.
+/// Every reporter's [`Sketch`] in each [`Tier`], bounded by `limits.max_sketches` a tier.
 #[derive(Debug, Clone, Default)]
 pub struct Clusters {
-    sketches: FoldHashMap<u32, Sketch>,
+    /// By [`Tier`] (`Tier::Wide as usize`, `Tier::Tight as usize`).
+    tiers: [FoldHashMap<u32, Sketch>; 2],
     /// When the generations last rotated (Unix seconds).
     rotated: i64,
     /// Partners recorded, reused.
@@ -120,23 +163,25 @@ impl Clusters {
         }
     }
 
-    /// Reporters with a sketch.
+    /// Sketches (of one reporter in one tier).
     pub fn len(&self) -> usize {
-        self.sketches.len()
+        self.tiers.iter().map(|t| t.len()).sum()
     }
 
     /// Whether no reporter has a sketch.
     pub fn is_empty(&self) -> bool {
-        self.sketches.is_empty()
+        self.tiers.iter().all(|t| t.is_empty())
     }
 
     /// Records `supporters` (established reporters of one ended tally; `salt` identifies the
-    /// target) as partners. Reporters without a sketch get one while fewer than `max` exist.
+    /// target) as partners, in the tier of their number. Reporters without a sketch in that
+    /// tier get one while fewer than `max` exist there.
     pub fn record(&mut self, supporters: &[u32], salt: u64, cfg: &Cluster, max: usize) {
         let n = supporters.len();
         if n < 2 {
             return;
         }
+        let sketches = &mut self.tiers[Tier::of(n, cfg) as usize];
         self.ring.clear();
         self.ring
             .extend(supporters.iter().map(|&r| (mix(salt ^ u64::from(r)), r)));
@@ -146,13 +191,10 @@ impl Clusters {
         let words = cfg.sketch_bits / 64;
         for i in 0..n {
             let me = self.ring[i].1;
-            if !self.sketches.contains_key(&me) && self.sketches.len() >= max {
+            if !sketches.contains_key(&me) && sketches.len() >= max {
                 continue;
             }
-            let sketch = self
-                .sketches
-                .entry(me)
-                .or_insert_with(|| Sketch::new(words));
+            let sketch = sketches.entry(me).or_insert_with(|| Sketch::new(words));
             for d in 1..n {
                 // All others for a small target; else `partners / 2` on each side of the ring.
                 if !all && d > reach && d < n - reach {
@@ -173,7 +215,7 @@ impl Clusters {
         let words = cfg.sketch_bits / 64;
         let steps = (now - self.rotated) / cfg.generation;
         self.rotated += steps * cfg.generation;
-        for s in self.sketches.values_mut() {
+        for s in self.tiers.iter_mut().flat_map(|t| t.values_mut()) {
             if steps == 1 {
                 s.bits.copy_within(0..words, words);
             } else {
@@ -186,17 +228,22 @@ impl Clusters {
             }
             s.top.retain(|p| p.1 >= 0.5);
         }
-        self.sketches.retain(|_, s| !s.is_empty());
+        for t in &mut self.tiers {
+            t.retain(|_, s| !s.is_empty());
+        }
     }
 
-    /// Whether `a` and `b` are linked (see the module doc).
+    /// Whether `a` and `b` are linked in either tier (see the module doc).
     pub fn linked(&self, a: u32, b: u32, cfg: &Cluster) -> bool {
-        self.pair(a, b, cfg).is_some_and(|p| p.linked(cfg))
+        Tier::ALL
+            .iter()
+            .any(|&t| self.pair(a, b, t, cfg).is_some_and(|p| p.linked(cfg)))
     }
 
-    /// What links `a` and `b` or not (`None`: one of them has no sketch).
-    pub fn pair(&self, a: u32, b: u32, cfg: &Cluster) -> Option<Pair> {
-        let (Some(sa), Some(sb)) = (self.sketches.get(&a), self.sketches.get(&b)) else {
+    /// What links `a` and `b` in `tier` or not (`None`: one of them has no sketch there).
+    pub fn pair(&self, a: u32, b: u32, tier: Tier, cfg: &Cluster) -> Option<Pair> {
+        let sketches = &self.tiers[tier as usize];
+        let (Some(sa), Some(sb)) = (sketches.get(&a), sketches.get(&b)) else {
             return None;
         };
         let words = cfg.sketch_bits / 64;
@@ -210,8 +257,9 @@ impl Clusters {
         }
         // Bits shared by chance: hash collisions, and partners drawn independently from the
         // reporters that have partners at all.
-        let pool = self.sketches.len().max(1) as f64;
+        let pool = sketches.len().max(1) as f64;
         Some(Pair {
+            tier,
             co_reports: sa.count(b).min(sb.count(a)),
             partners: (na, nb),
             shared: both,
@@ -244,10 +292,9 @@ impl Clusters {
         false
     }
 
-    /// The sketches, for a snapshot: reporter, generation start, set bits, frequent partners.
-    pub fn records(&self) -> (i64, Vec<SketchRecord>) {
-        let list = self
-            .sketches
+    /// The sketches of `tier`, for a snapshot: reporter, set bits, frequent partners.
+    pub fn records(&self, tier: Tier) -> Vec<SketchRecord> {
+        self.tiers[tier as usize]
             .iter()
             .map(|(r, s)| {
                 let bits = s
@@ -262,35 +309,48 @@ impl Clusters {
                     .collect();
                 (*r, bits, s.top.clone())
             })
-            .collect();
-        (self.rotated, list)
+            .collect()
     }
 
-    /// Rebuilds from [`Clusters::records`] (bits beyond the configured size are dropped, and
-    /// sketches beyond `max`).
+    /// When the generations last rotated (Unix seconds), for a snapshot.
+    pub fn rotated(&self) -> i64 {
+        self.rotated
+    }
+
+    /// Rebuilds from [`Clusters::records`] of each tier (bits beyond the configured size are
+    /// dropped, and sketches beyond `max` a tier).
     pub fn from_records(
         rotated: i64,
-        list: Vec<SketchRecord>,
+        tiers: [Vec<SketchRecord>; 2],
         cfg: &Cluster,
         max: usize,
     ) -> Clusters {
         let words = cfg.sketch_bits / 64;
         let mut c = Clusters::new(rotated);
-        for (r, bits, mut top) in list.into_iter().take(max) {
-            let mut s = Sketch::new(words);
-            for b in bits
-                .into_iter()
-                .map(|b| b as usize)
-                .filter(|b| *b < 2 * words * 64)
-            {
-                s.bits[b / 64] |= 1 << (b % 64);
-            }
-            top.truncate(TOP);
-            s.top = top;
-            c.sketches.insert(r, s);
+        for (tier, list) in tiers.into_iter().enumerate() {
+            c.tiers[tier] = restore_tier(list, words, max);
         }
         c
     }
+}
+
+/// One tier's sketches from its records.
+fn restore_tier(list: Vec<SketchRecord>, words: usize, max: usize) -> FoldHashMap<u32, Sketch> {
+    let mut sketches = FoldHashMap::default();
+    for (r, bits, mut top) in list.into_iter().take(max) {
+        let mut s = Sketch::new(words);
+        for b in bits
+            .into_iter()
+            .map(|b| b as usize)
+            .filter(|b| *b < 2 * words * 64)
+        {
+            s.bits[b / 64] |= 1 << (b % 64);
+        }
+        top.truncate(TOP);
+        s.top = top;
+        sketches.insert(r, s);
+    }
+    sketches
 }
 
 /// The bit of reporter `r` in a sketch of `bits` (a power of two) bits.

@@ -60,21 +60,14 @@ fn a_coalition_drawing_random_members_is_linked_by_shared_partners_not_a_crowd()
     for i in 0..1200u64 {
         c.record(&rng.pick(0, 200, 5), 1 << 32 | i, &cfg, 10_000);
     }
-    let mut share = |from: u32, n: u32| {
-        let pairs = 1000;
-        let linked = (0..pairs)
-            .filter(|_| {
-                let p = rng.pick(from, n, 2);
-                c.linked(p[0], p[1], &cfg)
-            })
-            .count();
-        linked as f64 / f64::from(pairs)
-    };
-    let (coalition, crowd) = (share(0, 200), share(200, 2800));
+    let (coalition, crowd) = (
+        linked_share(&c, &mut rng, 0, 200, &cfg),
+        linked_share(&c, &mut rng, 200, 2800, &cfg),
+    );
     assert!(coalition > 0.9, "coalition pairs linked: {coalition}");
     assert!(crowd < 0.01, "crowd pairs linked: {crowd}");
     // No colluder ever co-reported twice with most of the others: it is the shared pool.
-    assert!(c.pair(0, 1, &cfg).unwrap().co_reports < cfg.min_pair);
+    assert!(c.pair(0, 1, Tier::Wide, &cfg).unwrap().co_reports < cfg.min_pair);
 }
 
 #[test]
@@ -89,7 +82,11 @@ fn partners_are_forgotten_after_two_generations() {
     c.rotate(cfg.generation, &cfg);
     assert!(c.linked(1, 2, &cfg), "halved, still frequent partners");
     c.rotate(3 * cfg.generation, &cfg);
-    assert!(!c.linked(1, 2, &cfg), "{:?}", c.pair(1, 2, &cfg));
+    assert!(
+        !c.linked(1, 2, &cfg),
+        "{:?}",
+        c.pair(1, 2, Tier::Tight, &cfg)
+    );
     c.rotate(10 * cfg.generation, &cfg);
     assert!(c.is_empty());
 }
@@ -108,7 +105,59 @@ fn sketches_are_bounded() {
     let crowd: Vec<u32> = (0..16).collect();
     c.record(&crowd, 1, &cfg, 50);
     for r in 0..16 {
-        let p = c.pair(r, (r + 1) % 16, &cfg).unwrap();
+        let p = c.pair(r, (r + 1) % 16, Tier::Wide, &cfg).unwrap();
         assert_eq!(p.partners.0, cfg.partners as u32, "{p:?}");
     }
+}
+
+/// Share of 1,000 random pairs of `from..from + n` that are linked.
+fn linked_share(c: &Clusters, rng: &mut Rng, from: u32, n: u32, cfg: &Cluster) -> f64 {
+    let linked = (0..1000)
+        .filter(|_| {
+            let p = rng.pick(from, n, 2);
+            c.linked(p[0], p[1], cfg)
+        })
+        .count();
+    linked as f64 / 1000.0
+}
+
+#[test]
+fn a_coalition_pushing_with_exactly_k_is_linked_by_its_small_tallies() {
+    // A crowd of 3,000 reporters, 200 of them colluders (ids 0..200), whose attackers are
+    // reported by 3 to 8 of anyone; each push by exactly K = 3 colluders drawn at random.
+    let record_all = |cfg: &Cluster| {
+        let mut c = Clusters::new(0);
+        let mut rng = Rng(11);
+        for i in 0..20_000u64 {
+            let n = 3 + rng.below(6) as usize;
+            c.record(&rng.pick(0, 3000, n), i, cfg, 10_000);
+        }
+        for i in 0..2000u64 {
+            c.record(&rng.pick(0, 200, 3), 1 << 32 | i, cfg, 10_000);
+        }
+        c
+    };
+    let cfg = cfg();
+    assert_eq!(cfg.tight_support, 4, "K + 1 by default");
+    let c = record_all(&cfg);
+    let mut rng = Rng(5);
+    let (coalition, crowd) = (
+        linked_share(&c, &mut rng, 0, 200, &cfg),
+        linked_share(&c, &mut rng, 200, 2800, &cfg),
+    );
+    assert!(coalition > 0.9, "coalition pairs linked: {coalition}");
+    assert!(crowd < 0.01, "crowd pairs linked: {crowd}");
+    let tight = c.pair(0, 1, Tier::Tight, &cfg).unwrap();
+    assert!(tight.linked(&cfg), "{tight:?}");
+    // One tier for every tally: the crowd's bigger tallies drown the coalition's overlap.
+    let one_tier = Cluster {
+        tight_support: 0,
+        ..cfg.clone()
+    };
+    let c = record_all(&one_tier);
+    let coalition = linked_share(&c, &mut rng, 0, 200, &one_tier);
+    assert!(
+        coalition < 0.5,
+        "coalition pairs linked in one tier: {coalition}"
+    );
 }

@@ -94,6 +94,12 @@ pub struct ClusterConfig {
     pub generation: String,
     /// Tallies with more established supporters than this are not recorded.
     pub max_support: usize,
+    /// Tallies with at most this many established supporters are recorded in the tight tier
+    /// (default: K + 1; `0`: no tight tier, every tally in the wide one).
+    pub tight_support: Option<usize>,
+    /// Shared partner bits that, if also `min_ratio` times chance, link two reporters in the
+    /// tight tier.
+    pub tight_min_common: f64,
     /// Partners one supporter records per tally (half on each side of a ring, or all of
     /// them when the tally has at most this many others).
     pub partners: usize,
@@ -160,8 +166,8 @@ pub struct LimitsConfig {
     pub max_scenarios: usize,
     /// How long a removed entry is remembered to tell pullers it was deleted.
     pub tombstone_retention: String,
-    /// Reporters with a co-reporting sketch (`cluster.sketch_bits / 4` bytes each); beyond,
-    /// further reporters get none and are never linked.
+    /// Reporters with a co-reporting sketch in one tier (`cluster.sketch_bits / 4` bytes
+    /// each; two tiers); beyond, further reporters get none there and are never linked there.
     pub max_sketches: usize,
 }
 
@@ -192,6 +198,8 @@ impl Default for ClusterConfig {
             enabled: true,
             generation: "24h".into(),
             max_support: 8,
+            tight_support: None,
+            tight_min_common: 8.0,
             partners: 4,
             sketch_bits: 16384,
             min_pair: 3.0,

@@ -120,6 +120,30 @@ fn cluster_settings_default_parse_and_validate() {
         invalid_key("cluster:\n  generation: 0s"),
         "cluster.generation"
     );
+    // The tight tier: K + 1 by default (within max_support), 0 turns it off.
+    assert_eq!((c.tight_support, c.tight_min_common), (4, 8.0));
+    let tight = |yaml: &str| {
+        ConsensusConfig::from_yaml(yaml, Path::new("c.yaml"))
+            .unwrap()
+            .validate()
+            .unwrap()
+            .cluster
+            .tight_support
+    };
+    assert_eq!(tight("min_reporters: 5\n"), 6);
+    assert_eq!(tight("cluster:\n  max_support: 3\n"), 3);
+    assert_eq!(tight("cluster:\n  tight_support: 0\n"), 0);
+    assert_eq!(tight("cluster:\n  tight_support: 8\n"), 8);
+    for bad in [
+        "cluster:\n  tight_support: 2",
+        "cluster:\n  tight_support: 9",
+    ] {
+        assert_eq!(invalid_key(bad), "cluster.tight_support");
+    }
+    assert_eq!(
+        invalid_key("cluster:\n  tight_min_common: 0"),
+        "cluster.tight_min_common"
+    );
     let e = ConsensusConfig::from_yaml("cluster:\n  min_pairs: 3", Path::new("c.yaml"));
     assert!(matches!(e, Err(ConfigError::Yaml { .. })), "unknown key");
 }

@@ -35,6 +35,10 @@ pub struct Cluster {
     pub generation: i64,
     /// Largest support recorded.
     pub max_support: usize,
+    /// Largest support recorded in the tight tier (0: none).
+    pub tight_support: usize,
+    /// Shared bits that link in the tight tier.
+    pub tight_min_common: f64,
     /// Partners recorded per supporter and tally.
     pub partners: usize,
     /// Bits of a partner set (a power of two).
@@ -258,6 +262,17 @@ impl super::ClusterConfig {
                 "must be within min_reporters..=4096",
             ));
         }
+        let tight_support = match self.tight_support {
+            None => (k + 1).min(self.max_support),
+            Some(0) => 0,
+            Some(t) if (k..=self.max_support).contains(&t) => t,
+            Some(_) => {
+                return Err(invalid(
+                    "cluster.tight_support",
+                    "must be 0 (off) or within min_reporters..=cluster.max_support",
+                ));
+            }
+        };
         if !(2..=64).contains(&self.partners) {
             return Err(invalid("cluster.partners", "must be within 2..=64"));
         }
@@ -270,10 +285,18 @@ impl super::ClusterConfig {
         let min_pair = finite_in("cluster.min_pair", self.min_pair, 2.0, 1e6)?;
         let min_common = finite_in("cluster.min_common", self.min_common, 1.0, 65536.0)?;
         let min_ratio = finite_in("cluster.min_ratio", self.min_ratio, 1.0, 1e6)?;
+        let tight_min_common = finite_in(
+            "cluster.tight_min_common",
+            self.tight_min_common,
+            1.0,
+            65536.0,
+        )?;
         Ok(Cluster {
             enabled: self.enabled,
             generation: positive_duration("cluster.generation", &self.generation)?,
             max_support: self.max_support,
+            tight_support,
+            tight_min_common,
             partners: self.partners,
             sketch_bits: self.sketch_bits,
             min_pair: min_pair as f32,

@@ -305,13 +305,19 @@ impl Consensus {
         }
     }
 
-    /// How reporters `a` and `b`'s co-reporting sketches compare (`None`: one has none).
-    pub fn co_reporting(&self, a: &str, b: &str) -> Option<crate::cluster::Pair> {
+    /// How reporters `a` and `b`'s co-reporting sketches of `tier` compare (`None`: one has
+    /// none there).
+    pub fn co_reporting(
+        &self,
+        a: &str,
+        b: &str,
+        tier: crate::cluster::Tier,
+    ) -> Option<crate::cluster::Pair> {
         let (a, b) = (self.reporters.find(a)?, self.reporters.find(b)?);
-        self.clusters.pair(a, b, &self.rules.cluster)
+        self.clusters.pair(a, b, tier, &self.rules.cluster)
     }
 
-    /// Reporters with a co-reporting sketch.
+    /// Co-reporting sketches (a reporter has one in each tier it was recorded in).
     pub fn sketched(&self) -> usize {
         self.clusters.len()
     }

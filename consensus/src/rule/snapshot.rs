@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::cluster::Tier;
 use crate::trust::Reporter;
 
 /// The version of [`Snapshot`] this build writes and reads.
@@ -38,9 +39,13 @@ pub struct Snapshot {
     /// The sketches' size (`cluster.sketch_bits`) when written.
     #[serde(default)]
     pub sketch_bits: usize,
-    /// Co-reporting sketches: reporter, set bits, frequent partners and their counts.
+    /// Co-reporting sketches of the wide tier: reporter, set bits, frequent partners and
+    /// their counts.
     #[serde(default)]
     pub clusters: Vec<crate::cluster::SketchRecord>,
+    /// Co-reporting sketches of the tight tier (absent from snapshots written before it).
+    #[serde(default)]
+    pub clusters_tight: Vec<crate::cluster::SketchRecord>,
 }
 
 /// Why a snapshot cannot be restored.
@@ -57,8 +62,11 @@ pub enum SnapshotError {
 impl Consensus {
     /// The state, for a snapshot file.
     pub fn snapshot(&self) -> Snapshot {
-        let (clusters_rotated, mut clusters) = self.clusters.records();
-        clusters.sort_unstable_by_key(|c| c.0);
+        let sorted = |tier| {
+            let mut list = self.clusters.records(tier);
+            list.sort_unstable_by_key(|c: &crate::cluster::SketchRecord| c.0);
+            list
+        };
         Snapshot {
             version: SNAPSHOT_VERSION,
             now: self.now,
@@ -70,9 +78,10 @@ impl Consensus {
             seq: self.feed.seq,
             purged_through: self.feed.purged_through,
             stats: self.stats.clone(),
-            clusters_rotated,
+            clusters_rotated: self.clusters.rotated(),
             sketch_bits: self.rules.cluster.sketch_bits,
-            clusters,
+            clusters: sorted(Tier::Wide),
+            clusters_tight: sorted(Tier::Tight),
         }
     }
 
@@ -110,14 +119,15 @@ impl Consensus {
         let partner = |r: &u32| *r as usize >= n_rep;
         if s.clusters
             .iter()
+            .chain(&s.clusters_tight)
             .any(|(r, _, top)| partner(r) || top.iter().any(|(p, _)| partner(p)))
         {
             return Err(SnapshotError::Inconsistent("sketch of an unknown reporter"));
         }
-        let mut sketches = s.clusters;
+        let mut sketches = [s.clusters, s.clusters_tight];
         if s.sketch_bits != rules.cluster.sketch_bits {
             // Bits of another size mean other partners: keep only the frequent partners.
-            sketches.iter_mut().for_each(|c| c.1.clear());
+            sketches.iter_mut().flatten().for_each(|c| c.1.clear());
         }
         let clusters = Clusters::from_records(
             s.clusters_rotated,

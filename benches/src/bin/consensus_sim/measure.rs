@@ -4,6 +4,7 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use consensus::Consensus;
+use consensus::cluster::Tier;
 
 use crate::world::{
     Attack, Day, INNOCENT_BASE, REPORTERS, Rng, SCENARIOS, SEEDS, attacker_ip, replay,
@@ -163,8 +164,9 @@ pub fn wire_rate(c: &Consensus, day: &Day, names: &[String]) -> f64 {
     signals.len() as f64 / t.elapsed().as_secs_f64()
 }
 
-/// Random honest pairs and random colluder pairs: the share the rule links, and their mean
-/// co-reports, partner bits, shared bits and shared bits expected by chance.
+/// Random honest pairs and random colluder pairs: the share the rule links (in either tier),
+/// and per tier their mean co-reports, partner bits, shared bits and shared bits expected by
+/// chance.
 pub fn links(c: &Consensus, colluder: &[bool], names: &[String], rng: &mut Rng) -> String {
     let pick = |rng: &mut Rng, want: bool| loop {
         let r = SEEDS + rng.below(u64::from(REPORTERS - SEEDS)) as u32;
@@ -172,33 +174,37 @@ pub fn links(c: &Consensus, colluder: &[bool], names: &[String], rng: &mut Rng) 
             return r;
         }
     };
-    let rules = c.rules().clone();
     let mut out = String::new();
     for (label, want) in [("honest", false), ("colluders", true)] {
         let n = 2000;
-        let (mut linked, mut co, mut bits, mut shared, mut exp) = (0, 0.0, 0.0, 0.0, 0.0);
+        let mut linked = 0;
+        // Per tier: co-reports, partner bits, shared bits, expected.
+        let mut sums = [[0.0f64; 4]; 2];
         for _ in 0..n {
             let (a, b) = (pick(rng, want), pick(rng, want));
             if a == b || !colluder.contains(&want) {
                 continue;
             }
-            if let Some(p) = c.co_reporting(&names[a as usize], &names[b as usize]) {
-                linked += usize::from(p.linked(&rules.cluster));
-                co += f64::from(p.co_reports);
-                bits += f64::from(p.partners.0);
-                shared += f64::from(p.shared);
-                exp += p.expected;
+            let (a, b) = (&names[a as usize], &names[b as usize]);
+            linked += usize::from(c.linked(a, b));
+            for (i, tier) in Tier::ALL.into_iter().enumerate() {
+                if let Some(p) = c.co_reporting(a, b, tier) {
+                    sums[i][0] += f64::from(p.co_reports);
+                    sums[i][1] += f64::from(p.partners.0);
+                    sums[i][2] += f64::from(p.shared);
+                    sums[i][3] += p.expected;
+                }
             }
         }
         let n = f64::from(n);
-        out.push_str(&format!(
-            "{label}: linked {:.4}, co-reports {:.2}, bits {:.0}, shared {:.1} (chance {:.1}); ",
-            linked as f64 / n,
-            co / n,
-            bits / n,
-            shared / n,
-            exp / n
-        ));
+        out.push_str(&format!("{label}: linked {:.4}", linked as f64 / n));
+        for (i, tier) in ["wide", "tight"].into_iter().enumerate() {
+            let [co, bits, shared, exp] = sums[i].map(|x| x / n);
+            out.push_str(&format!(
+                ", {tier}: co-reports {co:.2}, bits {bits:.0}, shared {shared:.1} (chance {exp:.1})"
+            ));
+        }
+        out.push_str("; ");
     }
     out
 }
