@@ -6,7 +6,8 @@
 //! twice. Warm-up days where everybody behaves let reporters earn trust; then, on the measured
 //! day, a share of the reporters collude:
 //! - `poison/sleepers`: colluders that earned trust during the warm-up push innocent
-//!   addresses, coordinated (each address by K+2 colluders within ten minutes), 30 a day each,
+//!   addresses, coordinated (each address by K+2 colluders within ten minutes, or as many as
+//!   `--push-members` says), 30 pushes a day each,
 //!   while reporting real attacks as before;
 //! - `poison/sleepers-k`: the same with exactly K colluders per push (10 pushes a day each);
 //! - `… d3`: the same coalition pushing every day, the measured day being its third
@@ -22,7 +23,7 @@
 //! parses the wire signal's times and address).
 //!
 //! `cargo run --release -p benches --bin consensus_sim -- [--attackers N] [--warmup-days D]
-//! [--seed S] [--attack-days D] [--shares 0.01,0.1] [--only ATTACK] [--set key=value ...]` (`--set` takes the consensus settings' YAML keys, e.g.
+//! [--seed S] [--attack-days D] [--shares 0.01,0.1] [--only ATTACK] [--push-members N] [--set key=value ...]` (`--set` takes the consensus settings' YAML keys, e.g.
 //! `--set threshold=2.0`).
 
 mod measure;
@@ -32,7 +33,7 @@ use consensus::config::SeedConfig;
 use consensus::{Allowlist, Consensus, ConsensusConfig};
 
 use measure::{established, links, measure, name, trust_profile, wire_rate};
-use world::{Attack, REPORTERS, Rng, SEEDS, T0, gen_day, replay};
+use world::{Attack, PushMembers, REPORTERS, Rng, SEEDS, T0, gen_day, replay};
 
 /// The default settings with the seeds and every `--set key=value` (dotted keys for
 /// sections: `trust.min_trust=0.5`).
@@ -93,6 +94,12 @@ fn main() {
         }
     };
     let k = rules.min_reporters;
+    let members = PushMembers {
+        sleepers: benches::arg("--push-members")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(k + 2),
+        sleepers_k: k,
+    };
     println!(
         "rule: K={k} T={} window={}s ttl={}s min_confirmed={} min_trust={} unconfirmed_cost={}",
         rules.threshold,
@@ -107,7 +114,7 @@ fn main() {
     let mut rng = Rng(seed);
     let nobody = vec![false; REPORTERS as usize];
     for d in 0..warmup {
-        let day = gen_day(&mut rng, d, attackers, &nobody, Attack::None, k);
+        let day = gen_day(&mut rng, d, attackers, &nobody, Attack::None, members);
         let secs = replay(&mut c, &day.events, &names, |_, _| {});
         let (est, _) = established(&c, &nobody);
         println!(
@@ -139,7 +146,7 @@ fn main() {
         attackers,
         &nobody,
         Attack::None,
-        k,
+        members,
     );
     measure(
         &c,
@@ -176,7 +183,14 @@ fn main() {
             if only.as_deref().is_some_and(|o| o != attack.name()) {
                 continue;
             }
-            let day = gen_day(&mut Rng(day_seed), warmup, attackers, &colluder, attack, k);
+            let day = gen_day(
+                &mut Rng(day_seed),
+                warmup,
+                attackers,
+                &colluder,
+                attack,
+                members,
+            );
             measure(
                 &c,
                 &day,
@@ -195,7 +209,7 @@ fn main() {
             let mut c = c.clone();
             let mut rng = Rng(day_seed ^ 0xA77);
             for d in 0..attack_days.saturating_sub(1) {
-                let day = gen_day(&mut rng, warmup + d, attackers, &colluder, attack, k);
+                let day = gen_day(&mut rng, warmup + d, attackers, &colluder, attack, members);
                 replay(&mut c, &day.events, &names, |_, _| {});
             }
             eprintln!(
@@ -205,7 +219,14 @@ fn main() {
                 links(&c, &colluder, &names, &mut rng)
             );
             let at = warmup + attack_days.saturating_sub(1);
-            let day = gen_day(&mut Rng(day_seed), at, attackers, &colluder, attack, k);
+            let day = gen_day(
+                &mut Rng(day_seed),
+                at,
+                attackers,
+                &colluder,
+                attack,
+                members,
+            );
             let label = format!("{} d{attack_days}", attack.name());
             measure(&c, &day, at, &names, k, &colluder, (attack, &label));
         }

@@ -93,13 +93,21 @@ pub const INNOCENT_BASE: u32 = 0x0C00_0000;
 /// Innocent addresses a day may push (each day its own, so no push hits an entry still listed).
 pub const INNOCENTS_PER_DAY: u32 = 200_000;
 
+/// Colluders per push: `poison/sleepers` (K + 2 unless `--push-members` says otherwise) and
+/// `poison/sleepers-k` (K).
+#[derive(Debug, Clone, Copy)]
+pub struct PushMembers {
+    pub sleepers: usize,
+    pub sleepers_k: usize,
+}
+
 pub fn gen_day(
     rng: &mut Rng,
     day: usize,
     attackers: usize,
     colluder: &[bool],
     attack: Attack,
-    k: usize,
+    members: PushMembers,
 ) -> Day {
     let start = T0 + day as i64 * DAY;
     let mut events = Vec::with_capacity(attackers * 7);
@@ -182,9 +190,9 @@ pub fn gen_day(
         };
         // A random subset of the coalition for each push: no pair of colluders meets often.
         let group = if attack == Attack::PoisonSleepersK {
-            k
+            members.sleepers_k
         } else {
-            k + 2
+            members.sleepers
         };
         let pushes = cols.len() * POISON_PER_COLLUDER / group;
         for j in 0..pushes {
