@@ -2,6 +2,7 @@
 
 use super::attack_tests::{T0, ip, report};
 use super::*;
+use crate::cluster::Tier;
 use crate::config::{ConsensusConfig, SeedConfig};
 
 const HOUR: i64 = 3600;
@@ -62,6 +63,19 @@ fn a_coalition_of_k_established_colluders_pushing_together_is_stopped() {
     let r = Consensus::restore(c.rules().clone(), Allowlist::default(), back, c.now()).unwrap();
     assert!(r.linked("r0", "r1") && !r.linked("r0", "nobody"));
     assert_eq!(r.sketched(), c.sketched());
+    // Their pushes (three supporters) are in the tight tier; a snapshot written before the
+    // tiers (no `clusters_tight`) restores, with the wide tier only.
+    let tight = c.co_reporting("r0", "r1", Tier::Tight).unwrap();
+    assert!(tight.linked(&c.rules().cluster), "{tight:?}");
+    assert!(c.co_reporting("r0", "r1", Tier::Wide).is_none());
+    let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+    old.as_object_mut()
+        .unwrap()
+        .remove("clusters_tight")
+        .unwrap();
+    let old = serde_json::from_value(old).unwrap();
+    let r = Consensus::restore(c.rules().clone(), Allowlist::default(), old, c.now()).unwrap();
+    assert!(!r.linked("r0", "r1") && r.sketched() == 0);
     // The coalition counts as one: with two independent established reporters, it lists.
     let mut c2 = crowd(5);
     for k in 0..20 {
