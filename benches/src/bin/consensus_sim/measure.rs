@@ -187,21 +187,26 @@ pub fn links(c: &Consensus, colluder: &[bool], names: &[String], rng: &mut Rng) 
             }
             let (a, b) = (&names[a as usize], &names[b as usize]);
             linked += usize::from(c.linked(a, b));
-            for (i, tier) in Tier::ALL.into_iter().enumerate() {
+            for tier in Tier::ALL {
                 if let Some(p) = c.co_reporting(a, b, tier) {
-                    sums[i][0] += f64::from(p.co_reports);
-                    sums[i][1] += f64::from(p.partners.0);
-                    sums[i][2] += f64::from(p.shared);
-                    sums[i][3] += p.expected;
+                    let sum = &mut sums[tier as usize];
+                    sum[0] += f64::from(p.co_reports);
+                    sum[1] += f64::from(p.partners.0);
+                    sum[2] += f64::from(p.shared);
+                    sum[3] += p.expected;
                 }
             }
         }
         let n = f64::from(n);
         out.push_str(&format!("{label}: linked {:.4}", linked as f64 / n));
-        for (i, tier) in ["wide", "tight"].into_iter().enumerate() {
-            let [co, bits, shared, exp] = sums[i].map(|x| x / n);
+        for tier in Tier::ALL {
+            let name = match tier {
+                Tier::Wide => "wide",
+                Tier::Tight => "tight",
+            };
+            let [co, bits, shared, exp] = sums[tier as usize].map(|x| x / n);
             out.push_str(&format!(
-                ", {tier}: co-reports {co:.2}, bits {bits:.0}, shared {shared:.1} (chance {exp:.1})"
+                ", {name}: co-reports {co:.2}, bits {bits:.0}, shared {shared:.1} (chance {exp:.1})"
             ));
         }
         out.push_str("; ");
