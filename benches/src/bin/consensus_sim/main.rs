@@ -17,13 +17,18 @@
 //!   addresses of its own a day);
 //! - `hide`: colluders withhold their reports of half of the attackers.
 //!
+//! With `--heavy SHARE,WEIGHT`, SHARE of the reporters are hit WEIGHT times as often as the
+//! others (real members differ: a hosting provider sees far more than a home server); the
+//! `d3` diagnostics then also show honest pairs of a heavy and a light reporter, and of two
+//! heavy ones. `--push-members 3,5` makes pushes take those sizes in turn.
+//!
 //! Printed per case: precision of what was listed that day, recall for attackers seen by at
 //! least K honest reporters, time from an attacker's first hit to its listing, and signals/s
 //! through `Consensus::observe` on one core (plus a run through `observe_signal`, which also
 //! parses the wire signal's times and address).
 //!
 //! `cargo run --release -p benches --bin consensus_sim -- [--attackers N] [--warmup-days D]
-//! [--seed S] [--attack-days D] [--shares 0.01,0.1] [--only ATTACK] [--push-members N] [--set key=value ...]` (`--set` takes the consensus settings' YAML keys, e.g.
+//! [--seed S] [--attack-days D] [--shares 0.01,0.1] [--only ATTACK] [--push-members N[,N...]] [--heavy SHARE,WEIGHT] [--set key=value ...]` (`--set` takes the consensus settings' YAML keys, e.g.
 //! `--set threshold=2.0`).
 
 mod measure;
@@ -33,7 +38,7 @@ use consensus::config::SeedConfig;
 use consensus::{Allowlist, Consensus, ConsensusConfig};
 
 use measure::{established, links, measure, name, trust_profile, wire_rate};
-use world::{Attack, PushMembers, REPORTERS, Rng, SEEDS, T0, gen_day, replay};
+use world::{Attack, Knobs, REPORTERS, Rng, SEEDS, T0, gen_day, replay};
 
 /// The default settings with the seeds and every `--set key=value` (dotted keys for
 /// sections: `trust.min_trust=0.5`).
@@ -94,11 +99,19 @@ fn main() {
         }
     };
     let k = rules.min_reporters;
-    let members = PushMembers {
+    let exposure = benches::arg("--heavy")
+        .and_then(|v| {
+            let (share, weight) = v.split_once(',')?;
+            Some(Knobs::heavy(share.parse().ok()?, weight.parse().ok()?))
+        })
+        .unwrap_or_default();
+    let members = Knobs {
         sleepers: benches::arg("--push-members")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(k + 2),
+            .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+            .filter(|v: &Vec<usize>| !v.is_empty() && v.iter().all(|&n| n >= 1))
+            .unwrap_or(vec![k + 2]),
         sleepers_k: k,
+        exposure,
     };
     println!(
         "rule: K={k} T={} window={}s ttl={}s min_confirmed={} min_trust={} unconfirmed_cost={}",
@@ -114,7 +127,7 @@ fn main() {
     let mut rng = Rng(seed);
     let nobody = vec![false; REPORTERS as usize];
     for d in 0..warmup {
-        let day = gen_day(&mut rng, d, attackers, &nobody, Attack::None, members);
+        let day = gen_day(&mut rng, d, attackers, &nobody, Attack::None, &members);
         let secs = replay(&mut c, &day.events, &names, |_, _| {});
         let (est, _) = established(&c, &nobody);
         println!(
@@ -146,7 +159,7 @@ fn main() {
         attackers,
         &nobody,
         Attack::None,
-        members,
+        &members,
     );
     measure(
         &c,
@@ -189,7 +202,7 @@ fn main() {
                 attackers,
                 &colluder,
                 attack,
-                members,
+                &members,
             );
             measure(
                 &c,
@@ -209,14 +222,14 @@ fn main() {
             let mut c = c.clone();
             let mut rng = Rng(day_seed ^ 0xA77);
             for d in 0..attack_days.saturating_sub(1) {
-                let day = gen_day(&mut rng, warmup + d, attackers, &colluder, attack, members);
+                let day = gen_day(&mut rng, warmup + d, attackers, &colluder, attack, &members);
                 replay(&mut c, &day.events, &names, |_, _| {});
             }
             eprintln!(
                 "{:.0}% {} d{attack_days}: {}",
                 share * 100.0,
                 attack.name(),
-                links(&c, &colluder, &names, &mut rng)
+                links(&c, &colluder, &members, &names, &mut rng)
             );
             let at = warmup + attack_days.saturating_sub(1);
             let day = gen_day(
@@ -225,7 +238,7 @@ fn main() {
                 attackers,
                 &colluder,
                 attack,
-                members,
+                &members,
             );
             let label = format!("{} d{attack_days}", attack.name());
             measure(&c, &day, at, &names, k, &colluder, (attack, &label));

@@ -7,7 +7,7 @@ use consensus::Consensus;
 use consensus::cluster::Tier;
 
 use crate::world::{
-    Attack, Day, INNOCENT_BASE, REPORTERS, Rng, SCENARIOS, SEEDS, attacker_ip, replay,
+    Attack, Day, INNOCENT_BASE, Knobs, REPORTERS, Rng, SCENARIOS, SEEDS, attacker_ip, replay,
 };
 
 pub fn name(i: u32) -> String {
@@ -164,25 +164,43 @@ pub fn wire_rate(c: &Consensus, day: &Day, names: &[String]) -> f64 {
     signals.len() as f64 / t.elapsed().as_secs_f64()
 }
 
-/// Random honest pairs and random colluder pairs: the share the rule links (in either tier),
-/// and per tier their mean co-reports, partner bits, shared bits and shared bits expected by
-/// chance.
-pub fn links(c: &Consensus, colluder: &[bool], names: &[String], rng: &mut Rng) -> String {
-    let pick = |rng: &mut Rng, want: bool| loop {
+/// Random honest pairs and random colluder pairs (and, with heavy reporters, honest pairs
+/// of a heavy and a light one, and of two heavy ones): the share the rule links (in either
+/// tier), and per tier their mean co-reports, partner bits, shared bits and shared bits
+/// expected by chance.
+pub fn links(
+    c: &Consensus,
+    colluder: &[bool],
+    knobs: &Knobs,
+    names: &[String],
+    rng: &mut Rng,
+) -> String {
+    let pick = |rng: &mut Rng, want: bool, heavy: Option<bool>| loop {
         let r = SEEDS + rng.below(u64::from(REPORTERS - SEEDS)) as u32;
-        if colluder[r as usize] == want {
+        if colluder[r as usize] == want && heavy.is_none_or(|h| knobs.is_heavy(r) == h) {
             return r;
         }
     };
+    let mut groups = vec![
+        ("honest", false, None, None),
+        ("colluders", true, None, None),
+    ];
+    if !knobs.exposure.is_empty() {
+        groups.push(("honest heavy-light", false, Some(true), Some(false)));
+        groups.push(("honest heavy-heavy", false, Some(true), Some(true)));
+    }
     let mut out = String::new();
-    for (label, want) in [("honest", false), ("colluders", true)] {
+    for (label, want, ha, hb) in groups {
         let n = 2000;
         let mut linked = 0;
         // Per tier: co-reports, partner bits, shared bits, expected.
         let mut sums = [[0.0f64; 4]; 2];
         for _ in 0..n {
-            let (a, b) = (pick(rng, want), pick(rng, want));
-            if a == b || !colluder.contains(&want) {
+            if !colluder.contains(&want) {
+                continue;
+            }
+            let (a, b) = (pick(rng, want, ha), pick(rng, want, hb));
+            if a == b {
                 continue;
             }
             let (a, b) = (&names[a as usize], &names[b as usize]);

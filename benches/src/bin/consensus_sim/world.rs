@@ -93,12 +93,50 @@ pub const INNOCENT_BASE: u32 = 0x0C00_0000;
 /// Innocent addresses a day may push (each day its own, so no push hits an entry still listed).
 pub const INNOCENTS_PER_DAY: u32 = 200_000;
 
-/// Colluders per push: `poison/sleepers` (K + 2 unless `--push-members` says otherwise) and
-/// `poison/sleepers-k` (K).
-#[derive(Debug, Clone, Copy)]
-pub struct PushMembers {
-    pub sleepers: usize,
+/// How the world is drawn beyond its constants.
+#[derive(Debug, Clone)]
+pub struct Knobs {
+    /// Colluders per push in `poison/sleepers` (K + 2 unless `--push-members` says
+    /// otherwise; with several sizes, pushes take them in turn).
+    pub sleepers: Vec<usize>,
+    /// Colluders per push in `poison/sleepers-k` (K).
     pub sleepers_k: usize,
+    /// Cumulative exposure of reporters 0.. (empty: every reporter is hit as often; else
+    /// attackers pick their victims in proportion to it: `--heavy SHARE,WEIGHT`).
+    pub exposure: Vec<u64>,
+}
+
+impl Knobs {
+    /// A victim, drawn as exposure says.
+    fn victim(&self, rng: &mut Rng) -> u32 {
+        match self.exposure.last() {
+            None => rng.below(u64::from(REPORTERS)) as u32,
+            Some(&total) => {
+                let u = rng.below(total);
+                self.exposure.partition_point(|&c| c <= u) as u32
+            }
+        }
+    }
+
+    /// Exposure where `share` of the reporters (not the seeds), picked by a hash, are hit
+    /// `weight` times as often as the others.
+    pub fn heavy(share: f64, weight: u64) -> Vec<u64> {
+        let mut total = 0;
+        (0..REPORTERS)
+            .map(|r| {
+                let h = Rng(u64::from(r) ^ 0x4EA7).next() % 1_000_000;
+                let heavy = r >= SEEDS && (h as f64) < share * 1e6;
+                total += if heavy { weight } else { 1 };
+                total
+            })
+            .collect()
+    }
+
+    /// Whether reporter `r` is one of the heavy ones.
+    pub fn is_heavy(&self, r: u32) -> bool {
+        let w = |i: usize| self.exposure[i] - if i == 0 { 0 } else { self.exposure[i - 1] };
+        !self.exposure.is_empty() && w(r as usize) > 1
+    }
 }
 
 pub fn gen_day(
@@ -107,7 +145,7 @@ pub fn gen_day(
     attackers: usize,
     colluder: &[bool],
     attack: Attack,
-    members: PushMembers,
+    members: &Knobs,
 ) -> Day {
     let start = T0 + day as i64 * DAY;
     let mut events = Vec::with_capacity(attackers * 7);
@@ -123,7 +161,7 @@ pub fn gen_day(
         let mut honest = 0;
         let mut hit = 0;
         while hit < reach {
-            let v = rng.below(u64::from(REPORTERS)) as u32;
+            let v = members.victim(rng);
             if stamp[v as usize] == i as u32 {
                 continue;
             }
@@ -189,13 +227,17 @@ pub fn gen_day(
             }
         };
         // A random subset of the coalition for each push: no pair of colluders meets often.
-        let group = if attack == Attack::PoisonSleepersK {
-            members.sleepers_k
+        let sizes = if attack == Attack::PoisonSleepersK {
+            vec![members.sleepers_k]
         } else {
-            members.sleepers
+            members.sleepers.clone()
         };
-        let pushes = cols.len() * POISON_PER_COLLUDER / group;
+        // Each colluder still reports `POISON_PER_COLLUDER` addresses a day, whatever the sizes.
+        let mean = sizes.iter().sum::<usize>() as f64 / sizes.len() as f64;
+        let pushes = (cols.len() * POISON_PER_COLLUDER) as f64 / mean;
+        let pushes = pushes as usize;
         for j in 0..pushes {
+            let group = sizes[j % sizes.len()];
             let t0 = start + rng.below(DAY as u64) as i64;
             let mut chosen: Vec<u32> = Vec::with_capacity(group);
             while chosen.len() < group.min(cols.len()) {
