@@ -16,7 +16,9 @@
 //! independent partners would share (a coalition whose members are drawn at random per push:
 //! each pair rarely meets twice, but they all draw their partners from the same pool).
 //! Honest reporters' partners on rare attackers are whoever else that attacker hit, so their
-//! partner sets overlap no more than chance. The rule needs K supporters no two of which are
+//! partner sets overlap no more than chance. Chance counts how popular each partner is (how
+//! many sketches of the tier hold its bit): a heavily exposed member (a hosting provider
+//! beside home servers) is everyone's partner, and two reporters sharing it is expected. The rule needs K supporters no two of which are
 //! linked ([`Clusters::independent`]). See `docs/consensus.md`.
 //!
 //! Sketches come in two [`Tier`]s: tallies with at most `cluster.tight_support` established
@@ -51,8 +53,12 @@ impl Sketch {
         }
     }
 
-    fn add(&mut self, partner: u32, bit: usize) {
-        self.bits[bit / 64] |= 1 << (bit % 64);
+    /// Adds `partner` (at `bit`); whether the bit is new to both generations.
+    fn add(&mut self, partner: u32, bit: usize) -> bool {
+        let words = self.bits.len() / 2;
+        let (w, m) = (bit / 64, 1u64 << (bit % 64));
+        let new = (self.bits[w] | self.bits[w + words]) & m == 0;
+        self.bits[w] |= m;
         if let Some(s) = self.top.iter_mut().find(|s| s.0 == partner) {
             s.1 += 1.0;
         } else if self.top.len() < TOP {
@@ -63,6 +69,7 @@ impl Sketch {
             }
             self.top.retain(|s| s.1 > 0.0);
         }
+        new
     }
 
     fn count(&self, partner: u32) -> f32 {
@@ -101,7 +108,7 @@ impl Tier {
     }
 
     /// Shared bits that link in this tier.
-    fn min_common(self, cfg: &Cluster) -> f64 {
+    pub(crate) fn min_common(self, cfg: &Cluster) -> f64 {
         match self {
             Tier::Wide => cfg.min_common,
             Tier::Tight => cfg.tight_min_common,
@@ -120,7 +127,8 @@ pub struct Pair {
     pub partners: (u32, u32),
     /// Bits set in both.
     pub shared: u32,
-    /// Bits both would have set by chance.
+    /// Bits both would have set by chance, had each drawn its partners independently of the
+    /// other as often as the tier's sketches hold them.
     pub expected: f64,
 }
 
@@ -136,15 +144,63 @@ impl Pair {
 /// A sketch as stored in a snapshot: reporter, set bits, frequent partners and counts.
 pub type SketchRecord = (u32, Vec<u32>, Vec<(u32, f32)>);
 
+/// The sketches of one [`Tier`], and how popular each partner bit is among them.
+#[derive(Debug, Clone, Default)]
+struct Sketches {
+    by: FoldHashMap<u32, Sketch>,
+    /// Per bit: sketches that have it set (in either generation).
+    pop: Vec<u32>,
+    /// Sum of `pop`.
+    sum: f64,
+}
+
+impl Sketches {
+    /// `pop` sized for `bits` (recounted from the sketches if it was not).
+    fn sized(&mut self, bits: usize) {
+        if self.pop.len() != bits {
+            self.recount(bits);
+        }
+    }
+
+    fn recount(&mut self, bits: usize) {
+        self.pop = vec![0; bits];
+        let words = bits / 64;
+        for s in self.by.values() {
+            for w in 0..words.min(s.bits.len() / 2) {
+                let mut x = s.bits[w] | s.bits[w + words];
+                while x != 0 {
+                    self.pop[w * 64 + x.trailing_zeros() as usize] += 1;
+                    x &= x - 1;
+                }
+            }
+        }
+        self.sum = self.pop.iter().map(|&p| f64::from(p)).sum();
+    }
+
+    fn gained(&mut self, bit: usize) {
+        self.pop[bit] += 1;
+        self.sum += 1.0;
+    }
+
+    fn lost(&mut self, bit: usize) {
+        if self.pop[bit] > 0 {
+            self.pop[bit] -= 1;
+            self.sum -= 1.0;
+        }
+    }
+}
+
 /// Every reporter's [`Sketch`] in each [`Tier`], bounded by `limits.max_sketches` a tier.
 #[derive(Debug, Clone, Default)]
 pub struct Clusters {
     /// By [`Tier`] (`Tier::Wide as usize`, `Tier::Tight as usize`).
-    tiers: [FoldHashMap<u32, Sketch>; 2],
+    tiers: [Sketches; 2],
     /// When the generations last rotated (Unix seconds).
     rotated: i64,
     /// Partners recorded, reused.
     ring: Vec<(u64, u32)>,
+    /// Bits new to a sketch, reused.
+    gained: Vec<usize>,
 }
 
 fn mix(x: u64) -> u64 {
@@ -165,12 +221,12 @@ impl Clusters {
 
     /// Sketches (of one reporter in one tier).
     pub fn len(&self) -> usize {
-        self.tiers.iter().map(|t| t.len()).sum()
+        self.tiers.iter().map(|t| t.by.len()).sum()
     }
 
     /// Whether no reporter has a sketch.
     pub fn is_empty(&self) -> bool {
-        self.tiers.iter().all(|t| t.is_empty())
+        self.tiers.iter().all(|t| t.by.is_empty())
     }
 
     /// Records `supporters` (established reporters of one ended tally; `salt` identifies the
@@ -181,7 +237,8 @@ impl Clusters {
         if n < 2 {
             return;
         }
-        let sketches = &mut self.tiers[Tier::of(n, cfg) as usize];
+        let tier = &mut self.tiers[Tier::of(n, cfg) as usize];
+        tier.sized(cfg.sketch_bits);
         self.ring.clear();
         self.ring
             .extend(supporters.iter().map(|&r| (mix(salt ^ u64::from(r)), r)));
@@ -189,21 +246,30 @@ impl Clusters {
         let reach = (cfg.partners / 2).max(1);
         let all = n - 1 <= cfg.partners;
         let words = cfg.sketch_bits / 64;
+        let mut gained = std::mem::take(&mut self.gained);
+        gained.clear();
         for i in 0..n {
             let me = self.ring[i].1;
-            if !sketches.contains_key(&me) && sketches.len() >= max {
+            if !tier.by.contains_key(&me) && tier.by.len() >= max {
                 continue;
             }
-            let sketch = sketches.entry(me).or_insert_with(|| Sketch::new(words));
+            let sketch = tier.by.entry(me).or_insert_with(|| Sketch::new(words));
             for d in 1..n {
                 // All others for a small target; else `partners / 2` on each side of the ring.
                 if !all && d > reach && d < n - reach {
                     continue;
                 }
                 let p = self.ring[(i + d) % n].1;
-                sketch.add(p, bit(p, cfg.sketch_bits));
+                let b = bit(p, cfg.sketch_bits);
+                if sketch.add(p, b) {
+                    gained.push(b);
+                }
             }
         }
+        for &b in &gained {
+            tier.gained(b);
+        }
+        self.gained = gained;
     }
 
     /// Starts a new generation every `cluster.generation`: the previous one is dropped,
@@ -215,21 +281,36 @@ impl Clusters {
         let words = cfg.sketch_bits / 64;
         let steps = (now - self.rotated) / cfg.generation;
         self.rotated += steps * cfg.generation;
-        for s in self.tiers.iter_mut().flat_map(|t| t.values_mut()) {
-            if steps == 1 {
-                s.bits.copy_within(0..words, words);
-            } else {
-                s.bits[words..].fill(0);
+        for tier in &mut self.tiers {
+            tier.sized(cfg.sketch_bits);
+            let mut lost = Vec::new();
+            for s in tier.by.values_mut() {
+                for w in 0..words {
+                    // Bits in either generation before, and only in the current one after.
+                    let before = s.bits[w] | s.bits[w + words];
+                    let after = if steps == 1 { s.bits[w] } else { 0 };
+                    let mut gone = before & !after;
+                    while gone != 0 {
+                        lost.push(w * 64 + gone.trailing_zeros() as usize);
+                        gone &= gone - 1;
+                    }
+                }
+                if steps == 1 {
+                    s.bits.copy_within(0..words, words);
+                } else {
+                    s.bits[words..].fill(0);
+                }
+                s.bits[..words].fill(0);
+                let f = 0.5f32.powi(steps.min(30) as i32);
+                for p in &mut s.top {
+                    p.1 *= f;
+                }
+                s.top.retain(|p| p.1 >= 0.5);
             }
-            s.bits[..words].fill(0);
-            let f = 0.5f32.powi(steps.min(30) as i32);
-            for p in &mut s.top {
-                p.1 *= f;
+            for b in lost {
+                tier.lost(b);
             }
-            s.top.retain(|p| p.1 >= 0.5);
-        }
-        for t in &mut self.tiers {
-            t.retain(|_, s| !s.is_empty());
+            tier.by.retain(|_, s| !s.is_empty());
         }
     }
 
@@ -243,27 +324,45 @@ impl Clusters {
     /// What links `a` and `b` in `tier` or not (`None`: one of them has no sketch there).
     pub fn pair(&self, a: u32, b: u32, tier: Tier, cfg: &Cluster) -> Option<Pair> {
         let sketches = &self.tiers[tier as usize];
-        let (Some(sa), Some(sb)) = (sketches.get(&a), sketches.get(&b)) else {
+        let (Some(sa), Some(sb)) = (sketches.by.get(&a), sketches.by.get(&b)) else {
             return None;
         };
         let words = cfg.sketch_bits / 64;
+        let pop = &sketches.pop;
+        // How popular each one's partners are: the sum of `pop` over its set bits.
+        let popular = |mut x: u64, w: usize| {
+            let mut sum = 0u64;
+            while x != 0 {
+                let b = w * 64 + x.trailing_zeros() as usize;
+                sum += u64::from(pop.get(b).copied().unwrap_or(0));
+                x &= x - 1;
+            }
+            sum
+        };
         let (mut na, mut nb, mut both) = (0u32, 0u32, 0u32);
+        let (mut pa, mut pb) = (0u64, 0u64);
         for w in 0..words {
             let x = sa.bits[w] | sa.bits[w + words];
             let y = sb.bits[w] | sb.bits[w + words];
             na += x.count_ones();
             nb += y.count_ones();
             both += (x & y).count_ones();
+            pa += popular(x, w);
+            pb += popular(y, w);
         }
-        // Bits shared by chance: hash collisions, and partners drawn independently from the
-        // reporters that have partners at all.
-        let pool = sketches.len().max(1) as f64;
+        // Bits shared by chance if each drew its partners independently of the other, as
+        // often as the tier's sketches hold them: each of a's bits is among b's `nb` with
+        // that bit's share of all the bits held, and the other way round. Partners that
+        // everybody has (a heavily exposed reporter, hash collisions) are expected to be
+        // shared; a coalition's own partners are not.
+        let held = sketches.sum.max(1.0);
+        let expected = (f64::from(nb) * pa as f64 + f64::from(na) * pb as f64) / (2.0 * held);
         Some(Pair {
             tier,
             co_reports: sa.count(b).min(sb.count(a)),
             partners: (na, nb),
             shared: both,
-            expected: f64::from(na) * f64::from(nb) * (1.0 / cfg.sketch_bits as f64 + 1.0 / pool),
+            expected,
         })
     }
 
@@ -295,6 +394,7 @@ impl Clusters {
     /// The sketches of `tier`, for a snapshot: reporter, set bits, frequent partners.
     pub fn records(&self, tier: Tier) -> Vec<SketchRecord> {
         self.tiers[tier as usize]
+            .by
             .iter()
             .map(|(r, s)| {
                 let bits = s
@@ -328,7 +428,8 @@ impl Clusters {
         let words = cfg.sketch_bits / 64;
         let mut c = Clusters::new(rotated);
         for (tier, list) in tiers.into_iter().enumerate() {
-            c.tiers[tier] = restore_tier(list, words, max);
+            c.tiers[tier].by = restore_tier(list, words, max);
+            c.tiers[tier].recount(cfg.sketch_bits);
         }
         c
     }

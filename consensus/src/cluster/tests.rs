@@ -149,10 +149,18 @@ fn a_coalition_pushing_with_exactly_k_is_linked_by_its_small_tallies() {
     assert!(crowd < 0.01, "crowd pairs linked: {crowd}");
     let tight = c.pair(0, 1, Tier::Tight, &cfg).unwrap();
     assert!(tight.linked(&cfg), "{tight:?}");
-    // One tier for every tally: the crowd's bigger tallies drown the coalition's overlap.
+    // One tier for every tally: the crowd's bigger tallies drown the coalition's overlap
+    // (shown at a stricter ratio, where the two tiers still link it).
+    let strict = Cluster {
+        min_ratio: 2.0,
+        ..cfg.clone()
+    };
+    let c = record_all(&strict);
+    let coalition = linked_share(&c, &mut rng, 0, 200, &strict);
+    assert!(coalition > 0.9, "coalition pairs linked at 2×: {coalition}");
     let one_tier = Cluster {
         tight_support: 0,
-        ..cfg.clone()
+        ..strict
     };
     let c = record_all(&one_tier);
     let coalition = linked_share(&c, &mut rng, 0, 200, &one_tier);
@@ -160,4 +168,112 @@ fn a_coalition_pushing_with_exactly_k_is_linked_by_its_small_tallies() {
         coalition < 0.5,
         "coalition pairs linked in one tier: {coalition}"
     );
+}
+
+#[test]
+fn heavily_exposed_honest_reporters_are_not_linked_to_everyone() {
+    // 3,000 honest reporters (ids 200..3200), 300 of them (200..500) hit ten times as often
+    // as the others: they are everybody's partners. 200 colluders (0..200) push with 5.
+    // Only shared partners link here (in a crowd this small, two heavy reporters are also
+    // each other's frequent partners now and then).
+    let cfg = Cluster {
+        min_pair: 1e6,
+        ..cfg()
+    };
+    let mut c = Clusters::new(0);
+    let mut rng = Rng(23);
+    let draw = |rng: &mut Rng| {
+        let x = rng.below(300 * 10 + 2700);
+        if x < 3000 {
+            200 + x / 10
+        } else {
+            500 + (x - 3000)
+        }
+    };
+    for i in 0..20_000u64 {
+        let n = 3 + rng.below(6) as usize;
+        let mut tally = Vec::with_capacity(n);
+        while tally.len() < n {
+            let r = draw(&mut rng);
+            if !tally.contains(&r) {
+                tally.push(r);
+            }
+        }
+        c.record(&tally, i, &cfg, 10_000);
+    }
+    for i in 0..1200u64 {
+        c.record(&rng.pick(0, 200, 5), 1 << 32 | i, &cfg, 10_000);
+    }
+    // Linked as the rule links them, and as it would if chance assumed partners spread
+    // evenly over the reporters (what it did before it counted how popular each is).
+    let even = |p: &Pair| {
+        let chance = f64::from(p.partners.0)
+            * f64::from(p.partners.1)
+            * (1.0 / cfg.sketch_bits as f64 + 1.0 / 3200.0);
+        let s = f64::from(p.shared);
+        s >= p.tier.min_common(&cfg) && s >= cfg.min_ratio * chance
+    };
+    let mut rng = Rng(3);
+    let mut share = |a: (u32, u32), b: (u32, u32)| {
+        let (mut now, mut before) = (0, 0);
+        for _ in 0..1000 {
+            let (x, y) = (a.0 + rng.below(a.1), b.0 + rng.below(b.1));
+            if x == y {
+                continue;
+            }
+            now += usize::from(c.linked(x, y, &cfg));
+            let pairs = Tier::ALL.map(|t| c.pair(x, y, t, &cfg));
+            before += usize::from(pairs.iter().flatten().any(even));
+        }
+        (now as f64 / 1000.0, before as f64 / 1000.0)
+    };
+    let heavy_light = share((200, 300), (500, 2700));
+    let heavy_heavy = share((200, 300), (200, 300));
+    let coalition = share((0, 200), (0, 200));
+    assert!(
+        heavy_light.0 < 0.05,
+        "heavy-light pairs linked: {heavy_light:?}"
+    );
+    assert!(
+        heavy_heavy.0 < 0.05,
+        "heavy-heavy pairs linked: {heavy_heavy:?}"
+    );
+    assert!(coalition.0 > 0.9, "coalition pairs linked: {coalition:?}");
+    // Chance as if partners were spread evenly linked most heavy reporters to everyone.
+    assert!(heavy_light.1 > 0.3, "{heavy_light:?}");
+    assert!(heavy_heavy.1 > 0.9, "{heavy_heavy:?}");
+}
+
+#[test]
+fn partner_popularity_follows_the_sketches_through_rotations_and_restores() {
+    let cfg = cfg();
+    let mut c = Clusters::new(0);
+    let mut rng = Rng(31);
+    let held = |c: &Clusters| -> Vec<f64> { c.tiers.iter().map(|t| t.sum).collect() };
+    let recounted = |c: &Clusters| -> Vec<f64> {
+        let mut c = c.clone();
+        c.tiers.iter_mut().for_each(|t| t.recount(cfg.sketch_bits));
+        c.tiers.iter().map(|t| t.sum).collect()
+    };
+    for day in 0..3i64 {
+        for i in 0..2000u64 {
+            let n = 3 + rng.below(6) as usize;
+            c.record(&rng.pick(0, 500, n), i, &cfg, 10_000);
+        }
+        assert!(held(&c).iter().all(|&s| s > 0.0));
+        assert_eq!(held(&c), recounted(&c), "day {day}");
+        c.rotate((day + 1) * cfg.generation, &cfg);
+        assert_eq!(held(&c), recounted(&c), "after rotation {day}");
+    }
+    let restored = Clusters::from_records(
+        c.rotated(),
+        [c.records(Tier::Wide), c.records(Tier::Tight)],
+        &cfg,
+        10_000,
+    );
+    assert_eq!(held(&restored), held(&c));
+    // Two generations later every partner is forgotten, and nothing is held.
+    c.rotate(c.rotated() + 2 * cfg.generation, &cfg);
+    assert!(c.is_empty());
+    assert_eq!(held(&c), vec![0.0, 0.0]);
 }

@@ -204,7 +204,7 @@ impl Default for ClusterConfig {
             sketch_bits: 16384,
             min_pair: 3.0,
             min_common: 12.0,
-            min_ratio: 2.0,
+            min_ratio: 1.5,
         }
     }
 }
