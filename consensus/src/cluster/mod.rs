@@ -18,8 +18,9 @@
 //! Honest reporters' partners on rare attackers are whoever else that attacker hit, so their
 //! partner sets overlap no more than chance. Chance counts how popular each partner is (how
 //! many sketches of the tier hold its bit): a heavily exposed member (a hosting provider
-//! beside home servers) is everyone's partner, and two reporters sharing it is expected. The rule needs K supporters no two of which are
-//! linked ([`Clusters::independent`]). See `docs/consensus.md`.
+//! beside home servers) is everyone's partner, and two reporters sharing it is expected. The
+//! rule needs K supporters no two of which are linked ([`Clusters::independent`]). See
+//! `docs/consensus.md`.
 //!
 //! Sketches come in two [`Tier`]s: tallies with at most `cluster.tight_support` established
 //! supporters (K and K + 1 by default) are recorded in the *tight* tier, bigger ones in the
@@ -181,13 +182,6 @@ impl Sketches {
         self.pop[bit] += 1;
         self.sum += 1.0;
     }
-
-    fn lost(&mut self, bit: usize) {
-        if self.pop[bit] > 0 {
-            self.pop[bit] -= 1;
-            self.sum -= 1.0;
-        }
-    }
 }
 
 /// Every reporter's [`Sketch`] in each [`Tier`], bounded by `limits.max_sketches` a tier.
@@ -283,15 +277,19 @@ impl Clusters {
         self.rotated += steps * cfg.generation;
         for tier in &mut self.tiers {
             tier.sized(cfg.sketch_bits);
-            let mut lost = Vec::new();
-            for s in tier.by.values_mut() {
+            let Sketches { by, pop, sum } = tier;
+            for s in by.values_mut() {
                 for w in 0..words {
                     // Bits in either generation before, and only in the current one after.
                     let before = s.bits[w] | s.bits[w + words];
                     let after = if steps == 1 { s.bits[w] } else { 0 };
                     let mut gone = before & !after;
                     while gone != 0 {
-                        lost.push(w * 64 + gone.trailing_zeros() as usize);
+                        let b = w * 64 + gone.trailing_zeros() as usize;
+                        if pop[b] > 0 {
+                            pop[b] -= 1;
+                            *sum -= 1.0;
+                        }
                         gone &= gone - 1;
                     }
                 }
@@ -307,10 +305,7 @@ impl Clusters {
                 }
                 s.top.retain(|p| p.1 >= 0.5);
             }
-            for b in lost {
-                tier.lost(b);
-            }
-            tier.by.retain(|_, s| !s.is_empty());
+            by.retain(|_, s| !s.is_empty());
         }
     }
 
