@@ -184,6 +184,62 @@ impl Sketches {
     }
 }
 
+/// One reporter's sketch in a tier, with what chance needs of it.
+struct Seen<'a> {
+    sketch: &'a Sketch,
+    /// Bits set (in either generation).
+    bits: u32,
+    /// Sum of `pop` over those bits: how popular its partners are.
+    popular: u64,
+}
+
+impl Sketches {
+    /// `r`'s sketch, its set bits counted and their popularity summed.
+    fn seen(&self, r: u32, words: usize) -> Option<Seen<'_>> {
+        let sketch = self.by.get(&r)?;
+        let (mut bits, mut popular) = (0u32, 0u64);
+        for w in 0..words {
+            let mut x = sketch.bits[w] | sketch.bits[w + words];
+            bits += x.count_ones();
+            while x != 0 {
+                let b = w * 64 + x.trailing_zeros() as usize;
+                popular += u64::from(self.pop.get(b).copied().unwrap_or(0));
+                x &= x - 1;
+            }
+        }
+        Some(Seen {
+            sketch,
+            bits,
+            popular,
+        })
+    }
+
+    /// How the sketches of `a` and `b` (in this tier, `tier`) compare.
+    fn compare(&self, tier: Tier, a: (u32, &Seen), b: (u32, &Seen), words: usize) -> Pair {
+        let (sa, sb) = (a.1.sketch, b.1.sketch);
+        let mut both = 0u32;
+        for w in 0..words {
+            both += ((sa.bits[w] | sa.bits[w + words]) & (sb.bits[w] | sb.bits[w + words]))
+                .count_ones();
+        }
+        // Bits shared by chance if each drew its partners independently of the other, as
+        // often as the tier's sketches hold them: each of a's bits is among b's with that
+        // bit's share of all the bits held, and the other way round. Partners that everybody
+        // has (a heavily exposed reporter, hash collisions) are expected to be shared; a
+        // coalition's own partners are not.
+        let (na, nb) = (f64::from(a.1.bits), f64::from(b.1.bits));
+        let held = self.sum.max(1.0);
+        let expected = (nb * a.1.popular as f64 + na * b.1.popular as f64) / (2.0 * held);
+        Pair {
+            tier,
+            co_reports: sa.count(b.0).min(sb.count(a.0)),
+            partners: (a.1.bits, b.1.bits),
+            shared: both,
+            expected,
+        }
+    }
+}
+
 /// Every reporter's [`Sketch`] in each [`Tier`], bounded by `limits.max_sketches` a tier.
 #[derive(Debug, Clone, Default)]
 pub struct Clusters {
@@ -319,46 +375,9 @@ impl Clusters {
     /// What links `a` and `b` in `tier` or not (`None`: one of them has no sketch there).
     pub fn pair(&self, a: u32, b: u32, tier: Tier, cfg: &Cluster) -> Option<Pair> {
         let sketches = &self.tiers[tier as usize];
-        let (Some(sa), Some(sb)) = (sketches.by.get(&a), sketches.by.get(&b)) else {
-            return None;
-        };
         let words = cfg.sketch_bits / 64;
-        let pop = &sketches.pop;
-        // How popular each one's partners are: the sum of `pop` over its set bits.
-        let popular = |mut x: u64, w: usize| {
-            let mut sum = 0u64;
-            while x != 0 {
-                let b = w * 64 + x.trailing_zeros() as usize;
-                sum += u64::from(pop.get(b).copied().unwrap_or(0));
-                x &= x - 1;
-            }
-            sum
-        };
-        let (mut na, mut nb, mut both) = (0u32, 0u32, 0u32);
-        let (mut pa, mut pb) = (0u64, 0u64);
-        for w in 0..words {
-            let x = sa.bits[w] | sa.bits[w + words];
-            let y = sb.bits[w] | sb.bits[w + words];
-            na += x.count_ones();
-            nb += y.count_ones();
-            both += (x & y).count_ones();
-            pa += popular(x, w);
-            pb += popular(y, w);
-        }
-        // Bits shared by chance if each drew its partners independently of the other, as
-        // often as the tier's sketches hold them: each of a's bits is among b's `nb` with
-        // that bit's share of all the bits held, and the other way round. Partners that
-        // everybody has (a heavily exposed reporter, hash collisions) are expected to be
-        // shared; a coalition's own partners are not.
-        let held = sketches.sum.max(1.0);
-        let expected = (f64::from(nb) * pa as f64 + f64::from(na) * pb as f64) / (2.0 * held);
-        Some(Pair {
-            tier,
-            co_reports: sa.count(b).min(sb.count(a)),
-            partners: (na, nb),
-            shared: both,
-            expected,
-        })
+        let (sa, sb) = (sketches.seen(a, words)?, sketches.seen(b, words)?);
+        Some(sketches.compare(tier, (a, &sa), (b, &sb), words))
     }
 
     /// Whether `supporters` (reporter, weight) hold `k` reporters, no two of them linked,
@@ -372,11 +391,24 @@ impl Clusters {
         cfg: &Cluster,
     ) -> bool {
         supporters.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
-        let mut chosen: Vec<u32> = Vec::with_capacity(k);
+        let words = cfg.sketch_bits / 64;
+        // Each supporter's sketches are read once, not once per other supporter.
+        let mut chosen: Vec<(u32, [Option<Seen<'_>>; 2])> = Vec::with_capacity(k);
         let mut weight = 0.0;
         for &(r, w) in supporters.iter() {
-            if chosen.iter().all(|&c| !self.linked(c, r, cfg)) {
-                chosen.push(r);
+            let seen = Tier::ALL.map(|t| self.tiers[t as usize].seen(r, words));
+            let linked = |(c, theirs): &(u32, [Option<Seen<'_>>; 2])| {
+                Tier::ALL
+                    .iter()
+                    .any(|&t| match (&seen[t as usize], &theirs[t as usize]) {
+                        (Some(mine), Some(theirs)) => self.tiers[t as usize]
+                            .compare(t, (r, mine), (*c, theirs), words)
+                            .linked(cfg),
+                        _ => false,
+                    })
+            };
+            if !chosen.iter().any(linked) {
+                chosen.push((r, seen));
                 weight += w;
                 if chosen.len() >= k && weight >= threshold {
                     return true;
