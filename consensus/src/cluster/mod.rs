@@ -16,9 +16,16 @@
 //! independent partners would share (a coalition whose members are drawn at random per push:
 //! each pair rarely meets twice, but they all draw their partners from the same pool).
 //! Honest reporters' partners on rare attackers are whoever else that attacker hit, so their
-//! partner sets overlap no more than chance. Chance counts how popular each partner is (how
-//! many sketches of the tier hold its bit): a heavily exposed member (a hosting provider
-//! beside home servers) is everyone's partner, and two reporters sharing it is expected. The
+//! partner sets overlap no more than chance. Chance counts how likely each partner is: a
+//! heavily exposed member (a hosting provider beside home servers) is everyone's partner,
+//! and two reporters sharing it is expected. A partner's likelihood is its share of the
+//! *exposure* to crowds (tallies too big to record), capped at `cluster.popularity_cap`
+//! times its share of the bits the tier's sketches hold (a member exposed a hundred times
+//! as much cannot be a partner more than once per sketch); before enough exposure is
+//! known, its share of the bits held. A coalition pushing together makes its members
+//! popular in each other's sketches, not more exposed, so its own pushes do not raise its
+//! chance. Linked also: partner sets sharing `cluster.min_z` standard deviations of chance
+//! beyond chance (for big sketches, where the ratio is diluted by honest partners). The
 //! rule needs K supporters no two of which are linked ([`Clusters::independent`]). See
 //! `docs/consensus.md`.
 //!
@@ -30,60 +37,15 @@
 //! (so the tight tier links at `cluster.tight_min_common` shared bits). Linked in either tier
 //! is linked.
 
-use foldhash::HashMap as FoldHashMap;
-
 use crate::config::Cluster;
 
-/// Frequent-partner slots per reporter.
-pub const TOP: usize = 16;
+mod exposure;
+mod sketch;
 
-/// One reporter's partners.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sketch {
-    /// `words` of the current generation, then `words` of the previous one.
-    bits: Box<[u64]>,
-    /// Frequent partners and their (Misra–Gries, under-estimated) counts.
-    top: Vec<(u32, f32)>,
-}
-
-impl Sketch {
-    fn new(words: usize) -> Sketch {
-        Sketch {
-            bits: vec![0; 2 * words].into_boxed_slice(),
-            top: Vec::new(),
-        }
-    }
-
-    /// Adds `partner` (at `bit`); whether the bit is new to both generations.
-    fn add(&mut self, partner: u32, bit: usize) -> bool {
-        let words = self.bits.len() / 2;
-        let (w, m) = (bit / 64, 1u64 << (bit % 64));
-        let new = (self.bits[w] | self.bits[w + words]) & m == 0;
-        self.bits[w] |= m;
-        if let Some(s) = self.top.iter_mut().find(|s| s.0 == partner) {
-            s.1 += 1.0;
-        } else if self.top.len() < TOP {
-            self.top.push((partner, 1.0));
-        } else {
-            for s in &mut self.top {
-                s.1 -= 1.0;
-            }
-            self.top.retain(|s| s.1 > 0.0);
-        }
-        new
-    }
-
-    fn count(&self, partner: u32) -> f32 {
-        self.top
-            .iter()
-            .find(|s| s.0 == partner)
-            .map_or(0.0, |s| s.1)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.top.is_empty() && self.bits.iter().all(|w| *w == 0)
-    }
-}
+use exposure::Exposure;
+pub use exposure::ExposureRecord;
+use sketch::{Seen, Sketches, restore_tier};
+pub use sketch::{Sketch, TOP};
 
 /// Which sketches: of small tallies (at most `cluster.tight_support` supporters) or of the
 /// bigger ones.
@@ -136,109 +98,17 @@ pub struct Pair {
 impl Pair {
     /// Linked: frequent partners of each other, or partner sets that overlap beyond chance.
     pub fn linked(&self, cfg: &Cluster) -> bool {
+        let shared = f64::from(self.shared);
         self.co_reports >= cfg.min_pair
-            || (f64::from(self.shared) >= self.tier.min_common(cfg)
-                && f64::from(self.shared) >= cfg.min_ratio * self.expected)
+            || (shared >= self.tier.min_common(cfg)
+                && (shared >= cfg.min_ratio * self.expected
+                    || (cfg.min_z > 0.0
+                        && shared - self.expected >= cfg.min_z * self.expected.sqrt())))
     }
 }
 
 /// A sketch as stored in a snapshot: reporter, set bits, frequent partners and counts.
 pub type SketchRecord = (u32, Vec<u32>, Vec<(u32, f32)>);
-
-/// The sketches of one [`Tier`], and how popular each partner bit is among them.
-#[derive(Debug, Clone, Default)]
-struct Sketches {
-    by: FoldHashMap<u32, Sketch>,
-    /// Per bit: sketches that have it set (in either generation).
-    pop: Vec<u32>,
-    /// Sum of `pop`.
-    sum: f64,
-}
-
-impl Sketches {
-    /// `pop` sized for `bits` (recounted from the sketches if it was not).
-    fn sized(&mut self, bits: usize) {
-        if self.pop.len() != bits {
-            self.recount(bits);
-        }
-    }
-
-    fn recount(&mut self, bits: usize) {
-        self.pop = vec![0; bits];
-        let words = bits / 64;
-        for s in self.by.values() {
-            for w in 0..words.min(s.bits.len() / 2) {
-                let mut x = s.bits[w] | s.bits[w + words];
-                while x != 0 {
-                    self.pop[w * 64 + x.trailing_zeros() as usize] += 1;
-                    x &= x - 1;
-                }
-            }
-        }
-        self.sum = self.pop.iter().map(|&p| f64::from(p)).sum();
-    }
-
-    fn gained(&mut self, bit: usize) {
-        self.pop[bit] += 1;
-        self.sum += 1.0;
-    }
-}
-
-/// One reporter's sketch in a tier, with what chance needs of it.
-struct Seen<'a> {
-    sketch: &'a Sketch,
-    /// Bits set (in either generation).
-    bits: u32,
-    /// Sum of `pop` over those bits: how popular its partners are.
-    popular: u64,
-}
-
-impl Sketches {
-    /// `r`'s sketch, its set bits counted and their popularity summed.
-    fn seen(&self, r: u32, words: usize) -> Option<Seen<'_>> {
-        let sketch = self.by.get(&r)?;
-        let (mut bits, mut popular) = (0u32, 0u64);
-        for w in 0..words {
-            let mut x = sketch.bits[w] | sketch.bits[w + words];
-            bits += x.count_ones();
-            while x != 0 {
-                let b = w * 64 + x.trailing_zeros() as usize;
-                popular += u64::from(self.pop.get(b).copied().unwrap_or(0));
-                x &= x - 1;
-            }
-        }
-        Some(Seen {
-            sketch,
-            bits,
-            popular,
-        })
-    }
-
-    /// How the sketches of `a` and `b` (in this tier, `tier`) compare.
-    fn compare(&self, tier: Tier, a: (u32, &Seen), b: (u32, &Seen), words: usize) -> Pair {
-        let (sa, sb) = (a.1.sketch, b.1.sketch);
-        let mut both = 0u32;
-        for w in 0..words {
-            both += ((sa.bits[w] | sa.bits[w + words]) & (sb.bits[w] | sb.bits[w + words]))
-                .count_ones();
-        }
-        // Bits shared by chance if each drew its partners independently of the other, as
-        // often as the tier's sketches hold them: each of a's bits is among b's with that
-        // bit's share of all the bits held, and the other way round. Partners that everybody
-        // has (a heavily exposed reporter, hash collisions) are expected to be shared; a
-        // coalition's own partners are not.
-        let (na, nb) = (f64::from(a.1.bits), f64::from(b.1.bits));
-        let held = self.sum.max(1.0);
-        let expected = (nb * a.1.popular as f64 + na * b.1.popular as f64) / (2.0 * held);
-        Pair {
-            tier,
-            co_reports: sa.count(b.0).min(sb.count(a.0)),
-            partners: (a.1.bits, b.1.bits),
-            shared: both,
-            expected,
-        }
-    }
-}
 
 /// Every reporter's [`Sketch`] in each [`Tier`], bounded by `limits.max_sketches` a tier.
 #[derive(Debug, Clone, Default)]
@@ -251,7 +121,14 @@ pub struct Clusters {
     ring: Vec<(u64, u32)>,
     /// Bits new to a sketch, reused.
     gained: Vec<usize>,
+    /// Crowd participations per reporter bit.
+    exposure: Exposure,
+    /// Records and crowds since the likelihoods were last scaled.
+    changes: u32,
 }
+
+/// Records and crowds between two scalings of the likelihoods.
+const RENORMALIZE_EVERY: u32 = 64;
 
 fn mix(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -320,6 +197,49 @@ impl Clusters {
             tier.gained(b);
         }
         self.gained = gained;
+        self.changed(cfg);
+    }
+
+    fn changed(&mut self, cfg: &Cluster) {
+        self.changes += 1;
+        if self.changes >= RENORMALIZE_EVERY {
+            self.renormalize(cfg);
+        }
+    }
+
+    /// Scales each tier's likelihoods to sum to 1 over the bits it holds. Capping a partner's
+    /// share of exposure at its popularity (a member in every sketch cannot be in more) leaves
+    /// some of the likelihood unplaced; it goes to the others in proportion.
+    fn renormalize(&mut self, cfg: &Cluster) {
+        self.changes = 0;
+        let known = self.exposure.known();
+        for tier in &mut self.tiers {
+            tier.norm = 0.0;
+            if !known || tier.pop.len() != cfg.sketch_bits {
+                continue;
+            }
+            let held = tier.sum.max(1.0);
+            let all = (self.exposure.total() + u64::from(tier.held)) as f64;
+            tier.norm = tier
+                .pop
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| **p > 0)
+                .map(|(b, &p)| {
+                    ((1 + self.exposure.at(b)) as f64 / all)
+                        .min(cfg.popularity_cap * f64::from(p) / held)
+                })
+                .sum();
+        }
+    }
+
+    /// Counts `reporters` (established supporters of an ended tally too big to record, that
+    /// reported it before it was listed) as exposed to a crowd.
+    pub fn exposed(&mut self, reporters: &[u32], cfg: &Cluster) {
+        for &r in reporters {
+            self.exposure.add(bit(r, cfg.sketch_bits), cfg);
+        }
+        self.changed(cfg);
     }
 
     /// Starts a new generation every `cluster.generation`: the previous one is dropped,
@@ -331,9 +251,12 @@ impl Clusters {
         let words = cfg.sketch_bits / 64;
         let steps = (now - self.rotated) / cfg.generation;
         self.rotated += steps * cfg.generation;
+        self.exposure.rotate(steps);
         for tier in &mut self.tiers {
             tier.sized(cfg.sketch_bits);
-            let Sketches { by, pop, sum } = tier;
+            let Sketches {
+                by, pop, sum, held, ..
+            } = tier;
             for s in by.values_mut() {
                 for w in 0..words {
                     // Bits in either generation before, and only in the current one after.
@@ -345,6 +268,7 @@ impl Clusters {
                         if pop[b] > 0 {
                             pop[b] -= 1;
                             *sum -= 1.0;
+                            *held -= u32::from(pop[b] == 0);
                         }
                         gone &= gone - 1;
                     }
@@ -363,6 +287,7 @@ impl Clusters {
             }
             by.retain(|_, s| !s.is_empty());
         }
+        self.renormalize(cfg);
     }
 
     /// Whether `a` and `b` are linked in either tier (see the module doc).
@@ -376,7 +301,11 @@ impl Clusters {
     pub fn pair(&self, a: u32, b: u32, tier: Tier, cfg: &Cluster) -> Option<Pair> {
         let sketches = &self.tiers[tier as usize];
         let words = cfg.sketch_bits / 64;
-        let (sa, sb) = (sketches.seen(a, words)?, sketches.seen(b, words)?);
+        let e = &self.exposure;
+        let (sa, sb) = (
+            sketches.seen(a, words, e, cfg)?,
+            sketches.seen(b, words, e, cfg)?,
+        );
         Some(sketches.compare(tier, (a, &sa), (b, &sb), words))
     }
 
@@ -396,7 +325,8 @@ impl Clusters {
         let mut chosen: Vec<(u32, [Option<Seen<'_>>; 2])> = Vec::with_capacity(k);
         let mut weight = 0.0;
         for &(r, w) in supporters.iter() {
-            let seen = Tier::ALL.map(|t| self.tiers[t as usize].seen(r, words));
+            let seen =
+                Tier::ALL.map(|t| self.tiers[t as usize].seen(r, words, &self.exposure, cfg));
             let linked = |(c, theirs): &(u32, [Option<Seen<'_>>; 2])| {
                 Tier::ALL
                     .iter()
@@ -439,46 +369,40 @@ impl Clusters {
             .collect()
     }
 
+    /// Crowd participations counted at `r`'s bit (both generations).
+    pub fn exposure_of(&self, r: u32, cfg: &Cluster) -> u64 {
+        self.exposure.at(bit(r, cfg.sketch_bits))
+    }
+
+    /// Crowd participations, for a snapshot.
+    pub fn exposure_records(&self) -> Vec<ExposureRecord> {
+        self.exposure.records()
+    }
+
     /// When the generations last rotated (Unix seconds), for a snapshot.
     pub fn rotated(&self) -> i64 {
         self.rotated
     }
 
-    /// Rebuilds from [`Clusters::records`] of each tier (bits beyond the configured size are
-    /// dropped, and sketches beyond `max` a tier).
+    /// Rebuilds from [`Clusters::records`] of each tier and [`Clusters::exposure_records`]
+    /// (bits beyond the configured size are dropped, and sketches beyond `max` a tier).
     pub fn from_records(
         rotated: i64,
         tiers: [Vec<SketchRecord>; 2],
+        exposure: &[ExposureRecord],
         cfg: &Cluster,
         max: usize,
     ) -> Clusters {
         let words = cfg.sketch_bits / 64;
         let mut c = Clusters::new(rotated);
+        c.exposure = Exposure::from_records(exposure, cfg.sketch_bits);
         for (tier, list) in tiers.into_iter().enumerate() {
             c.tiers[tier].by = restore_tier(list, words, max);
             c.tiers[tier].recount(cfg.sketch_bits);
         }
+        c.renormalize(cfg);
         c
     }
-}
-
-/// One tier's sketches from its records.
-fn restore_tier(list: Vec<SketchRecord>, words: usize, max: usize) -> FoldHashMap<u32, Sketch> {
-    let mut sketches = FoldHashMap::default();
-    for (r, bits, mut top) in list.into_iter().take(max) {
-        let mut s = Sketch::new(words);
-        for b in bits
-            .into_iter()
-            .map(|b| b as usize)
-            .filter(|b| *b < 2 * words * 64)
-        {
-            s.bits[b / 64] |= 1 << (b % 64);
-        }
-        top.truncate(TOP);
-        s.top = top;
-        sketches.insert(r, s);
-    }
-    sketches
 }
 
 /// The bit of reporter `r` in a sketch of `bits` (a power of two) bits.

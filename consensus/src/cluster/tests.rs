@@ -214,7 +214,7 @@ fn heavily_exposed_honest_reporters_are_not_linked_to_everyone() {
         s >= p.tier.min_common(&cfg) && s >= cfg.min_ratio * chance
     };
     let mut rng = Rng(3);
-    let mut share = |a: (u32, u32), b: (u32, u32)| {
+    let share = |c: &Clusters, rng: &mut Rng, a: (u32, u32), b: (u32, u32)| {
         let (mut now, mut before) = (0, 0);
         for _ in 0..1000 {
             let (x, y) = (a.0 + rng.below(a.1), b.0 + rng.below(b.1));
@@ -227,9 +227,9 @@ fn heavily_exposed_honest_reporters_are_not_linked_to_everyone() {
         }
         (now as f64 / 1000.0, before as f64 / 1000.0)
     };
-    let heavy_light = share((200, 300), (500, 2700));
-    let heavy_heavy = share((200, 300), (200, 300));
-    let coalition = share((0, 200), (0, 200));
+    let heavy_light = share(&c, &mut rng, (200, 300), (500, 2700));
+    let heavy_heavy = share(&c, &mut rng, (200, 300), (200, 300));
+    let coalition = share(&c, &mut rng, (0, 200), (0, 200));
     assert!(
         heavy_light.0 < 0.05,
         "heavy-light pairs linked: {heavy_light:?}"
@@ -242,6 +242,92 @@ fn heavily_exposed_honest_reporters_are_not_linked_to_everyone() {
     // Chance as if partners were spread evenly linked most heavy reporters to everyone.
     assert!(heavy_light.1 > 0.3, "{heavy_light:?}");
     assert!(heavy_heavy.1 > 0.9, "{heavy_heavy:?}");
+    // Once exposure to crowds is known (the heavy ones in ten times as many, the colluders
+    // as often as anyone), chance is counted from it: still not linked to everyone.
+    for _ in 0..3000 {
+        let mut crowd = Vec::with_capacity(12);
+        while crowd.len() < 12 {
+            let r = if rng.below(10) == 0 {
+                rng.below(200)
+            } else {
+                draw(&mut rng)
+            };
+            if !crowd.contains(&r) {
+                crowd.push(r);
+            }
+        }
+        c.exposed(&crowd, &cfg);
+    }
+    assert!(c.exposure.known());
+    let heavy_light = share(&c, &mut rng, (200, 300), (500, 2700));
+    let heavy_heavy = share(&c, &mut rng, (200, 300), (200, 300));
+    let coalition = share(&c, &mut rng, (0, 200), (0, 200));
+    assert!(heavy_light.0 < 0.05, "with exposure: {heavy_light:?}");
+    assert!(heavy_heavy.0 < 0.05, "with exposure: {heavy_heavy:?}");
+    assert!(coalition.0 > 0.9, "with exposure: {coalition:?}");
+}
+
+#[test]
+fn a_coalitions_own_pushes_do_not_raise_its_chance_once_exposure_is_known() {
+    // 3,000 reporters, the first 200 colluders pushing with 5; everyone (colluders too) is
+    // in crowds as often. The coalition's members are popular in each other's sketches,
+    // which popularity alone counts as chance; exposure does not.
+    let cfg = Cluster {
+        min_pair: 1e6,
+        ..cfg()
+    };
+    let mut c = Clusters::new(0);
+    let mut rng = Rng(41);
+    for i in 0..20_000u64 {
+        let n = 3 + rng.below(6) as usize;
+        c.record(&rng.pick(0, 3000, n), i, &cfg, 10_000);
+    }
+    for i in 0..1200u64 {
+        c.record(&rng.pick(0, 200, 5), 1 << 32 | i, &cfg, 10_000);
+    }
+    let by_popularity = c.clone();
+    for _ in 0..3000 {
+        let crowd = rng.pick(0, 3000, 12);
+        c.exposed(&crowd, &cfg);
+    }
+    let mean_expected = |c: &Clusters, rng: &mut Rng, from: u32, n: u32| {
+        let mut sum = 0.0;
+        for _ in 0..500 {
+            let p = rng.pick(from, n, 2);
+            sum += Tier::ALL
+                .iter()
+                .filter_map(|&t| c.pair(p[0], p[1], t, &cfg))
+                .map(|p| p.expected)
+                .sum::<f64>();
+        }
+        sum / 500.0
+    };
+    let coalition = (
+        mean_expected(&c, &mut Rng(1), 0, 200),
+        mean_expected(&by_popularity, &mut Rng(1), 0, 200),
+    );
+    let honest = (
+        mean_expected(&c, &mut Rng(2), 200, 2800),
+        mean_expected(&by_popularity, &mut Rng(2), 200, 2800),
+    );
+    assert!(
+        coalition.0 < 0.9 * coalition.1,
+        "coalition's chance, by exposure / by popularity: {coalition:?}"
+    );
+    assert!(
+        (honest.0 / honest.1 - 1.0).abs() < 0.15,
+        "honest chance, by exposure / by popularity: {honest:?}"
+    );
+    let mut rng = Rng(9);
+    let linked = linked_share(&c, &mut rng, 0, 200, &cfg);
+    assert!(linked > 0.9, "coalition pairs linked: {linked}");
+    assert!(linked_share(&c, &mut rng, 200, 2800, &cfg) < 0.01);
+    // Exposure is forgotten with the partners: two generations later chance is counted
+    // from popularity again.
+    c.rotate(cfg.generation, &cfg);
+    assert!(c.exposure.known());
+    c.rotate(2 * cfg.generation, &cfg);
+    assert_eq!(c.exposure.total(), 0);
 }
 
 #[test]
@@ -249,18 +335,20 @@ fn partner_popularity_follows_the_sketches_through_rotations_and_restores() {
     let cfg = cfg();
     let mut c = Clusters::new(0);
     let mut rng = Rng(31);
-    let held = |c: &Clusters| -> Vec<f64> { c.tiers.iter().map(|t| t.sum).collect() };
-    let recounted = |c: &Clusters| -> Vec<f64> {
+    let held =
+        |c: &Clusters| -> Vec<(f64, u32)> { c.tiers.iter().map(|t| (t.sum, t.held)).collect() };
+    let recounted = |c: &Clusters| -> Vec<(f64, u32)> {
         let mut c = c.clone();
         c.tiers.iter_mut().for_each(|t| t.recount(cfg.sketch_bits));
-        c.tiers.iter().map(|t| t.sum).collect()
+        c.tiers.iter().map(|t| (t.sum, t.held)).collect()
     };
     for day in 0..3i64 {
         for i in 0..2000u64 {
             let n = 3 + rng.below(6) as usize;
             c.record(&rng.pick(0, 500, n), i, &cfg, 10_000);
+            c.exposed(&rng.pick(0, 500, 2), &cfg);
         }
-        assert!(held(&c).iter().all(|&s| s > 0.0));
+        assert!(held(&c).iter().all(|&(s, h)| s > 0.0 && h > 0));
         assert_eq!(held(&c), recounted(&c), "day {day}");
         c.rotate((day + 1) * cfg.generation, &cfg);
         assert_eq!(held(&c), recounted(&c), "after rotation {day}");
@@ -268,12 +356,16 @@ fn partner_popularity_follows_the_sketches_through_rotations_and_restores() {
     let restored = Clusters::from_records(
         c.rotated(),
         [c.records(Tier::Wide), c.records(Tier::Tight)],
+        &c.exposure_records(),
         &cfg,
         10_000,
     );
     assert_eq!(held(&restored), held(&c));
+    assert_eq!(restored.exposure, c.exposure);
+    assert!(c.exposure.known());
     // Two generations later every partner is forgotten, and nothing is held.
     c.rotate(c.rotated() + 2 * cfg.generation, &cfg);
     assert!(c.is_empty());
-    assert_eq!(held(&c), vec![0.0, 0.0]);
+    assert_eq!(held(&c), vec![(0.0, 0), (0.0, 0)]);
+    assert_eq!(c.exposure.total(), 0);
 }

@@ -111,6 +111,12 @@ pub struct ClusterConfig {
     pub min_common: f64,
     /// Shared partner bits over what independent partners would share.
     pub min_ratio: f64,
+    /// Or: shared partner bits beyond chance by this many standard deviations of chance
+    /// (0: off).
+    pub min_z: f64,
+    /// A partner's likelihood counted from its exposure to crowds is at most this many times
+    /// its share of the bits the tier's sketches hold (at least 1).
+    pub popularity_cap: f64,
 }
 
 /// Trust: a reporter's confirmed and unconfirmed reports, with a prior and a half-life.
@@ -199,6 +205,8 @@ impl Default for ClusterConfig {
             generation: "24h".into(),
             max_support: 8,
             tight_support: None,
+            min_z: 3.0,
+            popularity_cap: 1.25,
             tight_min_common: 8.0,
             partners: 4,
             sketch_bits: 16384,

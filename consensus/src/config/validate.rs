@@ -49,6 +49,10 @@ pub struct Cluster {
     pub min_common: f64,
     /// Shared bits over chance that link.
     pub min_ratio: f64,
+    /// Or shared bits beyond chance, in standard deviations (0: off).
+    pub min_z: f64,
+    /// Cap on a partner's likelihood from exposure, over its share of the bits held.
+    pub popularity_cap: f64,
 }
 
 /// The validated rule: times in seconds, weights looked up by name.
@@ -302,6 +306,8 @@ impl super::ClusterConfig {
             min_pair: min_pair as f32,
             min_common,
             min_ratio,
+            min_z: finite_in("cluster.min_z", self.min_z, 0.0, 1e6)?,
+            popularity_cap: finite_in("cluster.popularity_cap", self.popularity_cap, 1.0, 1e6)?,
         })
     }
 }

@@ -139,3 +139,43 @@ fn k_honest_reporters_drawn_from_a_crowd_still_list_and_a_random_coalition_does_
         "one sketch per reporter and tier at most"
     );
 }
+
+#[test]
+fn a_crowd_counts_who_saw_it_before_the_listing_as_exposed_not_who_copied_it() {
+    let mut c = crowd(16);
+    let cfg = c.rules().cluster.clone();
+    let exposure = |c: &Consensus, r: &str| {
+        let i = c.reporters.find(r).unwrap();
+        c.clusters.exposure_of(i, &c.rules().cluster)
+    };
+    // Three report a scanner (it is listed), then ten more, after the listing.
+    for r in ["r0", "r1", "r2"] {
+        report(&mut c, r, "45.140.1.1", T0);
+    }
+    assert!(c.is_listed(&ip("45.140.1.1")));
+    for i in 3..13 {
+        report(&mut c, &format!("r{i}"), "45.140.1.1", T0 + 60);
+    }
+    // Thirteen supporters: more than `cluster.max_support`, a crowd, not partners.
+    assert!(13 > cfg.max_support);
+    c.advance(T0 + 13 * HOUR);
+    assert!(c.co_reporting("r0", "r1", Tier::Wide).is_none());
+    assert_eq!(
+        ["r0", "r1", "r2"].map(|r| exposure(&c, r)),
+        [1, 1, 1],
+        "the early ones are exposed"
+    );
+    assert_eq!(exposure(&c, "r3"), 0, "a late one is not");
+    assert_eq!(exposure(&c, "r12"), 0);
+    // A restart keeps it.
+    let json = serde_json::to_string(&c.snapshot()).unwrap();
+    let r = Consensus::restore(
+        c.rules().clone(),
+        Allowlist::default(),
+        serde_json::from_str(&json).unwrap(),
+        c.now(),
+    )
+    .unwrap();
+    assert_eq!(exposure(&r, "r0"), 1);
+    assert_eq!(r.clusters.exposure_records(), c.clusters.exposure_records());
+}

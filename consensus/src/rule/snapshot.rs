@@ -46,6 +46,10 @@ pub struct Snapshot {
     /// Co-reporting sketches of the tight tier (absent from snapshots written before it).
     #[serde(default)]
     pub clusters_tight: Vec<crate::cluster::SketchRecord>,
+    /// Crowd participations per reporter bit: bit, this generation, the previous one
+    /// (absent from snapshots written before it).
+    #[serde(default)]
+    pub exposure: Vec<crate::cluster::ExposureRecord>,
 }
 
 /// Why a snapshot cannot be restored.
@@ -82,6 +86,7 @@ impl Consensus {
             sketch_bits: self.rules.cluster.sketch_bits,
             clusters: sorted(Tier::Wide),
             clusters_tight: sorted(Tier::Tight),
+            exposure: self.clusters.exposure_records(),
         }
     }
 
@@ -125,13 +130,16 @@ impl Consensus {
             return Err(SnapshotError::Inconsistent("sketch of an unknown reporter"));
         }
         let mut sketches = [s.clusters, s.clusters_tight];
+        let mut exposure = s.exposure;
         if s.sketch_bits != rules.cluster.sketch_bits {
             // Bits of another size mean other partners: keep only the frequent partners.
             sketches.iter_mut().flatten().for_each(|c| c.1.clear());
+            exposure.clear();
         }
         let clusters = Clusters::from_records(
             s.clusters_rotated,
             sketches,
+            &exposure,
             &rules.cluster,
             rules.limits.max_sketches,
         );

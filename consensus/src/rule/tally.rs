@@ -15,6 +15,9 @@ pub struct Report {
     pub scenario: u16,
     /// Resolved: confirmed, charged, or neutral (after a listing); no longer pending.
     pub resolved: bool,
+    /// Received after the target was listed (it may be copied from the feed).
+    #[serde(default)]
+    pub late: bool,
     /// When the consensus first received it (Unix seconds).
     pub first: i64,
     /// When the consensus last received it.
@@ -94,6 +97,7 @@ impl Tally {
             reporter,
             scenario,
             resolved: self.listed,
+            late: self.listed,
             first: now,
             last: now,
         };
@@ -201,6 +205,19 @@ impl Tally {
         out.extend(
             self.reports
                 .iter()
+                .map(|r| r.reporter)
+                .filter(|&r| reporters.get(r).established),
+        );
+    }
+
+    /// The established reporters that reported it before it was listed, into `out` (counted
+    /// as exposed to a crowd when it ends too big to record).
+    pub fn established_early(&self, reporters: &Reporters, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend(
+            self.reports
+                .iter()
+                .filter(|r| !r.late)
                 .map(|r| r.reporter)
                 .filter(|&r| reporters.get(r).established),
         );

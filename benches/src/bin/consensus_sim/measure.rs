@@ -188,6 +188,8 @@ pub fn links(
     if !knobs.exposure.is_empty() {
         groups.push(("honest heavy-light", false, Some(true), Some(false)));
         groups.push(("honest heavy-heavy", false, Some(true), Some(true)));
+        groups.push(("colluders light-light", true, Some(false), Some(false)));
+        groups.push(("colluders heavy-light", true, Some(true), Some(false)));
     }
     let mut out = String::new();
     for (label, want, ha, hb) in groups {

@@ -1,0 +1,209 @@
+//! One reporter's partners ([`Sketch`]), a tier's sketches and how popular each partner is
+//! among them ([`Sketches`]), and how two sketches compare.
+
+use foldhash::HashMap as FoldHashMap;
+
+use super::exposure::Exposure;
+use super::{Pair, SketchRecord, Tier};
+use crate::config::Cluster;
+
+/// Frequent-partner slots per reporter.
+pub const TOP: usize = 16;
+
+/// One reporter's partners.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sketch {
+    /// `words` of the current generation, then `words` of the previous one.
+    pub(super) bits: Box<[u64]>,
+    /// Frequent partners and their (Misra–Gries, under-estimated) counts.
+    pub(super) top: Vec<(u32, f32)>,
+}
+
+impl Sketch {
+    pub(super) fn new(words: usize) -> Sketch {
+        Sketch {
+            bits: vec![0; 2 * words].into_boxed_slice(),
+            top: Vec::new(),
+        }
+    }
+
+    /// Adds `partner` (at `bit`); whether the bit is new to both generations.
+    pub(super) fn add(&mut self, partner: u32, bit: usize) -> bool {
+        let words = self.bits.len() / 2;
+        let (w, m) = (bit / 64, 1u64 << (bit % 64));
+        let new = (self.bits[w] | self.bits[w + words]) & m == 0;
+        self.bits[w] |= m;
+        if let Some(s) = self.top.iter_mut().find(|s| s.0 == partner) {
+            s.1 += 1.0;
+        } else if self.top.len() < TOP {
+            self.top.push((partner, 1.0));
+        } else {
+            for s in &mut self.top {
+                s.1 -= 1.0;
+            }
+            self.top.retain(|s| s.1 > 0.0);
+        }
+        new
+    }
+
+    pub(super) fn count(&self, partner: u32) -> f32 {
+        self.top
+            .iter()
+            .find(|s| s.0 == partner)
+            .map_or(0.0, |s| s.1)
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.top.is_empty() && self.bits.iter().all(|w| *w == 0)
+    }
+}
+
+/// The sketches of one [`Tier`], and how popular each partner bit is among them.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Sketches {
+    pub(super) by: FoldHashMap<u32, Sketch>,
+    /// Per bit: sketches that have it set (in either generation).
+    pub(super) pop: Vec<u32>,
+    /// Sum of `pop`.
+    pub(super) sum: f64,
+    /// Bits with `pop` above zero.
+    pub(super) held: u32,
+    /// Sum of every held bit's likelihood before it is scaled to sum to 1 (0: not counted
+    /// from exposure; see [`Clusters::renormalize`]).
+    pub(super) norm: f64,
+}
+
+impl Sketches {
+    /// `pop` sized for `bits` (recounted from the sketches if it was not).
+    pub(super) fn sized(&mut self, bits: usize) {
+        if self.pop.len() != bits {
+            self.recount(bits);
+        }
+    }
+
+    pub(super) fn recount(&mut self, bits: usize) {
+        self.pop = vec![0; bits];
+        let words = bits / 64;
+        for s in self.by.values() {
+            for w in 0..words.min(s.bits.len() / 2) {
+                let mut x = s.bits[w] | s.bits[w + words];
+                while x != 0 {
+                    self.pop[w * 64 + x.trailing_zeros() as usize] += 1;
+                    x &= x - 1;
+                }
+            }
+        }
+        self.sum = self.pop.iter().map(|&p| f64::from(p)).sum();
+        self.held = self.pop.iter().filter(|&&p| p > 0).count() as u32;
+    }
+
+    pub(super) fn gained(&mut self, bit: usize) {
+        if self.pop[bit] == 0 {
+            self.held += 1;
+        }
+        self.pop[bit] += 1;
+        self.sum += 1.0;
+    }
+}
+
+/// One reporter's sketch in a tier, with what chance needs of it.
+pub(super) struct Seen<'a> {
+    pub(super) sketch: &'a Sketch,
+    /// Bits set (in either generation).
+    pub(super) bits: u32,
+    /// Sum over those bits of how likely each is another's partner (see the module doc).
+    pub(super) share: f64,
+}
+
+impl Sketches {
+    /// `r`'s sketch, its set bits counted and their likelihood as partners summed.
+    pub(super) fn seen(
+        &self,
+        r: u32,
+        words: usize,
+        exposure: &Exposure,
+        cfg: &Cluster,
+    ) -> Option<Seen<'_>> {
+        let sketch = self.by.get(&r)?;
+        let (mut bits, mut share) = (0u32, 0.0f64);
+        // A bit's share of the bits held; of the exposure (each bit held counted once more,
+        // so that a partner never seen in a crowd is not impossible), at most
+        // `popularity_cap` times the first.
+        let held = self.sum.max(1.0);
+        let exposed = (exposure.known() && self.norm > 0.0)
+            .then(|| (exposure.total() + u64::from(self.held)) as f64);
+        for w in 0..words {
+            let mut x = sketch.bits[w] | sketch.bits[w + words];
+            bits += x.count_ones();
+            while x != 0 {
+                let b = w * 64 + x.trailing_zeros() as usize;
+                let popular = f64::from(self.pop.get(b).copied().unwrap_or(0)) / held;
+                share += match exposed {
+                    Some(all) => {
+                        ((1 + exposure.at(b)) as f64 / all).min(cfg.popularity_cap * popular)
+                            / self.norm
+                    }
+                    None => popular,
+                };
+                x &= x - 1;
+            }
+        }
+        Some(Seen {
+            sketch,
+            bits,
+            share,
+        })
+    }
+
+    /// How the sketches of `a` and `b` (in this tier, `tier`) compare.
+    pub(super) fn compare(
+        &self,
+        tier: Tier,
+        a: (u32, &Seen),
+        b: (u32, &Seen),
+        words: usize,
+    ) -> Pair {
+        let (sa, sb) = (a.1.sketch, b.1.sketch);
+        let mut both = 0u32;
+        for w in 0..words {
+            both += ((sa.bits[w] | sa.bits[w + words]) & (sb.bits[w] | sb.bits[w + words]))
+                .count_ones();
+        }
+        // Bits shared by chance if each drew its partners independently of the other: each
+        // of a's bits is among b's `nb` with that partner's likelihood, and the other way
+        // round. Partners that everybody has (a heavily exposed reporter, hash collisions)
+        // are expected to be shared; a coalition's own partners are not.
+        let (na, nb) = (f64::from(a.1.bits), f64::from(b.1.bits));
+        let expected = (nb * a.1.share + na * b.1.share) / 2.0;
+        Pair {
+            tier,
+            co_reports: sa.count(b.0).min(sb.count(a.0)),
+            partners: (a.1.bits, b.1.bits),
+            shared: both,
+            expected,
+        }
+    }
+}
+
+/// One tier's sketches from its records.
+pub(super) fn restore_tier(
+    list: Vec<SketchRecord>,
+    words: usize,
+    max: usize,
+) -> FoldHashMap<u32, Sketch> {
+    let mut sketches = FoldHashMap::default();
+    for (r, bits, mut top) in list.into_iter().take(max) {
+        let mut s = Sketch::new(words);
+        for b in bits
+            .into_iter()
+            .map(|b| b as usize)
+            .filter(|b| *b < 2 * words * 64)
+        {
+            s.bits[b / 64] |= 1 << (b % 64);
+        }
+        top.truncate(TOP);
+        s.top = top;
+        sketches.insert(r, s);
+    }
+    sketches
+}
