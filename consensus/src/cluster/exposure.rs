@@ -1,8 +1,8 @@
 //! How exposed each reporter is to attackers, counted where a coalition cannot raise it.
 //!
-//! A tally with more established supporters than `cluster.max_support` is a crowd (a scanner
-//! that hit many members): it is not recorded as partners, but each of its supporters that
-//! reported it *before* it was listed is counted here, per reporter bit, in the sketches' two
+//! A tally with at least `cluster.crowd_support` established supporters (a full tally by
+//! default) is a crowd (a scanner that hit many members): it is not recorded as partners,
+//! but each of its supporters that reported it *before* it was listed is counted here, per reporter bit, in the sketches' two
 //! generations. Chance of two reporters sharing a partner counts how often that partner turns
 //! up in others' sketches; a coalition's members turn up often in each other's (they push
 //! together), which raised their own chance. Exposure to crowds is what they show honest

@@ -19,7 +19,7 @@
 //! partner sets overlap no more than chance. Chance counts how likely each partner is: a
 //! heavily exposed member (a hosting provider beside home servers) is everyone's partner,
 //! and two reporters sharing it is expected. A partner's likelihood is its share of the
-//! *exposure* to crowds (tallies too big to record), capped at `cluster.popularity_cap`
+//! *exposure* to crowds (tallies of `cluster.crowd_support`), capped at `cluster.popularity_cap`
 //! times its share of the bits the tier's sketches hold (a member exposed a hundred times
 //! as much cannot be a partner more than once per sketch); before enough exposure is
 //! known, its share of the bits held. A coalition pushing together makes its members
@@ -233,7 +233,7 @@ impl Clusters {
         }
     }
 
-    /// Counts `reporters` (established supporters of an ended tally too big to record, that
+    /// Counts `reporters` (established supporters of an ended crowd's tally, that
     /// reported it before it was listed) as exposed to a crowd.
     pub fn exposed(&mut self, reporters: &[u32], cfg: &Cluster) {
         for &r in reporters {

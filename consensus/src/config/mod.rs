@@ -117,6 +117,10 @@ pub struct ClusterConfig {
     /// A partner's likelihood counted from its exposure to crowds is at most this many times
     /// its share of the bits the tier's sketches hold (at least 1).
     pub popularity_cap: f64,
+    /// Tallies with at least this many established supporters are crowds: their early
+    /// supporters are counted as exposed (more than `max_support`; 0: the tally's capacity,
+    /// `limits.max_reports_per_target`).
+    pub crowd_support: usize,
 }
 
 /// Trust: a reporter's confirmed and unconfirmed reports, with a prior and a half-life.
@@ -207,6 +211,7 @@ impl Default for ClusterConfig {
             tight_support: None,
             min_z: 3.0,
             popularity_cap: 1.25,
+            crowd_support: 0,
             tight_min_common: 8.0,
             partners: 4,
             sketch_bits: 16384,

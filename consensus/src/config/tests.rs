@@ -120,6 +120,32 @@ fn cluster_settings_default_parse_and_validate() {
         invalid_key("cluster:\n  generation: 0s"),
         "cluster.generation"
     );
+    // Chance from exposure: crowds are full tallies by default.
+    assert_eq!(
+        (c.min_z, c.popularity_cap, c.crowd_support),
+        (3.0, 1.25, 16)
+    );
+    let crowd = |yaml: &str| {
+        ConsensusConfig::from_yaml(yaml, Path::new("c.yaml"))
+            .unwrap()
+            .validate()
+            .unwrap()
+            .cluster
+            .crowd_support
+    };
+    assert_eq!(crowd("limits:\n  max_reports_per_target: 32\n"), 32);
+    assert_eq!(crowd("cluster:\n  crowd_support: 12\n"), 12);
+    // A tally that cannot hold a crowd: none (more than it can hold).
+    assert_eq!(crowd("limits:\n  max_reports_per_target: 6\n"), 9);
+    assert_eq!(invalid_key("cluster:\n  min_z: -1"), "cluster.min_z");
+    assert_eq!(
+        invalid_key("cluster:\n  popularity_cap: 0.9"),
+        "cluster.popularity_cap"
+    );
+    assert_eq!(
+        invalid_key("cluster:\n  crowd_support: 8"),
+        "cluster.crowd_support"
+    );
     // The tight tier: K + 1 by default (within max_support), 0 turns it off.
     assert_eq!((c.tight_support, c.tight_min_common), (4, 8.0));
     let tight = |yaml: &str| {

@@ -53,6 +53,8 @@ pub struct Cluster {
     pub min_z: f64,
     /// Cap on a partner's likelihood from exposure, over its share of the bits held.
     pub popularity_cap: f64,
+    /// Smallest established support of a crowd.
+    pub crowd_support: usize,
 }
 
 /// The validated rule: times in seconds, weights looked up by name.
@@ -220,7 +222,9 @@ impl ConsensusConfig {
         if l.max_scenarios < 2 || l.max_scenarios > usize::from(u16::MAX) {
             return Err(invalid("limits.max_scenarios", "must be within 2..=65535"));
         }
-        let cluster = self.cluster.validate(k)?;
+        let cluster = self
+            .cluster
+            .validate(k, self.limits.max_reports_per_target)?;
         Ok(Rules {
             min_reporters: k,
             threshold: self.threshold,
@@ -259,7 +263,7 @@ impl ConsensusConfig {
 }
 
 impl super::ClusterConfig {
-    fn validate(&self, k: usize) -> Result<Cluster, ConfigError> {
+    fn validate(&self, k: usize, capacity: usize) -> Result<Cluster, ConfigError> {
         if self.max_support < k || self.max_support > 4096 {
             return Err(invalid(
                 "cluster.max_support",
@@ -274,6 +278,17 @@ impl super::ClusterConfig {
                 return Err(invalid(
                     "cluster.tight_support",
                     "must be 0 (off) or within min_reporters..=cluster.max_support",
+                ));
+            }
+        };
+        // 0: a full tally (none if a tally cannot hold more than `max_support`).
+        let crowd_support = match self.crowd_support {
+            0 => capacity.max(self.max_support + 1),
+            n if n > self.max_support && n <= 4096 => n,
+            _ => {
+                return Err(invalid(
+                    "cluster.crowd_support",
+                    "must be 0 (a full tally) or within cluster.max_support + 1..=4096",
                 ));
             }
         };
@@ -308,6 +323,7 @@ impl super::ClusterConfig {
             min_ratio,
             min_z: finite_in("cluster.min_z", self.min_z, 0.0, 1e6)?,
             popularity_cap: finite_in("cluster.popularity_cap", self.popularity_cap, 1.0, 1e6)?,
+            crowd_support,
         })
     }
 }

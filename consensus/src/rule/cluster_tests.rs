@@ -148,16 +148,16 @@ fn a_crowd_counts_who_saw_it_before_the_listing_as_exposed_not_who_copied_it() {
         let i = c.reporters.find(r).unwrap();
         c.clusters.exposure_of(i, &c.rules().cluster)
     };
-    // Three report a scanner (it is listed), then ten more, after the listing.
+    // Three report a scanner (it is listed), then thirteen more, after the listing.
     for r in ["r0", "r1", "r2"] {
         report(&mut c, r, "45.140.1.1", T0);
     }
     assert!(c.is_listed(&ip("45.140.1.1")));
-    for i in 3..13 {
+    for i in 3..16 {
         report(&mut c, &format!("r{i}"), "45.140.1.1", T0 + 60);
     }
-    // Thirteen supporters: more than `cluster.max_support`, a crowd, not partners.
-    assert!(13 > cfg.max_support);
+    // Sixteen supporters, a full tally: a crowd, not partners.
+    assert!(16 > cfg.max_support && 16 >= cfg.crowd_support);
     c.advance(T0 + 13 * HOUR);
     assert!(c.co_reporting("r0", "r1", Tier::Wide).is_none());
     assert_eq!(
@@ -166,7 +166,7 @@ fn a_crowd_counts_who_saw_it_before_the_listing_as_exposed_not_who_copied_it() {
         "the early ones are exposed"
     );
     assert_eq!(exposure(&c, "r3"), 0, "a late one is not");
-    assert_eq!(exposure(&c, "r12"), 0);
+    assert_eq!(exposure(&c, "r15"), 0);
     // A restart keeps it.
     let json = serde_json::to_string(&c.snapshot()).unwrap();
     let r = Consensus::restore(

@@ -261,7 +261,7 @@ impl Consensus {
                     let max = rules.limits.max_sketches;
                     self.clusters
                         .record(&self.scratch, salt, &rules.cluster, max);
-                } else if n > rules.cluster.max_support {
+                } else if n >= rules.cluster.crowd_support {
                     // A crowd: who saw it early is exposed, not partnered.
                     tally.established_early(&self.reporters, &mut self.scratch);
                     self.clusters.exposed(&self.scratch, &rules.cluster);
