@@ -29,6 +29,30 @@ impl Rng {
     }
 }
 
+/// The default settings, linked only by shared partners (in a crowd this small, two
+/// reporters are also each other's frequent partners now and then).
+fn shared_partners_only() -> Cluster {
+    Cluster {
+        min_pair: 1e6,
+        ..cfg()
+    }
+}
+
+/// 20,000 rare attackers, each reported by 3 to `3 + spread - 1` of 3,000 reporters.
+fn attacks(c: &mut Clusters, rng: &mut Rng, cfg: &Cluster, spread: u32) {
+    for i in 0..20_000u64 {
+        let n = 3 + rng.below(spread) as usize;
+        c.record(&rng.pick(0, 3000, n), i, cfg, 10_000);
+    }
+}
+
+/// 1,200 pushes by 5 colluders (ids 0..200) drawn at random.
+fn pushes(c: &mut Clusters, rng: &mut Rng, cfg: &Cluster) {
+    for i in 0..1200u64 {
+        c.record(&rng.pick(0, 200, 5), 1 << 32 | i, cfg, 10_000);
+    }
+}
+
 #[test]
 fn a_group_that_always_reports_together_is_linked() {
     let cfg = cfg();
@@ -53,13 +77,8 @@ fn a_coalition_drawing_random_members_is_linked_by_shared_partners_not_a_crowd()
     let mut rng = Rng(7);
     // A crowd of 3,000 reporters, 200 of them colluders (ids 0..200): rare attackers are
     // reported by 3 to 6 of anyone; each push by 5 colluders drawn at random.
-    for i in 0..20_000u64 {
-        let n = 3 + rng.below(4) as usize;
-        c.record(&rng.pick(0, 3000, n), i, &cfg, 10_000);
-    }
-    for i in 0..1200u64 {
-        c.record(&rng.pick(0, 200, 5), 1 << 32 | i, &cfg, 10_000);
-    }
+    attacks(&mut c, &mut rng, &cfg, 4);
+    pushes(&mut c, &mut rng, &cfg);
     let (coalition, crowd) = (
         linked_share(&c, &mut rng, 0, 200, &cfg),
         linked_share(&c, &mut rng, 200, 2800, &cfg),
@@ -174,12 +193,7 @@ fn a_coalition_pushing_with_exactly_k_is_linked_by_its_small_tallies() {
 fn heavily_exposed_honest_reporters_are_not_linked_to_everyone() {
     // 3,000 honest reporters (ids 200..3200), 300 of them (200..500) hit ten times as often
     // as the others: they are everybody's partners. 200 colluders (0..200) push with 5.
-    // Only shared partners link here (in a crowd this small, two heavy reporters are also
-    // each other's frequent partners now and then).
-    let cfg = Cluster {
-        min_pair: 1e6,
-        ..cfg()
-    };
+    let cfg = shared_partners_only();
     let mut c = Clusters::new(0);
     let mut rng = Rng(23);
     let draw = |rng: &mut Rng| {
@@ -201,9 +215,7 @@ fn heavily_exposed_honest_reporters_are_not_linked_to_everyone() {
         }
         c.record(&tally, i, &cfg, 10_000);
     }
-    for i in 0..1200u64 {
-        c.record(&rng.pick(0, 200, 5), 1 << 32 | i, &cfg, 10_000);
-    }
+    pushes(&mut c, &mut rng, &cfg);
     // Linked as the rule links them, and as it would if chance assumed partners spread
     // evenly over the reporters (what it did before it counted how popular each is).
     let even = |p: &Pair| {
@@ -272,19 +284,11 @@ fn a_coalitions_own_pushes_do_not_raise_its_chance_once_exposure_is_known() {
     // 3,000 reporters, the first 200 colluders pushing with 5; everyone (colluders too) is
     // in crowds as often. The coalition's members are popular in each other's sketches,
     // which popularity alone counts as chance; exposure does not.
-    let cfg = Cluster {
-        min_pair: 1e6,
-        ..cfg()
-    };
+    let cfg = shared_partners_only();
     let mut c = Clusters::new(0);
     let mut rng = Rng(41);
-    for i in 0..20_000u64 {
-        let n = 3 + rng.below(6) as usize;
-        c.record(&rng.pick(0, 3000, n), i, &cfg, 10_000);
-    }
-    for i in 0..1200u64 {
-        c.record(&rng.pick(0, 200, 5), 1 << 32 | i, &cfg, 10_000);
-    }
+    attacks(&mut c, &mut rng, &cfg, 6);
+    pushes(&mut c, &mut rng, &cfg);
     let by_popularity = c.clone();
     for _ in 0..3000 {
         let crowd = rng.pick(0, 3000, 12);

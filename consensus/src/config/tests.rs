@@ -4,6 +4,15 @@ use std::path::Path;
 
 use crate::config::{ConfigError, ConsensusConfig};
 
+/// The validated cluster settings of `yaml`.
+fn cluster_of(yaml: &str) -> crate::config::Cluster {
+    ConsensusConfig::from_yaml(yaml, Path::new("c.yaml"))
+        .unwrap()
+        .validate()
+        .unwrap()
+        .cluster
+}
+
 fn invalid_key(yaml: &str) -> String {
     let cfg = ConsensusConfig::from_yaml(yaml, Path::new("c.yaml")).unwrap();
     match cfg.validate() {
@@ -125,14 +134,7 @@ fn cluster_settings_default_parse_and_validate() {
         (c.min_z, c.popularity_cap, c.crowd_support),
         (3.0, 1.25, 16)
     );
-    let crowd = |yaml: &str| {
-        ConsensusConfig::from_yaml(yaml, Path::new("c.yaml"))
-            .unwrap()
-            .validate()
-            .unwrap()
-            .cluster
-            .crowd_support
-    };
+    let crowd = |yaml: &str| cluster_of(yaml).crowd_support;
     assert_eq!(crowd("limits:\n  max_reports_per_target: 32\n"), 32);
     assert_eq!(crowd("cluster:\n  crowd_support: 12\n"), 12);
     // A tally that cannot hold a crowd: none (more than it can hold).
@@ -148,14 +150,7 @@ fn cluster_settings_default_parse_and_validate() {
     );
     // The tight tier: K + 1 by default (within max_support), 0 turns it off.
     assert_eq!((c.tight_support, c.tight_min_common), (4, 8.0));
-    let tight = |yaml: &str| {
-        ConsensusConfig::from_yaml(yaml, Path::new("c.yaml"))
-            .unwrap()
-            .validate()
-            .unwrap()
-            .cluster
-            .tight_support
-    };
+    let tight = |yaml: &str| cluster_of(yaml).tight_support;
     assert_eq!(tight("min_reporters: 5\n"), 6);
     assert_eq!(tight("cluster:\n  max_support: 3\n"), 3);
     assert_eq!(tight("cluster:\n  tight_support: 0\n"), 0);
