@@ -218,17 +218,9 @@ impl Clusters {
             if !known || tier.pop.len() != cfg.sketch_bits {
                 continue;
             }
-            let held = tier.sum.max(1.0);
-            let all = (self.exposure.total() + u64::from(tier.held)) as f64;
-            tier.norm = tier
-                .pop
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| **p > 0)
-                .map(|(b, &p)| {
-                    ((1 + self.exposure.at(b)) as f64 / all)
-                        .min(cfg.popularity_cap * f64::from(p) / held)
-                })
+            tier.norm = (0..tier.pop.len())
+                .filter(|&b| tier.pop[b] > 0)
+                .map(|b| tier.capped(b, &self.exposure, cfg))
                 .sum();
         }
     }

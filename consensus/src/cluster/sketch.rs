@@ -116,6 +116,19 @@ pub(super) struct Seen<'a> {
 }
 
 impl Sketches {
+    /// Bit `b`'s share of the bits held.
+    pub(super) fn popular(&self, b: usize) -> f64 {
+        f64::from(self.pop.get(b).copied().unwrap_or(0)) / self.sum.max(1.0)
+    }
+
+    /// Bit `b`'s likelihood before it is scaled: its share of the exposure (each bit held
+    /// counted once more, so that a partner never seen in a crowd is not impossible), at most
+    /// `popularity_cap` times its share of the bits held.
+    pub(super) fn capped(&self, b: usize, exposure: &Exposure, cfg: &Cluster) -> f64 {
+        let all = (exposure.total() + u64::from(self.held)) as f64;
+        ((1 + exposure.at(b)) as f64 / all).min(cfg.popularity_cap * self.popular(b))
+    }
+
     /// `r`'s sketch, its set bits counted and their likelihood as partners summed.
     pub(super) fn seen(
         &self,
@@ -126,24 +139,16 @@ impl Sketches {
     ) -> Option<Seen<'_>> {
         let sketch = self.by.get(&r)?;
         let (mut bits, mut share) = (0u32, 0.0f64);
-        // A bit's share of the bits held; of the exposure (each bit held counted once more,
-        // so that a partner never seen in a crowd is not impossible), at most
-        // `popularity_cap` times the first.
-        let held = self.sum.max(1.0);
-        let exposed = (exposure.known() && self.norm > 0.0)
-            .then(|| (exposure.total() + u64::from(self.held)) as f64);
+        let by_exposure = exposure.known() && self.norm > 0.0;
         for w in 0..words {
             let mut x = sketch.bits[w] | sketch.bits[w + words];
             bits += x.count_ones();
             while x != 0 {
                 let b = w * 64 + x.trailing_zeros() as usize;
-                let popular = f64::from(self.pop.get(b).copied().unwrap_or(0)) / held;
-                share += match exposed {
-                    Some(all) => {
-                        ((1 + exposure.at(b)) as f64 / all).min(cfg.popularity_cap * popular)
-                            / self.norm
-                    }
-                    None => popular,
+                share += if by_exposure {
+                    self.capped(b, exposure, cfg) / self.norm
+                } else {
+                    self.popular(b)
                 };
                 x &= x - 1;
             }
