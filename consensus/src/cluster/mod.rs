@@ -25,8 +25,15 @@
 //! known, its share of the bits held. A coalition pushing together makes its members
 //! popular in each other's sketches, not more exposed, so its own pushes do not raise its
 //! chance. Linked also: partner sets sharing `cluster.min_z` standard deviations of chance
-//! beyond chance (for big sketches, where the ratio is diluted by honest partners). The
-//! rule needs K supporters no two of which are linked ([`Clusters::independent`]). See
+//! beyond chance (for big sketches, where the ratio is diluted by honest partners). Or, by
+//! their *rare* partners alone (no more than twice as likely as the mean one), each shared
+//! one weighted by how rare it is: `cluster.rare_z` standard deviations beyond chance. A
+//! heavily exposed colluder's honest partners are mostly popular ones, which any two heavy
+//! reporters share, and its pushes are few beside them; the light colluders it shares with
+//! its coalition are what stands out. Chance of sharing a rare partner is counted only
+//! while the smaller sketch holds at most a few of the tier's rare bits (a member everyone
+//! meets holds so many that its overlaps follow no simple chance). The rule needs K
+//! supporters no two of which are linked ([`Clusters::independent`]). See
 //! `docs/consensus.md`.
 //!
 //! Sketches come in two [`Tier`]s: tallies with at most `cluster.tight_support` established
@@ -93,6 +100,14 @@ pub struct Pair {
     /// Bits both would have set by chance, had each drawn its partners independently of the
     /// other as often as the tier's sketches hold them.
     pub expected: f64,
+    /// Shared *rare* partner bits (no more than twice as likely as the mean partner), each
+    /// weighted by how rare a partner it is (1: as likely as the mean, at most 4).
+    pub rare_weighted: f64,
+    /// What `rare_weighted` would be by chance.
+    pub rare_expected: f64,
+    /// Its variance by chance (0: not counted, the smaller sketch holding too many of the
+    /// rare partners for chance to be counted as it is).
+    pub rare_var: f64,
 }
 
 impl Pair {
@@ -103,7 +118,11 @@ impl Pair {
             || (shared >= self.tier.min_common(cfg)
                 && (shared >= cfg.min_ratio * self.expected
                     || (cfg.min_z > 0.0
-                        && shared - self.expected >= cfg.min_z * self.expected.sqrt())))
+                        && shared - self.expected >= cfg.min_z * self.expected.sqrt())
+                    || (cfg.rare_z > 0.0
+                        && self.rare_var > 0.0
+                        && self.rare_weighted - self.rare_expected
+                            >= cfg.rare_z * self.rare_var.sqrt())))
     }
 }
 
@@ -215,13 +234,21 @@ impl Clusters {
         let known = self.exposure.known();
         for tier in &mut self.tiers {
             tier.norm = 0.0;
-            if !known || tier.pop.len() != cfg.sketch_bits {
+            (tier.rare, tier.rare_held) = (0.0, 0);
+            if tier.pop.len() != cfg.sketch_bits {
                 continue;
             }
-            tier.norm = (0..tier.pop.len())
+            if known {
+                tier.norm = (0..tier.pop.len())
+                    .filter(|&b| tier.pop[b] > 0)
+                    .map(|b| tier.capped(b, &self.exposure, cfg))
+                    .sum();
+            }
+            (tier.rare, tier.rare_held) = (0..tier.pop.len())
                 .filter(|&b| tier.pop[b] > 0)
-                .map(|b| tier.capped(b, &self.exposure, cfg))
-                .sum();
+                .map(|b| tier.likelihood(b, &self.exposure, cfg))
+                .filter(|&s| tier.is_rare(s))
+                .fold((0.0, 0), |(sum, n), s| (sum + s, n + 1));
         }
     }
 
@@ -298,7 +325,7 @@ impl Clusters {
             sketches.seen(a, words, e, cfg)?,
             sketches.seen(b, words, e, cfg)?,
         );
-        Some(sketches.compare(tier, (a, &sa), (b, &sb), words))
+        Some(sketches.compare(tier, (a, &sa), (b, &sb), words, e, cfg))
     }
 
     /// Whether `supporters` (reporter, weight) hold `k` reporters, no two of them linked,
@@ -324,7 +351,7 @@ impl Clusters {
                     .iter()
                     .any(|&t| match (&seen[t as usize], &theirs[t as usize]) {
                         (Some(mine), Some(theirs)) => self.tiers[t as usize]
-                            .compare(t, (r, mine), (*c, theirs), words)
+                            .compare(t, (r, mine), (*c, theirs), words, &self.exposure, cfg)
                             .linked(cfg),
                         _ => false,
                     })

@@ -71,6 +71,11 @@ pub(super) struct Sketches {
     /// Sum of every held bit's likelihood before it is scaled to sum to 1 (0: not counted
     /// from exposure; see [`Clusters::renormalize`]).
     pub(super) norm: f64,
+    /// Sum of the likelihoods of the rare bits held (see [`Sketches::is_rare`]), as of the
+    /// last scaling.
+    pub(super) rare: f64,
+    /// The rare bits held, as of the last scaling.
+    pub(super) rare_held: u32,
 }
 
 impl Sketches {
@@ -113,7 +118,22 @@ pub(super) struct Seen<'a> {
     pub(super) bits: u32,
     /// Sum over those bits of how likely each is another's partner (see the module doc).
     pub(super) share: f64,
+    /// Of those bits, the rare ones ([`Sketches::is_rare`]).
+    pub(super) rare: u32,
+    /// Sums over the rare bits, `s` their likelihood and `w` their [`Sketches::weight`]:
+    /// `w s`, `w s²`, `w s³`, `w² s`, `w² s²` (what chance of sharing them needs).
+    pub(super) moments: [f64; 5],
 }
+
+/// Most a rare partner weighs, in times an evenly likely one.
+const MAX_WEIGHT: f64 = 4.0;
+
+/// A partner is rare below this many times the mean likelihood.
+const RARE_BELOW: f64 = 2.0;
+
+/// Most of the tier's rare bits the smaller of two sketches may hold for their rare
+/// partners to be compared (beyond, chance is no longer counted closely enough).
+const MAX_FILL: f64 = 0.15;
 
 impl Sketches {
     /// Bit `b`'s share of the bits held.
@@ -129,6 +149,30 @@ impl Sketches {
         ((1 + exposure.at(b)) as f64 / all).min(cfg.popularity_cap * self.popular(b))
     }
 
+    /// Bit `b`'s likelihood as a partner (summing to 1 over the bits held).
+    pub(super) fn likelihood(&self, b: usize, exposure: &Exposure, cfg: &Cluster) -> f64 {
+        if exposure.known() && self.norm > 0.0 {
+            self.capped(b, exposure, cfg) / self.norm
+        } else {
+            self.popular(b)
+        }
+    }
+
+    /// What sharing a partner of likelihood `s` weighs: 1 for a partner as likely as any
+    /// other, more for a rarer one (at most [`MAX_WEIGHT`]), less for a popular one.
+    fn weight(&self, s: f64) -> f64 {
+        (1.0 / (s * f64::from(self.held.max(1)))).min(MAX_WEIGHT)
+    }
+
+    /// Whether a partner of likelihood `s` is rare: at most [`RARE_BELOW`] times as likely
+    /// as the mean. How many popular partners (a heavily exposed member) a sketch holds is
+    /// bounded by how many there are, not by their likelihood: the rare ones are those
+    /// whose number in a sketch grows with their likelihood, so chance is counted for them
+    /// alone.
+    pub(super) fn is_rare(&self, s: f64) -> bool {
+        s * f64::from(self.held.max(1)) < RARE_BELOW
+    }
+
     /// `r`'s sketch, its set bits counted and their likelihood as partners summed.
     pub(super) fn seen(
         &self,
@@ -138,18 +182,25 @@ impl Sketches {
         cfg: &Cluster,
     ) -> Option<Seen<'_>> {
         let sketch = self.by.get(&r)?;
-        let (mut bits, mut share) = (0u32, 0.0f64);
-        let by_exposure = exposure.known() && self.norm > 0.0;
+        let (mut bits, mut share, mut rare) = (0u32, 0.0f64, 0u32);
+        let mut moments = [0.0f64; 5];
         for w in 0..words {
             let mut x = sketch.bits[w] | sketch.bits[w + words];
             bits += x.count_ones();
             while x != 0 {
                 let b = w * 64 + x.trailing_zeros() as usize;
-                share += if by_exposure {
-                    self.capped(b, exposure, cfg) / self.norm
-                } else {
-                    self.popular(b)
-                };
+                let s = self.likelihood(b, exposure, cfg);
+                share += s;
+                if self.is_rare(s) {
+                    let weight = self.weight(s);
+                    rare += 1;
+                    let ws = weight * s;
+                    moments[0] += ws;
+                    moments[1] += ws * s;
+                    moments[2] += ws * s * s;
+                    moments[3] += ws * weight;
+                    moments[4] += ws * weight * s;
+                }
                 x &= x - 1;
             }
         }
@@ -157,6 +208,8 @@ impl Sketches {
             sketch,
             bits,
             share,
+            rare,
+            moments,
         })
     }
 
@@ -167,12 +220,21 @@ impl Sketches {
         a: (u32, &Seen),
         b: (u32, &Seen),
         words: usize,
+        exposure: &Exposure,
+        cfg: &Cluster,
     ) -> Pair {
         let (sa, sb) = (a.1.sketch, b.1.sketch);
-        let mut both = 0u32;
+        let (mut both, mut weighted) = (0u32, 0.0f64);
         for w in 0..words {
-            both += ((sa.bits[w] | sa.bits[w + words]) & (sb.bits[w] | sb.bits[w + words]))
-                .count_ones();
+            let mut x = (sa.bits[w] | sa.bits[w + words]) & (sb.bits[w] | sb.bits[w + words]);
+            both += x.count_ones();
+            while x != 0 {
+                let s = self.likelihood(w * 64 + x.trailing_zeros() as usize, exposure, cfg);
+                if self.is_rare(s) {
+                    weighted += self.weight(s);
+                }
+                x &= x - 1;
+            }
         }
         // Bits shared by chance if each drew its partners independently of the other: each
         // of a's bits is among b's `nb` with that partner's likelihood, and the other way
@@ -180,12 +242,37 @@ impl Sketches {
         // are expected to be shared; a coalition's own partners are not.
         let (na, nb) = (f64::from(a.1.bits), f64::from(b.1.bits));
         let expected = (nb * a.1.share + na * b.1.share) / 2.0;
+        // The same for the rare partners alone, each shared one weighted by how rare it
+        // is: each of the bigger sketch's rare bits is among the smaller one's with
+        // probability `1 - exp(-λ s)`, `λ` such that the smaller holds as many of the
+        // tier's rare bits as it does (taken as equally likely: `λ = -ln(1 - fill) / s̄`);
+        // summed by moments, to the third order in `λ s`.
+        let (big, small) = if a.1.rare >= b.1.rare {
+            (a.1, b.1)
+        } else {
+            (b.1, a.1)
+        };
+        let held = f64::from(self.rare_held);
+        let fill = f64::from(small.rare) / held.max(1.0);
+        let (expected_rare, var_rare) = if fill <= MAX_FILL && self.rare > 0.0 {
+            let l = -(1.0 - fill).ln() * held / self.rare;
+            let m = &big.moments;
+            (
+                l * m[0] - l * l / 2.0 * m[1] + l * l * l / 6.0 * m[2],
+                l * m[3] - 1.5 * l * l * m[4],
+            )
+        } else {
+            (0.0, 0.0)
+        };
         Pair {
             tier,
             co_reports: sa.count(b.0).min(sb.count(a.0)),
             partners: (a.1.bits, b.1.bits),
             shared: both,
             expected,
+            rare_weighted: if var_rare > 0.0 { weighted } else { 0.0 },
+            rare_expected: expected_rare,
+            rare_var: var_rare.max(0.0),
         }
     }
 }

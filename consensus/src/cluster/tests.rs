@@ -367,9 +367,96 @@ fn partner_popularity_follows_the_sketches_through_rotations_and_restores() {
     assert_eq!(held(&restored), held(&c));
     assert_eq!(restored.exposure, c.exposure);
     assert!(c.exposure.known());
+    // The rare partners' likelihood, as scaled after the last rotation, is scaled alike.
+    let rare = |c: &Clusters| -> Vec<(u32, f64)> {
+        c.tiers.iter().map(|t| (t.rare_held, t.rare)).collect()
+    };
+    assert!(rare(&c).iter().all(|&(n, s)| n > 0 && s > 0.0 && s < 1.0));
+    for (a, b) in rare(&restored).into_iter().zip(rare(&c)) {
+        assert_eq!(a.0, b.0);
+        assert!((a.1 - b.1).abs() < 1e-9, "{a:?} {b:?}");
+    }
     // Two generations later every partner is forgotten, and nothing is held.
     c.rotate(c.rotated() + 2 * cfg.generation, &cfg);
     assert!(c.is_empty());
     assert_eq!(held(&c), vec![(0.0, 0), (0.0, 0)]);
     assert_eq!(c.exposure.total(), 0);
+}
+
+#[test]
+fn a_heavily_exposed_colluder_is_linked_by_the_rare_partners_it_shares_with_its_coalition() {
+    // 3,200 reporters hit by rare attackers, a tenth of them (ids 0..20 and 200..500) ten
+    // times as often as the others; ids 0..200 are also a coalition pushing with 5. A heavy
+    // colluder's pushes are few beside its honest partners, and its honest partners are
+    // mostly heavy ones, which any two heavy reporters share: counted bit for bit, its
+    // overlap with the coalition is lost in what chance predicts. Weighted by how rare each
+    // shared partner is, the light colluders it shares stand out.
+    let heavy = |r: u32| r < 20 || (200..500).contains(&r);
+    let draw = |rng: &mut Rng| loop {
+        let r = rng.below(3200);
+        if heavy(r) || rng.below(10) == 0 {
+            return r;
+        }
+    };
+    let world = |cfg: &Cluster| {
+        let mut c = Clusters::new(0);
+        let mut rng = Rng(31);
+        let tally = |rng: &mut Rng, n: usize| {
+            let mut t = Vec::with_capacity(n);
+            while t.len() < n {
+                let r = draw(rng);
+                if !t.contains(&r) {
+                    t.push(r);
+                }
+            }
+            t
+        };
+        for i in 0..20_000u64 {
+            let n = 3 + rng.below(6) as usize;
+            c.record(&tally(&mut rng, n), i, cfg, 10_000);
+        }
+        for _ in 0..3000 {
+            c.exposed(&tally(&mut rng, 12), cfg);
+        }
+        pushes(&mut c, &mut rng, cfg);
+        c
+    };
+    let share = |c: &Clusters, cfg: &Cluster, a: (u32, u32), b: (u32, u32)| {
+        let mut rng = Rng(5);
+        let mut linked = 0;
+        for _ in 0..1000 {
+            let (x, y) = (a.0 + rng.below(a.1), b.0 + rng.below(b.1));
+            linked += usize::from(x != y && c.linked(x, y, cfg));
+        }
+        linked as f64 / 1000.0
+    };
+    let cfg = shared_partners_only();
+    let unweighted = Cluster {
+        rare_z: 0.0,
+        ..cfg.clone()
+    };
+    let (c, u) = (world(&cfg), world(&unweighted));
+    let colluders = |c: &Clusters, cfg: &Cluster| {
+        (
+            share(c, cfg, (0, 20), (20, 180)),
+            share(c, cfg, (0, 20), (0, 20)),
+        )
+    };
+    let (weighted, counted) = (colluders(&c, &cfg), colluders(&u, &unweighted));
+    assert!(
+        weighted.0 > 0.9 && weighted.1 > 0.6,
+        "heavy-light, heavy-heavy colluders linked: {weighted:?} (by counts {counted:?})"
+    );
+    assert!(counted.0 < 0.6 && counted.1 < 0.1, "by counts: {counted:?}");
+    for (a, b) in [
+        ((200, 300), (500, 2700)),
+        ((200, 300), (200, 300)),
+        ((500, 2700), (500, 2700)),
+    ] {
+        let (honest, by_counts) = (share(&c, &cfg, a, b), share(&u, &unweighted, a, b));
+        assert!(
+            honest < 0.05 && honest <= by_counts + 0.01,
+            "honest {a:?}-{b:?} linked: {honest} (by counts {by_counts})"
+        );
+    }
 }

@@ -114,6 +114,9 @@ pub struct ClusterConfig {
     /// Or: shared partner bits beyond chance by this many standard deviations of chance
     /// (0: off).
     pub min_z: f64,
+    /// Or: rare shared partners (each shared bit weighted by how unlikely a partner it is)
+    /// beyond chance by this many standard deviations (0: off).
+    pub rare_z: f64,
     /// A partner's likelihood counted from its exposure to crowds is at most this many times
     /// its share of the bits the tier's sketches hold (at least 1).
     pub popularity_cap: f64,
@@ -210,6 +213,7 @@ impl Default for ClusterConfig {
             max_support: 8,
             tight_support: None,
             min_z: 3.0,
+            rare_z: 5.0,
             popularity_cap: 1.25,
             crowd_support: 0,
             tight_min_common: 8.0,

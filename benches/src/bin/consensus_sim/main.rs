@@ -161,6 +161,10 @@ fn main() {
         Attack::None,
         &members,
     );
+    eprintln!(
+        "after warm-up: {}",
+        links(&c, &nobody, &members, &names, &mut Rng(day_seed))
+    );
     measure(
         &c,
         &base,

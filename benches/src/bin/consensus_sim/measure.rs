@@ -190,13 +190,14 @@ pub fn links(
         groups.push(("honest heavy-heavy", false, Some(true), Some(true)));
         groups.push(("colluders light-light", true, Some(false), Some(false)));
         groups.push(("colluders heavy-light", true, Some(true), Some(false)));
+        groups.push(("colluders heavy-heavy", true, Some(true), Some(true)));
     }
     let mut out = String::new();
     for (label, want, ha, hb) in groups {
         let n = 2000;
         let mut linked = 0;
         // Per tier: co-reports, partner bits, shared bits, expected.
-        let mut sums = [[0.0f64; 4]; 2];
+        let mut sums = [[0.0f64; 7]; 2];
         for _ in 0..n {
             if !colluder.contains(&want) {
                 continue;
@@ -214,6 +215,9 @@ pub fn links(
                     sum[1] += f64::from(p.partners.0);
                     sum[2] += f64::from(p.shared);
                     sum[3] += p.expected;
+                    sum[4] += p.rare_weighted;
+                    sum[5] += p.rare_expected;
+                    sum[6] += (p.rare_weighted - p.rare_expected) / p.rare_var.sqrt().max(1e-9);
                 }
             }
         }
@@ -224,9 +228,9 @@ pub fn links(
                 Tier::Wide => "wide",
                 Tier::Tight => "tight",
             };
-            let [co, bits, shared, exp] = sums[tier as usize].map(|x| x / n);
+            let [co, bits, shared, exp, w, wexp, z] = sums[tier as usize].map(|x| x / n);
             out.push_str(&format!(
-                ", {name}: co-reports {co:.2}, bits {bits:.0}, shared {shared:.1} (chance {exp:.1})"
+                ", {name}: co-reports {co:.2}, bits {bits:.0}, shared {shared:.1} (chance {exp:.1}), weighted {w:.1} (chance {wexp:.1}, mean z {z:.2})"
             ));
         }
         out.push_str("; ");
