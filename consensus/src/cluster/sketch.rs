@@ -224,11 +224,19 @@ impl Sketches {
         cfg: &Cluster,
     ) -> Pair {
         let (sa, sb) = (a.1.sketch, b.1.sketch);
+        // The rare partners are compared only while the smaller sketch holds a small share
+        // of the tier's rare bits (see `rare_chance`).
+        let (big, small) = if a.1.rare >= b.1.rare {
+            (a.1, b.1)
+        } else {
+            (b.1, a.1)
+        };
+        let (rare_expected, rare_var) = self.rare_chance(big, small, cfg);
         let (mut both, mut weighted) = (0u32, 0.0f64);
         for w in 0..words {
             let mut x = (sa.bits[w] | sa.bits[w + words]) & (sb.bits[w] | sb.bits[w + words]);
             both += x.count_ones();
-            while x != 0 {
+            while rare_var > 0.0 && x != 0 {
                 let s = self.likelihood(w * 64 + x.trailing_zeros() as usize, exposure, cfg);
                 if self.is_rare(s) {
                     weighted += self.weight(s);
@@ -242,37 +250,38 @@ impl Sketches {
         // are expected to be shared; a coalition's own partners are not.
         let (na, nb) = (f64::from(a.1.bits), f64::from(b.1.bits));
         let expected = (nb * a.1.share + na * b.1.share) / 2.0;
-        // The same for the rare partners alone, each shared one weighted by how rare it
-        // is: each of the bigger sketch's rare bits is among the smaller one's with
-        // probability `1 - exp(-λ s)`, `λ` such that the smaller holds as many of the
-        // tier's rare bits as it does (taken as equally likely: `λ = -ln(1 - fill) / s̄`);
-        // summed by moments, to the third order in `λ s`.
-        let (big, small) = if a.1.rare >= b.1.rare {
-            (a.1, b.1)
-        } else {
-            (b.1, a.1)
-        };
-        let held = f64::from(self.rare_held);
-        let fill = f64::from(small.rare) / held.max(1.0);
-        let (expected_rare, var_rare) = if fill <= MAX_FILL && self.rare > 0.0 {
-            let l = -(1.0 - fill).ln() * held / self.rare;
-            let m = &big.moments;
-            (
-                l * m[0] - l * l / 2.0 * m[1] + l * l * l / 6.0 * m[2],
-                l * m[3] - 1.5 * l * l * m[4],
-            )
-        } else {
-            (0.0, 0.0)
-        };
         Pair {
             tier,
             co_reports: sa.count(b.0).min(sb.count(a.0)),
             partners: (a.1.bits, b.1.bits),
             shared: both,
             expected,
-            rare_weighted: if var_rare > 0.0 { weighted } else { 0.0 },
-            rare_expected: expected_rare,
-            rare_var: var_rare.max(0.0),
+            rare_weighted: weighted,
+            rare_expected,
+            rare_var,
+        }
+    }
+
+    /// The weighted rare partners two sketches would share by chance, and its variance
+    /// (both 0 when not counted: `cluster.rare_z` off, or the smaller sketch holding more
+    /// than [`MAX_FILL`] of the tier's rare bits). Each of the bigger sketch's rare bits is
+    /// among the smaller one's with probability `1 - exp(-λ s)`, `λ` such that the smaller
+    /// holds as many of the tier's rare bits as it does (taken as equally likely:
+    /// `λ = -ln(1 - fill) / s̄`); summed by moments, to the third order in `λ s`.
+    fn rare_chance(&self, big: &Seen, small: &Seen, cfg: &Cluster) -> (f64, f64) {
+        let held = f64::from(self.rare_held);
+        let fill = f64::from(small.rare) / held.max(1.0);
+        if cfg.rare_z <= 0.0 || fill > MAX_FILL || self.rare <= 0.0 {
+            return (0.0, 0.0);
+        }
+        let l = -(1.0 - fill).ln() * held / self.rare;
+        let m = &big.moments;
+        let expected = l * m[0] - l * l / 2.0 * m[1] + l * l * l / 6.0 * m[2];
+        let var = l * m[3] - 1.5 * l * l * m[4];
+        if var > 0.0 {
+            (expected, var)
+        } else {
+            (0.0, 0.0)
         }
     }
 }
