@@ -330,7 +330,10 @@ impl Clusters {
 
     /// Whether `supporters` (reporter, weight) hold `k` reporters, no two of them linked,
     /// whose weights add up to `threshold` (taken greedily, heaviest first: it stops as soon
-    /// as they are found, and never finds them where there are none).
+    /// as they are found, and never finds them where there are none). With `cluster.set_z`,
+    /// such a set whose rare partners are beyond chance taken together
+    /// (summed pair deviations, see `set_deviation`) is passed over: its last member is
+    /// skipped.
     pub fn independent(
         &self,
         supporters: &mut [(u32, f64)],
@@ -360,11 +363,53 @@ impl Clusters {
                 chosen.push((r, seen));
                 weight += w;
                 if chosen.len() >= k && weight >= threshold {
-                    return true;
+                    if cfg.set_z <= 0.0 || self.set_deviation(&chosen, words, cfg) < cfg.set_z {
+                        return true;
+                    }
+                    // No two linked, but together beyond chance: look for another.
+                    chosen.pop();
+                    weight -= w;
                 }
             }
         }
         false
+    }
+
+    /// How far beyond chance `chosen` share rare partners as a set: in each tier, the sum
+    /// of their pairs' deviations (in standard deviations) over the square root of their
+    /// number; the larger of the tiers.
+    fn set_deviation(
+        &self,
+        chosen: &[(u32, [Option<Seen<'_>>; 2])],
+        words: usize,
+        cfg: &Cluster,
+    ) -> f64 {
+        let mut most = f64::MIN;
+        for t in Tier::ALL {
+            let (mut sum, mut n) = (0.0, 0u32);
+            for (i, (a, sa)) in chosen.iter().enumerate() {
+                for (b, sb) in &chosen[i + 1..] {
+                    if let (Some(sa), Some(sb)) = (&sa[t as usize], &sb[t as usize]) {
+                        let p = self.tiers[t as usize].compare(
+                            t,
+                            (*a, sa),
+                            (*b, sb),
+                            words,
+                            &self.exposure,
+                            cfg,
+                        );
+                        if p.rare_var > 0.0 {
+                            sum += (p.rare_weighted - p.rare_expected) / p.rare_var.sqrt();
+                            n += 1;
+                        }
+                    }
+                }
+            }
+            if n > 0 {
+                most = most.max(sum / f64::from(n).sqrt());
+            }
+        }
+        most
     }
 
     /// The sketches of `tier`, for a snapshot: reporter, set bits, frequent partners.

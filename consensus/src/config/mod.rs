@@ -117,6 +117,9 @@ pub struct ClusterConfig {
     /// Or: rare shared partners (each shared bit weighted by how unlikely a partner it is)
     /// beyond chance by this many standard deviations (0: off).
     pub rare_z: f64,
+    /// K supporters no two of which are linked are still one group when their pairs' rare
+    /// partners, summed, are this many standard deviations beyond chance (0: off).
+    pub set_z: f64,
     /// A partner's likelihood counted from its exposure to crowds is at most this many times
     /// its share of the bits the tier's sketches hold (at least 1).
     pub popularity_cap: f64,
@@ -214,6 +217,7 @@ impl Default for ClusterConfig {
             tight_support: None,
             min_z: 3.0,
             rare_z: 5.0,
+            set_z: 0.0,
             popularity_cap: 1.25,
             crowd_support: 0,
             tight_min_common: 8.0,

@@ -131,8 +131,14 @@ fn cluster_settings_default_parse_and_validate() {
     );
     // Chance from exposure: crowds are full tallies by default.
     assert_eq!(
-        (c.min_z, c.rare_z, c.popularity_cap, c.crowd_support),
-        (3.0, 5.0, 1.25, 16)
+        (
+            c.min_z,
+            c.rare_z,
+            c.set_z,
+            c.popularity_cap,
+            c.crowd_support
+        ),
+        (3.0, 5.0, 0.0, 1.25, 16)
     );
     let crowd = |yaml: &str| cluster_of(yaml).crowd_support;
     assert_eq!(crowd("limits:\n  max_reports_per_target: 32\n"), 32);
@@ -142,6 +148,8 @@ fn cluster_settings_default_parse_and_validate() {
     assert_eq!(invalid_key("cluster:\n  min_z: -1"), "cluster.min_z");
     assert_eq!(invalid_key("cluster:\n  rare_z: -0.5"), "cluster.rare_z");
     assert_eq!(cluster_of("cluster:\n  rare_z: 0\n").rare_z, 0.0);
+    assert_eq!(cluster_of("cluster:\n  set_z: 4.5\n").set_z, 4.5);
+    assert_eq!(invalid_key("cluster:\n  set_z: -1"), "cluster.set_z");
     assert_eq!(
         invalid_key("cluster:\n  popularity_cap: 0.9"),
         "cluster.popularity_cap"

@@ -53,6 +53,8 @@ pub struct Cluster {
     pub min_z: f64,
     /// Or weighted shared bits beyond chance, in standard deviations (0: off).
     pub rare_z: f64,
+    /// Or a set's summed rare-partner deviation, in standard deviations (0: off).
+    pub set_z: f64,
     /// Cap on a partner's likelihood from exposure, over its share of the bits held.
     pub popularity_cap: f64,
     /// Smallest established support of a crowd.
@@ -325,6 +327,7 @@ impl super::ClusterConfig {
             min_ratio,
             min_z: finite_in("cluster.min_z", self.min_z, 0.0, 1e6)?,
             rare_z: finite_in("cluster.rare_z", self.rare_z, 0.0, 1e6)?,
+            set_z: finite_in("cluster.set_z", self.set_z, 0.0, 1e6)?,
             popularity_cap: finite_in("cluster.popularity_cap", self.popularity_cap, 1.0, 1e6)?,
             crowd_support,
         })
