@@ -120,9 +120,14 @@ impl Pair {
                     || (cfg.min_z > 0.0
                         && shared - self.expected >= cfg.min_z * self.expected.sqrt())
                     || (cfg.rare_z > 0.0
-                        && self.rare_var > 0.0
-                        && self.rare_weighted - self.rare_expected
-                            >= cfg.rare_z * self.rare_var.sqrt())))
+                        && self.rare_deviation().is_some_and(|z| z >= cfg.rare_z))))
+    }
+
+    /// How far beyond chance the rare partners are shared, in standard deviations (`None`:
+    /// not counted for this pair).
+    pub fn rare_deviation(&self) -> Option<f64> {
+        (self.rare_var > 0.0)
+            .then(|| (self.rare_weighted - self.rare_expected) / self.rare_var.sqrt())
     }
 }
 
@@ -398,8 +403,8 @@ impl Clusters {
                             &self.exposure,
                             cfg,
                         );
-                        if p.rare_var > 0.0 {
-                            sum += (p.rare_weighted - p.rare_expected) / p.rare_var.sqrt();
+                        if let Some(z) = p.rare_deviation() {
+                            sum += z;
                             n += 1;
                         }
                     }

@@ -158,8 +158,8 @@ impl Sketches {
         }
     }
 
-    /// What sharing a partner of likelihood `s` weighs: 1 for a partner as likely as any
-    /// other, more for a rarer one (at most [`MAX_WEIGHT`]), less for a popular one.
+    /// What sharing a partner of likelihood `s` weighs: 1 for a partner as likely as the
+    /// mean one, more for a rarer one (at most [`MAX_WEIGHT`]), less for a popular one.
     fn weight(&self, s: f64) -> f64 {
         (1.0 / (s * f64::from(self.held.max(1)))).min(MAX_WEIGHT)
     }
@@ -191,7 +191,8 @@ impl Sketches {
                 let b = w * 64 + x.trailing_zeros() as usize;
                 let s = self.likelihood(b, exposure, cfg);
                 share += s;
-                if self.is_rare(s) {
+                // The rare partners' sums, only for the rare-partner test.
+                if cfg.rare_z > 0.0 && self.is_rare(s) {
                     let weight = self.weight(s);
                     rare += 1;
                     let ws = weight * s;

@@ -217,7 +217,7 @@ pub fn links(
                     sum[3] += p.expected;
                     sum[4] += p.rare_weighted;
                     sum[5] += p.rare_expected;
-                    sum[6] += (p.rare_weighted - p.rare_expected) / p.rare_var.sqrt().max(1e-9);
+                    sum[6] += p.rare_deviation().unwrap_or(0.0);
                 }
             }
         }
