@@ -2,9 +2,9 @@
 //! others report, so that a coalition counts as one reporter, not K.
 //!
 //! When a tally ends, its established supporters (if at least K and at most
-//! `cluster.max_support`) are recorded as each other's *partners*: each supporter records at
-//! most `cluster.partners` of the others (its neighbours on a ring ordered by a hash of the
-//! target), so a big scanner's crowd adds as little as a small listing. Each reporter keeps
+//! `cluster.broad_support`, fewer than a crowd) are recorded as each other's *partners*:
+//! each supporter records at most `cluster.partners` of the others (its neighbours on a ring
+//! ordered by a hash of the target), so a big tally adds as little as a small listing. Each reporter keeps
 //! a [`Sketch`]:
 //! - a bitset of its partners (`cluster.sketch_bits`, hashed reporter indices), in two
 //!   generations of `cluster.generation` each (the older one is dropped at each rotation);
@@ -36,51 +36,73 @@
 //! supporters no two of which are linked ([`Clusters::independent`]). See
 //! `docs/consensus.md`.
 //!
-//! Sketches come in two [`Tier`]s: tallies with at most `cluster.tight_support` established
-//! supporters (K and K + 1 by default) are recorded in the *tight* tier, bigger ones in the
-//! *wide* tier. A coalition pushing with as few members as it can fills its sketches with
-//! other colluders, while honest reporters share few such small tallies: kept apart from the
-//! bigger tallies honest members are also partners on, the coalition's overlap stands out
-//! (so the tight tier links at `cluster.tight_min_common` shared bits). Linked in either tier
-//! is linked.
+//! Sketches come in three [`Tier`]s: tallies with at most `cluster.tight_support` established
+//! supporters (K and K + 1 by default) are recorded in the *tight* tier, bigger ones up to
+//! `cluster.max_support` in the *wide* tier, and bigger ones still, short of a crowd, in the
+//! *broad* tier (up to `cluster.broad_support`). A coalition pushing with as few members as
+//! it can fills its sketches with other colluders, while honest reporters share few such
+//! small tallies: kept apart from the bigger tallies honest members are also partners on,
+//! the coalition's overlap stands out (so the tight tier links at `cluster.tight_min_common`
+//! shared bits); one pushing with many members is drowned among honest scanners' victims
+//! unless those of its size are kept apart too. Linked in any tier is linked.
 
 use crate::config::Cluster;
 
 mod exposure;
 mod sketch;
+mod support;
 
 use exposure::Exposure;
 pub use exposure::ExposureRecord;
-use sketch::{Seen, Sketches, restore_tier};
 pub use sketch::{Sketch, TOP};
+use sketch::{Sketches, restore_tier};
 
-/// Which sketches: of small tallies (at most `cluster.tight_support` supporters) or of the
-/// bigger ones.
+/// Which sketches: of small tallies (at most `cluster.tight_support` supporters), of the
+/// bigger ones (at most `cluster.max_support`), or of those short of a crowd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
     /// Tallies of more than `cluster.tight_support` and at most `cluster.max_support`.
     Wide = 0,
     /// Tallies of at most `cluster.tight_support` supporters.
     Tight = 1,
+    /// Tallies of more than `cluster.max_support` and at most `cluster.broad_support`.
+    Broad = 2,
 }
 
-impl Tier {
-    /// Both tiers.
-    pub const ALL: [Tier; 2] = [Tier::Wide, Tier::Tight];
+/// How many tiers.
+const TIERS: usize = 3;
 
-    /// The tier a tally of `support` established supporters is recorded in.
-    pub fn of(support: usize, cfg: &Cluster) -> Tier {
+impl Tier {
+    /// Every tier.
+    pub const ALL: [Tier; TIERS] = [Tier::Wide, Tier::Tight, Tier::Broad];
+
+    /// The tier a tally of `support` (at least K) established supporters is recorded in
+    /// (`None`: too big to be recorded).
+    pub fn of(support: usize, cfg: &Cluster) -> Option<Tier> {
         if support <= cfg.tight_support {
-            Tier::Tight
+            Some(Tier::Tight)
+        } else if support <= cfg.max_support {
+            Some(Tier::Wide)
+        } else if support <= cfg.broad_support {
+            Some(Tier::Broad)
         } else {
-            Tier::Wide
+            None
+        }
+    }
+
+    /// Its name, as in `docs/consensus.md`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Wide => "wide",
+            Tier::Tight => "tight",
+            Tier::Broad => "broad",
         }
     }
 
     /// Shared bits that link in this tier.
     pub(crate) fn min_common(self, cfg: &Cluster) -> f64 {
         match self {
-            Tier::Wide => cfg.min_common,
+            Tier::Wide | Tier::Broad => cfg.min_common,
             Tier::Tight => cfg.tight_min_common,
         }
     }
@@ -137,8 +159,8 @@ pub type SketchRecord = (u32, Vec<u32>, Vec<(u32, f32)>);
 /// Every reporter's [`Sketch`] in each [`Tier`], bounded by `limits.max_sketches` a tier.
 #[derive(Debug, Clone, Default)]
 pub struct Clusters {
-    /// By [`Tier`] (`Tier::Wide as usize`, `Tier::Tight as usize`).
-    tiers: [Sketches; 2],
+    /// By [`Tier`] (`Tier::Wide as usize`, …).
+    tiers: [Sketches; TIERS],
     /// When the generations last rotated (Unix seconds).
     rotated: i64,
     /// Partners recorded, reused.
@@ -185,10 +207,10 @@ impl Clusters {
     /// tier get one while fewer than `max` exist there.
     pub fn record(&mut self, supporters: &[u32], salt: u64, cfg: &Cluster, max: usize) {
         let n = supporters.len();
-        if n < 2 {
+        let Some(tier) = Tier::of(n, cfg).filter(|_| n >= 2) else {
             return;
-        }
-        let tier = &mut self.tiers[Tier::of(n, cfg) as usize];
+        };
+        let tier = &mut self.tiers[tier as usize];
         tier.sized(cfg.sketch_bits);
         self.ring.clear();
         self.ring
@@ -218,7 +240,9 @@ impl Clusters {
             }
         }
         for &b in &gained {
-            tier.gained(b);
+            if tier.gained(b) {
+                tier.fill(b, &self.exposure, cfg);
+            }
         }
         self.gained = gained;
         self.changed(cfg);
@@ -249,11 +273,16 @@ impl Clusters {
                     .map(|b| tier.capped(b, &self.exposure, cfg))
                     .sum();
             }
-            (tier.rare, tier.rare_held) = (0..tier.pop.len())
-                .filter(|&b| tier.pop[b] > 0)
-                .map(|b| tier.likelihood(b, &self.exposure, cfg))
-                .filter(|&s| tier.is_rare(s))
-                .fold((0.0, 0), |(sum, n), s| (sum + s, n + 1));
+            let (mut rare, mut rare_held) = (0.0, 0);
+            for b in 0..tier.pop.len() {
+                if tier.pop[b] > 0 {
+                    let s = tier.fill(b, &self.exposure, cfg);
+                    if tier.is_rare(s) {
+                        (rare, rare_held) = (rare + s, rare_held + 1);
+                    }
+                }
+            }
+            (tier.rare, tier.rare_held) = (rare, rare_held);
         }
     }
 
@@ -314,7 +343,7 @@ impl Clusters {
         self.renormalize(cfg);
     }
 
-    /// Whether `a` and `b` are linked in either tier (see the module doc).
+    /// Whether `a` and `b` are linked in any tier (see the module doc).
     pub fn linked(&self, a: u32, b: u32, cfg: &Cluster) -> bool {
         Tier::ALL
             .iter()
@@ -325,96 +354,8 @@ impl Clusters {
     pub fn pair(&self, a: u32, b: u32, tier: Tier, cfg: &Cluster) -> Option<Pair> {
         let sketches = &self.tiers[tier as usize];
         let words = cfg.sketch_bits / 64;
-        let e = &self.exposure;
-        let (sa, sb) = (
-            sketches.seen(a, words, e, cfg)?,
-            sketches.seen(b, words, e, cfg)?,
-        );
-        Some(sketches.compare(tier, (a, &sa), (b, &sb), words, e, cfg))
-    }
-
-    /// Whether `supporters` (reporter, weight) hold `k` reporters, no two of them linked,
-    /// whose weights add up to `threshold` (taken greedily, heaviest first: it stops as soon
-    /// as they are found, and never finds them where there are none). With `cluster.set_z`,
-    /// such a set whose rare partners are beyond chance taken together
-    /// (summed pair deviations, see `set_deviation`) is passed over: its last member is
-    /// skipped.
-    pub fn independent(
-        &self,
-        supporters: &mut [(u32, f64)],
-        k: usize,
-        threshold: f64,
-        cfg: &Cluster,
-    ) -> bool {
-        supporters.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
-        let words = cfg.sketch_bits / 64;
-        // Each supporter's sketches are read once, not once per other supporter.
-        let mut chosen: Vec<(u32, [Option<Seen<'_>>; 2])> = Vec::with_capacity(k);
-        let mut weight = 0.0;
-        for &(r, w) in supporters.iter() {
-            let seen =
-                Tier::ALL.map(|t| self.tiers[t as usize].seen(r, words, &self.exposure, cfg));
-            let linked = |(c, theirs): &(u32, [Option<Seen<'_>>; 2])| {
-                Tier::ALL
-                    .iter()
-                    .any(|&t| match (&seen[t as usize], &theirs[t as usize]) {
-                        (Some(mine), Some(theirs)) => self.tiers[t as usize]
-                            .compare(t, (r, mine), (*c, theirs), words, &self.exposure, cfg)
-                            .linked(cfg),
-                        _ => false,
-                    })
-            };
-            if !chosen.iter().any(linked) {
-                chosen.push((r, seen));
-                weight += w;
-                if chosen.len() >= k && weight >= threshold {
-                    if cfg.set_z <= 0.0 || self.set_deviation(&chosen, words, cfg) < cfg.set_z {
-                        return true;
-                    }
-                    // No two linked, but together beyond chance: look for another.
-                    chosen.pop();
-                    weight -= w;
-                }
-            }
-        }
-        false
-    }
-
-    /// How far beyond chance `chosen` share rare partners as a set: in each tier, the sum
-    /// of their pairs' deviations (in standard deviations) over the square root of their
-    /// number; the larger of the tiers.
-    fn set_deviation(
-        &self,
-        chosen: &[(u32, [Option<Seen<'_>>; 2])],
-        words: usize,
-        cfg: &Cluster,
-    ) -> f64 {
-        let mut most = f64::MIN;
-        for t in Tier::ALL {
-            let (mut sum, mut n) = (0.0, 0u32);
-            for (i, (a, sa)) in chosen.iter().enumerate() {
-                for (b, sb) in &chosen[i + 1..] {
-                    if let (Some(sa), Some(sb)) = (&sa[t as usize], &sb[t as usize]) {
-                        let p = self.tiers[t as usize].compare(
-                            t,
-                            (*a, sa),
-                            (*b, sb),
-                            words,
-                            &self.exposure,
-                            cfg,
-                        );
-                        if let Some(z) = p.rare_deviation() {
-                            sum += z;
-                            n += 1;
-                        }
-                    }
-                }
-            }
-            if n > 0 {
-                most = most.max(sum / f64::from(n).sqrt());
-            }
-        }
-        most
+        let (sa, sb) = (sketches.seen(a, words)?, sketches.seen(b, words)?);
+        Some(sketches.compare(tier, (a, &sa), (b, &sb), words, cfg))
     }
 
     /// The sketches of `tier`, for a snapshot: reporter, set bits, frequent partners.
@@ -457,7 +398,7 @@ impl Clusters {
     /// (bits beyond the configured size are dropped, and sketches beyond `max` a tier).
     pub fn from_records(
         rotated: i64,
-        tiers: [Vec<SketchRecord>; 2],
+        tiers: [Vec<SketchRecord>; TIERS],
         exposure: &[ExposureRecord],
         cfg: &Cluster,
         max: usize,

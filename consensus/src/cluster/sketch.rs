@@ -76,6 +76,10 @@ pub(super) struct Sketches {
     pub(super) rare: f64,
     /// The rare bits held, as of the last scaling.
     pub(super) rare_held: u32,
+    /// Per bit, as of the last scaling (or when it was first held since): its likelihood
+    /// as a partner and, if it is a rare one, its [`Sketches::weight`] (0: not rare, or the
+    /// rare-partner test off). Comparisons read it rather than count each bit again.
+    pub(super) table: Vec<[f32; 2]>,
 }
 
 impl Sketches {
@@ -88,6 +92,7 @@ impl Sketches {
 
     pub(super) fn recount(&mut self, bits: usize) {
         self.pop = vec![0; bits];
+        self.table = vec![[0.0; 2]; bits];
         let words = bits / 64;
         for s in self.by.values() {
             for w in 0..words.min(s.bits.len() / 2) {
@@ -102,12 +107,27 @@ impl Sketches {
         self.held = self.pop.iter().filter(|&&p| p > 0).count() as u32;
     }
 
-    pub(super) fn gained(&mut self, bit: usize) {
-        if self.pop[bit] == 0 {
-            self.held += 1;
-        }
+    /// One more sketch holds `bit`; whether no other did.
+    pub(super) fn gained(&mut self, bit: usize) -> bool {
+        let new = self.pop[bit] == 0;
+        self.held += u32::from(new);
         self.pop[bit] += 1;
         self.sum += 1.0;
+        new
+    }
+
+    /// Counts `bit`'s likelihood and rare weight into the table (its likelihood returned).
+    pub(super) fn fill(&mut self, bit: usize, exposure: &Exposure, cfg: &Cluster) -> f64 {
+        let s = self.likelihood(bit, exposure, cfg);
+        let weight = if cfg.rare_z > 0.0 && self.is_rare(s) {
+            self.weight(s)
+        } else {
+            0.0
+        };
+        if let Some(t) = self.table.get_mut(bit) {
+            *t = [s as f32, weight as f32];
+        }
+        s
     }
 }
 
@@ -174,26 +194,24 @@ impl Sketches {
     }
 
     /// `r`'s sketch, its set bits counted and their likelihood as partners summed.
-    pub(super) fn seen(
-        &self,
-        r: u32,
-        words: usize,
-        exposure: &Exposure,
-        cfg: &Cluster,
-    ) -> Option<Seen<'_>> {
-        let sketch = self.by.get(&r)?;
+    pub(super) fn seen(&self, r: u32, words: usize) -> Option<Seen<'_>> {
+        Some(self.summarize(self.by.get(&r)?, words))
+    }
+
+    /// `sketch`'s set bits counted and their likelihood as partners summed.
+    pub(super) fn summarize<'a>(&self, sketch: &'a Sketch, words: usize) -> Seen<'a> {
         let (mut bits, mut share, mut rare) = (0u32, 0.0f64, 0u32);
         let mut moments = [0.0f64; 5];
         for w in 0..words {
             let mut x = sketch.bits[w] | sketch.bits[w + words];
             bits += x.count_ones();
             while x != 0 {
-                let b = w * 64 + x.trailing_zeros() as usize;
-                let s = self.likelihood(b, exposure, cfg);
+                let [s, weight] = self.table[w * 64 + x.trailing_zeros() as usize];
+                let s = f64::from(s);
                 share += s;
                 // The rare partners' sums, only for the rare-partner test.
-                if cfg.rare_z > 0.0 && self.is_rare(s) {
-                    let weight = self.weight(s);
+                if weight > 0.0 {
+                    let weight = f64::from(weight);
                     rare += 1;
                     let ws = weight * s;
                     moments[0] += ws;
@@ -205,13 +223,41 @@ impl Sketches {
                 x &= x - 1;
             }
         }
-        Some(Seen {
+        Seen {
             sketch,
             bits,
             share,
             rare,
             moments,
-        })
+        }
+    }
+
+    /// Whether `a` and `b` are linked in this tier, as [`Sketches::compare`] then
+    /// [`Pair::linked`] tell, but summing the sketches' likelihoods only for pairs that
+    /// share enough bits to be linked by them (few do).
+    pub(super) fn linked(
+        &self,
+        tier: Tier,
+        a: (u32, &Sketch),
+        b: (u32, &Sketch),
+        words: usize,
+        cfg: &Cluster,
+    ) -> bool {
+        if a.1.count(b.0).min(b.1.count(a.0)) >= cfg.min_pair {
+            return true;
+        }
+        let shared: u32 = (0..words)
+            .map(|w| {
+                ((a.1.bits[w] | a.1.bits[w + words]) & (b.1.bits[w] | b.1.bits[w + words]))
+                    .count_ones()
+            })
+            .sum();
+        if f64::from(shared) < tier.min_common(cfg) {
+            return false;
+        }
+        let (sa, sb) = (self.summarize(a.1, words), self.summarize(b.1, words));
+        self.compare(tier, (a.0, &sa), (b.0, &sb), words, cfg)
+            .linked(cfg)
     }
 
     /// How the sketches of `a` and `b` (in this tier, `tier`) compare.
@@ -221,7 +267,6 @@ impl Sketches {
         a: (u32, &Seen),
         b: (u32, &Seen),
         words: usize,
-        exposure: &Exposure,
         cfg: &Cluster,
     ) -> Pair {
         let (sa, sb) = (a.1.sketch, b.1.sketch);
@@ -238,10 +283,7 @@ impl Sketches {
             let mut x = (sa.bits[w] | sa.bits[w + words]) & (sb.bits[w] | sb.bits[w + words]);
             both += x.count_ones();
             while rare_var > 0.0 && x != 0 {
-                let s = self.likelihood(w * 64 + x.trailing_zeros() as usize, exposure, cfg);
-                if self.is_rare(s) {
-                    weighted += self.weight(s);
-                }
+                weighted += f64::from(self.table[w * 64 + x.trailing_zeros() as usize][1]);
                 x &= x - 1;
             }
         }

@@ -71,6 +71,32 @@ fn a_group_that_always_reports_together_is_linked() {
 }
 
 #[test]
+fn with_transitive_links_a_chain_of_linked_supporters_counts_as_one_group() {
+    let cfg = cfg();
+    let mut c = Clusters::new(0);
+    // 1 and 2 always report together, 2 and 3 too; 1 and 3 never do.
+    for i in 0..3 {
+        c.record(&[1, 2, 7], i, &cfg, 100);
+        c.record(&[2, 3, 8], 10 + i, &cfg, 100);
+    }
+    assert!(c.linked(1, 2, &cfg) && c.linked(2, 3, &cfg) && !c.linked(1, 3, &cfg));
+    let w = |r| (r, 0.6);
+    // 1, 3 and an outsider are three supporters no two of which are linked...
+    assert!(c.independent(&mut [w(1), w(2), w(3), w(4)], 3, 1.2, &cfg));
+    // ...but 1, 2 and 3 are one group through 2: with the outsider, two groups.
+    let transitive = Cluster {
+        transitive: true,
+        ..cfg.clone()
+    };
+    assert!(!c.independent(&mut [w(1), w(2), w(3), w(4)], 3, 1.2, &transitive));
+    assert!(c.independent(&mut [w(1), w(2), w(3), w(4), w(5)], 3, 1.2, &transitive));
+    // Groups weigh what their heaviest member does.
+    let (h, l) = (|r| (r, 0.5), |r| (r, 0.1));
+    assert!(!c.independent(&mut [h(1), h(2), h(4), l(5)], 3, 1.2, &transitive));
+    assert!(c.independent(&mut [h(1), h(2), h(4), h(5)], 3, 1.2, &transitive));
+}
+
+#[test]
 fn a_coalition_drawing_random_members_is_linked_by_shared_partners_not_a_crowd() {
     let cfg = cfg();
     let mut c = Clusters::new(0);
@@ -119,12 +145,20 @@ fn sketches_are_bounded() {
         c.record(&rng.pick(0, 1_000_000, 8), i, &cfg, 50);
     }
     assert_eq!(c.len(), 50);
-    // A big tally: each supporter records `partners` of the others, not all of them.
+    // A big tally (the broad tier): each supporter records `partners` of the others, not
+    // all of them; a crowd is not recorded.
     let mut c = Clusters::new(0);
     let crowd: Vec<u32> = (0..16).collect();
     c.record(&crowd, 1, &cfg, 50);
-    for r in 0..16 {
-        let p = c.pair(r, (r + 1) % 16, Tier::Wide, &cfg).unwrap();
+    assert!(
+        c.is_empty(),
+        "a crowd of {} is not recorded",
+        cfg.crowd_support
+    );
+    c.record(&crowd[..12], 1, &cfg, 50);
+    for r in 0..12 {
+        assert!(c.pair(r, (r + 1) % 12, Tier::Wide, &cfg).is_none());
+        let p = c.pair(r, (r + 1) % 12, Tier::Broad, &cfg).unwrap();
         assert_eq!(p.partners.0, cfg.partners as u32, "{p:?}");
     }
 }
@@ -187,6 +221,46 @@ fn a_coalition_pushing_with_exactly_k_is_linked_by_its_small_tallies() {
         coalition < 0.5,
         "coalition pairs linked in one tier: {coalition}"
     );
+}
+
+#[test]
+fn a_coalition_pushing_with_more_than_max_support_is_linked_in_the_broad_tier() {
+    // A crowd of 3,000 reporters, 200 of them colluders (ids 0..200), whose 10,000 attackers
+    // are reported by 3 to 15 of anyone; each push by 10 colluders drawn at random, more than
+    // `max_support`.
+    let record_all = |cfg: &Cluster| {
+        let mut c = Clusters::new(0);
+        let mut rng = Rng(31);
+        for i in 0..10_000u64 {
+            let n = 3 + rng.below(13) as usize;
+            c.record(&rng.pick(0, 3000, n), i, cfg, 10_000);
+        }
+        for i in 0..600u64 {
+            c.record(&rng.pick(0, 200, 10), 1 << 32 | i, cfg, 10_000);
+        }
+        c
+    };
+    let cfg = shared_partners_only();
+    assert_eq!((cfg.max_support, cfg.broad_support), (8, 15));
+    let c = record_all(&cfg);
+    let mut rng = Rng(9);
+    let (coalition, crowd) = (
+        linked_share(&c, &mut rng, 0, 200, &cfg),
+        linked_share(&c, &mut rng, 200, 2800, &cfg),
+    );
+    assert!(coalition > 0.9, "coalition pairs linked: {coalition}");
+    assert!(crowd < 0.01, "crowd pairs linked: {crowd}");
+    let broad = c.pair(0, 1, Tier::Broad, &cfg).unwrap();
+    assert!(broad.shared > 2 * broad.expected as u32, "{broad:?}");
+    // Without the broad tier its pushes are not recorded, and it is never linked.
+    let off = Cluster {
+        broad_support: 0,
+        ..cfg
+    };
+    let c = record_all(&off);
+    assert!(c.pair(0, 1, Tier::Broad, &off).is_none());
+    let coalition = linked_share(&c, &mut rng, 0, 200, &off);
+    assert!(coalition < 0.05, "coalition pairs linked: {coalition}");
 }
 
 #[test]
@@ -348,7 +422,8 @@ fn partner_popularity_follows_the_sketches_through_rotations_and_restores() {
     };
     for day in 0..3i64 {
         for i in 0..2000u64 {
-            let n = 3 + rng.below(6) as usize;
+            // Every tier: 3..=14 supporters.
+            let n = 3 + rng.below(12) as usize;
             c.record(&rng.pick(0, 500, n), i, &cfg, 10_000);
             c.exposed(&rng.pick(0, 500, 2), &cfg);
         }
@@ -359,7 +434,7 @@ fn partner_popularity_follows_the_sketches_through_rotations_and_restores() {
     }
     let restored = Clusters::from_records(
         c.rotated(),
-        [c.records(Tier::Wide), c.records(Tier::Tight)],
+        Tier::ALL.map(|t| c.records(t)),
         &c.exposure_records(),
         &cfg,
         10_000,
@@ -379,7 +454,7 @@ fn partner_popularity_follows_the_sketches_through_rotations_and_restores() {
     // Two generations later every partner is forgotten, and nothing is held.
     c.rotate(c.rotated() + 2 * cfg.generation, &cfg);
     assert!(c.is_empty());
-    assert_eq!(held(&c), vec![(0.0, 0), (0.0, 0)]);
+    assert_eq!(held(&c), vec![(0.0, 0); Tier::ALL.len()]);
     assert_eq!(c.exposure.total(), 0);
 }
 

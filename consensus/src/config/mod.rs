@@ -92,8 +92,13 @@ pub struct ClusterConfig {
     /// How long a generation of partners lasts (two are kept: partners are remembered for
     /// one to two generations).
     pub generation: String,
-    /// Tallies with more established supporters than this are not recorded.
+    /// Tallies with more established supporters than this are not recorded in the wide tier
+    /// (but in the broad one, up to `broad_support`).
     pub max_support: usize,
+    /// Tallies with more than `max_support` and at most this many established supporters are
+    /// recorded in the broad tier (default: one short of a crowd, `crowd_support - 1`; `0`:
+    /// none, such tallies are not recorded).
+    pub broad_support: Option<usize>,
     /// Tallies with at most this many established supporters are recorded in the tight tier
     /// (default: K + 1; `0`: no tight tier, every tally in the wide one).
     pub tight_support: Option<usize>,
@@ -120,6 +125,9 @@ pub struct ClusterConfig {
     /// K supporters no two of which are linked are still one group when their pairs' rare
     /// partners, summed, are this many standard deviations beyond chance (0: off).
     pub set_z: f64,
+    /// Supporters linked through others count as one group too (linked pairs joined into
+    /// groups): K groups are needed, not K supporters no two of which are linked.
+    pub transitive: bool,
     /// A partner's likelihood counted from its exposure to crowds is at most this many times
     /// its share of the bits the tier's sketches hold (at least 1).
     pub popularity_cap: f64,
@@ -183,7 +191,7 @@ pub struct LimitsConfig {
     /// How long a removed entry is remembered to tell pullers it was deleted.
     pub tombstone_retention: String,
     /// Reporters with a co-reporting sketch in one tier (`cluster.sketch_bits / 4` bytes
-    /// each; two tiers); beyond, further reporters get none there and are never linked there.
+    /// each; three tiers); beyond, further reporters get none there and are never linked there.
     pub max_sketches: usize,
 }
 
@@ -214,10 +222,12 @@ impl Default for ClusterConfig {
             enabled: true,
             generation: "24h".into(),
             max_support: 8,
+            broad_support: None,
             tight_support: None,
             min_z: 3.0,
             rare_z: 5.0,
             set_z: 0.0,
+            transitive: false,
             popularity_cap: 1.25,
             crowd_support: 0,
             tight_min_common: 8.0,

@@ -149,6 +149,7 @@ fn cluster_settings_default_parse_and_validate() {
     assert_eq!(invalid_key("cluster:\n  rare_z: -0.5"), "cluster.rare_z");
     assert_eq!(cluster_of("cluster:\n  rare_z: 0\n").rare_z, 0.0);
     assert_eq!(cluster_of("cluster:\n  set_z: 4.5\n").set_z, 4.5);
+    assert!(!c.transitive && cluster_of("cluster:\n  transitive: true\n").transitive);
     assert_eq!(invalid_key("cluster:\n  set_z: -1"), "cluster.set_z");
     assert_eq!(
         invalid_key("cluster:\n  popularity_cap: 0.9"),
@@ -175,6 +176,20 @@ fn cluster_settings_default_parse_and_validate() {
         invalid_key("cluster:\n  tight_min_common: 0"),
         "cluster.tight_min_common"
     );
+    // The broad tier: up to one short of a crowd by default, 0 turns it off.
+    let broad = |yaml: &str| cluster_of(yaml).broad_support;
+    assert_eq!(c.broad_support, 15);
+    assert_eq!(broad("cluster:\n  crowd_support: 12\n"), 11);
+    assert_eq!(broad("cluster:\n  broad_support: 0\n"), 0);
+    assert_eq!(broad("cluster:\n  broad_support: 9\n"), 9);
+    // A tally that cannot hold more than max_support: none (9 - 1 = max_support).
+    assert_eq!(broad("limits:\n  max_reports_per_target: 6\n"), 8);
+    for bad in [
+        "cluster:\n  broad_support: 8",
+        "cluster:\n  broad_support: 16",
+    ] {
+        assert_eq!(invalid_key(bad), "cluster.broad_support");
+    }
     let e = ConsensusConfig::from_yaml("cluster:\n  min_pairs: 3", Path::new("c.yaml"));
     assert!(matches!(e, Err(ConfigError::Yaml { .. })), "unknown key");
 }

@@ -33,8 +33,10 @@ pub struct Cluster {
     pub enabled: bool,
     /// Seconds.
     pub generation: i64,
-    /// Largest support recorded.
+    /// Largest support recorded in the wide tier.
     pub max_support: usize,
+    /// Largest support recorded in the broad tier (at most `max_support`: none).
+    pub broad_support: usize,
     /// Largest support recorded in the tight tier (0: none).
     pub tight_support: usize,
     /// Shared bits that link in the tight tier.
@@ -55,6 +57,8 @@ pub struct Cluster {
     pub rare_z: f64,
     /// Or a set's summed rare-partner deviation, in standard deviations (0: off).
     pub set_z: f64,
+    /// K groups of transitively linked supporters, not K unlinked supporters.
+    pub transitive: bool,
     /// Cap on a partner's likelihood from exposure, over its share of the bits held.
     pub popularity_cap: f64,
     /// Smallest established support of a crowd.
@@ -296,6 +300,17 @@ impl super::ClusterConfig {
                 ));
             }
         };
+        let broad_support = match self.broad_support {
+            None => crowd_support - 1,
+            Some(0) => 0,
+            Some(b) if b > self.max_support && b < crowd_support => b,
+            Some(_) => {
+                return Err(invalid(
+                    "cluster.broad_support",
+                    "must be 0 (off) or within cluster.max_support + 1..cluster.crowd_support",
+                ));
+            }
+        };
         if !(2..=64).contains(&self.partners) {
             return Err(invalid("cluster.partners", "must be within 2..=64"));
         }
@@ -318,6 +333,7 @@ impl super::ClusterConfig {
             enabled: self.enabled,
             generation: positive_duration("cluster.generation", &self.generation)?,
             max_support: self.max_support,
+            broad_support,
             tight_support,
             tight_min_common,
             partners: self.partners,
@@ -328,6 +344,7 @@ impl super::ClusterConfig {
             min_z: finite_in("cluster.min_z", self.min_z, 0.0, 1e6)?,
             rare_z: finite_in("cluster.rare_z", self.rare_z, 0.0, 1e6)?,
             set_z: finite_in("cluster.set_z", self.set_z, 0.0, 1e6)?,
+            transitive: self.transitive,
             popularity_cap: finite_in("cluster.popularity_cap", self.popularity_cap, 1.0, 1e6)?,
             crowd_support,
         })

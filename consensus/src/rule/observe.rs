@@ -256,7 +256,8 @@ impl Consensus {
                 // Its established supporters become each other's partners.
                 tally.established(&self.reporters, &mut self.scratch);
                 let n = self.scratch.len();
-                if n >= rules.min_reporters && n <= rules.cluster.max_support {
+                if n >= rules.min_reporters && crate::cluster::Tier::of(n, &rules.cluster).is_some()
+                {
                     let salt = FixedState::with_seed(0).hash_one(t);
                     let max = rules.limits.max_sketches;
                     self.clusters

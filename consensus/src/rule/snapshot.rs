@@ -46,6 +46,9 @@ pub struct Snapshot {
     /// Co-reporting sketches of the tight tier (absent from snapshots written before it).
     #[serde(default)]
     pub clusters_tight: Vec<crate::cluster::SketchRecord>,
+    /// Co-reporting sketches of the broad tier (absent from snapshots written before it).
+    #[serde(default)]
+    pub clusters_broad: Vec<crate::cluster::SketchRecord>,
     /// Crowd participations per reporter bit: bit, this generation, the previous one
     /// (absent from snapshots written before it).
     #[serde(default)]
@@ -86,6 +89,7 @@ impl Consensus {
             sketch_bits: self.rules.cluster.sketch_bits,
             clusters: sorted(Tier::Wide),
             clusters_tight: sorted(Tier::Tight),
+            clusters_broad: sorted(Tier::Broad),
             exposure: self.clusters.exposure_records(),
         }
     }
@@ -125,11 +129,12 @@ impl Consensus {
         if s.clusters
             .iter()
             .chain(&s.clusters_tight)
+            .chain(&s.clusters_broad)
             .any(|(r, _, top)| partner(r) || top.iter().any(|(p, _)| partner(p)))
         {
             return Err(SnapshotError::Inconsistent("sketch of an unknown reporter"));
         }
-        let mut sketches = [s.clusters, s.clusters_tight];
+        let mut sketches = [s.clusters, s.clusters_tight, s.clusters_broad];
         let mut exposure = s.exposure;
         if s.sketch_bits != rules.cluster.sketch_bits {
             // Bits of another size mean other partners: keep only the frequent partners.

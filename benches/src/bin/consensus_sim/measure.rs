@@ -197,7 +197,7 @@ pub fn links(
         let n = 2000;
         let mut linked = 0;
         // Per tier: co-reports, partner bits, shared bits, expected.
-        let mut sums = [[0.0f64; 7]; 2];
+        let mut sums = [[0.0f64; 7]; Tier::ALL.len()];
         for _ in 0..n {
             if !colluder.contains(&want) {
                 continue;
@@ -224,10 +224,7 @@ pub fn links(
         let n = f64::from(n);
         out.push_str(&format!("{label}: linked {:.4}", linked as f64 / n));
         for tier in Tier::ALL {
-            let name = match tier {
-                Tier::Wide => "wide",
-                Tier::Tight => "tight",
-            };
+            let name = tier.name();
             let [co, bits, shared, exp, w, wexp, z] = sums[tier as usize].map(|x| x / n);
             out.push_str(&format!(
                 ", {name}: co-reports {co:.2}, bits {bits:.0}, shared {shared:.1} (chance {exp:.1}), weighted {w:.1} (chance {wexp:.1}, mean z {z:.2})"
