@@ -102,7 +102,8 @@ impl Tier {
     /// Shared bits that link in this tier.
     pub(crate) fn min_common(self, cfg: &Cluster) -> f64 {
         match self {
-            Tier::Wide | Tier::Broad => cfg.min_common,
+            Tier::Wide => cfg.min_common,
+            Tier::Broad => cfg.broad_min_common,
             Tier::Tight => cfg.tight_min_common,
         }
     }

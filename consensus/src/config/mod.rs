@@ -105,6 +105,9 @@ pub struct ClusterConfig {
     /// Shared partner bits that, if also `min_ratio` times chance, link two reporters in the
     /// tight tier.
     pub tight_min_common: f64,
+    /// Shared partner bits that, if also `min_ratio` times chance, link two reporters in the
+    /// broad tier.
+    pub broad_min_common: f64,
     /// Partners one supporter records per tally (half on each side of a ring, or all of
     /// them when the tally has at most this many others).
     pub partners: usize,
@@ -231,6 +234,7 @@ impl Default for ClusterConfig {
             popularity_cap: 1.25,
             crowd_support: 0,
             tight_min_common: 8.0,
+            broad_min_common: 12.0,
             partners: 4,
             sketch_bits: 16384,
             min_pair: 3.0,

@@ -178,12 +178,16 @@ fn cluster_settings_default_parse_and_validate() {
     );
     // The broad tier: up to one short of a crowd by default, 0 turns it off.
     let broad = |yaml: &str| cluster_of(yaml).broad_support;
-    assert_eq!(c.broad_support, 15);
+    assert_eq!((c.broad_support, c.broad_min_common), (15, 12.0));
     assert_eq!(broad("cluster:\n  crowd_support: 12\n"), 11);
     assert_eq!(broad("cluster:\n  broad_support: 0\n"), 0);
     assert_eq!(broad("cluster:\n  broad_support: 9\n"), 9);
     // A tally that cannot hold more than max_support: none (9 - 1 = max_support).
     assert_eq!(broad("limits:\n  max_reports_per_target: 6\n"), 8);
+    assert_eq!(
+        invalid_key("cluster:\n  broad_min_common: 0"),
+        "cluster.broad_min_common"
+    );
     for bad in [
         "cluster:\n  broad_support: 8",
         "cluster:\n  broad_support: 16",

@@ -41,6 +41,8 @@ pub struct Cluster {
     pub tight_support: usize,
     /// Shared bits that link in the tight tier.
     pub tight_min_common: f64,
+    /// Shared bits that link in the broad tier.
+    pub broad_min_common: f64,
     /// Partners recorded per supporter and tally.
     pub partners: usize,
     /// Bits of a partner set (a power of two).
@@ -336,6 +338,12 @@ impl super::ClusterConfig {
             broad_support,
             tight_support,
             tight_min_common,
+            broad_min_common: finite_in(
+                "cluster.broad_min_common",
+                self.broad_min_common,
+                1.0,
+                65536.0,
+            )?,
             partners: self.partners,
             sketch_bits: self.sketch_bits,
             min_pair: min_pair as f32,
