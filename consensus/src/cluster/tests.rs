@@ -579,3 +579,30 @@ fn k_supporters_beyond_chance_as_a_set_count_as_one_group() {
     );
     assert!(honest.0 > 0.97 * honest.1, "honest independent: {honest:?}");
 }
+
+#[test]
+fn the_quick_link_test_agrees_with_the_full_comparison() {
+    // Every tier, colluders and crowd, heavy and light: checking frequent partners and the
+    // count of shared bits first decides as comparing everything does.
+    let cfg = cfg();
+    let c = heavy_world(&cfg, 5, 1200);
+    let words = cfg.sketch_bits / 64;
+    let mut rng = Rng(3);
+    let (mut linked, mut compared) = (0, 0);
+    for i in 0..3000 {
+        // Half of the pairs among the coalition (0..200), half among everyone.
+        let p = rng.pick(0, if i % 2 == 0 { 200 } else { 3200 }, 2);
+        for t in Tier::ALL {
+            let sketches = &c.tiers[t as usize];
+            let (Some(a), Some(b)) = (sketches.by.get(&p[0]), sketches.by.get(&p[1])) else {
+                continue;
+            };
+            let full = c.pair(p[0], p[1], t, &cfg).unwrap().linked(&cfg);
+            let quick = sketches.linked(t, (p[0], a), (p[1], b), words, &cfg);
+            assert_eq!(quick, full, "{:?}", c.pair(p[0], p[1], t, &cfg));
+            compared += 1;
+            linked += usize::from(full);
+        }
+    }
+    assert!(compared > 3000 && linked > 1000, "{linked} of {compared}");
+}
