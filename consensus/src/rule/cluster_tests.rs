@@ -96,6 +96,47 @@ fn a_coalition_of_k_established_colluders_pushing_together_is_stopped() {
 }
 
 #[test]
+fn a_coalition_pushing_with_more_members_than_the_wide_tier_is_stopped_in_the_broad_tier() {
+    // Ten established colluders push an address an hour, all ten each time: more than
+    // `cluster.max_support` (8), so their tallies go to the broad tier.
+    let pushes = |c: &mut Consensus| -> Vec<bool> {
+        (0..30)
+            .map(|k| {
+                let target = format!("45.142.0.{}", k + 1);
+                for r in 0..10 {
+                    report(c, &format!("r{r}"), &target, T0 + k * HOUR);
+                }
+                c.is_listed(&ip(&target))
+            })
+            .collect()
+    };
+    let mut c = crowd(10);
+    let listed = pushes(&mut c);
+    assert!(listed[..12].iter().all(|l| *l), "{listed:?}");
+    assert!(listed[24..].iter().all(|l| !l), "{listed:?}");
+    let broad = c.co_reporting("r0", "r1", Tier::Broad).unwrap();
+    assert!(broad.linked(&c.rules().cluster), "{broad:?}");
+    assert!(c.co_reporting("r0", "r1", Tier::Wide).is_none());
+    // A restart remembers it; a snapshot written before the broad tier restores without it.
+    let json = serde_json::to_string(&c.snapshot()).unwrap();
+    let back = serde_json::from_str(&json).unwrap();
+    let r = Consensus::restore(c.rules().clone(), Allowlist::default(), back, c.now()).unwrap();
+    assert!(r.linked("r0", "r1") && r.sketched() == c.sketched());
+    let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let obj = old.as_object_mut().unwrap();
+    assert!(obj.remove("clusters_broad").is_some());
+    let old = serde_json::from_value(old).unwrap();
+    let r = Consensus::restore(c.rules().clone(), Allowlist::default(), old, c.now()).unwrap();
+    assert!(!r.linked("r0", "r1") && r.sketched() == 0);
+    // Without the broad tier, such tallies are not recorded: every push is listed.
+    let mut cfg = c.rules().clone();
+    cfg.cluster.broad_support = 0;
+    let mut off = Consensus::new(cfg, Allowlist::default(), T0);
+    let listed = pushes(&mut off);
+    assert!(listed.iter().all(|l| *l), "{listed:?}");
+}
+
+#[test]
 fn k_honest_reporters_drawn_from_a_crowd_still_list_and_a_random_coalition_does_not() {
     // 400 established reporters; r0..r40 collude. Each hour, 40 rare attackers are reported by
     // 3 of anyone, and 4 innocent addresses are pushed by 4 colluders drawn at random.
