@@ -105,12 +105,7 @@ fn a_coalition_drawing_random_members_is_linked_by_shared_partners_not_a_crowd()
     // reported by 3 to 6 of anyone; each push by 5 colluders drawn at random.
     attacks(&mut c, &mut rng, &cfg, 4);
     pushes(&mut c, &mut rng, &cfg);
-    let (coalition, crowd) = (
-        linked_share(&c, &mut rng, 0, 200, &cfg),
-        linked_share(&c, &mut rng, 200, 2800, &cfg),
-    );
-    assert!(coalition > 0.9, "coalition pairs linked: {coalition}");
-    assert!(crowd < 0.01, "crowd pairs linked: {crowd}");
+    coalition_linked_crowd_not(&c, &mut rng, &cfg);
     // No colluder ever co-reported twice with most of the others: it is the shared pool.
     assert!(c.pair(0, 1, Tier::Wide, &cfg).unwrap().co_reports < cfg.min_pair);
 }
@@ -174,32 +169,46 @@ fn linked_share(c: &Clusters, rng: &mut Rng, from: u32, n: u32, cfg: &Cluster) -
     linked as f64 / 1000.0
 }
 
+/// A crowd of 3,000 reporters, 200 of them colluders (ids 0..200): `attackers` attackers each
+/// reported by 3 to `3 + spread - 1` of anyone, then `pushes` pushes by `push` colluders drawn
+/// at random.
+fn crowd_and_coalition(
+    cfg: &Cluster,
+    seed: u64,
+    (attackers, spread): (u64, u32),
+    (pushes, push): (u64, usize),
+) -> Clusters {
+    let mut c = Clusters::new(0);
+    let mut rng = Rng(seed);
+    for i in 0..attackers {
+        let n = 3 + rng.below(spread) as usize;
+        c.record(&rng.pick(0, 3000, n), i, cfg, 10_000);
+    }
+    for i in 0..pushes {
+        c.record(&rng.pick(0, 200, push), 1 << 32 | i, cfg, 10_000);
+    }
+    c
+}
+
+/// Most pairs of the coalition (0..200) are linked, hardly any of the crowd (200..3000).
+fn coalition_linked_crowd_not(c: &Clusters, rng: &mut Rng, cfg: &Cluster) {
+    let (coalition, crowd) = (
+        linked_share(c, rng, 0, 200, cfg),
+        linked_share(c, rng, 200, 2800, cfg),
+    );
+    assert!(coalition > 0.9, "coalition pairs linked: {coalition}");
+    assert!(crowd < 0.01, "crowd pairs linked: {crowd}");
+}
+
 #[test]
 fn a_coalition_pushing_with_exactly_k_is_linked_by_its_small_tallies() {
-    // A crowd of 3,000 reporters, 200 of them colluders (ids 0..200), whose attackers are
-    // reported by 3 to 8 of anyone; each push by exactly K = 3 colluders drawn at random.
-    let record_all = |cfg: &Cluster| {
-        let mut c = Clusters::new(0);
-        let mut rng = Rng(11);
-        for i in 0..20_000u64 {
-            let n = 3 + rng.below(6) as usize;
-            c.record(&rng.pick(0, 3000, n), i, cfg, 10_000);
-        }
-        for i in 0..2000u64 {
-            c.record(&rng.pick(0, 200, 3), 1 << 32 | i, cfg, 10_000);
-        }
-        c
-    };
+    // Attackers reported by 3 to 8 of anyone; each push by exactly K = 3 colluders.
+    let record_all = |cfg: &Cluster| crowd_and_coalition(cfg, 11, (20_000, 6), (2000, 3));
     let cfg = cfg();
     assert_eq!(cfg.tight_support, 4, "K + 1 by default");
     let c = record_all(&cfg);
     let mut rng = Rng(5);
-    let (coalition, crowd) = (
-        linked_share(&c, &mut rng, 0, 200, &cfg),
-        linked_share(&c, &mut rng, 200, 2800, &cfg),
-    );
-    assert!(coalition > 0.9, "coalition pairs linked: {coalition}");
-    assert!(crowd < 0.01, "crowd pairs linked: {crowd}");
+    coalition_linked_crowd_not(&c, &mut rng, &cfg);
     let tight = c.pair(0, 1, Tier::Tight, &cfg).unwrap();
     assert!(tight.linked(&cfg), "{tight:?}");
     // One tier for every tally: the crowd's bigger tallies drown the coalition's overlap
@@ -225,31 +234,14 @@ fn a_coalition_pushing_with_exactly_k_is_linked_by_its_small_tallies() {
 
 #[test]
 fn a_coalition_pushing_with_more_than_max_support_is_linked_in_the_broad_tier() {
-    // A crowd of 3,000 reporters, 200 of them colluders (ids 0..200), whose 10,000 attackers
-    // are reported by 3 to 15 of anyone; each push by 10 colluders drawn at random, more than
+    // 10,000 attackers reported by 3 to 15 of anyone; each push by 10 colluders, more than
     // `max_support`.
-    let record_all = |cfg: &Cluster| {
-        let mut c = Clusters::new(0);
-        let mut rng = Rng(31);
-        for i in 0..10_000u64 {
-            let n = 3 + rng.below(13) as usize;
-            c.record(&rng.pick(0, 3000, n), i, cfg, 10_000);
-        }
-        for i in 0..600u64 {
-            c.record(&rng.pick(0, 200, 10), 1 << 32 | i, cfg, 10_000);
-        }
-        c
-    };
+    let record_all = |cfg: &Cluster| crowd_and_coalition(cfg, 31, (10_000, 13), (600, 10));
     let cfg = shared_partners_only();
     assert_eq!((cfg.max_support, cfg.broad_support), (8, 15));
     let c = record_all(&cfg);
     let mut rng = Rng(9);
-    let (coalition, crowd) = (
-        linked_share(&c, &mut rng, 0, 200, &cfg),
-        linked_share(&c, &mut rng, 200, 2800, &cfg),
-    );
-    assert!(coalition > 0.9, "coalition pairs linked: {coalition}");
-    assert!(crowd < 0.01, "crowd pairs linked: {crowd}");
+    coalition_linked_crowd_not(&c, &mut rng, &cfg);
     let broad = c.pair(0, 1, Tier::Broad, &cfg).unwrap();
     assert!(broad.shared > 2 * broad.expected as u32, "{broad:?}");
     // Without the broad tier its pushes are not recorded, and it is never linked.
