@@ -105,38 +105,38 @@ impl Clusters {
         n >= k && weight >= threshold
     }
 
-    /// How far beyond chance `chosen` share rare partners as a set: in each tier, the sum
-    /// of their pairs' deviations (in standard deviations) over the square root of their
-    /// number; the larger of the tiers.
+    /// How far beyond chance `chosen` share rare partners as a set, in the tight tier (where a
+    /// coalition pushing with as few members as it can is recorded): the sum of their pairs'
+    /// deviations (in standard deviations) over the square root of their number. Looking in
+    /// every tier held up as many pushes in the simulation, for twice the recall.
     fn set_deviation(
         &self,
         chosen: &[(u32, [Option<&Sketch>; TIERS])],
         words: usize,
         cfg: &Cluster,
     ) -> f64 {
-        let mut most = f64::MIN;
-        for t in Tier::ALL {
-            let sketches = &self.tiers[t as usize];
-            let seen: Vec<_> = chosen
-                .iter()
-                .map(|(r, s)| (*r, s[t as usize].map(|s| sketches.summarize(s, words))))
-                .collect();
-            let (mut sum, mut n) = (0.0, 0u32);
-            for (i, (a, sa)) in seen.iter().enumerate() {
-                for (b, sb) in &seen[i + 1..] {
-                    if let (Some(sa), Some(sb)) = (sa, sb) {
-                        let p = sketches.compare(t, (*a, sa), (*b, sb), words, cfg);
-                        if let Some(z) = p.rare_deviation() {
-                            sum += z;
-                            n += 1;
-                        }
+        let t = Tier::Tight;
+        let sketches = &self.tiers[t as usize];
+        let seen: Vec<_> = chosen
+            .iter()
+            .map(|(r, s)| (*r, s[t as usize].map(|s| sketches.summarize(s, words))))
+            .collect();
+        let (mut sum, mut n) = (0.0, 0u32);
+        for (i, (a, sa)) in seen.iter().enumerate() {
+            for (b, sb) in &seen[i + 1..] {
+                if let (Some(sa), Some(sb)) = (sa, sb) {
+                    let p = sketches.compare(t, (*a, sa), (*b, sb), words, cfg);
+                    if let Some(z) = p.rare_deviation() {
+                        sum += z;
+                        n += 1;
                     }
                 }
             }
-            if n > 0 {
-                most = most.max(sum / f64::from(n).sqrt());
-            }
         }
-        most
+        if n > 0 {
+            sum / f64::from(n).sqrt()
+        } else {
+            f64::MIN
+        }
     }
 }
