@@ -126,7 +126,8 @@ pub struct ClusterConfig {
     /// beyond chance by this many standard deviations (0: off).
     pub rare_z: f64,
     /// K supporters no two of which are linked are still one group when their pairs' rare
-    /// partners, summed, are this many standard deviations beyond chance (0: off).
+    /// partners in the tight tier, summed, are this many standard deviations beyond chance
+    /// (0: off).
     pub set_z: f64,
     /// Supporters linked through others count as one group too (linked pairs joined into
     /// groups): K groups are needed, not K supporters no two of which are linked.
