@@ -168,6 +168,8 @@ pub struct Clusters {
     ring: Vec<(u64, u32)>,
     /// Bits new to a sketch, reused.
     gained: Vec<usize>,
+    /// Held bits and their capped likelihood before scaling, reused.
+    capped: Vec<(usize, f64)>,
     /// Crowd participations per reporter bit.
     exposure: Exposure,
     /// Records and crowds since the likelihoods were last scaled.
@@ -268,19 +270,27 @@ impl Clusters {
             if tier.pop.len() != cfg.sketch_bits {
                 continue;
             }
+            // Each held bit's share counted once: summed into `norm`, then scaled by it (its
+            // share of the bits held while exposure is not known).
+            let capped = &mut self.capped;
+            capped.clear();
+            capped.extend((0..tier.pop.len()).filter(|&b| tier.pop[b] > 0).map(|b| {
+                let c = if known {
+                    tier.capped(b, &self.exposure, cfg)
+                } else {
+                    tier.popular(b)
+                };
+                (b, c)
+            }));
             if known {
-                tier.norm = (0..tier.pop.len())
-                    .filter(|&b| tier.pop[b] > 0)
-                    .map(|b| tier.capped(b, &self.exposure, cfg))
-                    .sum();
+                tier.norm = capped.iter().map(|c| c.1).sum();
             }
             let (mut rare, mut rare_held) = (0.0, 0);
-            for b in 0..tier.pop.len() {
-                if tier.pop[b] > 0 {
-                    let s = tier.fill(b, &self.exposure, cfg);
-                    if tier.is_rare(s) {
-                        (rare, rare_held) = (rare + s, rare_held + 1);
-                    }
+            for &(b, c) in capped.iter() {
+                let s = if tier.norm > 0.0 { tier.scaled(c) } else { c };
+                let s = tier.set(b, s, cfg);
+                if tier.is_rare(s) {
+                    (rare, rare_held) = (rare + s, rare_held + 1);
                 }
             }
             (tier.rare, tier.rare_held) = (rare, rare_held);

@@ -118,7 +118,11 @@ impl Sketches {
 
     /// Counts `bit`'s likelihood and rare weight into the table (its likelihood returned).
     pub(super) fn fill(&mut self, bit: usize, exposure: &Exposure, cfg: &Cluster) -> f64 {
-        let s = self.likelihood(bit, exposure, cfg);
+        self.set(bit, self.likelihood(bit, exposure, cfg), cfg)
+    }
+
+    /// Writes `bit`'s likelihood `s` and its rare weight into the table (`s` returned).
+    pub(super) fn set(&mut self, bit: usize, s: f64, cfg: &Cluster) -> f64 {
         let weight = if cfg.rare_z > 0.0 && self.is_rare(s) {
             self.weight(s)
         } else {
@@ -172,10 +176,15 @@ impl Sketches {
     /// Bit `b`'s likelihood as a partner (summing to 1 over the bits held).
     pub(super) fn likelihood(&self, b: usize, exposure: &Exposure, cfg: &Cluster) -> f64 {
         if exposure.known() && self.norm > 0.0 {
-            self.capped(b, exposure, cfg) / self.norm
+            self.scaled(self.capped(b, exposure, cfg))
         } else {
             self.popular(b)
         }
+    }
+
+    /// A bit's likelihood from its [`Sketches::capped`] share, once `norm` is counted.
+    pub(super) fn scaled(&self, capped: f64) -> f64 {
+        capped / self.norm
     }
 
     /// What sharing a partner of likelihood `s` weighs: 1 for a partner as likely as the
