@@ -44,7 +44,10 @@
 //! small tallies: kept apart from the bigger tallies honest members are also partners on,
 //! the coalition's overlap stands out (so the tight tier links at `cluster.tight_min_common`
 //! shared bits); one pushing with many members is drowned among honest scanners' victims
-//! unless those of its size are kept apart too. Linked in any tier is linked.
+//! unless those of its size are kept apart too. Crowds have a tier of their own
+//! ([`Tier::Crowd`], `cluster.crowd_tier`), where chance counts exposure to attacks a seed
+//! reported too: a coalition pushing crowds makes itself look exposed to crowds, never to
+//! what the seeds see. Linked in any tier is linked.
 
 use crate::config::Cluster;
 
@@ -58,7 +61,7 @@ pub use sketch::{Sketch, TOP};
 use sketch::{Sketches, restore_tier};
 
 /// Which sketches: of small tallies (at most `cluster.tight_support` supporters), of the
-/// bigger ones (at most `cluster.max_support`), or of those short of a crowd.
+/// bigger ones (at most `cluster.max_support`), of those short of a crowd, or of crowds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
     /// Tallies of more than `cluster.tight_support` and at most `cluster.max_support`.
@@ -67,14 +70,18 @@ pub enum Tier {
     Tight = 1,
     /// Tallies of more than `cluster.max_support` and at most `cluster.broad_support`.
     Broad = 2,
+    /// Crowds: tallies of at least `cluster.crowd_support` (with `cluster.crowd_tier`; the
+    /// first established reporters to take their slots are recorded, not the most trusted
+    /// that hold them at the end, and chance counts exposure to attacks a seed saw too).
+    Crowd = 3,
 }
 
 /// How many tiers.
-const TIERS: usize = 3;
+const TIERS: usize = 4;
 
 impl Tier {
     /// Every tier.
-    pub const ALL: [Tier; TIERS] = [Tier::Wide, Tier::Tight, Tier::Broad];
+    pub const ALL: [Tier; TIERS] = [Tier::Wide, Tier::Tight, Tier::Broad, Tier::Crowd];
 
     /// The tier a tally of `support` (at least K) established supporters is recorded in
     /// (`None`: too big to be recorded).
@@ -96,7 +103,14 @@ impl Tier {
             Tier::Wide => "wide",
             Tier::Tight => "tight",
             Tier::Broad => "broad",
+            Tier::Crowd => "crowd",
         }
+    }
+
+    /// Whether chance in this tier counts exposure to attacks a seed saw too, rather than
+    /// to crowds (the crowd tier, with `cluster.crowd_exposure_vouched`).
+    fn counts_seen(self, cfg: &Cluster) -> bool {
+        self == Tier::Crowd && cfg.crowd_exposure_vouched
     }
 
     /// Shared bits that link in this tier.
@@ -104,6 +118,7 @@ impl Tier {
         match self {
             Tier::Wide => cfg.min_common,
             Tier::Broad => cfg.broad_min_common,
+            Tier::Crowd => cfg.crowd_min_common,
             Tier::Tight => cfg.tight_min_common,
         }
     }
@@ -172,6 +187,8 @@ pub struct Clusters {
     capped: Vec<(usize, f64)>,
     /// Crowd participations per reporter bit.
     exposure: Exposure,
+    /// Participations in attacks a seed saw too, per reporter bit (chance in the crowd tier).
+    seen: Exposure,
     /// Records and crowds since the likelihoods were last scaled.
     changes: u32,
 }
@@ -209,9 +226,28 @@ impl Clusters {
     /// target) as partners, in the tier of their number. Reporters without a sketch in that
     /// tier get one while fewer than `max` exist there.
     pub fn record(&mut self, supporters: &[u32], salt: u64, cfg: &Cluster, max: usize) {
+        if let Some(tier) = Tier::of(supporters.len(), cfg) {
+            self.record_in(tier, supporters, salt, cfg, max);
+        }
+    }
+
+    /// Records `supporters` as partners in `tier`.
+    pub fn record_in(
+        &mut self,
+        tier: Tier,
+        supporters: &[u32],
+        salt: u64,
+        cfg: &Cluster,
+        max: usize,
+    ) {
         let n = supporters.len();
-        let Some(tier) = Tier::of(n, cfg).filter(|_| n >= 2) else {
+        if n < 2 {
             return;
+        }
+        let exposure = if tier.counts_seen(cfg) {
+            &self.seen
+        } else {
+            &self.exposure
         };
         let tier = &mut self.tiers[tier as usize];
         tier.sized(cfg.sketch_bits);
@@ -244,7 +280,7 @@ impl Clusters {
         }
         for &b in &gained {
             if tier.gained(b) {
-                tier.fill(b, &self.exposure, cfg);
+                tier.fill(b, exposure, cfg);
             }
         }
         self.gained = gained;
@@ -263,8 +299,13 @@ impl Clusters {
     /// some of the likelihood unplaced; it goes to the others in proportion.
     fn renormalize(&mut self, cfg: &Cluster) {
         self.changes = 0;
-        let known = self.exposure.known();
-        for tier in &mut self.tiers {
+        for (t, tier) in Tier::ALL.into_iter().zip(&mut self.tiers) {
+            let exposure = if t.counts_seen(cfg) {
+                &self.seen
+            } else {
+                &self.exposure
+            };
+            let known = exposure.known();
             tier.norm = 0.0;
             (tier.rare, tier.rare_held) = (0.0, 0);
             if tier.pop.len() != cfg.sketch_bits {
@@ -276,7 +317,7 @@ impl Clusters {
             capped.clear();
             capped.extend((0..tier.pop.len()).filter(|&b| tier.pop[b] > 0).map(|b| {
                 let c = if known {
-                    tier.capped(b, &self.exposure, cfg)
+                    tier.capped(b, exposure, cfg)
                 } else {
                     tier.popular(b)
                 };
@@ -306,6 +347,15 @@ impl Clusters {
         self.changed(cfg);
     }
 
+    /// Counts `reporters` (established supporters of an ended tally a seed reported too,
+    /// that reported it before it was listed) as exposed to a real attack.
+    pub fn seen(&mut self, reporters: &[u32], cfg: &Cluster) {
+        for &r in reporters {
+            self.seen.add(bit(r, cfg.sketch_bits), cfg);
+        }
+        self.changed(cfg);
+    }
+
     /// Starts a new generation every `cluster.generation`: the previous one is dropped,
     /// frequent-partner counts halve, empty sketches are removed.
     pub fn rotate(&mut self, now: i64, cfg: &Cluster) {
@@ -316,6 +366,7 @@ impl Clusters {
         let steps = (now - self.rotated) / cfg.generation;
         self.rotated += steps * cfg.generation;
         self.exposure.rotate(steps);
+        self.seen.rotate(steps);
         for tier in &mut self.tiers {
             tier.sized(cfg.sketch_bits);
             let Sketches {
@@ -395,9 +446,19 @@ impl Clusters {
         self.exposure.at(bit(r, cfg.sketch_bits))
     }
 
+    /// Participations in attacks a seed saw, counted at `r`'s bit (both generations).
+    pub fn seen_of(&self, r: u32, cfg: &Cluster) -> u64 {
+        self.seen.at(bit(r, cfg.sketch_bits))
+    }
+
     /// Crowd participations, for a snapshot.
     pub fn exposure_records(&self) -> Vec<ExposureRecord> {
         self.exposure.records()
+    }
+
+    /// Participations in attacks a seed saw, for a snapshot.
+    pub fn seen_records(&self) -> Vec<ExposureRecord> {
+        self.seen.records()
     }
 
     /// When the generations last rotated (Unix seconds), for a snapshot.
@@ -410,13 +471,14 @@ impl Clusters {
     pub fn from_records(
         rotated: i64,
         tiers: [Vec<SketchRecord>; TIERS],
-        exposure: &[ExposureRecord],
+        (exposure, seen): (&[ExposureRecord], &[ExposureRecord]),
         cfg: &Cluster,
         max: usize,
     ) -> Clusters {
         let words = cfg.sketch_bits / 64;
         let mut c = Clusters::new(rotated);
         c.exposure = Exposure::from_records(exposure, cfg.sketch_bits);
+        c.seen = Exposure::from_records(seen, cfg.sketch_bits);
         for (tier, list) in tiers.into_iter().enumerate() {
             c.tiers[tier].by = restore_tier(list, words, max);
             c.tiers[tier].recount(cfg.sketch_bits);

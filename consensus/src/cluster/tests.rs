@@ -414,10 +414,12 @@ fn partner_popularity_follows_the_sketches_through_rotations_and_restores() {
     };
     for day in 0..3i64 {
         for i in 0..2000u64 {
-            // Every tier: 3..=14 supporters.
+            // Every tier: 3..=14 supporters, and crowds.
             let n = 3 + rng.below(12) as usize;
             c.record(&rng.pick(0, 500, n), i, &cfg, 10_000);
+            c.record_in(Tier::Crowd, &rng.pick(0, 500, 16), i, &cfg, 10_000);
             c.exposed(&rng.pick(0, 500, 2), &cfg);
+            c.seen(&rng.pick(0, 500, 3), &cfg);
         }
         assert!(held(&c).iter().all(|&(s, h)| s > 0.0 && h > 0));
         assert_eq!(held(&c), recounted(&c), "day {day}");
@@ -427,12 +429,13 @@ fn partner_popularity_follows_the_sketches_through_rotations_and_restores() {
     let restored = Clusters::from_records(
         c.rotated(),
         Tier::ALL.map(|t| c.records(t)),
-        &c.exposure_records(),
+        (&c.exposure_records(), &c.seen_records()),
         &cfg,
         10_000,
     );
     assert_eq!(held(&restored), held(&c));
     assert_eq!(restored.exposure, c.exposure);
+    assert_eq!(restored.seen, c.seen);
     assert!(c.exposure.known());
     // The rare partners' likelihood, as scaled after the last rotation, is scaled alike.
     let rare = |c: &Clusters| -> Vec<(u32, f64)> {
@@ -597,4 +600,48 @@ fn the_quick_link_test_agrees_with_the_full_comparison() {
         }
     }
     assert!(compared > 3000 && linked > 1000, "{linked} of {compared}");
+}
+
+#[test]
+fn a_coalition_pushing_crowds_is_linked_in_the_crowd_tier_unless_its_pushes_count_as_exposure() {
+    // 3,000 reporters, the first 500 colluders. 12,000 honest crowds of 16 drawn from
+    // everyone (counted as exposure: a seed saw them), then 1,200 pushes of 16 colluders
+    // (38 each, a third of what they see of honest crowds).
+    let cfg = cfg();
+    let run = |pushes_exposed: bool| {
+        let mut c = Clusters::new(0);
+        let mut rng = Rng(57);
+        for i in 0..12_000u64 {
+            let crowd = rng.pick(0, 3000, 16);
+            c.record_in(Tier::Crowd, &crowd, i, &cfg, 10_000);
+            c.seen(&crowd, &cfg);
+        }
+        for i in 0..1200u64 {
+            let push = rng.pick(0, 500, 16);
+            c.record_in(Tier::Crowd, &push, 1 << 32 | i, &cfg, 10_000);
+            if pushes_exposed {
+                c.seen(&push, &cfg);
+            }
+        }
+        assert!(c.seen.known());
+        let mut rng = Rng(5);
+        (
+            linked_share(&c, &mut rng, 0, 500, &cfg),
+            linked_share(&c, &mut rng, 500, 2500, &cfg),
+        )
+    };
+    let (coalition, honest) = run(false);
+    assert!(coalition > 0.5, "coalition pairs linked: {coalition}");
+    assert!(honest < 0.01, "honest pairs linked: {honest}");
+    // Had its pushes counted as exposure, its members would look exposed, and their
+    // sharing each other expected.
+    let (inflated, _) = run(true);
+    assert!(
+        inflated < coalition - 0.25,
+        "{inflated} against {coalition}"
+    );
+    // Crowds are recorded only in their tier, and only there.
+    let mut c = Clusters::new(0);
+    c.record(&(0..16).collect::<Vec<_>>(), 1, &cfg, 100);
+    assert!(c.is_empty(), "a full tally is not recorded by its size");
 }

@@ -139,6 +139,17 @@ pub struct ClusterConfig {
     /// supporters are counted as exposed (more than `max_support`; 0: the tally's capacity,
     /// `limits.max_reports_per_target`).
     pub crowd_support: usize,
+    /// Record crowds too, in a tier of their own: the first established reporters to take
+    /// a crowd's slots become each other's partners there.
+    pub crowd_tier: bool,
+    /// Shared partner bits that, if also `min_ratio` times chance, link two reporters in
+    /// the crowd tier (crowd sketches are big: fewer are shared beyond chance by chance).
+    pub crowd_min_common: f64,
+    /// Chance in the crowd tier counts exposure to attacks a seed reported too (tallies of
+    /// any size), not to crowds: a coalition pushing crowds looks exposed to crowds by its
+    /// own pushes, never to what the seeds see. Needs seeds that vouch (`seeds_vouch`);
+    /// without them the crowd tier counts popularity alone.
+    pub crowd_exposure_vouched: bool,
 }
 
 /// Trust: a reporter's confirmed and unconfirmed reports, with a prior and a half-life.
@@ -234,6 +245,9 @@ impl Default for ClusterConfig {
             transitive: false,
             popularity_cap: 1.25,
             crowd_support: 0,
+            crowd_tier: true,
+            crowd_min_common: 24.0,
+            crowd_exposure_vouched: true,
             tight_min_common: 8.0,
             broad_min_common: 12.0,
             partners: 4,

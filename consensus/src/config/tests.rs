@@ -194,6 +194,16 @@ fn cluster_settings_default_parse_and_validate() {
     ] {
         assert_eq!(invalid_key(bad), "cluster.broad_support");
     }
+    // Crowds have a tier of their own, linked at more shared bits; exposure is counted from
+    // attacks a seed saw too.
+    assert!(c.crowd_tier && c.crowd_exposure_vouched);
+    assert_eq!(c.crowd_min_common, 24.0);
+    let off = cluster_of("cluster:\n  crowd_tier: false\n  crowd_exposure_vouched: false\n");
+    assert!(!off.crowd_tier && !off.crowd_exposure_vouched);
+    assert_eq!(
+        invalid_key("cluster:\n  crowd_min_common: 0"),
+        "cluster.crowd_min_common"
+    );
     let e = ConsensusConfig::from_yaml("cluster:\n  min_pairs: 3", Path::new("c.yaml"));
     assert!(matches!(e, Err(ConfigError::Yaml { .. })), "unknown key");
 }

@@ -65,6 +65,12 @@ pub struct Cluster {
     pub popularity_cap: f64,
     /// Smallest established support of a crowd.
     pub crowd_support: usize,
+    /// Record crowds in a tier of their own.
+    pub crowd_tier: bool,
+    /// Shared bits that link in the crowd tier.
+    pub crowd_min_common: f64,
+    /// Chance in the crowd tier counts exposure to attacks a seed reported too.
+    pub crowd_exposure_vouched: bool,
 }
 
 /// The validated rule: times in seconds, weights looked up by name.
@@ -355,6 +361,14 @@ impl super::ClusterConfig {
             transitive: self.transitive,
             popularity_cap: finite_in("cluster.popularity_cap", self.popularity_cap, 1.0, 1e6)?,
             crowd_support,
+            crowd_tier: self.crowd_tier,
+            crowd_min_common: finite_in(
+                "cluster.crowd_min_common",
+                self.crowd_min_common,
+                1.0,
+                65536.0,
+            )?,
+            crowd_exposure_vouched: self.crowd_exposure_vouched,
         })
     }
 }

@@ -137,6 +137,54 @@ fn a_coalition_pushing_with_more_members_than_the_wide_tier_is_stopped_in_the_br
 }
 
 #[test]
+fn a_coalition_pushing_full_tallies_is_stopped_in_the_crowd_tier() {
+    // Sixteen established colluders push an address an hour, all sixteen each time: full
+    // tallies (`limits.max_reports_per_target`), crowds, recorded in the crowd tier.
+    let pushes = |c: &mut Consensus| -> Vec<bool> {
+        (0..48)
+            .map(|k| {
+                let target = format!("45.143.0.{}", k + 1);
+                for r in 0..16 {
+                    report(c, &format!("r{r}"), &target, T0 + k * HOUR);
+                }
+                c.is_listed(&ip(&target))
+            })
+            .collect()
+    };
+    let mut c = crowd(16);
+    let listed = pushes(&mut c);
+    // Sixteen members share at most 14 partners, fewer than `cluster.crowd_min_common`: a
+    // fixed group is linked as frequent partners (each records 4 of the 15 others a push),
+    // once nearly every pair has met 3 times.
+    assert!(listed[..12].iter().all(|l| *l), "{listed:?}");
+    assert!(listed[40..].iter().all(|l| !l), "{listed:?}");
+    let pair = c.co_reporting("r0", "r1", Tier::Crowd).unwrap();
+    assert!(pair.linked(&c.rules().cluster), "{pair:?}");
+    assert!(c.co_reporting("r0", "r1", Tier::Broad).is_none());
+    // A restart remembers it; a snapshot written before the crowd tier restores without it.
+    let json = serde_json::to_string(&c.snapshot()).unwrap();
+    let back = serde_json::from_str(&json).unwrap();
+    let r = Consensus::restore(c.rules().clone(), Allowlist::default(), back, c.now()).unwrap();
+    assert!(r.linked("r0", "r1") && r.sketched() == c.sketched());
+    let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        old.as_object_mut()
+            .unwrap()
+            .remove("clusters_crowd")
+            .is_some()
+    );
+    let old = serde_json::from_value(old).unwrap();
+    let r = Consensus::restore(c.rules().clone(), Allowlist::default(), old, c.now()).unwrap();
+    assert!(!r.linked("r0", "r1") && r.sketched() == 0);
+    // Without the crowd tier, crowds are not recorded: every push is listed.
+    let mut cfg = c.rules().clone();
+    cfg.cluster.crowd_tier = false;
+    let mut off = Consensus::new(cfg, Allowlist::default(), T0);
+    let listed = pushes(&mut off);
+    assert!(listed.iter().all(|l| *l), "{listed:?}");
+}
+
+#[test]
 fn k_honest_reporters_drawn_from_a_crowd_still_list_and_a_random_coalition_does_not() {
     // 400 established reporters; r0..r40 collude. Each hour, 40 rare attackers are reported by
     // 3 of anyone, and 4 innocent addresses are pushed by 4 colluders drawn at random.
@@ -197,10 +245,12 @@ fn a_crowd_counts_who_saw_it_before_the_listing_as_exposed_not_who_copied_it() {
     for i in 3..16 {
         report(&mut c, &format!("r{i}"), "45.140.1.1", T0 + 60);
     }
-    // Sixteen supporters, a full tally: a crowd, not partners.
+    // Sixteen supporters, a full tally: a crowd, recorded in the crowd tier only.
     assert!(16 > cfg.max_support && 16 >= cfg.crowd_support);
     c.advance(T0 + 13 * HOUR);
     assert!(c.co_reporting("r0", "r1", Tier::Wide).is_none());
+    assert!(c.co_reporting("r0", "r1", Tier::Broad).is_none());
+    assert!(c.co_reporting("r0", "r15", Tier::Crowd).is_some());
     assert_eq!(
         ["r0", "r1", "r2"].map(|r| exposure(&c, r)),
         [1, 1, 1],
@@ -219,4 +269,84 @@ fn a_crowd_counts_who_saw_it_before_the_listing_as_exposed_not_who_copied_it() {
     .unwrap();
     assert_eq!(exposure(&r, "r0"), 1);
     assert_eq!(r.clusters.exposure_records(), c.clusters.exposure_records());
+}
+
+/// Makes `names` established: the `i`th reports six addresses after the seed `ri` did (a
+/// seed vouches for what it saw too), alone with it (three established would list them;
+/// one seed for all would be charged for so many unconfirmed reports that it would no
+/// longer vouch).
+fn establish(c: &mut Consensus, names: &[String], at: i64) {
+    for (i, n) in names.iter().enumerate() {
+        for k in 0..6 {
+            let target = format!("45.149.{i}.{}", k + 1);
+            report(c, &format!("r{i}"), &target, at);
+            report(c, n, &target, at + 1);
+        }
+    }
+    assert!(
+        names.iter().all(|n| c.standing(n).unwrap().1),
+        "{:?}",
+        names.iter().map(|n| c.standing(n)).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn only_attacks_a_seed_reported_count_as_seen_exposure() {
+    // Generations of a week: nothing is forgotten during the test.
+    let mut rules = crowd(16).rules().clone();
+    rules.cluster.generation = 7 * 24 * HOUR;
+    let mut c = Consensus::new(rules, Allowlist::default(), T0);
+    let members: Vec<String> = (0..16).map(|i| format!("m{i}")).collect();
+    establish(&mut c, &members, T0);
+    let of = |c: &Consensus, r: &str| {
+        let i = c.reporters.find(r).unwrap();
+        let cfg = &c.rules().cluster;
+        (c.clusters.exposure_of(i, cfg), c.clusters.seen_of(i, cfg))
+    };
+    // What establishing them counted (attacks a seed saw, 6 each), once those tallies end.
+    c.advance(T0 + 13 * HOUR);
+    let before = members.iter().map(|m| of(&c, m)).collect::<Vec<_>>();
+    assert!(before.iter().all(|&e| e == (0, 6)), "{before:?}");
+    let crowd_of = |c: &mut Consensus, target: &str, at: i64, seed: bool| {
+        if seed {
+            report(c, "r0", target, at - 1);
+        }
+        for m in &members {
+            report(c, m, target, at);
+        }
+    };
+    // Sixteen established members, none of them a seed: recorded as partners in the crowd
+    // tier, and a crowd, but nothing says it is not a coalition's push.
+    let at = T0 + 14 * HOUR;
+    crowd_of(&mut c, "45.150.0.1", at, false);
+    c.advance(at + 13 * HOUR);
+    assert!(c.co_reporting("m0", "m15", Tier::Crowd).is_some());
+    let seen = |c: &Consensus, r: &str| of(c, r).1 - before[r[1..].parse::<usize>().unwrap()].1;
+    assert_eq!(of(&c, "m0").0, 1, "exposed to a crowd");
+    assert_eq!(seen(&c, "m0"), 0, "not to an attack a seed saw");
+    // Where a seed reported too, the early ones have seen a real attack.
+    let at = at + 14 * HOUR;
+    crowd_of(&mut c, "45.150.0.2", at, true);
+    c.advance(at + 13 * HOUR);
+    assert_eq!(["m0", "m1", "m2"].map(|r| seen(&c, r)), [1, 1, 0]);
+    assert_eq!(["m0", "m1", "m2"].map(|r| of(&c, r).0), [2, 2, 1]);
+    // So has a small tally's: not a crowd, seen.
+    let at = at + 14 * HOUR;
+    for r in ["r1", "m4", "m5"] {
+        report(&mut c, r, "45.150.0.3", at);
+    }
+    c.advance(at + 13 * HOUR);
+    assert_eq!(["m4", "m5"].map(|r| seen(&c, r)), [1, 1]);
+    assert_eq!(of(&c, "m4").0, 0);
+    // A restart keeps both.
+    let json = serde_json::to_string(&c.snapshot()).unwrap();
+    let r = Consensus::restore(
+        c.rules().clone(),
+        Allowlist::default(),
+        serde_json::from_str(&json).unwrap(),
+        c.now(),
+    )
+    .unwrap();
+    assert_eq!(of(&r, "m4"), of(&c, "m4"));
+    assert_eq!(r.clusters.seen_records(), c.clusters.seen_records());
 }

@@ -150,6 +150,7 @@ impl Consensus {
                 v.insert(Tally::default())
             }
         };
+        tally.seen_by_seed |= self.reporters.get(rep).vouches;
         let weights = &self.scenarios.weights;
         match tally.place(rep, scenario, weights, now, &self.reporters, rules) {
             Placed::Updated => {}
@@ -262,10 +263,31 @@ impl Consensus {
                     let max = rules.limits.max_sketches;
                     self.clusters
                         .record(&self.scratch, salt, &rules.cluster, max);
-                } else if n >= rules.cluster.crowd_support {
-                    // A crowd: who saw it early is exposed, not partnered.
+                }
+                let crowd = n >= rules.cluster.crowd_support;
+                if crowd && rules.cluster.crowd_tier {
+                    tally.established_first(&self.reporters, &mut self.scratch);
+                    let salt = FixedState::with_seed(0).hash_one(t);
+                    let max = rules.limits.max_sketches;
+                    self.clusters.record_in(
+                        crate::cluster::Tier::Crowd,
+                        &self.scratch,
+                        salt,
+                        &rules.cluster,
+                        max,
+                    );
+                }
+                // Who saw it early is exposed: to a crowd (chance in the other tiers), and
+                // to a real attack if a seed saw it too (chance in the crowd tier: a
+                // coalition's pushes, crowds or not, are never seen by a seed).
+                if crowd || tally.seen_by_seed {
                     tally.established_early(&self.reporters, &mut self.scratch);
-                    self.clusters.exposed(&self.scratch, &rules.cluster);
+                    if crowd {
+                        self.clusters.exposed(&self.scratch, &rules.cluster);
+                    }
+                    if tally.seen_by_seed {
+                        self.clusters.seen(&self.scratch, &rules.cluster);
+                    }
                 }
             }
             for r in tally.reports.iter().filter(|r| !r.resolved) {

@@ -49,10 +49,17 @@ pub struct Snapshot {
     /// Co-reporting sketches of the broad tier (absent from snapshots written before it).
     #[serde(default)]
     pub clusters_broad: Vec<crate::cluster::SketchRecord>,
+    /// Co-reporting sketches of the crowd tier (absent from snapshots written before it).
+    #[serde(default)]
+    pub clusters_crowd: Vec<crate::cluster::SketchRecord>,
     /// Crowd participations per reporter bit: bit, this generation, the previous one
     /// (absent from snapshots written before it).
     #[serde(default)]
     pub exposure: Vec<crate::cluster::ExposureRecord>,
+    /// Participations in attacks a seed saw too, per reporter bit (absent from snapshots
+    /// written before it).
+    #[serde(default)]
+    pub exposure_seen: Vec<crate::cluster::ExposureRecord>,
 }
 
 /// Why a snapshot cannot be restored.
@@ -90,7 +97,9 @@ impl Consensus {
             clusters: sorted(Tier::Wide),
             clusters_tight: sorted(Tier::Tight),
             clusters_broad: sorted(Tier::Broad),
+            clusters_crowd: sorted(Tier::Crowd),
             exposure: self.clusters.exposure_records(),
+            exposure_seen: self.clusters.seen_records(),
         }
     }
 
@@ -130,21 +139,28 @@ impl Consensus {
             .iter()
             .chain(&s.clusters_tight)
             .chain(&s.clusters_broad)
+            .chain(&s.clusters_crowd)
             .any(|(r, _, top)| partner(r) || top.iter().any(|(p, _)| partner(p)))
         {
             return Err(SnapshotError::Inconsistent("sketch of an unknown reporter"));
         }
-        let mut sketches = [s.clusters, s.clusters_tight, s.clusters_broad];
-        let mut exposure = s.exposure;
+        let mut sketches = [
+            s.clusters,
+            s.clusters_tight,
+            s.clusters_broad,
+            s.clusters_crowd,
+        ];
+        let (mut exposure, mut seen) = (s.exposure, s.exposure_seen);
         if s.sketch_bits != rules.cluster.sketch_bits {
             // Bits of another size mean other partners: keep only the frequent partners.
             sketches.iter_mut().flatten().for_each(|c| c.1.clear());
             exposure.clear();
+            seen.clear();
         }
         let clusters = Clusters::from_records(
             s.clusters_rotated,
             sketches,
-            &exposure,
+            (&exposure, &seen),
             &rules.cluster,
             rules.limits.max_sketches,
         );

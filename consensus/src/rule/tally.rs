@@ -31,6 +31,15 @@ pub struct Tally {
     pub reports: Vec<Report>,
     /// It was listed while these reports were gathered: later reports earn nothing.
     pub listed: bool,
+    /// A seed that vouches reported it (even if it found no slot): a real attack, whose
+    /// crowd counts as exposure.
+    #[serde(default)]
+    pub seen_by_seed: bool,
+    /// The first reporters to take its slots, in order (kept once a report first lost its
+    /// slot; empty before: the reports are the first ones). A full target's slots end up
+    /// held by its most trusted reporters; these are who happened to see it first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first: Vec<u32>,
 }
 
 /// The established support of a target within the window.
@@ -127,6 +136,9 @@ impl Tally {
         };
         match slot {
             Some((i, stale)) => {
+                if self.first.is_empty() {
+                    self.first = self.reports.iter().map(|r| r.reporter).collect();
+                }
                 let old = std::mem::replace(&mut self.reports[i], new);
                 Placed::Replaced {
                     reporter: old.reporter,
@@ -206,6 +218,21 @@ impl Tally {
             self.reports
                 .iter()
                 .map(|r| r.reporter)
+                .filter(|&r| reporters.get(r).established),
+        );
+    }
+
+    /// The established reporters among the first to take its slots, into `out` (a crowd's
+    /// partners: who happened to see it first, not who outranked them later).
+    pub fn established_first(&self, reporters: &Reporters, out: &mut Vec<u32>) {
+        if self.first.is_empty() {
+            return self.established(reporters, out);
+        }
+        out.clear();
+        out.extend(
+            self.first
+                .iter()
+                .copied()
                 .filter(|&r| reporters.get(r).established),
         );
     }

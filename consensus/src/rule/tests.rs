@@ -187,3 +187,47 @@ fn a_full_target_takes_new_reports_once_old_ones_leave_the_window() {
         Outcome::Counted
     );
 }
+
+#[test]
+fn a_full_target_remembers_who_took_its_slots_first() {
+    let cfg = crate::config::ConsensusConfig {
+        seeds: (0..16)
+            .map(|i| format!("s{i}"))
+            .chain(["top".to_string()])
+            .map(|reporter| crate::config::SeedConfig {
+                confirmed: if reporter == "top" { 200.0 } else { 6.0 },
+                reporter,
+            })
+            .collect(),
+        ..crate::config::ConsensusConfig::default()
+    };
+    let mut c = Consensus::new(cfg.validate().unwrap(), Allowlist::default(), T0);
+    let t = "45.131.0.1";
+    for i in 0..16 {
+        report(&mut c, &format!("s{i}"), t, T0 + i);
+    }
+    let firsts = |c: &Consensus| {
+        let mut out = Vec::new();
+        c.tallies[&ip(t)].established_first(&c.reporters, &mut out);
+        out
+    };
+    let sixteen: Vec<u32> = (0..16)
+        .map(|i| c.reporters.find(&format!("s{i}")).unwrap())
+        .collect();
+    assert_eq!(firsts(&c), sixteen);
+    assert!(
+        c.tallies[&ip(t)].first.is_empty(),
+        "nothing kept until a slot is lost"
+    );
+    // A more trusted reporter takes a slot; the first sixteen are still who saw it first.
+    assert!(c.standing("top").unwrap().0 > c.standing("s0").unwrap().0);
+    assert_eq!(report(&mut c, "top", t, T0 + 60), Outcome::Counted);
+    let top = c.reporters.find("top").unwrap();
+    assert!(c.tallies[&ip(t)].reports.iter().any(|r| r.reporter == top));
+    assert_eq!(firsts(&c), sixteen);
+    // And a restart keeps them.
+    let json = serde_json::to_string(&c.snapshot()).unwrap();
+    let back = serde_json::from_str(&json).unwrap();
+    let r = Consensus::restore(c.rules().clone(), Allowlist::default(), back, c.now()).unwrap();
+    assert_eq!(r.tallies[&ip(t)].first, c.tallies[&ip(t)].first);
+}
