@@ -1,10 +1,15 @@
 //! How exposed each reporter is to attackers, counted where a coalition cannot raise it.
 //!
 //! A tally with at least `cluster.crowd_support` established supporters (a full tally by
-//! default) is a crowd (a scanner that hit many members): it is not recorded as partners,
-//! but each of its supporters that reported it *before* it was listed is counted here, per reporter bit, in the sketches' two
-//! generations. Chance of two reporters sharing a partner counts how often that partner turns
-//! up in others' sketches; a coalition's members turn up often in each other's (they push
+//! default) is a crowd (a scanner that hit many members): it is recorded as partners in the
+//! crowd tier only, and each of its supporters that reported it *before* it was listed is
+//! counted here, per reporter bit, in the sketches' two generations. A second count, of the
+//! same shape, takes the early supporters of every tally a seed reported too (of any size):
+//! chance in the crowd tier counts that one, since a coalition's crowd pushes would make its
+//! members look exposed to crowds, never to what the seeds see.
+//!
+//! Chance of two reporters sharing a partner counts how often that partner turns up in
+//! others' sketches; a coalition's members turn up often in each other's (they push
 //! together), which raised their own chance. Exposure to crowds is what they show honest
 //! members, so chance counts it instead (see [`super::Clusters`]).
 

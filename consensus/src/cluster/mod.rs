@@ -1,8 +1,8 @@
 //! Co-reporting clusters: which established reporters keep turning up together on targets few
 //! others report, so that a coalition counts as one reporter, not K.
 //!
-//! When a tally ends, its established supporters (if at least K and at most
-//! `cluster.broad_support`, fewer than a crowd) are recorded as each other's *partners*:
+//! When a tally ends, its established supporters (if at least K; a crowd's first ones, in a
+//! tier of their own) are recorded as each other's *partners*:
 //! each supporter records at most `cluster.partners` of the others (its neighbours on a ring
 //! ordered by a hash of the target), so a big tally adds as little as a small listing. Each reporter keeps
 //! a [`Sketch`]:

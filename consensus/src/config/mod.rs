@@ -206,7 +206,7 @@ pub struct LimitsConfig {
     /// How long a removed entry is remembered to tell pullers it was deleted.
     pub tombstone_retention: String,
     /// Reporters with a co-reporting sketch in one tier (`cluster.sketch_bits / 4` bytes
-    /// each; three tiers); beyond, further reporters get none there and are never linked there.
+    /// each; four tiers); beyond, further reporters get none there and are never linked there.
     pub max_sketches: usize,
 }
 
