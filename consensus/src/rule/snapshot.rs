@@ -118,8 +118,8 @@ impl Consensus {
         let n_sc = s.scenarios.len().max(1);
         if s.tallies
             .iter()
-            .flat_map(|(_, t)| &t.reports)
-            .any(|r| r.reporter as usize >= n_rep)
+            .flat_map(|(_, t)| t.reports.iter().map(|r| r.reporter).chain(t.first.clone()))
+            .any(|r| r as usize >= n_rep)
         {
             return Err(SnapshotError::Inconsistent("report of an unknown reporter"));
         }

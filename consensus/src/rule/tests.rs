@@ -230,4 +230,9 @@ fn a_full_target_remembers_who_took_its_slots_first() {
     let back = serde_json::from_str(&json).unwrap();
     let r = Consensus::restore(c.rules().clone(), Allowlist::default(), back, c.now()).unwrap();
     assert_eq!(r.tallies[&ip(t)].first, c.tallies[&ip(t)].first);
+    // A snapshot naming an unknown reporter among them is refused.
+    let mut bad: serde_json::Value = serde_json::from_str(&json).unwrap();
+    bad["tallies"][0][1]["first"][0] = 99_999.into();
+    let bad = serde_json::from_value(bad).unwrap();
+    assert!(Consensus::restore(c.rules().clone(), Allowlist::default(), bad, c.now()).is_err());
 }
