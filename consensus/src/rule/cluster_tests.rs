@@ -95,93 +95,82 @@ fn a_coalition_of_k_established_colluders_pushing_together_is_stopped() {
     assert_eq!(report(&mut c2, "r4", "45.141.0.1", at + 2), Outcome::Listed);
 }
 
-#[test]
-fn a_coalition_pushing_with_more_members_than_the_wide_tier_is_stopped_in_the_broad_tier() {
-    // Ten established colluders push an address an hour, all ten each time: more than
-    // `cluster.max_support` (8), so their tallies go to the broad tier.
+/// `members` established colluders push an address an hour (`net`.1, `net`.2, …), all of them each
+/// time, for `hours` hours: the first 12 pushes are listed (nothing is linked before their tallies
+/// end), none from `stopped_from` on; they are linked in `tier` (the tier of their number);
+/// a restart remembers it, a snapshot without `field` (written before the tier) restores
+/// without it, and with `off` applied to the rule (the tier off) every push is listed.
+fn a_fixed_group_is_stopped_in(
+    tier: Tier,
+    (members, net): (usize, &str),
+    (hours, stopped_from): (i64, usize),
+    field: &str,
+    off: impl Fn(&mut crate::config::Rules),
+) {
     let pushes = |c: &mut Consensus| -> Vec<bool> {
-        (0..30)
+        (0..hours)
             .map(|k| {
-                let target = format!("45.142.0.{}", k + 1);
-                for r in 0..10 {
+                let target = format!("{net}.{}", k + 1);
+                for r in 0..members {
                     report(c, &format!("r{r}"), &target, T0 + k * HOUR);
                 }
                 c.is_listed(&ip(&target))
             })
             .collect()
     };
-    let mut c = crowd(10);
+    let mut c = crowd(members);
     let listed = pushes(&mut c);
     assert!(listed[..12].iter().all(|l| *l), "{listed:?}");
-    assert!(listed[24..].iter().all(|l| !l), "{listed:?}");
-    let broad = c.co_reporting("r0", "r1", Tier::Broad).unwrap();
-    assert!(broad.linked(&c.rules().cluster), "{broad:?}");
-    assert!(c.co_reporting("r0", "r1", Tier::Wide).is_none());
-    // A restart remembers it; a snapshot written before the broad tier restores without it.
+    assert!(listed[stopped_from..].iter().all(|l| !l), "{listed:?}");
+    let pair = c.co_reporting("r0", "r1", tier).unwrap();
+    assert!(pair.linked(&c.rules().cluster), "{pair:?}");
+    let others = Tier::ALL.into_iter().filter(|&t| t != tier);
+    assert!(
+        others
+            .into_iter()
+            .all(|t| c.co_reporting("r0", "r1", t).is_none())
+    );
     let json = serde_json::to_string(&c.snapshot()).unwrap();
     let back = serde_json::from_str(&json).unwrap();
     let r = Consensus::restore(c.rules().clone(), Allowlist::default(), back, c.now()).unwrap();
     assert!(r.linked("r0", "r1") && r.sketched() == c.sketched());
     let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let obj = old.as_object_mut().unwrap();
-    assert!(obj.remove("clusters_broad").is_some());
+    assert!(old.as_object_mut().unwrap().remove(field).is_some());
     let old = serde_json::from_value(old).unwrap();
     let r = Consensus::restore(c.rules().clone(), Allowlist::default(), old, c.now()).unwrap();
     assert!(!r.linked("r0", "r1") && r.sketched() == 0);
-    // Without the broad tier, such tallies are not recorded: every push is listed.
-    let mut cfg = c.rules().clone();
-    cfg.cluster.broad_support = 0;
-    let mut off = Consensus::new(cfg, Allowlist::default(), T0);
-    let listed = pushes(&mut off);
+    let mut rules = c.rules().clone();
+    off(&mut rules);
+    let mut without = Consensus::new(rules, Allowlist::default(), T0);
+    let listed = pushes(&mut without);
     assert!(listed.iter().all(|l| *l), "{listed:?}");
 }
 
 #[test]
-fn a_coalition_pushing_full_tallies_is_stopped_in_the_crowd_tier() {
-    // Sixteen established colluders push an address an hour, all sixteen each time: full
-    // tallies (`limits.max_reports_per_target`), crowds, recorded in the crowd tier.
-    let pushes = |c: &mut Consensus| -> Vec<bool> {
-        (0..48)
-            .map(|k| {
-                let target = format!("45.143.0.{}", k + 1);
-                for r in 0..16 {
-                    report(c, &format!("r{r}"), &target, T0 + k * HOUR);
-                }
-                c.is_listed(&ip(&target))
-            })
-            .collect()
-    };
-    let mut c = crowd(16);
-    let listed = pushes(&mut c);
-    // Sixteen members share at most 14 partners, fewer than `cluster.crowd_min_common`: a
-    // fixed group is linked as frequent partners (each records 4 of the 15 others a push),
-    // once nearly every pair has met 3 times.
-    assert!(listed[..12].iter().all(|l| *l), "{listed:?}");
-    assert!(listed[40..].iter().all(|l| !l), "{listed:?}");
-    let pair = c.co_reporting("r0", "r1", Tier::Crowd).unwrap();
-    assert!(pair.linked(&c.rules().cluster), "{pair:?}");
-    assert!(c.co_reporting("r0", "r1", Tier::Broad).is_none());
-    // A restart remembers it; a snapshot written before the crowd tier restores without it.
-    let json = serde_json::to_string(&c.snapshot()).unwrap();
-    let back = serde_json::from_str(&json).unwrap();
-    let r = Consensus::restore(c.rules().clone(), Allowlist::default(), back, c.now()).unwrap();
-    assert!(r.linked("r0", "r1") && r.sketched() == c.sketched());
-    let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert!(
-        old.as_object_mut()
-            .unwrap()
-            .remove("clusters_crowd")
-            .is_some()
+fn a_coalition_pushing_with_more_members_than_the_wide_tier_is_stopped_in_the_broad_tier() {
+    // Ten: more than `cluster.max_support` (8).
+    a_fixed_group_is_stopped_in(
+        Tier::Broad,
+        (10, "45.142.0"),
+        (30, 24),
+        "clusters_broad",
+        |r| r.cluster.broad_support = 0,
     );
-    let old = serde_json::from_value(old).unwrap();
-    let r = Consensus::restore(c.rules().clone(), Allowlist::default(), old, c.now()).unwrap();
-    assert!(!r.linked("r0", "r1") && r.sketched() == 0);
-    // Without the crowd tier, crowds are not recorded: every push is listed.
-    let mut cfg = c.rules().clone();
-    cfg.cluster.crowd_tier = false;
-    let mut off = Consensus::new(cfg, Allowlist::default(), T0);
-    let listed = pushes(&mut off);
-    assert!(listed.iter().all(|l| *l), "{listed:?}");
+}
+
+#[test]
+fn a_coalition_pushing_full_tallies_is_stopped_in_the_crowd_tier() {
+    // Sixteen: full tallies (`limits.max_reports_per_target`), crowds. Sixteen members share
+    // at most 14 partners, fewer than `cluster.crowd_min_common`: a fixed group is linked as
+    // frequent partners (each records 4 of the 15 others a push), once nearly every pair
+    // has met 3 times.
+    a_fixed_group_is_stopped_in(
+        Tier::Crowd,
+        (16, "45.143.0"),
+        (48, 40),
+        "clusters_crowd",
+        |r| r.cluster.crowd_tier = false,
+    );
 }
 
 #[test]
