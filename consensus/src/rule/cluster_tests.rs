@@ -37,6 +37,13 @@ fn pick(state: &mut u64, from: usize, n: usize, k: usize) -> Vec<String> {
     out.into_iter().map(|r| format!("r{r}")).collect()
 }
 
+/// `c` written to a snapshot (as JSON) and restored under the same rules.
+fn restarted(c: &Consensus) -> Consensus {
+    let json = serde_json::to_string(&c.snapshot()).unwrap();
+    let back = serde_json::from_str(&json).unwrap();
+    Consensus::restore(c.rules().clone(), Allowlist::default(), back, c.now()).unwrap()
+}
+
 #[test]
 fn a_coalition_of_k_established_colluders_pushing_together_is_stopped() {
     let mut c = crowd(3);
@@ -248,14 +255,7 @@ fn a_crowd_counts_who_saw_it_before_the_listing_as_exposed_not_who_copied_it() {
     assert_eq!(exposure(&c, "r3"), 0, "a late one is not");
     assert_eq!(exposure(&c, "r15"), 0);
     // A restart keeps it.
-    let json = serde_json::to_string(&c.snapshot()).unwrap();
-    let r = Consensus::restore(
-        c.rules().clone(),
-        Allowlist::default(),
-        serde_json::from_str(&json).unwrap(),
-        c.now(),
-    )
-    .unwrap();
+    let r = restarted(&c);
     assert_eq!(exposure(&r, "r0"), 1);
     assert_eq!(r.clusters.exposure_records(), c.clusters.exposure_records());
 }
@@ -328,14 +328,7 @@ fn only_attacks_a_seed_reported_count_as_seen_exposure() {
     assert_eq!(["m4", "m5"].map(|r| seen(&c, r)), [1, 1]);
     assert_eq!(of(&c, "m4").0, 0);
     // A restart keeps both.
-    let json = serde_json::to_string(&c.snapshot()).unwrap();
-    let r = Consensus::restore(
-        c.rules().clone(),
-        Allowlist::default(),
-        serde_json::from_str(&json).unwrap(),
-        c.now(),
-    )
-    .unwrap();
+    let r = restarted(&c);
     assert_eq!(of(&r, "m4"), of(&c, "m4"));
     assert_eq!(r.clusters.seen_records(), c.clusters.seen_records());
 }
