@@ -607,7 +607,10 @@ fn a_coalition_pushing_crowds_is_linked_in_the_crowd_tier_unless_its_pushes_coun
     // 3,000 reporters, the first 500 colluders. 12,000 honest crowds of 16 drawn from
     // everyone (counted as exposure: a seed saw them), then 1,200 pushes of 16 colluders
     // (38 each, a third of what they see of honest crowds).
-    let cfg = cfg();
+    let cfg = Cluster {
+        crowd_exposure_vouched: true,
+        ..cfg()
+    };
     let run = |pushes_exposed: bool| {
         let mut c = Clusters::new(0);
         let mut rng = Rng(57);

@@ -148,7 +148,7 @@ pub struct ClusterConfig {
     /// Chance in the crowd tier counts exposure to attacks a seed reported too (tallies of
     /// any size), not to crowds: a coalition pushing crowds looks exposed to crowds by its
     /// own pushes, never to what the seeds see. Needs seeds that vouch (`seeds_vouch`);
-    /// without them the crowd tier counts popularity alone.
+    /// without them the crowd tier counts exposure to crowds like the other tiers.
     pub crowd_exposure_vouched: bool,
 }
 

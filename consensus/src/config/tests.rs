@@ -196,7 +196,14 @@ fn cluster_settings_default_parse_and_validate() {
     }
     // Crowds have a tier of their own, linked at more shared bits; exposure is counted from
     // attacks a seed saw too.
-    assert!(c.crowd_tier && c.crowd_exposure_vouched);
+    assert!(
+        c.crowd_tier && !c.crowd_exposure_vouched,
+        "no seed vouches by default"
+    );
+    let seeded = "seeds:\n  - reporter: s1\n    confirmed: 20\n";
+    assert!(cluster_of(seeded).crowd_exposure_vouched);
+    let silent = format!("{seeded}trust:\n  seeds_vouch: false\n");
+    assert!(!cluster_of(&silent).crowd_exposure_vouched);
     assert_eq!(c.crowd_min_common, 24.0);
     let off = cluster_of("cluster:\n  crowd_tier: false\n  crowd_exposure_vouched: false\n");
     assert!(!off.crowd_tier && !off.crowd_exposure_vouched);

@@ -69,7 +69,8 @@ pub struct Cluster {
     pub crowd_tier: bool,
     /// Shared bits that link in the crowd tier.
     pub crowd_min_common: f64,
-    /// Chance in the crowd tier counts exposure to attacks a seed reported too.
+    /// Chance in the crowd tier counts exposure to attacks a seed reported too (only with
+    /// seeds that vouch).
     pub crowd_exposure_vouched: bool,
 }
 
@@ -238,9 +239,12 @@ impl ConsensusConfig {
         if l.max_scenarios < 2 || l.max_scenarios > usize::from(u16::MAX) {
             return Err(invalid("limits.max_scenarios", "must be within 2..=65535"));
         }
-        let cluster = self
+        let mut cluster = self
             .cluster
             .validate(k, self.limits.max_reports_per_target)?;
+        // Exposure to what the seeds saw needs seeds that vouch: without them, the crowd
+        // tier counts exposure to crowds like the other tiers.
+        cluster.crowd_exposure_vouched &= t.seeds_vouch && !seeds.is_empty();
         Ok(Rules {
             min_reporters: k,
             threshold: self.threshold,
