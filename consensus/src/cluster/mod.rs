@@ -107,10 +107,14 @@ impl Tier {
         }
     }
 
-    /// Whether chance in this tier counts exposure to attacks a seed saw too, rather than
-    /// to crowds (the crowd tier, with `cluster.crowd_exposure_vouched`).
-    fn counts_seen(self, cfg: &Cluster) -> bool {
-        self == Tier::Crowd && cfg.crowd_exposure_vouched
+    /// The exposure chance counts in this tier: to attacks a seed saw too in the crowd tier
+    /// (with `cluster.crowd_exposure_vouched`), else to crowds.
+    fn exposure<'a>(self, cfg: &Cluster, crowds: &'a Exposure, seen: &'a Exposure) -> &'a Exposure {
+        if self == Tier::Crowd && cfg.crowd_exposure_vouched {
+            seen
+        } else {
+            crowds
+        }
     }
 
     /// Shared bits that link in this tier.
@@ -244,11 +248,7 @@ impl Clusters {
         if n < 2 {
             return;
         }
-        let exposure = if tier.counts_seen(cfg) {
-            &self.seen
-        } else {
-            &self.exposure
-        };
+        let exposure = tier.exposure(cfg, &self.exposure, &self.seen);
         let tier = &mut self.tiers[tier as usize];
         tier.sized(cfg.sketch_bits);
         self.ring.clear();
@@ -300,11 +300,7 @@ impl Clusters {
     fn renormalize(&mut self, cfg: &Cluster) {
         self.changes = 0;
         for (t, tier) in Tier::ALL.into_iter().zip(&mut self.tiers) {
-            let exposure = if t.counts_seen(cfg) {
-                &self.seen
-            } else {
-                &self.exposure
-            };
+            let exposure = t.exposure(cfg, &self.exposure, &self.seen);
             let known = exposure.known();
             tier.norm = 0.0;
             (tier.rare, tier.rare_held) = (0.0, 0);

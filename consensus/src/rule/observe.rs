@@ -257,18 +257,16 @@ impl Consensus {
                 // Its established supporters become each other's partners.
                 tally.established(&self.reporters, &mut self.scratch);
                 let n = self.scratch.len();
+                let salt = FixedState::with_seed(0).hash_one(t);
+                let max = rules.limits.max_sketches;
                 if n >= rules.min_reporters && crate::cluster::Tier::of(n, &rules.cluster).is_some()
                 {
-                    let salt = FixedState::with_seed(0).hash_one(t);
-                    let max = rules.limits.max_sketches;
                     self.clusters
                         .record(&self.scratch, salt, &rules.cluster, max);
                 }
                 let crowd = n >= rules.cluster.crowd_support;
                 if crowd && rules.cluster.crowd_tier {
                     tally.established_first(&self.reporters, &mut self.scratch);
-                    let salt = FixedState::with_seed(0).hash_one(t);
-                    let max = rules.limits.max_sketches;
                     self.clusters.record_in(
                         crate::cluster::Tier::Crowd,
                         &self.scratch,

@@ -118,7 +118,12 @@ impl Consensus {
         let n_sc = s.scenarios.len().max(1);
         if s.tallies
             .iter()
-            .flat_map(|(_, t)| t.reports.iter().map(|r| r.reporter).chain(t.first.clone()))
+            .flat_map(|(_, t)| {
+                t.reports
+                    .iter()
+                    .map(|r| r.reporter)
+                    .chain(t.first.iter().copied())
+            })
             .any(|r| r as usize >= n_rep)
         {
             return Err(SnapshotError::Inconsistent("report of an unknown reporter"));
