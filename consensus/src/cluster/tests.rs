@@ -542,8 +542,8 @@ fn heavy_world(cfg: &Cluster, push: usize, pushes: u64) -> Clusters {
 fn k_supporters_beyond_chance_as_a_set_count_as_one_group() {
     // Exactly-K pushes: each heavy colluder's two partners a push are few beside its honest
     // small tallies, so a pair of heavy colluders, or a heavy and a light one, is often not
-    // linked; three of them together still share rare partners beyond chance. (`set_z` is
-    // off by default: in the simulation it costs recall, see docs/consensus.md.)
+    // linked; three of them together still share rare partners beyond chance. (`set_z` is 3
+    // by default; 3.5 here, in a world smaller than the simulation's.)
     let cfg = Cluster {
         set_z: 3.5,
         ..shared_partners_only()

@@ -241,7 +241,7 @@ impl Default for ClusterConfig {
             tight_support: None,
             min_z: 3.0,
             rare_z: 5.0,
-            set_z: 0.0,
+            set_z: 3.0,
             transitive: false,
             popularity_cap: 1.25,
             crowd_support: 0,

@@ -138,7 +138,7 @@ fn cluster_settings_default_parse_and_validate() {
             c.popularity_cap,
             c.crowd_support
         ),
-        (3.0, 5.0, 0.0, 1.25, 16)
+        (3.0, 5.0, 3.0, 1.25, 16)
     );
     let crowd = |yaml: &str| cluster_of(yaml).crowd_support;
     assert_eq!(crowd("limits:\n  max_reports_per_target: 32\n"), 32);
@@ -149,6 +149,7 @@ fn cluster_settings_default_parse_and_validate() {
     assert_eq!(invalid_key("cluster:\n  rare_z: -0.5"), "cluster.rare_z");
     assert_eq!(cluster_of("cluster:\n  rare_z: 0\n").rare_z, 0.0);
     assert_eq!(cluster_of("cluster:\n  set_z: 4.5\n").set_z, 4.5);
+    assert_eq!(cluster_of("cluster:\n  set_z: 0\n").set_z, 0.0);
     assert!(!c.transitive && cluster_of("cluster:\n  transitive: true\n").transitive);
     assert_eq!(invalid_key("cluster:\n  set_z: -1"), "cluster.set_z");
     assert_eq!(

@@ -197,7 +197,7 @@ pub fn links(
         let n = 2000;
         let mut linked = 0;
         // Per tier: co-reports, partner bits, shared bits, expected.
-        let mut sums = [[0.0f64; 7]; Tier::ALL.len()];
+        let mut sums = [[0.0f64; 9]; Tier::ALL.len()];
         for _ in 0..n {
             if !colluder.contains(&want) {
                 continue;
@@ -217,7 +217,11 @@ pub fn links(
                     sum[3] += p.expected;
                     sum[4] += p.rare_weighted;
                     sum[5] += p.rare_expected;
-                    sum[6] += p.rare_deviation().unwrap_or(0.0);
+                    if let Some(z) = p.rare_deviation() {
+                        sum[6] += z;
+                        sum[7] += z * z;
+                        sum[8] += 1.0;
+                    }
                 }
             }
         }
@@ -225,9 +229,17 @@ pub fn links(
         out.push_str(&format!("{label}: linked {:.4}", linked as f64 / n));
         for tier in Tier::ALL {
             let name = tier.name();
-            let [co, bits, shared, exp, w, wexp, z] = sums[tier as usize].map(|x| x / n);
+            let [co, bits, shared, exp, w, wexp, ..] = sums[tier as usize].map(|x| x / n);
+            let [.., z, z2, zn] = sums[tier as usize];
+            let (mz, sz) = if zn > 0.0 {
+                let m = z / zn;
+                (m, (z2 / zn - m * m).max(0.0).sqrt())
+            } else {
+                (0.0, 0.0)
+            };
             out.push_str(&format!(
-                ", {name}: co-reports {co:.2}, bits {bits:.0}, shared {shared:.1} (chance {exp:.1}), weighted {w:.1} (chance {wexp:.1}, mean z {z:.2})"
+                ", {name}: co-reports {co:.2}, bits {bits:.0}, shared {shared:.1} (chance {exp:.1}), weighted {w:.1} (chance {wexp:.1}, z {mz:.2} ± {sz:.2} over {:.0}%)",
+                100.0 * zn / n
             ));
         }
         out.push_str("; ");
