@@ -266,6 +266,7 @@ impl Clusters {
                 continue;
             }
             let sketch = tier.by.entry(me).or_insert_with(|| Sketch::new(words));
+            let before = gained.len();
             for d in 1..n {
                 // All others for a small target; else `partners / 2` on each side of the ring.
                 if !all && d > reach && d < n - reach {
@@ -276,6 +277,9 @@ impl Clusters {
                 if sketch.add(p, b) {
                     gained.push(b);
                 }
+            }
+            if gained.len() > before {
+                tier.summaries.get_mut().remove(&me);
             }
         }
         for &b in &gained {
@@ -302,6 +306,7 @@ impl Clusters {
         for (t, tier) in Tier::ALL.into_iter().zip(&mut self.tiers) {
             let exposure = t.exposure(cfg, &self.exposure, &self.seen);
             let known = exposure.known();
+            tier.summaries.get_mut().clear();
             tier.norm = 0.0;
             (tier.rare, tier.rare_held) = (0.0, 0);
             if tier.pop.len() != cfg.sketch_bits {

@@ -1,6 +1,8 @@
 //! One reporter's partners ([`Sketch`]), a tier's sketches and how popular each partner is
 //! among them ([`Sketches`]), and how two sketches compare.
 
+use std::cell::RefCell;
+
 use foldhash::HashMap as FoldHashMap;
 
 use super::exposure::Exposure;
@@ -80,6 +82,9 @@ pub(super) struct Sketches {
     /// as a partner and, if it is a rare one, its [`Sketches::weight`] (0: not rare, or the
     /// rare-partner test off). Comparisons read it rather than count each bit again.
     pub(super) table: Vec<[f32; 2]>,
+    /// Sketches summarized since the table last changed (see [`Sketches::summarize`]):
+    /// emptied whenever the table is, an entry dropped when its sketch gains a bit.
+    pub(super) summaries: RefCell<FoldHashMap<u32, Summary>>,
 }
 
 impl Sketches {
@@ -91,6 +96,7 @@ impl Sketches {
     }
 
     pub(super) fn recount(&mut self, bits: usize) {
+        self.summaries.get_mut().clear();
         self.pop = vec![0; bits];
         self.table = vec![[0.0; 2]; bits];
         let words = bits / 64;
@@ -138,6 +144,20 @@ impl Sketches {
 /// One reporter's sketch in a tier, with what chance needs of it.
 pub(super) struct Seen<'a> {
     pub(super) sketch: &'a Sketch,
+    pub(super) summary: Summary,
+}
+
+impl std::ops::Deref for Seen<'_> {
+    type Target = Summary;
+
+    fn deref(&self) -> &Summary {
+        &self.summary
+    }
+}
+
+/// What chance needs of a sketch.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Summary {
     /// Bits set (in either generation).
     pub(super) bits: u32,
     /// Sum over those bits of how likely each is another's partner (see the module doc).
@@ -204,11 +224,22 @@ impl Sketches {
 
     /// `r`'s sketch, its set bits counted and their likelihood as partners summed.
     pub(super) fn seen(&self, r: u32, words: usize) -> Option<Seen<'_>> {
-        Some(self.summarize(self.by.get(&r)?, words))
+        Some(self.summarize(r, self.by.get(&r)?, words))
     }
 
-    /// `sketch`'s set bits counted and their likelihood as partners summed.
-    pub(super) fn summarize<'a>(&self, sketch: &'a Sketch, words: usize) -> Seen<'a> {
+    /// `sketch` (`r`'s) with its set bits counted and their likelihood as partners summed:
+    /// as summarized before if neither the table nor the sketch changed since.
+    pub(super) fn summarize<'a>(&self, r: u32, sketch: &'a Sketch, words: usize) -> Seen<'a> {
+        if let Some(&summary) = self.summaries.borrow().get(&r) {
+            return Seen { sketch, summary };
+        }
+        let summary = self.summary(sketch, words);
+        self.summaries.borrow_mut().insert(r, summary);
+        Seen { sketch, summary }
+    }
+
+    /// `sketch`'s set bits counted and their likelihood as partners summed (nothing kept).
+    pub(super) fn summary(&self, sketch: &Sketch, words: usize) -> Summary {
         let (mut bits, mut share, mut rare) = (0u32, 0.0f64, 0u32);
         let mut moments = [0.0f64; 5];
         for w in 0..words {
@@ -232,8 +263,7 @@ impl Sketches {
                 x &= x - 1;
             }
         }
-        Seen {
-            sketch,
+        Summary {
             bits,
             share,
             rare,
@@ -283,8 +313,8 @@ impl Sketches {
         if f64::from(shared) < tier.min_common(cfg) {
             return false;
         }
-        let sa = &*a.2.get_or_insert_with(|| self.summarize(a.1, words));
-        let sb = &*b.2.get_or_insert_with(|| self.summarize(b.1, words));
+        let sa = &*a.2.get_or_insert_with(|| self.summarize(a.0, a.1, words));
+        let sb = &*b.2.get_or_insert_with(|| self.summarize(b.0, b.1, words));
         self.compare(tier, (a.0, sa), (b.0, sb), words, cfg)
             .linked(cfg)
     }

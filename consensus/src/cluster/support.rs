@@ -144,7 +144,7 @@ impl Clusters {
         let sketches = &self.tiers[t];
         for m in chosen.iter_mut() {
             if let (Some(s), None) = (m.sketches[t], &m.seen[t]) {
-                m.seen[t] = Some(sketches.summarize(s, words));
+                m.seen[t] = Some(sketches.summarize(m.r, s, words));
             }
         }
         let (mut sum, mut n) = (0.0, 0u32);

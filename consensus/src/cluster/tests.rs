@@ -576,6 +576,40 @@ fn k_supporters_beyond_chance_as_a_set_count_as_one_group() {
 }
 
 #[test]
+fn summaries_kept_between_checks_agree_with_fresh_ones() {
+    // Sketches summarized once are reused until the table or the sketch changes: as records,
+    // crowds and rotations go on, every comparison equals one made with nothing kept.
+    let cfg = cfg();
+    let mut c = heavy_world(&cfg, 3, 300);
+    let mut rng = Rng(12);
+    let mut compared = 0;
+    for i in 0..4000u64 {
+        match i % 4 {
+            0 => c.record(&rng.pick(0, 400, 3), 7 << 32 | i, &cfg, 10_000),
+            1 => c.exposed(&rng.pick(0, 400, 12), &cfg),
+            _ => {}
+        }
+        if i % 1000 == 999 {
+            c.rotate(c.rotated() + cfg.generation, &cfg);
+        }
+        let p = rng.pick(0, 400, 2);
+        for t in Tier::ALL {
+            // Summarized (and kept) for the comparison, then asked for again.
+            c.pair(p[0], p[1], t, &cfg);
+            let tier = &c.tiers[t as usize];
+            for r in p.iter().chain(&rng.pick(0, 400, 2)) {
+                if let Some(s) = tier.by.get(r) {
+                    let kept = tier.summarize(*r, s, cfg.sketch_bits / 64).summary;
+                    assert_eq!(kept, tier.summary(s, cfg.sketch_bits / 64), "{i} {t:?}");
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 10_000, "{compared}");
+}
+
+#[test]
 fn the_quick_link_test_agrees_with_the_full_comparison() {
     // Every tier, colluders and crowd, heavy and light: checking frequent partners and the
     // count of shared bits first decides as comparing everything does.
