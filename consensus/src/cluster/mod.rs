@@ -33,7 +33,8 @@
 //! its coalition are what stands out. Chance of sharing a rare partner is counted only
 //! while the smaller sketch holds at most a few of the tier's rare bits (a member everyone
 //! meets holds so many that its overlaps follow no simple chance). The rule needs K
-//! supporters no two of which are linked ([`Clusters::independent`]). See
+//! supporters no two of which are linked, and whose rare partners in the tight tier are not,
+//! taken together, beyond chance (`cluster.set_z`; [`Clusters::independent`]). See
 //! `docs/consensus.md`.
 //!
 //! Sketches come in three [`Tier`]s: tallies with at most `cluster.tight_support` established
