@@ -37,7 +37,7 @@
 //! taken together, beyond chance (`cluster.set_z`; [`Clusters::independent`]). See
 //! `docs/consensus.md`.
 //!
-//! Sketches come in three [`Tier`]s: tallies with at most `cluster.tight_support` established
+//! Sketches come in four [`Tier`]s: tallies with at most `cluster.tight_support` established
 //! supporters (K and K + 1 by default) are recorded in the *tight* tier, bigger ones up to
 //! `cluster.max_support` in the *wide* tier, and bigger ones still, short of a crowd, in the
 //! *broad* tier (up to `cluster.broad_support`). A coalition pushing with as few members as
