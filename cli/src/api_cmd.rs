@@ -120,7 +120,9 @@ pub fn run(args: &ApiArgs, global: &Global) -> anyhow::Result<ExitCode> {
         if let Some(t) = feed_task {
             t.await.context("community feed task")?;
         }
-        replica.wait_stopped(Duration::from_secs(5)).await;
+        if !replica.wait_stopped(Duration::from_secs(10)).await {
+            tracing::warn!("the decision topic's reader did not stop within 10 s");
+        }
         out?;
         anyhow::Ok(())
     })?;

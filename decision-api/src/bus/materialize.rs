@@ -36,15 +36,16 @@ pub(super) fn spawn(
     consumer: Arc<BaseConsumer>,
     high: Vec<Vec<i64>>,
     shutdown: CancellationToken,
-) -> Result<(), BusError> {
+) -> Result<std::thread::JoinHandle<()>, BusError> {
     std::thread::Builder::new()
         .name("api-replica".to_string())
         .spawn(move || {
             run(&replica, &consumer, &high, &shutdown);
+            // Closed before saying so: with the brokers down, closing can take a while.
+            drop(consumer);
             replica.shared.stopped.store(true, Ordering::Release);
             replica.shared.progress.send_modify(|n| *n += 1);
         })
-        .map(|_| ())
         .map_err(|e| BusError::Config(format!("starting the reader thread: {e}")))
 }
 

@@ -96,6 +96,11 @@ pub(crate) struct Shared {
     pub ready: AtomicBool,
     /// The reader thread stopped (shutdown or failure).
     pub stopped: AtomicBool,
+    /// The reader thread, joined by [`Replica::wait_stopped`]: it has written to the store
+    /// (RocksDB keeps per-thread state), so it must be gone before the process exits, or its
+    /// thread-exit cleanup can run against RocksDB's statics as they are torn down (an abort,
+    /// "pthread lock: Invalid argument").
+    pub reader: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 /// One API replica's link to the topics (cheap to clone).
@@ -208,10 +213,16 @@ impl Replica {
             progress,
             ready: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
+            reader: Mutex::new(None),
         });
         let replica = Replica { shared };
         let high = replica.high_watermarks(true).await?;
-        materialize::spawn(replica.clone(), consumer, high, shutdown)?;
+        let reader = materialize::spawn(replica.clone(), consumer, high, shutdown)?;
+        *replica
+            .shared
+            .reader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reader);
         Ok(Some(replica))
     }
 
@@ -243,10 +254,31 @@ impl Replica {
         self.wait_until(timeout, |r| r.is_ready()).await
     }
 
-    /// Waits until the reader thread has stopped (after shutdown), at most `timeout`.
+    /// Waits until the reader thread has stopped (after shutdown) and is gone, at most
+    /// `timeout`; whether it is.
     pub async fn wait_stopped(&self, timeout: Duration) -> bool {
-        self.wait_until(timeout, |r| r.shared.stopped.load(Ordering::Acquire))
+        let deadline = tokio::time::Instant::now() + timeout;
+        if !self
+            .wait_until(timeout, |r| r.shared.stopped.load(Ordering::Acquire))
             .await
+        {
+            return false;
+        }
+        let handle = self
+            .shared
+            .reader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let Some(handle) = handle else {
+            return true;
+        };
+        // It has finished reading; what is left is its thread-exit cleanup.
+        let join = tokio::task::spawn_blocking(move || handle.join());
+        matches!(
+            tokio::time::timeout_at(deadline, join).await,
+            Ok(Ok(Ok(())))
+        )
     }
 
     /// The next offset to read per partition of the decisions topic.
