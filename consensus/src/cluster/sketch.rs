@@ -282,25 +282,6 @@ impl Sketches {
         words: usize,
         cfg: &Cluster,
     ) -> bool {
-        self.linked_seen(
-            tier,
-            (a.0, a.1, &mut None),
-            (b.0, b.1, &mut None),
-            words,
-            cfg,
-        )
-    }
-
-    /// [`Sketches::linked`], each sketch summarized into its `Option` if it is needed and
-    /// was not yet (a supporter compared with several others is summarized once).
-    pub(super) fn linked_seen<'s>(
-        &'s self,
-        tier: Tier,
-        a: (u32, &'s Sketch, &mut Option<Seen<'s>>),
-        b: (u32, &'s Sketch, &mut Option<Seen<'s>>),
-        words: usize,
-        cfg: &Cluster,
-    ) -> bool {
         if a.1.count(b.0).min(b.1.count(a.0)) >= cfg.min_pair {
             return true;
         }
@@ -313,9 +294,11 @@ impl Sketches {
         if f64::from(shared) < tier.min_common(cfg) {
             return false;
         }
-        let sa = &*a.2.get_or_insert_with(|| self.summarize(a.0, a.1, words));
-        let sb = &*b.2.get_or_insert_with(|| self.summarize(b.0, b.1, words));
-        self.compare(tier, (a.0, sa), (b.0, sb), words, cfg)
+        let (sa, sb) = (
+            self.summarize(a.0, a.1, words),
+            self.summarize(b.0, b.1, words),
+        );
+        self.compare(tier, (a.0, &sa), (b.0, &sb), words, cfg)
             .linked(cfg)
     }
 

@@ -1,17 +1,8 @@
 //! Which of a target's supporters count: K of them no two of which are linked, or (with
 //! `cluster.transitive`) K groups of supporters linked directly or through others.
 
-use super::sketch::Seen;
 use super::{Clusters, Sketch, TIERS, Tier};
 use crate::config::Cluster;
-
-/// A supporter being weighed: its sketch in each tier, and each one summarized once it is
-/// needed (a supporter is compared with several others).
-struct Member<'a> {
-    r: u32,
-    sketches: [Option<&'a Sketch>; TIERS],
-    seen: [Option<Seen<'a>>; TIERS],
-}
 
 impl Clusters {
     /// Whether `supporters` (reporter, weight) hold `k` reporters, no two of them linked,
@@ -32,24 +23,26 @@ impl Clusters {
         if cfg.transitive {
             return self.groups(supporters, k, threshold, cfg);
         }
-        // Each supporter's sketches are looked up, and summarized, once, not once per other
-        // supporter.
-        let mut chosen: Vec<Member> = Vec::with_capacity(k);
+        // Each supporter's sketches are looked up once, not once per other supporter.
+        let mut chosen: Vec<(u32, [Option<&Sketch>; TIERS])> = Vec::with_capacity(k);
         let mut weight = 0.0;
         for &(r, w) in supporters.iter() {
-            let mut me = Member {
-                r,
-                sketches: Tier::ALL.map(|t| self.tiers[t as usize].by.get(&r)),
-                seen: [const { None }; TIERS],
+            let mine = Tier::ALL.map(|t| self.tiers[t as usize].by.get(&r));
+            let linked = |(c, theirs): &(u32, [Option<&Sketch>; TIERS])| {
+                Tier::ALL
+                    .iter()
+                    .any(|&t| match (mine[t as usize], theirs[t as usize]) {
+                        (Some(a), Some(b)) => {
+                            self.tiers[t as usize].linked(t, (r, a), (*c, b), words, cfg)
+                        }
+                        _ => false,
+                    })
             };
-            let linked = chosen
-                .iter_mut()
-                .any(|c| self.linked_members(&mut me, c, words, cfg));
-            if !linked {
-                chosen.push(me);
+            if !chosen.iter().any(linked) {
+                chosen.push((r, mine));
                 weight += w;
                 if chosen.len() >= k && weight >= threshold {
-                    if cfg.set_z <= 0.0 || self.set_deviation(&mut chosen, words, cfg) < cfg.set_z {
+                    if cfg.set_z <= 0.0 || self.set_deviation(&chosen, words, cfg) < cfg.set_z {
                         return true;
                     }
                     // No two linked, but together beyond chance: look for another.
@@ -59,29 +52,6 @@ impl Clusters {
             }
         }
         false
-    }
-
-    /// Whether `a` and `b` are linked in any tier.
-    fn linked_members<'a>(
-        &'a self,
-        a: &mut Member<'a>,
-        b: &mut Member<'a>,
-        words: usize,
-        cfg: &Cluster,
-    ) -> bool {
-        Tier::ALL.iter().any(|&t| {
-            let i = t as usize;
-            match (a.sketches[i], b.sketches[i]) {
-                (Some(sa), Some(sb)) => self.tiers[i].linked_seen(
-                    t,
-                    (a.r, sa, &mut a.seen[i]),
-                    (b.r, sb, &mut b.seen[i]),
-                    words,
-                    cfg,
-                ),
-                _ => false,
-            }
-        })
     }
 
     /// With `cluster.transitive`: whether `supporters` (heaviest first) fall in at least `k`
@@ -139,19 +109,23 @@ impl Clusters {
     /// coalition pushing with as few members as it can is recorded): the sum of their pairs'
     /// deviations (in standard deviations) over the square root of their number. Looking in
     /// every tier held up as many pushes in the simulation, for twice the recall lost.
-    fn set_deviation<'a>(&'a self, chosen: &mut [Member<'a>], words: usize, cfg: &Cluster) -> f64 {
-        let t = Tier::Tight as usize;
-        let sketches = &self.tiers[t];
-        for m in chosen.iter_mut() {
-            if let (Some(s), None) = (m.sketches[t], &m.seen[t]) {
-                m.seen[t] = Some(sketches.summarize(m.r, s, words));
-            }
-        }
+    fn set_deviation(
+        &self,
+        chosen: &[(u32, [Option<&Sketch>; TIERS])],
+        words: usize,
+        cfg: &Cluster,
+    ) -> f64 {
+        let t = Tier::Tight;
+        let sketches = &self.tiers[t as usize];
+        let seen: Vec<_> = chosen
+            .iter()
+            .map(|(r, s)| (*r, s[t as usize].map(|s| sketches.summarize(*r, s, words))))
+            .collect();
         let (mut sum, mut n) = (0.0, 0u32);
-        for (i, a) in chosen.iter().enumerate() {
-            for b in &chosen[i + 1..] {
-                if let (Some(sa), Some(sb)) = (&a.seen[t], &b.seen[t]) {
-                    let p = sketches.compare(Tier::Tight, (a.r, sa), (b.r, sb), words, cfg);
+        for (i, (a, sa)) in seen.iter().enumerate() {
+            for (b, sb) in &seen[i + 1..] {
+                if let (Some(sa), Some(sb)) = (sa, sb) {
+                    let p = sketches.compare(t, (*a, sa), (*b, sb), words, cfg);
                     if let Some(z) = p.rare_deviation() {
                         sum += z;
                         n += 1;
