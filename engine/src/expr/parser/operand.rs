@@ -228,39 +228,11 @@ impl Parser {
         let col = node.col;
         self.next(); // `[`
         if self.is_op(":") {
-            self.next();
-            let to = if self.is_op("]") {
-                None
-            } else {
-                Some(Box::new(self.expression(0)?))
-            };
-            self.expect("]")?;
-            return self.mk(
-                Kind::Slice {
-                    obj: Box::new(node),
-                    from: None,
-                    to,
-                },
-                col,
-            );
+            return self.slice(node, None, col);
         }
         let first = self.expression(0)?;
         if self.is_op(":") {
-            self.next();
-            let to = if self.is_op("]") {
-                None
-            } else {
-                Some(Box::new(self.expression(0)?))
-            };
-            self.expect("]")?;
-            return self.mk(
-                Kind::Slice {
-                    obj: Box::new(node),
-                    from: Some(Box::new(first)),
-                    to,
-                },
-                col,
-            );
+            return self.slice(node, Some(first), col);
         }
         self.expect("]")?;
         self.mk(
@@ -268,6 +240,25 @@ impl Parser {
                 obj: Box::new(node),
                 index: Box::new(first),
                 optional,
+            },
+            col,
+        )
+    }
+
+    /// `node[from:to]`, at the `:`.
+    fn slice(&mut self, node: Node, from: Option<Node>, col: usize) -> Result<Node, SyntaxError> {
+        self.next(); // `:`
+        let to = if self.is_op("]") {
+            None
+        } else {
+            Some(Box::new(self.expression(0)?))
+        };
+        self.expect("]")?;
+        self.mk(
+            Kind::Slice {
+                obj: Box::new(node),
+                from: from.map(Box::new),
+                to,
             },
             col,
         )
