@@ -70,14 +70,7 @@ impl Parser {
             }
             Tok::Op("[") => {
                 self.next();
-                let mut items = Vec::new();
-                while !self.is_op("]") {
-                    items.push(self.expression(0)?);
-                    if !self.is_op("]") {
-                        self.expect(",")?;
-                    }
-                }
-                self.next();
+                let items = self.items("]")?;
                 return self.mk(Kind::Array(items), t.col);
             }
             Tok::Op("{") => return self.map_literal(t.col),
@@ -147,6 +140,20 @@ impl Parser {
         self.mk(Kind::Call { name, args }, col)
     }
 
+    /// Comma-separated expressions up to `close` (a trailing comma allowed), which is
+    /// consumed.
+    fn items(&mut self, close: &str) -> Result<Vec<Node>, SyntaxError> {
+        let mut items = Vec::new();
+        while !self.is_op(close) {
+            items.push(self.expression(0)?);
+            if !self.is_op(close) {
+                self.expect(",")?;
+            }
+        }
+        self.next();
+        Ok(items)
+    }
+
     fn closure(&mut self) -> Result<Node, SyntaxError> {
         let col = self.cur().col;
         let braced = self.is_op("{");
@@ -185,14 +192,7 @@ impl Parser {
                     let col = node.col;
                     if self.is_op("(") {
                         self.next();
-                        let mut args = Vec::new();
-                        while !self.is_op(")") {
-                            args.push(self.expression(0)?);
-                            if !self.is_op(")") {
-                                self.expect(",")?;
-                            }
-                        }
-                        self.next();
+                        let args = self.items(")")?;
                         node = self.mk(
                             Kind::Method {
                                 obj: Box::new(node),
