@@ -33,9 +33,10 @@
 //! its coalition are what stands out. Chance of sharing a rare partner is counted only
 //! while the smaller sketch holds at most a few of the tier's rare bits (a member everyone
 //! meets holds so many that its overlaps follow no simple chance). The rule needs K
-//! supporters no two of which are linked, and whose rare partners in the tight tier are not,
-//! taken together, beyond chance (`cluster.set_z`; [`Clusters::independent`]). See
-//! `docs/consensus.md`.
+//! supporters from different groups (supporters linked directly or through others, with
+//! `cluster.transitive`; else no two of them linked), and whose rare partners in the tight
+//! tier are not, taken together, beyond chance (`cluster.set_z`; [`Clusters::independent`]).
+//! See `docs/consensus.md`.
 //!
 //! Sketches come in four [`Tier`]s: tallies with at most `cluster.tight_support` established
 //! supporters (K and K + 1 by default) are recorded in the *tight* tier, bigger ones up to

@@ -1,16 +1,21 @@
 //! Which of a target's supporters count: K of them no two of which are linked, or (with
-//! `cluster.transitive`) K groups of supporters linked directly or through others.
+//! `cluster.transitive`) K of them from different groups of supporters linked directly or
+//! through others.
 
 use super::{Clusters, Sketch, TIERS, Tier};
 use crate::config::Cluster;
 
+/// A supporter's sketches in each tier.
+type Sketched<'a> = (u32, [Option<&'a Sketch>; TIERS]);
+
 impl Clusters {
-    /// Whether `supporters` (reporter, weight) hold `k` reporters, no two of them linked,
-    /// whose weights add up to `threshold` (taken greedily, heaviest first: it stops as soon
-    /// as they are found, and never finds them where there are none). With `cluster.set_z`,
-    /// such a set whose rare partners are beyond chance taken together
-    /// (summed pair deviations, see `set_deviation`) is passed over: its last member is
-    /// skipped.
+    /// Whether `supporters` (reporter, weight) hold `k` reporters, no two of them linked
+    /// (with `cluster.transitive`: no two in one group of supporters linked directly or
+    /// through others), whose weights add up to `threshold` (taken greedily, heaviest
+    /// first: it stops as soon as they are found, and never finds them where there are
+    /// none). With `cluster.set_z`, such a set whose rare partners are beyond chance taken
+    /// together (summed pair deviations, see `set_deviation`) is passed over: its last
+    /// member is skipped.
     pub fn independent(
         &self,
         supporters: &mut [(u32, f64)],
@@ -20,51 +25,74 @@ impl Clusters {
     ) -> bool {
         supporters.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
         let words = cfg.sketch_bits / 64;
-        if cfg.transitive {
-            return self.groups(supporters, k, threshold, cfg);
-        }
         // Each supporter's sketches are looked up once, not once per other supporter.
-        let mut chosen: Vec<(u32, [Option<&Sketch>; TIERS])> = Vec::with_capacity(k);
+        let sketched: Vec<Sketched> = supporters
+            .iter()
+            .map(|&(r, _)| (r, Tier::ALL.map(|t| self.tiers[t as usize].by.get(&r))))
+            .collect();
+        let group = if cfg.transitive {
+            match self.groups(&sketched, k, cfg) {
+                Some(g) => g,
+                None => return false,
+            }
+        } else {
+            Vec::new()
+        };
+        let mut chosen: Vec<usize> = Vec::with_capacity(k);
+        let mut set: Vec<Sketched> = Vec::with_capacity(k);
         let mut weight = 0.0;
-        for &(r, w) in supporters.iter() {
-            let mine = Tier::ALL.map(|t| self.tiers[t as usize].by.get(&r));
-            let linked = |(c, theirs): &(u32, [Option<&Sketch>; TIERS])| {
-                Tier::ALL
+        for (i, &(_, w)) in supporters.iter().enumerate() {
+            let taken = if cfg.transitive {
+                chosen.iter().any(|&c| group[c] == group[i])
+            } else {
+                chosen
                     .iter()
-                    .any(|&t| match (mine[t as usize], theirs[t as usize]) {
-                        (Some(a), Some(b)) => {
-                            self.tiers[t as usize].linked(t, (r, a), (*c, b), words, cfg)
-                        }
-                        _ => false,
-                    })
+                    .any(|&c| self.sketches_linked(&sketched[i], &sketched[c], words, cfg))
             };
-            if !chosen.iter().any(linked) {
-                chosen.push((r, mine));
-                weight += w;
-                if chosen.len() >= k && weight >= threshold {
-                    if cfg.set_z <= 0.0 || self.set_deviation(&chosen, words, cfg) < cfg.set_z {
-                        return true;
-                    }
-                    // No two linked, but together beyond chance: look for another.
-                    chosen.pop();
-                    weight -= w;
+            if taken {
+                continue;
+            }
+            chosen.push(i);
+            weight += w;
+            if chosen.len() >= k && weight >= threshold {
+                if cfg.set_z <= 0.0 {
+                    return true;
                 }
+                set.clear();
+                set.extend(chosen.iter().map(|&c| sketched[c]));
+                if self.set_deviation(&set, words, cfg) < cfg.set_z {
+                    return true;
+                }
+                // No two linked, but together beyond chance: look for another.
+                chosen.pop();
+                weight -= w;
             }
         }
         false
     }
 
-    /// With `cluster.transitive`: whether `supporters` (heaviest first) fall in at least `k`
-    /// groups of supporters linked to each other directly or through others, whose
-    /// heaviest members weigh `threshold` together.
-    fn groups(&self, supporters: &[(u32, f64)], k: usize, threshold: f64, cfg: &Cluster) -> bool {
-        let words = cfg.sketch_bits / 64;
-        let sketches: Vec<[Option<&Sketch>; TIERS]> = supporters
+    /// Whether two supporters are linked in any tier both have a sketch in.
+    fn sketches_linked(&self, a: &Sketched, b: &Sketched, words: usize, cfg: &Cluster) -> bool {
+        Tier::ALL
             .iter()
-            .map(|&(r, _)| Tier::ALL.map(|t| self.tiers[t as usize].by.get(&r)))
-            .collect();
-        // Each supporter's group, by its heaviest member (the lowest index).
-        let mut head: Vec<usize> = (0..supporters.len()).collect();
+            .any(|&t| match (a.1[t as usize], b.1[t as usize]) {
+                (Some(sa), Some(sb)) => {
+                    self.tiers[t as usize].linked(t, (a.0, sa), (b.0, sb), words, cfg)
+                }
+                _ => false,
+            })
+    }
+
+    /// With `cluster.transitive`: each supporter's group (supporters linked to each other
+    /// directly or through others), as the index of its first member; `None` as soon as
+    /// fewer than `k` groups are left.
+    fn groups(&self, sketched: &[Sketched], k: usize, cfg: &Cluster) -> Option<Vec<usize>> {
+        let words = cfg.sketch_bits / 64;
+        let n = sketched.len();
+        if n < k {
+            return None;
+        }
+        let mut head: Vec<usize> = (0..n).collect();
         fn find(head: &mut [usize], mut i: usize) -> usize {
             while head[i] != i {
                 head[i] = head[head[i]];
@@ -72,49 +100,27 @@ impl Clusters {
             }
             i
         }
-        for i in 1..supporters.len() {
+        let mut left = n;
+        for i in 1..n {
             for j in 0..i {
                 let (hi, hj) = (find(&mut head, i), find(&mut head, j));
-                if hi == hj {
-                    continue;
-                }
-                let linked = Tier::ALL.iter().any(|&t| {
-                    match (sketches[i][t as usize], sketches[j][t as usize]) {
-                        (Some(a), Some(b)) => self.tiers[t as usize].linked(
-                            t,
-                            (supporters[i].0, a),
-                            (supporters[j].0, b),
-                            words,
-                            cfg,
-                        ),
-                        _ => false,
-                    }
-                });
-                if linked {
+                if hi != hj && self.sketches_linked(&sketched[i], &sketched[j], words, cfg) {
                     head[hi.max(hj)] = hi.min(hj);
+                    left -= 1;
+                    if left < k {
+                        return None;
+                    }
                 }
             }
         }
-        let (mut n, mut weight) = (0, 0.0);
-        for (i, &(_, w)) in supporters.iter().enumerate() {
-            if find(&mut head, i) == i {
-                n += 1;
-                weight += w;
-            }
-        }
-        n >= k && weight >= threshold
+        Some((0..n).map(|i| find(&mut head, i)).collect())
     }
 
     /// How far beyond chance `chosen` share rare partners as a set, in the tight tier (where a
     /// coalition pushing with as few members as it can is recorded): the sum of their pairs'
     /// deviations (in standard deviations) over the square root of their number. Looking in
     /// every tier held up as many pushes in the simulation, for twice the recall lost.
-    fn set_deviation(
-        &self,
-        chosen: &[(u32, [Option<&Sketch>; TIERS])],
-        words: usize,
-        cfg: &Cluster,
-    ) -> f64 {
+    fn set_deviation(&self, chosen: &[Sketched], words: usize, cfg: &Cluster) -> f64 {
         let t = Tier::Tight;
         let sketches = &self.tiers[t as usize];
         let seen: Vec<_> = chosen

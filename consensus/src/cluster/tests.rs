@@ -82,12 +82,14 @@ fn with_transitive_links_a_chain_of_linked_supporters_counts_as_one_group() {
     assert!(c.linked(1, 2, &cfg) && c.linked(2, 3, &cfg) && !c.linked(1, 3, &cfg));
     let w = |r| (r, 0.6);
     // 1, 3 and an outsider are three supporters no two of which are linked...
-    assert!(c.independent(&mut [w(1), w(2), w(3), w(4)], 3, 1.2, &cfg));
-    // ...but 1, 2 and 3 are one group through 2: with the outsider, two groups.
-    let transitive = Cluster {
-        transitive: true,
+    let pairs = Cluster {
+        transitive: false,
         ..cfg.clone()
     };
+    assert!(c.independent(&mut [w(1), w(2), w(3), w(4)], 3, 1.2, &pairs));
+    // ...but 1, 2 and 3 are one group through 2 (the default): with the outsider, two groups.
+    let transitive = cfg.clone();
+    assert!(transitive.transitive);
     assert!(!c.independent(&mut [w(1), w(2), w(3), w(4)], 3, 1.2, &transitive));
     assert!(c.independent(&mut [w(1), w(2), w(3), w(4), w(5)], 3, 1.2, &transitive));
     // Groups weigh what their heaviest member does.
@@ -552,6 +554,12 @@ fn k_supporters_beyond_chance_as_a_set_count_as_one_group() {
         set_z: 0.0,
         ..cfg.clone()
     };
+    // Three supporters are three groups (the default, transitive) unless two are linked:
+    // the set test passes over the same sets whether groups or unlinked pairs are counted.
+    let unlinked = Cluster {
+        transitive: false,
+        ..cfg.clone()
+    };
     let c = heavy_world(&cfg, 3, 1000);
     let mut rng = Rng(8);
     let w = |r| (r, 0.6);
@@ -561,7 +569,9 @@ fn k_supporters_beyond_chance_as_a_set_count_as_one_group() {
             let h = rng.pick(heavy.0, heavy.1, 2);
             let l = light.0 + rng.below(light.1);
             let mut s = [w(h[0]), w(h[1]), w(l)];
-            set += usize::from(c.independent(&mut s, 3, 1.2, &cfg));
+            let independent = c.independent(&mut s, 3, 1.2, &cfg);
+            assert_eq!(independent, c.independent(&mut s, 3, 1.2, &unlinked));
+            set += usize::from(independent);
             pairs += usize::from(c.independent(&mut s, 3, 1.2, &pairs_only));
         }
         (set as f64 / 1000.0, pairs as f64 / 1000.0)

@@ -130,7 +130,8 @@ pub struct ClusterConfig {
     /// (0: off).
     pub set_z: f64,
     /// Supporters linked through others count as one group too (linked pairs joined into
-    /// groups): K groups are needed, not K supporters no two of which are linked.
+    /// groups): K groups are needed (on by default), not only K supporters no two of which
+    /// are linked.
     pub transitive: bool,
     /// A partner's likelihood counted from its exposure to crowds is at most this many times
     /// its share of the bits the tier's sketches hold (at least 1).
@@ -242,7 +243,7 @@ impl Default for ClusterConfig {
             min_z: 3.0,
             rare_z: 5.0,
             set_z: 3.0,
-            transitive: false,
+            transitive: true,
             popularity_cap: 1.25,
             crowd_support: 0,
             crowd_tier: true,

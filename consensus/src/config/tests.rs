@@ -150,7 +150,7 @@ fn cluster_settings_default_parse_and_validate() {
     assert_eq!(cluster_of("cluster:\n  rare_z: 0\n").rare_z, 0.0);
     assert_eq!(cluster_of("cluster:\n  set_z: 4.5\n").set_z, 4.5);
     assert_eq!(cluster_of("cluster:\n  set_z: 0\n").set_z, 0.0);
-    assert!(!c.transitive && cluster_of("cluster:\n  transitive: true\n").transitive);
+    assert!(c.transitive && !cluster_of("cluster:\n  transitive: false\n").transitive);
     assert_eq!(invalid_key("cluster:\n  set_z: -1"), "cluster.set_z");
     assert_eq!(
         invalid_key("cluster:\n  popularity_cap: 0.9"),

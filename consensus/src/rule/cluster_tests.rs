@@ -332,3 +332,51 @@ fn only_attacks_a_seed_reported_count_as_seen_exposure() {
     assert_eq!(of(&r, "m4"), of(&c, "m4"));
     assert_eq!(r.clusters.seen_records(), c.clusters.seen_records());
 }
+
+#[test]
+fn supporters_linked_through_another_count_as_one_group() {
+    // r0 and r1 push together (with r5), r1 and r2 too (with r6); r0 and r2 never meet. r1
+    // is the lightest of the three (fewer confirmations to start with), so K unlinked
+    // supporters taken heaviest first are r0, r2 and an outsider; as groups, r0, r1 and r2
+    // are one.
+    let chain = |transitive: bool| {
+        let mut cfg = ConsensusConfig {
+            seeds: (0..8)
+                .map(|i| SeedConfig {
+                    reporter: format!("r{i}"),
+                    confirmed: if i == 1 { 6.0 } else { 50.0 },
+                })
+                .collect(),
+            ..ConsensusConfig::default()
+        };
+        cfg.cluster.transitive = transitive;
+        let mut c = Consensus::new(cfg.validate().unwrap(), Allowlist::default(), T0);
+        for k in 0..6 {
+            for (net, group) in [
+                ("45.140.0", ["r0", "r1", "r5"]),
+                ("45.140.1", ["r1", "r2", "r6"]),
+            ] {
+                for r in group {
+                    report(&mut c, r, &format!("{net}.{}", k + 1), T0 + k * HOUR);
+                }
+            }
+        }
+        // Their pushes have left the window and been recorded.
+        let at = T0 + 20 * HOUR;
+        for r in ["r0", "r1", "r2", "r3"] {
+            report(&mut c, r, "45.141.0.1", at);
+        }
+        assert!(c.linked("r0", "r1") && c.linked("r1", "r2") && !c.linked("r0", "r2"));
+        assert!(c.standing("r1").unwrap().0 < c.standing("r2").unwrap().0);
+        (c, at)
+    };
+    let (pairs, _) = chain(false);
+    assert!(pairs.is_listed(&ip("45.141.0.1")));
+    let (mut groups, at) = chain(true);
+    assert!(!groups.is_listed(&ip("45.141.0.1")), "two groups");
+    assert_eq!(
+        report(&mut groups, "r4", "45.141.0.1", at + 1),
+        Outcome::Listed,
+        "three groups"
+    );
+}

@@ -174,7 +174,7 @@ impl Tally {
     }
 
     /// Whether the rule holds: K established reporters within the window whose weight
-    /// reaches T, among which K, no two of them linked by co-reporting, still weigh T.
+    /// reaches T, among which K from different co-reporting groups still weigh T.
     pub fn holds(
         &self,
         now: i64,
