@@ -92,6 +92,10 @@ pub struct ClusterConfig {
     /// How long a generation of partners lasts (two are kept: partners are remembered for
     /// one to two generations).
     pub generation: String,
+    /// A tally with K established supporters that has had no report for this long is
+    /// recorded then, not only when it ends (`0s`: only when it ends); if more supporters
+    /// came by its end, it is recorded again then.
+    pub settle: String,
     /// Tallies with more established supporters than this are not recorded in the wide tier
     /// (but in the broad one, up to `broad_support`).
     pub max_support: usize,
@@ -237,6 +241,7 @@ impl Default for ClusterConfig {
         ClusterConfig {
             enabled: true,
             generation: "24h".into(),
+            settle: "1h".into(),
             max_support: 8,
             broad_support: None,
             tight_support: None,

@@ -151,6 +151,11 @@ fn cluster_settings_default_parse_and_validate() {
     assert_eq!(cluster_of("cluster:\n  set_z: 4.5\n").set_z, 4.5);
     assert_eq!(cluster_of("cluster:\n  set_z: 0\n").set_z, 0.0);
     assert!(c.transitive && !cluster_of("cluster:\n  transitive: false\n").transitive);
+    // Tallies are recorded an hour after their last report; `0s`: when they end only.
+    assert_eq!(c.settle, 3600);
+    assert_eq!(cluster_of("cluster:\n  settle: 0s\n").settle, 0);
+    assert_eq!(invalid_key("cluster:\n  settle: 12h"), "cluster.settle");
+    assert_eq!(invalid_key("cluster:\n  settle: soon"), "cluster.settle");
     assert_eq!(invalid_key("cluster:\n  set_z: -1"), "cluster.set_z");
     assert_eq!(
         invalid_key("cluster:\n  popularity_cap: 0.9"),

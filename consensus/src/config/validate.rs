@@ -33,6 +33,8 @@ pub struct Cluster {
     pub enabled: bool,
     /// Seconds.
     pub generation: i64,
+    /// Seconds of quiet after which a tally is recorded (0: only when it ends).
+    pub settle: i64,
     /// Largest support recorded in the wide tier.
     pub max_support: usize,
     /// Largest support recorded in the broad tier (at most `max_support`: none).
@@ -245,10 +247,14 @@ impl ConsensusConfig {
         // Exposure to what the seeds saw needs seeds that vouch: without them, the crowd
         // tier counts exposure to crowds like the other tiers.
         cluster.crowd_exposure_vouched &= t.seeds_vouch && !seeds.is_empty();
+        let window = positive_duration("window", &self.window)?;
+        if cluster.settle >= window {
+            return Err(invalid("cluster.settle", "must be shorter than the window"));
+        }
         Ok(Rules {
             min_reporters: k,
             threshold: self.threshold,
-            window: positive_duration("window", &self.window)?,
+            window,
             entry_ttl: positive_duration("entry_ttl", &self.entry_ttl)?,
             prior_confirmed,
             prior_unconfirmed,
@@ -344,6 +350,12 @@ impl super::ClusterConfig {
         Ok(Cluster {
             enabled: self.enabled,
             generation: positive_duration("cluster.generation", &self.generation)?,
+            settle: parse_duration(&self.settle).ok_or_else(|| {
+                invalid(
+                    "cluster.settle",
+                    format!("{:?} is not a duration (e.g. 1h, 0s)", self.settle),
+                )
+            })?,
             max_support: self.max_support,
             broad_support,
             tight_support,

@@ -49,7 +49,8 @@ fn a_coalition_of_k_established_colluders_pushing_together_is_stopped() {
     let mut c = crowd(3);
     let coalition = ["r0", "r1", "r2"];
     // One push an hour by the same three: the first ones list (nothing tells them from an
-    // attacker only they saw); once three pushes have left the window, they are linked.
+    // attacker only they saw); once three pushes have settled (an hour without a report,
+    // `cluster.settle`), they are linked.
     let mut listed = Vec::new();
     for k in 0..24 {
         let at = T0 + k * HOUR;
@@ -59,9 +60,9 @@ fn a_coalition_of_k_established_colluders_pushing_together_is_stopped() {
         }
         listed.push(c.is_listed(&ip(&target)));
     }
-    assert!(listed[..12].iter().all(|l| *l), "{listed:?}");
+    assert!(listed[..3].iter().all(|l| *l), "{listed:?}");
     let first_stopped = listed.iter().position(|l| !l).unwrap();
-    assert!(first_stopped <= 16, "stopped after {first_stopped} pushes");
+    assert!(first_stopped <= 4, "stopped after {first_stopped} pushes");
     assert!(listed[first_stopped..].iter().all(|l| !l), "{listed:?}");
     assert!(c.linked("r0", "r1"));
     // A restart remembers it.
@@ -103,14 +104,14 @@ fn a_coalition_of_k_established_colluders_pushing_together_is_stopped() {
 }
 
 /// `members` established colluders push an address an hour (`net`.1, `net`.2, …), all of them each
-/// time, for `hours` hours: the first 12 pushes are listed (nothing is linked before their tallies
-/// end), none from `stopped_from` on; they are linked in `tier` (the tier of their number);
+/// time, for `hours` hours: the first `first` pushes are listed (nothing is linked before they
+/// are recorded: an hour after, or when they end for crowds), none from `stopped_from` on; they are linked in `tier` (the tier of their number);
 /// a restart remembers it, a snapshot without `field` (written before the tier) restores
 /// without it, and with `off` applied to the rule (the tier off) every push is listed.
 fn a_fixed_group_is_stopped_in(
     tier: Tier,
     (members, net): (usize, &str),
-    (hours, stopped_from): (i64, usize),
+    (hours, first, stopped_from): (i64, usize, usize),
     field: &str,
     off: impl Fn(&mut crate::config::Rules),
 ) {
@@ -127,7 +128,7 @@ fn a_fixed_group_is_stopped_in(
     };
     let mut c = crowd(members);
     let listed = pushes(&mut c);
-    assert!(listed[..12].iter().all(|l| *l), "{listed:?}");
+    assert!(listed[..first].iter().all(|l| *l), "{listed:?}");
     assert!(listed[stopped_from..].iter().all(|l| !l), "{listed:?}");
     let pair = c.co_reporting("r0", "r1", tier).unwrap();
     assert!(pair.linked(&c.rules().cluster), "{pair:?}");
@@ -159,7 +160,7 @@ fn a_coalition_pushing_with_more_members_than_the_wide_tier_is_stopped_in_the_br
     a_fixed_group_is_stopped_in(
         Tier::Broad,
         (10, "45.142.0"),
-        (30, 24),
+        (30, 3, 5),
         "clusters_broad",
         |r| r.cluster.broad_support = 0,
     );
@@ -174,7 +175,7 @@ fn a_coalition_pushing_full_tallies_is_stopped_in_the_crowd_tier() {
     a_fixed_group_is_stopped_in(
         Tier::Crowd,
         (16, "45.143.0"),
-        (48, 40),
+        (48, 12, 40),
         "clusters_crowd",
         |r| r.cluster.crowd_tier = false,
     );
@@ -379,4 +380,65 @@ fn supporters_linked_through_another_count_as_one_group() {
         Outcome::Listed,
         "three groups"
     );
+}
+
+#[test]
+fn settle_records_a_tally_once_quiet_and_again_at_its_end_if_more_came() {
+    let seeded = |settle: &str| {
+        let mut cfg = ConsensusConfig {
+            seeds: (0..8)
+                .map(|i| SeedConfig {
+                    reporter: format!("r{i}"),
+                    confirmed: 20.0,
+                })
+                .collect(),
+            ..ConsensusConfig::default()
+        };
+        cfg.cluster.settle = settle.into();
+        Consensus::new(cfg.validate().unwrap(), Allowlist::default(), T0)
+    };
+    // The same three push an address an hour: recorded an hour after each push, they are
+    // linked at the fourth; recorded only when their tallies end (12 h after), at the 13th
+    // or later.
+    let pushes = |c: &mut Consensus| -> Vec<bool> {
+        (0..16)
+            .map(|k| {
+                let target = format!("45.140.0.{}", k + 1);
+                for r in ["r0", "r1", "r2"] {
+                    report(c, r, &target, T0 + k * HOUR);
+                }
+                c.is_listed(&ip(&target))
+            })
+            .collect()
+    };
+    let listed = pushes(&mut seeded("1h"));
+    assert_eq!(listed.iter().position(|l| !l), Some(3), "{listed:?}");
+    let listed = pushes(&mut seeded("0s"));
+    assert!(listed[..12].iter().all(|l| *l), "{listed:?}");
+
+    // Three report one address: recorded in the tight tier an hour later. Two more come:
+    // recorded again, with five, in the wide tier when it ends. Another three, alone, are
+    // recorded once (a restart in between remembers it was).
+    let mut c = seeded("1h");
+    for r in ["r0", "r1", "r2"] {
+        report(&mut c, r, "45.140.0.1", T0);
+    }
+    for r in ["r5", "r6", "r7"] {
+        report(&mut c, r, "45.140.1.1", T0);
+    }
+    c.advance(T0 + HOUR + 1);
+    let tight = |c: &Consensus, a, b| c.co_reporting(a, b, Tier::Tight).map(|p| p.co_reports);
+    assert_eq!(tight(&c, "r0", "r1"), Some(1.0));
+    assert_eq!(tight(&c, "r5", "r6"), Some(1.0));
+    assert!(c.co_reporting("r0", "r3", Tier::Wide).is_none());
+    for r in ["r3", "r4"] {
+        report(&mut c, r, "45.140.0.1", T0 + 2 * HOUR);
+    }
+    let mut c = restarted(&c);
+    c.advance(T0 + 15 * HOUR);
+    assert_eq!(c.tallied(), 0, "both ended");
+    let wide = c.co_reporting("r0", "r3", Tier::Wide).unwrap();
+    assert_eq!(wide.partners.1, 4, "{wide:?}");
+    assert_eq!(tight(&c, "r0", "r1"), Some(1.0));
+    assert_eq!(tight(&c, "r5", "r6"), Some(1.0), "recorded once");
 }

@@ -146,8 +146,9 @@ impl Consensus {
                 if n >= room {
                     return Outcome::Refused(Refusal::TooManyTargets);
                 }
-                self.deadlines.push(Reverse((now + rules.window, t)));
-                v.insert(Tally::default())
+                let tally = v.insert(Tally::default());
+                self.deadlines.push(Reverse((now + tally.wait(rules), t)));
+                tally
             }
         };
         tally.seen_by_seed |= self.reporters.get(rep).vouches;
@@ -242,24 +243,46 @@ impl Consensus {
                 break;
             }
             self.deadlines.pop();
-            let Some(tally) = self.tallies.get(&t) else {
+            let Some(tally) = self.tallies.get_mut(&t) else {
                 continue;
             };
             let newest = tally.newest();
+            let salt = FixedState::with_seed(0).hash_one(t);
+            let max = rules.limits.max_sketches;
             if newest + rules.window > now {
-                self.deadlines.push(Reverse((newest + rules.window, t)));
+                let settle = rules.cluster.settle;
+                let mut next = newest + rules.window;
+                if rules.cluster.enabled && settle > 0 && tally.settled == 0 {
+                    if newest + settle > now {
+                        next = newest + settle;
+                    } else {
+                        // Quiet for `settle`: its established supporters become partners
+                        // now, not only when it ends.
+                        tally.established(&self.reporters, &mut self.scratch);
+                        let n = self.scratch.len();
+                        if n >= rules.min_reporters
+                            && crate::cluster::Tier::of(n, &rules.cluster).is_some()
+                        {
+                            self.clusters
+                                .record(&self.scratch, salt, &rules.cluster, max);
+                            tally.settled = n as u16;
+                        }
+                    }
+                }
+                self.deadlines.push(Reverse((next, t)));
                 continue;
             }
             let Some(tally) = self.tallies.remove(&t) else {
                 continue;
             };
             if rules.cluster.enabled {
-                // Its established supporters become each other's partners.
+                // Its established supporters become each other's partners (again if more
+                // came after it settled).
                 tally.established(&self.reporters, &mut self.scratch);
                 let n = self.scratch.len();
-                let salt = FixedState::with_seed(0).hash_one(t);
-                let max = rules.limits.max_sketches;
-                if n >= rules.min_reporters && crate::cluster::Tier::of(n, &rules.cluster).is_some()
+                if n >= rules.min_reporters
+                    && n > usize::from(tally.settled)
+                    && crate::cluster::Tier::of(n, &rules.cluster).is_some()
                 {
                     self.clusters
                         .record(&self.scratch, salt, &rules.cluster, max);

@@ -192,7 +192,7 @@ impl Consensus {
         let mut deadlines = BinaryHeap::new();
         let mut tallies = FoldHashMap::default();
         for (t, tally) in s.tallies {
-            deadlines.push(Reverse((tally.newest() + rules.window, t)));
+            deadlines.push(Reverse((tally.newest() + tally.wait(&rules), t)));
             tallies.insert(t, tally);
         }
         let mut c = Consensus {

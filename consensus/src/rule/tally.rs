@@ -40,6 +40,14 @@ pub struct Tally {
     /// held by its most trusted reporters; these are who happened to see it first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub first: Vec<u32>,
+    /// Established supporters recorded as partners when it settled (`cluster.settle`; 0:
+    /// not recorded yet).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub settled: u16,
+}
+
+fn is_zero(n: &u16) -> bool {
+    *n == 0
 }
 
 /// The established support of a target within the window.
@@ -310,6 +318,17 @@ impl Tally {
     pub fn resolve(&mut self, reporter: u32) {
         if let Some(r) = self.reports.iter_mut().find(|r| r.reporter == reporter) {
             r.resolved = true;
+        }
+    }
+
+    /// How long after its last report to look at it next: until it may have settled
+    /// (`cluster.settle`, if not recorded yet), else until that report leaves the window.
+    pub fn wait(&self, rules: &Rules) -> i64 {
+        let c = &rules.cluster;
+        if c.enabled && c.settle > 0 && self.settled == 0 {
+            c.settle
+        } else {
+            rules.window
         }
     }
 

@@ -22,6 +22,10 @@
 //! `d3` diagnostics then also show honest pairs of a heavy and a light reporter, and of two
 //! heavy ones. `--push-members 3,5` makes pushes take those sizes in turn.
 //!
+//! Time only goes forward: an attack that began late in a day goes on into the next, and is
+//! replayed with the next day's signals (the measured day after what the day before left);
+//! only the measured day's own attackers and pushes are counted.
+//!
 //! Printed per case: precision of what was listed that day, recall for attackers seen by at
 //! least K honest reporters, time from an attacker's first hit to its listing, and signals/s
 //! through `Consensus::observe` on one core (plus a run through `observe_signal`, which also
@@ -38,7 +42,7 @@ use consensus::config::SeedConfig;
 use consensus::{Allowlist, Consensus, ConsensusConfig};
 
 use measure::{established, links, measure, name, trust_profile, wire_rate};
-use world::{Attack, Knobs, REPORTERS, Rng, SEEDS, T0, gen_day, replay};
+use world::{Attack, Knobs, REPORTERS, Rng, SEEDS, T0, gen_day, replay_day};
 
 /// The default settings with the seeds and every `--set key=value` (dotted keys for
 /// sections: `trust.min_trust=0.5`).
@@ -126,16 +130,17 @@ fn main() {
     let mut c = Consensus::new(rules, Allowlist::default(), T0);
     let mut rng = Rng(seed);
     let nobody = vec![false; REPORTERS as usize];
+    let mut carry = Vec::new();
     for d in 0..warmup {
         let day = gen_day(&mut rng, d, attackers, &nobody, Attack::None, &members);
-        let secs = replay(&mut c, &day.events, &names, |_, _| {});
+        let (n, secs) = replay_day(&mut c, &mut carry, &day, d, &names);
         let (est, _) = established(&c, &nobody);
         println!(
             "warm-up day {}: {} signals in {:.2}s ({:.0}/s), {} reporters established, {} listed, {} tallied",
             d + 1,
-            day.events.len(),
+            n,
             secs,
-            day.events.len() as f64 / secs,
+            n as f64 / secs,
             est,
             c.feed().active_len(),
             c.tallied()
@@ -167,6 +172,7 @@ fn main() {
     );
     measure(
         &c,
+        &carry,
         &base,
         warmup,
         &names,
@@ -210,6 +216,7 @@ fn main() {
             );
             measure(
                 &c,
+                &carry,
                 &day,
                 warmup,
                 &names,
@@ -224,10 +231,11 @@ fn main() {
                 continue;
             }
             let mut c = c.clone();
+            let mut carry = carry.clone();
             let mut rng = Rng(day_seed ^ 0xA77);
             for d in 0..attack_days.saturating_sub(1) {
                 let day = gen_day(&mut rng, warmup + d, attackers, &colluder, attack, &members);
-                replay(&mut c, &day.events, &names, |_, _| {});
+                replay_day(&mut c, &mut carry, &day, warmup + d, &names);
             }
             eprintln!(
                 "{:.0}% {} d{attack_days}: {}",
@@ -245,7 +253,7 @@ fn main() {
                 &members,
             );
             let label = format!("{} d{attack_days}", attack.name());
-            measure(&c, &day, at, &names, k, &colluder, (attack, &label));
+            measure(&c, &carry, &day, at, &names, k, &colluder, (attack, &label));
         }
     }
     println!();

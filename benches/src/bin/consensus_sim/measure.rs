@@ -7,7 +7,8 @@ use consensus::Consensus;
 use consensus::cluster::Tier;
 
 use crate::world::{
-    Attack, Day, INNOCENT_BASE, Knobs, REPORTERS, Rng, SCENARIOS, SEEDS, attacker_ip, replay,
+    Attack, Day, Ev, INNOCENT_BASE, INNOCENTS_PER_DAY, Knobs, REPORTERS, Rng, SCENARIOS, SEEDS,
+    attacker_ip, merged, replay,
 };
 
 pub fn name(i: u32) -> String {
@@ -69,9 +70,12 @@ pub fn established(c: &Consensus, colluder: &[bool]) -> (usize, usize) {
     out
 }
 
-/// Replays one measured day on a copy of the warmed-up consensus; prints its row.
+/// Replays one measured day (after what the day before left, `carry`) on a copy of the
+/// warmed-up consensus; prints its row. Only the day's own attackers and pushes are counted.
+#[allow(clippy::too_many_arguments)]
 pub fn measure(
     c: &Consensus,
+    carry: &[Ev],
     day: &Day,
     day_index: usize,
     names: &[String],
@@ -84,13 +88,29 @@ pub fn measure(
     let mut listed = vec![i64::MAX; day.attackers.len()];
     let mut fp = 0u64;
     let base = attacker_ip(day_index, 0);
-    let secs = replay(&mut c, &day.events, names, |ip, t| {
+    let innocents = INNOCENT_BASE + day_index as u32 * INNOCENTS_PER_DAY;
+    let innocents = innocents..innocents + INNOCENTS_PER_DAY;
+    let events = merged(carry, &day.events);
+    let start = crate::world::T0 + day_index as i64 * crate::world::DAY;
+    // Pushes listed, by hour of the day (a day's last pushes are listed in the next one's
+    // first hours: 24 and beyond).
+    let mut by_hour = [0u32; 37];
+    let secs = replay(&mut c, &events, names, |ip, t| {
         if ip >= INNOCENT_BASE {
-            fp += 1;
-        } else if let Some(slot) = listed.get_mut((ip - base) as usize) {
+            if innocents.contains(&ip) {
+                fp += 1;
+                by_hour[((t - start) / 3600).clamp(0, 36) as usize] += 1;
+            }
+        } else if let Some(slot) = ip
+            .checked_sub(base)
+            .and_then(|i| listed.get_mut(i as usize))
+        {
             *slot = t;
         }
     });
+    if fp > 0 {
+        eprintln!("{label}: pushes listed by hour {by_hour:?}");
+    }
     let tp = listed.iter().filter(|t| **t != i64::MAX).count() as u64;
     let qualified: Vec<usize> = (0..day.attackers.len())
         .filter(|&i| day.attackers[i].1 as usize >= k)
@@ -113,7 +133,7 @@ pub fn measure(
     };
     // Colluders still established once the day's reports left the window (and were charged
     // or confirmed); for Sybils, the reporters created that day.
-    c.advance(day.events.last().map_or(0, |e| e.t) + c.rules().window);
+    c.advance(events.last().map_or(0, |e| e.t) + c.rules().window);
     let standing = match attack {
         Attack::PoisonSybils => (REPORTERS..REPORTERS + (share * f64::from(REPORTERS)) as u32)
             .filter(|&i| c.standing(&name(i)).is_some_and(|(_, e)| e))
@@ -124,7 +144,7 @@ pub fn measure(
         "| {:>4.0}% | {:<20} | {:>9} | {:>6} / {:>5} (of {:>5}) | {:>8.3}% | {:>6.2}% of {:>6} | {:>7} | {:>7} | {:>5} | {:>9.0} |",
         share * 100.0,
         label,
-        day.events.len(),
+        events.len(),
         tp,
         fp,
         day.innocents,
@@ -134,7 +154,7 @@ pub fn measure(
         duration(pct(0.5)),
         duration(pct(0.95)),
         standing,
-        day.events.len() as f64 / secs,
+        events.len() as f64 / secs,
     );
 }
 

@@ -267,6 +267,35 @@ pub fn gen_day(
 }
 
 /// Replays `events`; calls `listed(ip, t)` for each listing; returns the seconds it took.
+/// The events `carry` (left by earlier days: attacks that began late and went on past
+/// midnight) and those of a day, in time order.
+pub fn merged(carry: &[Ev], events: &[Ev]) -> Vec<Ev> {
+    let mut all = Vec::with_capacity(carry.len() + events.len());
+    all.extend_from_slice(carry);
+    all.extend_from_slice(events);
+    all.sort_unstable_by_key(|e| (e.t, e.reporter, e.ip));
+    all
+}
+
+/// Replays the `index`-th day's events after what earlier days left in `carry`, up to the
+/// next day's start; what comes later is left in `carry` for the next day. Time only goes
+/// forward, as a live consensus sees it: a day's late attacks go on while the next one's
+/// begin. Returns the signals replayed and the seconds it took.
+pub fn replay_day(
+    c: &mut Consensus,
+    carry: &mut Vec<Ev>,
+    day: &Day,
+    index: usize,
+    names: &[String],
+) -> (usize, f64) {
+    let mut all = merged(carry, &day.events);
+    let end = T0 + (index as i64 + 1) * DAY;
+    let cut = all.partition_point(|e| e.t < end);
+    *carry = all.split_off(cut);
+    let secs = replay(c, &all, names, |_, _| {});
+    (all.len(), secs)
+}
+
 pub fn replay(
     c: &mut Consensus,
     events: &[Ev],
