@@ -62,11 +62,18 @@ impl Exposure {
         }
     }
 
-    /// Drops the previous generation (`steps` generations passed: more than one drops both).
-    pub(super) fn rotate(&mut self, steps: i64) {
+    /// Starts a new generation: the previous one keeps `keep` of its counts on top of the
+    /// current one's (0: dropped; `steps` generations passed: more than one keeps nothing of
+    /// either but what `keep` leaves of the current one).
+    pub(super) fn rotate(&mut self, steps: i64, keep: f64) {
         self.total = 0;
         for e in &mut self.by {
-            *e = if steps == 1 { [0, e[0]] } else { [0, 0] };
+            let older = (f64::from(e[1]) * keep) as u32;
+            *e = if steps == 1 {
+                [0, e[0].saturating_add(older)]
+            } else {
+                [0, (f64::from(e[0]) * keep) as u32]
+            };
             self.total += u64::from(e[1]);
         }
     }

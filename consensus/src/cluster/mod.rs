@@ -1,8 +1,9 @@
 //! Co-reporting clusters: which established reporters keep turning up together on targets few
 //! others report, so that a coalition counts as one reporter, not K.
 //!
-//! When a tally ends, its established supporters (if at least K; a crowd's first ones, in a
-//! tier of their own) are recorded as each other's *partners*:
+//! When a tally has had no report for `cluster.settle` (an hour), and again when it ends if more
+//! came since, its established supporters (if at least K; when it ends, a crowd's first ones,
+//! in a tier of their own) are recorded as each other's *partners*:
 //! each supporter records at most `cluster.partners` of the others (its neighbours on a ring
 //! ordered by a hash of the target), so a big tally adds as little as a small listing. Each reporter keeps
 //! a [`Sketch`]:
@@ -228,8 +229,8 @@ impl Clusters {
         self.tiers.iter().all(|t| t.by.is_empty())
     }
 
-    /// Records `supporters` (established reporters of one ended tally; `salt` identifies the
-    /// target) as partners, in the tier of their number. Reporters without a sketch in that
+    /// Records `supporters` (established reporters of one settled or ended tally; `salt`
+    /// identifies the target) as partners, in the tier of their number. Reporters without a sketch in that
     /// tier get one while fewer than `max` exist there.
     pub fn record(&mut self, supporters: &[u32], salt: u64, cfg: &Cluster, max: usize) {
         if let Some(tier) = Tier::of(supporters.len(), cfg) {
@@ -368,18 +369,40 @@ impl Clusters {
         let words = cfg.sketch_bits / 64;
         let steps = (now - self.rotated) / cfg.generation;
         self.rotated += steps * cfg.generation;
-        self.exposure.rotate(steps);
-        self.seen.rotate(steps);
+        self.exposure.rotate(steps, cfg.keep);
+        self.seen.rotate(steps, cfg.keep);
+        // Which of the older generation's partners are kept (`cluster.keep`): the same bits
+        // in every sketch, so that partners two reporters share are kept or lost together.
+        let epoch = (self.rotated / cfg.generation) as u64;
+        let keep = |w: usize| -> u64 {
+            if cfg.keep <= 0.0 {
+                return 0;
+            }
+            let mut m = 0u64;
+            for b in 0..64 {
+                let h = mix(epoch ^ ((w * 64 + b) as u64).wrapping_mul(0x9E37_79B9));
+                if ((h >> 11) as f64) < cfg.keep * (1u64 << 53) as f64 {
+                    m |= 1 << b;
+                }
+            }
+            m
+        };
+        let masks: Vec<u64> = (0..words).map(keep).collect();
         for tier in &mut self.tiers {
             tier.sized(cfg.sketch_bits);
             let Sketches {
                 by, pop, sum, held, ..
             } = tier;
             for s in by.values_mut() {
-                for w in 0..words {
-                    // Bits in either generation before, and only in the current one after.
+                for (w, &mask) in masks.iter().enumerate() {
+                    // Bits in either generation before; after, in the previous one only: the
+                    // current one's and what is kept of the previous one's.
                     let before = s.bits[w] | s.bits[w + words];
-                    let after = if steps == 1 { s.bits[w] } else { 0 };
+                    let after = if steps == 1 {
+                        s.bits[w] | (s.bits[w + words] & mask)
+                    } else {
+                        s.bits[w] & mask
+                    };
                     let mut gone = before & !after;
                     while gone != 0 {
                         let b = w * 64 + gone.trailing_zeros() as usize;
@@ -390,11 +413,7 @@ impl Clusters {
                         }
                         gone &= gone - 1;
                     }
-                }
-                if steps == 1 {
-                    s.bits.copy_within(0..words, words);
-                } else {
-                    s.bits[words..].fill(0);
+                    s.bits[w + words] = after;
                 }
                 s.bits[..words].fill(0);
                 let f = 0.5f32.powi(steps.min(30) as i32);
@@ -496,5 +515,7 @@ fn bit(r: u32, bits: usize) -> usize {
     (mix(u64::from(r)) as usize) & (bits - 1)
 }
 
+#[cfg(test)]
+mod rotate_tests;
 #[cfg(test)]
 mod tests;

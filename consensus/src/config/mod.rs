@@ -96,6 +96,10 @@ pub struct ClusterConfig {
     /// recorded then, not only when it ends (`0s`: only when it ends); if more supporters
     /// came by its end, it is recorded again then.
     pub settle: String,
+    /// Share of the older generation's partners kept at each rotation (0: dropped, so that
+    /// partners are remembered one to two generations; ½: a partner is remembered for
+    /// another generation with probability ½, and so on).
+    pub keep: f64,
     /// Tallies with more established supporters than this are not recorded in the wide tier
     /// (but in the broad one, up to `broad_support`).
     pub max_support: usize,
@@ -242,6 +246,7 @@ impl Default for ClusterConfig {
             enabled: true,
             generation: "24h".into(),
             settle: "1h".into(),
+            keep: 0.0,
             max_support: 8,
             broad_support: None,
             tight_support: None,

@@ -35,6 +35,8 @@ pub struct Cluster {
     pub generation: i64,
     /// Seconds of quiet after which a tally is recorded (0: only when it ends).
     pub settle: i64,
+    /// Share of the older generation's partners kept at each rotation.
+    pub keep: f64,
     /// Largest support recorded in the wide tier.
     pub max_support: usize,
     /// Largest support recorded in the broad tier (at most `max_support`: none).
@@ -356,6 +358,7 @@ impl super::ClusterConfig {
                     format!("{:?} is not a duration (e.g. 1h, 0s)", self.settle),
                 )
             })?,
+            keep: finite_in("cluster.keep", self.keep, 0.0, 0.9)?,
             max_support: self.max_support,
             broad_support,
             tight_support,
