@@ -516,6 +516,8 @@ fn bit(r: u32, bits: usize) -> usize {
 }
 
 #[cfg(test)]
+mod rare_tests;
+#[cfg(test)]
 mod rotate_tests;
 #[cfg(test)]
 mod tests;
