@@ -247,8 +247,7 @@ impl Consensus {
                 continue;
             };
             let newest = tally.newest();
-            let salt = FixedState::with_seed(0).hash_one(t);
-            let max = rules.limits.max_sketches;
+            let salt = || FixedState::with_seed(0).hash_one(t);
             if newest + rules.window > now {
                 let settle = rules.cluster.settle;
                 let mut next = newest + rules.window;
@@ -258,13 +257,16 @@ impl Consensus {
                     } else {
                         // Quiet for `settle`: its established supporters become partners
                         // now, not only when it ends.
-                        tally.established(&self.reporters, &mut self.scratch);
-                        let n = self.scratch.len();
+                        let n = record_partners(
+                            tally,
+                            0,
+                            salt(),
+                            (&self.reporters, &mut self.clusters, &mut self.scratch),
+                            rules,
+                        );
                         if n >= rules.min_reporters
                             && crate::cluster::Tier::of(n, &rules.cluster).is_some()
                         {
-                            self.clusters
-                                .record(&self.scratch, salt, &rules.cluster, max);
                             tally.settled = n as u16;
                         }
                     }
@@ -278,15 +280,14 @@ impl Consensus {
             if rules.cluster.enabled {
                 // Its established supporters become each other's partners (again if more
                 // came after it settled).
-                tally.established(&self.reporters, &mut self.scratch);
-                let n = self.scratch.len();
-                if n >= rules.min_reporters
-                    && n > usize::from(tally.settled)
-                    && crate::cluster::Tier::of(n, &rules.cluster).is_some()
-                {
-                    self.clusters
-                        .record(&self.scratch, salt, &rules.cluster, max);
-                }
+                let salt = salt();
+                let n = record_partners(
+                    &tally,
+                    tally.settled.into(),
+                    salt,
+                    (&self.reporters, &mut self.clusters, &mut self.scratch),
+                    rules,
+                );
                 let crowd = n >= rules.cluster.crowd_support;
                 if crowd && rules.cluster.crowd_tier {
                     tally.established_first(&self.reporters, &mut self.scratch);
@@ -295,7 +296,7 @@ impl Consensus {
                         &self.scratch,
                         salt,
                         &rules.cluster,
-                        max,
+                        rules.limits.max_sketches,
                     );
                 }
                 // Who saw it early is exposed: to a crowd (chance in the other tiers), and
@@ -377,4 +378,22 @@ impl Consensus {
             (r.trust, r.established)
         })
     }
+}
+
+/// Records `tally`'s established supporters (into `scratch`) as each other's partners, in the
+/// tier of their number, if they are at least K and more than `after` (those recorded when
+/// it settled); returns how many they are.
+fn record_partners(
+    tally: &Tally,
+    after: usize,
+    salt: u64,
+    (reporters, clusters, scratch): (&Reporters, &mut Clusters, &mut Vec<u32>),
+    rules: &Rules,
+) -> usize {
+    tally.established(reporters, scratch);
+    let n = scratch.len();
+    if n >= rules.min_reporters && n > after {
+        clusters.record(scratch, salt, &rules.cluster, rules.limits.max_sketches);
+    }
+    n
 }
