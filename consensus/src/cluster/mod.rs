@@ -7,9 +7,11 @@
 //! each supporter records at most `cluster.partners` of the others (its neighbours on a ring
 //! ordered by a hash of the target), so a big tally adds as little as a small listing. Each reporter keeps
 //! a [`Sketch`]:
-//! - a bitset of its partners (`cluster.sketch_bits`, hashed reporter indices), in two
-//!   generations of `cluster.generation` each (the older one is dropped at each rotation);
-//! - its most frequent partners (Misra–Gries, [`TOP`] slots), counts halved at each rotation.
+//! - a bitset of its partners (`cluster.sketch_bits`, hashed reporter indices), in
+//!   `cluster.generations` generations of `cluster.generation` each (the oldest is dropped at
+//!   each rotation);
+//! - its most frequent partners (Misra–Gries, [`TOP`] slots), counts halved every
+//!   `cluster.generations / 2` rotations.
 //!
 //! Two reporters are **linked** when each is among the other's frequent partners at least
 //! `cluster.min_pair` times (a small group that always pushes together), or when their
@@ -55,11 +57,13 @@
 use crate::config::Cluster;
 
 mod exposure;
+mod rotate;
 mod sketch;
 mod support;
 
 use exposure::Exposure;
 pub use exposure::ExposureRecord;
+pub use rotate::MAX_GENERATIONS;
 pub use sketch::{Sketch, TOP};
 use sketch::{Sketches, restore_tier};
 
@@ -203,7 +207,7 @@ pub struct Clusters {
 /// Records and crowds between two scalings of the likelihoods.
 const RENORMALIZE_EVERY: u32 = 64;
 
-fn mix(x: u64) -> u64 {
+pub(super) fn mix(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -268,7 +272,10 @@ impl Clusters {
             if !tier.by.contains_key(&me) && tier.by.len() >= max {
                 continue;
             }
-            let sketch = tier.by.entry(me).or_insert_with(|| Sketch::new(words));
+            let sketch = tier
+                .by
+                .entry(me)
+                .or_insert_with(|| Sketch::new(words, cfg.generations));
             let before = gained.len();
             for d in 1..n {
                 // All others for a small target; else `partners / 2` on each side of the ring.
@@ -360,73 +367,6 @@ impl Clusters {
         self.changed(cfg);
     }
 
-    /// Starts a new generation every `cluster.generation`: the previous one is dropped,
-    /// frequent-partner counts halve, empty sketches are removed.
-    pub fn rotate(&mut self, now: i64, cfg: &Cluster) {
-        if now - self.rotated < cfg.generation {
-            return;
-        }
-        let words = cfg.sketch_bits / 64;
-        let steps = (now - self.rotated) / cfg.generation;
-        self.rotated += steps * cfg.generation;
-        self.exposure.rotate(steps, cfg.keep);
-        self.seen.rotate(steps, cfg.keep);
-        // Which of the older generation's partners are kept (`cluster.keep`): the same bits
-        // in every sketch, so that partners two reporters share are kept or lost together.
-        let epoch = (self.rotated / cfg.generation) as u64;
-        let keep = |w: usize| -> u64 {
-            if cfg.keep <= 0.0 {
-                return 0;
-            }
-            let mut m = 0u64;
-            for b in 0..64 {
-                let h = mix(epoch ^ ((w * 64 + b) as u64).wrapping_mul(0x9E37_79B9));
-                if ((h >> 11) as f64) < cfg.keep * (1u64 << 53) as f64 {
-                    m |= 1 << b;
-                }
-            }
-            m
-        };
-        let masks: Vec<u64> = (0..words).map(keep).collect();
-        for tier in &mut self.tiers {
-            tier.sized(cfg.sketch_bits);
-            let Sketches {
-                by, pop, sum, held, ..
-            } = tier;
-            for s in by.values_mut() {
-                for (w, &mask) in masks.iter().enumerate() {
-                    // Bits in either generation before; after, in the previous one only: the
-                    // current one's and what is kept of the previous one's.
-                    let before = s.bits[w] | s.bits[w + words];
-                    let after = if steps == 1 {
-                        s.bits[w] | (s.bits[w + words] & mask)
-                    } else {
-                        s.bits[w] & mask
-                    };
-                    let mut gone = before & !after;
-                    while gone != 0 {
-                        let b = w * 64 + gone.trailing_zeros() as usize;
-                        if pop[b] > 0 {
-                            pop[b] -= 1;
-                            *sum -= 1.0;
-                            *held -= u32::from(pop[b] == 0);
-                        }
-                        gone &= gone - 1;
-                    }
-                    s.bits[w + words] = after;
-                }
-                s.bits[..words].fill(0);
-                let f = 0.5f32.powi(steps.min(30) as i32);
-                for p in &mut s.top {
-                    p.1 *= f;
-                }
-                s.top.retain(|p| p.1 >= 0.5);
-            }
-            by.retain(|_, s| !s.is_empty());
-        }
-        self.renormalize(cfg);
-    }
-
     /// Whether `a` and `b` are linked in any tier (see the module doc).
     pub fn linked(&self, a: u32, b: u32, cfg: &Cluster) -> bool {
         Tier::ALL
@@ -463,12 +403,12 @@ impl Clusters {
             .collect()
     }
 
-    /// Crowd participations counted at `r`'s bit (both generations).
+    /// Crowd participations counted at `r`'s bit (every generation).
     pub fn exposure_of(&self, r: u32, cfg: &Cluster) -> u64 {
         self.exposure.at(bit(r, cfg.sketch_bits))
     }
 
-    /// Participations in attacks a seed saw, counted at `r`'s bit (both generations).
+    /// Participations in attacks a seed saw, counted at `r`'s bit (every generation).
     pub fn seen_of(&self, r: u32, cfg: &Cluster) -> u64 {
         self.seen.at(bit(r, cfg.sketch_bits))
     }
@@ -499,10 +439,10 @@ impl Clusters {
     ) -> Clusters {
         let words = cfg.sketch_bits / 64;
         let mut c = Clusters::new(rotated);
-        c.exposure = Exposure::from_records(exposure, cfg.sketch_bits);
-        c.seen = Exposure::from_records(seen, cfg.sketch_bits);
+        c.exposure = Exposure::from_records(exposure, cfg);
+        c.seen = Exposure::from_records(seen, cfg);
         for (tier, list) in tiers.into_iter().enumerate() {
-            c.tiers[tier].by = restore_tier(list, words, max);
+            c.tiers[tier].by = restore_tier(list, (words, cfg.generations), max);
             c.tiers[tier].recount(cfg.sketch_bits);
         }
         c.renormalize(cfg);

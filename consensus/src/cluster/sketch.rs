@@ -15,26 +15,36 @@ pub const TOP: usize = 16;
 /// One reporter's partners.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sketch {
-    /// `words` of the current generation, then `words` of the previous one.
+    /// `words` a generation, newest first.
     pub(super) bits: Box<[u64]>,
+    /// Every generation's partners (`bits` of each or-ed), what comparisons read.
+    pub(super) all: Box<[u64]>,
     /// Frequent partners and their (Misra–Gries, under-estimated) counts.
     pub(super) top: Vec<(u32, f32)>,
 }
 
 impl Sketch {
-    pub(super) fn new(words: usize) -> Sketch {
+    pub(super) fn new(words: usize, generations: usize) -> Sketch {
         Sketch {
-            bits: vec![0; 2 * words].into_boxed_slice(),
+            bits: vec![0; generations * words].into_boxed_slice(),
+            all: vec![0; words].into_boxed_slice(),
             top: Vec::new(),
         }
     }
 
-    /// Adds `partner` (at `bit`); whether the bit is new to both generations.
+    /// Word `w` of the partners of every generation.
+    #[inline]
+    pub(super) fn word(&self, w: usize) -> u64 {
+        self.all[w]
+    }
+
+    /// Adds `partner` (at `bit`) to the newest generation; whether the bit is new to all of
+    /// them.
     pub(super) fn add(&mut self, partner: u32, bit: usize) -> bool {
-        let words = self.bits.len() / 2;
         let (w, m) = (bit / 64, 1u64 << (bit % 64));
-        let new = (self.bits[w] | self.bits[w + words]) & m == 0;
+        let new = self.all[w] & m == 0;
         self.bits[w] |= m;
+        self.all[w] |= m;
         if let Some(s) = self.top.iter_mut().find(|s| s.0 == partner) {
             s.1 += 1.0;
         } else if self.top.len() < TOP {
@@ -56,7 +66,7 @@ impl Sketch {
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.top.is_empty() && self.bits.iter().all(|w| *w == 0)
+        self.top.is_empty() && self.all.iter().all(|w| *w == 0)
     }
 }
 
@@ -64,7 +74,7 @@ impl Sketch {
 #[derive(Debug, Clone, Default)]
 pub(super) struct Sketches {
     pub(super) by: FoldHashMap<u32, Sketch>,
-    /// Per bit: sketches that have it set (in either generation).
+    /// Per bit: sketches that have it set (in any generation).
     pub(super) pop: Vec<u32>,
     /// Sum of `pop`.
     pub(super) sum: f64,
@@ -101,8 +111,8 @@ impl Sketches {
         self.table = vec![[0.0; 2]; bits];
         let words = bits / 64;
         for s in self.by.values() {
-            for w in 0..words.min(s.bits.len() / 2) {
-                let mut x = s.bits[w] | s.bits[w + words];
+            for w in 0..words.min(s.all.len()) {
+                let mut x = s.word(w);
                 while x != 0 {
                     self.pop[w * 64 + x.trailing_zeros() as usize] += 1;
                     x &= x - 1;
@@ -158,7 +168,7 @@ impl std::ops::Deref for Seen<'_> {
 /// What chance needs of a sketch.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(super) struct Summary {
-    /// Bits set (in either generation).
+    /// Bits set (in any generation).
     pub(super) bits: u32,
     /// Sum over those bits of how likely each is another's partner (see the module doc).
     pub(super) share: f64,
@@ -243,7 +253,7 @@ impl Sketches {
         let (mut bits, mut share, mut rare) = (0u32, 0.0f64, 0u32);
         let mut moments = [0.0f64; 5];
         for w in 0..words {
-            let mut x = sketch.bits[w] | sketch.bits[w + words];
+            let mut x = sketch.word(w);
             bits += x.count_ones();
             while x != 0 {
                 let [s, weight] = self.table[w * 64 + x.trailing_zeros() as usize];
@@ -286,10 +296,7 @@ impl Sketches {
             return true;
         }
         let shared: u32 = (0..words)
-            .map(|w| {
-                ((a.1.bits[w] | a.1.bits[w + words]) & (b.1.bits[w] | b.1.bits[w + words]))
-                    .count_ones()
-            })
+            .map(|w| (a.1.word(w) & b.1.word(w)).count_ones())
             .sum();
         if f64::from(shared) < tier.min_common(cfg) {
             return false;
@@ -322,7 +329,7 @@ impl Sketches {
         let (rare_expected, rare_var) = self.rare_chance(big, small, cfg);
         let (mut both, mut weighted) = (0u32, 0.0f64);
         for w in 0..words {
-            let mut x = (sa.bits[w] | sa.bits[w + words]) & (sb.bits[w] | sb.bits[w + words]);
+            let mut x = sa.word(w) & sb.word(w);
             both += x.count_ones();
             while rare_var > 0.0 && x != 0 {
                 weighted += f64::from(self.table[w * 64 + x.trailing_zeros() as usize][1]);
@@ -374,18 +381,19 @@ impl Sketches {
 /// One tier's sketches from its records.
 pub(super) fn restore_tier(
     list: Vec<SketchRecord>,
-    words: usize,
+    (words, generations): (usize, usize),
     max: usize,
 ) -> FoldHashMap<u32, Sketch> {
     let mut sketches = FoldHashMap::default();
     for (r, bits, mut top) in list.into_iter().take(max) {
-        let mut s = Sketch::new(words);
+        let mut s = Sketch::new(words, generations);
         for b in bits
             .into_iter()
             .map(|b| b as usize)
-            .filter(|b| *b < 2 * words * 64)
+            .filter(|b| *b < generations * words * 64)
         {
             s.bits[b / 64] |= 1 << (b % 64);
+            s.all[b / 64 % words] |= 1 << (b % 64);
         }
         top.truncate(TOP);
         s.top = top;

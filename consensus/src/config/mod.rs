@@ -89,9 +89,11 @@ pub struct ConsensusConfig {
 pub struct ClusterConfig {
     /// Count linked supporters as one reporter (off: every established supporter counts).
     pub enabled: bool,
-    /// How long a generation of partners lasts (two are kept: partners are remembered for
-    /// one to two generations).
+    /// How long a generation of partners lasts.
     pub generation: String,
+    /// Generations kept (2..=8): partners are remembered for one generation fewer to this
+    /// many; the oldest is dropped at each rotation.
+    pub generations: usize,
     /// A tally with K established supporters that has had no report for this long is
     /// recorded then, not only when it ends (`0s`: only when it ends); if more supporters
     /// came by its end, it is recorded again then.
@@ -245,6 +247,7 @@ impl Default for ClusterConfig {
         ClusterConfig {
             enabled: true,
             generation: "24h".into(),
+            generations: 2,
             settle: "1h".into(),
             keep: 0.0,
             max_support: 8,

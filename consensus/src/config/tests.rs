@@ -160,6 +160,17 @@ fn cluster_settings_default_parse_and_validate() {
     assert_eq!(c.keep, 0.0);
     assert_eq!(cluster_of("cluster:\n  keep: 0.5\n").keep, 0.5);
     assert_eq!(invalid_key("cluster:\n  keep: 1"), "cluster.keep");
+    // Two generations unless told: partners remembered for one to two of them.
+    assert_eq!(c.generations, 2);
+    assert_eq!(cluster_of("cluster:\n  generations: 4\n").generations, 4);
+    assert_eq!(
+        invalid_key("cluster:\n  generations: 1"),
+        "cluster.generations"
+    );
+    assert_eq!(
+        invalid_key("cluster:\n  generations: 9"),
+        "cluster.generations"
+    );
     assert_eq!(invalid_key("cluster:\n  set_z: -1"), "cluster.set_z");
     assert_eq!(
         invalid_key("cluster:\n  popularity_cap: 0.9"),

@@ -33,6 +33,8 @@ pub struct Cluster {
     pub enabled: bool,
     /// Seconds.
     pub generation: i64,
+    /// Generations kept (at most [`crate::cluster::MAX_GENERATIONS`]).
+    pub generations: usize,
     /// Seconds of quiet after which a tally is recorded (0: only when it ends).
     pub settle: i64,
     /// Share of the older generation's partners kept at each rotation.
@@ -331,6 +333,12 @@ impl super::ClusterConfig {
                 ));
             }
         };
+        if !(2..=crate::cluster::MAX_GENERATIONS).contains(&self.generations) {
+            return Err(invalid(
+                "cluster.generations",
+                format!("must be within 2..={}", crate::cluster::MAX_GENERATIONS),
+            ));
+        }
         if !(2..=64).contains(&self.partners) {
             return Err(invalid("cluster.partners", "must be within 2..=64"));
         }
@@ -352,6 +360,7 @@ impl super::ClusterConfig {
         Ok(Cluster {
             enabled: self.enabled,
             generation: positive_duration("cluster.generation", &self.generation)?,
+            generations: self.generations,
             settle: parse_duration(&self.settle).ok_or_else(|| {
                 invalid(
                     "cluster.settle",

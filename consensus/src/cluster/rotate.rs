@@ -1,0 +1,104 @@
+//! Generations: partners and exposure are counted in `cluster.generations` slots of
+//! `cluster.generation` each, newest first; at each rotation every slot moves one older and
+//! the oldest is dropped (or, with `cluster.keep`, thinned into the one before it).
+
+use super::sketch::Sketches;
+use super::{Clusters, mix};
+use crate::config::Cluster;
+
+/// Most generations a sketch keeps.
+pub const MAX_GENERATIONS: usize = 8;
+
+/// Moves each of `slots` (newest first) `steps` generations older: the newest ones become
+/// `zero`, those moved past the end are dropped, but the one moved just past it, thinned by
+/// `thin`, is merged into the oldest slot kept by `merge`.
+pub(super) fn shift<T: Copy>(
+    slots: &mut [T],
+    steps: usize,
+    zero: T,
+    thin: impl Fn(T) -> T,
+    merge: impl Fn(T, T) -> T,
+) {
+    let n = slots.len();
+    let thinned = (1..=n).contains(&steps).then(|| thin(slots[n - steps]));
+    for g in (0..n).rev() {
+        slots[g] = if g >= steps { slots[g - steps] } else { zero };
+    }
+    if let (Some(t), Some(last)) = (thinned, slots.last_mut()) {
+        *last = merge(*last, t);
+    }
+}
+
+impl Clusters {
+    /// Starts a new generation every `cluster.generation`: the oldest is dropped,
+    /// frequent-partner counts halve every `cluster.generations / 2` generations, empty
+    /// sketches are removed.
+    pub fn rotate(&mut self, now: i64, cfg: &Cluster) {
+        if now - self.rotated < cfg.generation {
+            return;
+        }
+        let words = cfg.sketch_bits / 64;
+        let passed = (now - self.rotated) / cfg.generation;
+        self.rotated += passed * cfg.generation;
+        let steps = passed.min(MAX_GENERATIONS as i64 + 1) as usize;
+        self.exposure.rotate(steps, cfg);
+        self.seen.rotate(steps, cfg);
+        // Which of the oldest generation's partners are kept (`cluster.keep`): the same bits
+        // in every sketch, so that partners two reporters share are kept or lost together.
+        let epoch = (self.rotated / cfg.generation) as u64;
+        let keep = |w: usize| -> u64 {
+            if cfg.keep <= 0.0 {
+                return 0;
+            }
+            let mut m = 0u64;
+            for b in 0..64 {
+                let h = mix(epoch ^ ((w * 64 + b) as u64).wrapping_mul(0x9E37_79B9));
+                if ((h >> 11) as f64) < cfg.keep * (1u64 << 53) as f64 {
+                    m |= 1 << b;
+                }
+            }
+            m
+        };
+        let masks: Vec<u64> = (0..words).map(keep).collect();
+        let halve = 0.5f32.powf(passed.min(64) as f32 * 2.0 / cfg.generations as f32);
+        let mut slots = [0u64; MAX_GENERATIONS];
+        for tier in &mut self.tiers {
+            tier.sized(cfg.sketch_bits);
+            let Sketches {
+                by, pop, sum, held, ..
+            } = tier;
+            for s in by.values_mut() {
+                let n = s.bits.len() / words;
+                let slots = &mut slots[..n];
+                for (w, &mask) in masks.iter().enumerate() {
+                    for (g, slot) in slots.iter_mut().enumerate() {
+                        *slot = s.bits[w + g * words];
+                    }
+                    let before = slots.iter().fold(0, |x, y| x | y);
+                    shift(slots, steps, 0, |x| x & mask, |x, y| x | y);
+                    let after = slots.iter().fold(0, |x, y| x | y);
+                    let mut gone = before & !after;
+                    while gone != 0 {
+                        let b = w * 64 + gone.trailing_zeros() as usize;
+                        if pop[b] > 0 {
+                            pop[b] -= 1;
+                            *sum -= 1.0;
+                            *held -= u32::from(pop[b] == 0);
+                        }
+                        gone &= gone - 1;
+                    }
+                    for (g, &slot) in slots.iter().enumerate() {
+                        s.bits[w + g * words] = slot;
+                    }
+                    s.all[w] = after;
+                }
+                for p in &mut s.top {
+                    p.1 *= halve;
+                }
+                s.top.retain(|p| p.1 >= 0.5);
+            }
+            by.retain(|_, s| !s.is_empty());
+        }
+        self.renormalize(cfg);
+    }
+}
