@@ -382,23 +382,26 @@ impl Clusters {
         Some(sketches.compare(tier, (a, &sa), (b, &sb), words, cfg))
     }
 
-    /// The sketches of `tier`, for a snapshot: reporter, set bits, frequent partners.
+    /// The sketches of `tier`, for a snapshot: reporter, set bits (bit `b` of the
+    /// generation a partner was last recorded in, `g`, as `g * cluster.sketch_bits + b`),
+    /// frequent partners.
     pub fn records(&self, tier: Tier) -> Vec<SketchRecord> {
         self.tiers[tier as usize]
             .by
             .iter()
             .map(|(r, s)| {
-                let bits = s
-                    .bits
+                let bits = s.all.len() * 64;
+                let list = s
+                    .all
                     .iter()
                     .enumerate()
                     .flat_map(|(w, &x)| {
                         (0..64)
                             .filter(move |b| x >> b & 1 == 1)
-                            .map(move |b| (w * 64 + b) as u32)
+                            .map(move |b| (s.age_of(w, 1 << b) * bits + w * 64 + b) as u32)
                     })
                     .collect();
-                (*r, bits, s.top.clone())
+                (*r, list, s.top.clone())
             })
             .collect()
     }

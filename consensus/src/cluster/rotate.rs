@@ -1,8 +1,10 @@
-//! Generations: partners and exposure are counted in `cluster.generations` slots of
-//! `cluster.generation` each, newest first; at each rotation every slot moves one older and
-//! the oldest is dropped (or, with `cluster.keep`, thinned into the one before it).
+//! Generations: partners and exposure are remembered for `cluster.generations` generations of
+//! `cluster.generation` each. A sketch keeps each partner's age (the newest generation it was
+//! recorded in), exposure a count per generation; at each rotation everything grows one
+//! generation older and what reaches the last is dropped (or, with `cluster.keep`, that share
+//! of it stays in the oldest kept).
 
-use super::sketch::Sketches;
+use super::sketch::{Sketch, Sketches};
 use super::{Clusters, mix};
 use crate::config::Cluster;
 
@@ -61,23 +63,15 @@ impl Clusters {
         };
         let masks: Vec<u64> = (0..words).map(keep).collect();
         let halve = 0.5f32.powf(passed.min(64) as f32 * 2.0 / cfg.generations as f32);
-        let mut slots = [0u64; MAX_GENERATIONS];
+        let n = cfg.generations;
         for tier in &mut self.tiers {
             tier.sized(cfg.sketch_bits);
             let Sketches {
                 by, pop, sum, held, ..
             } = tier;
             for s in by.values_mut() {
-                let n = s.bits.len() / words;
-                let slots = &mut slots[..n];
                 for (w, &mask) in masks.iter().enumerate() {
-                    for (g, slot) in slots.iter_mut().enumerate() {
-                        *slot = s.bits[w + g * words];
-                    }
-                    let before = slots.iter().fold(0, |x, y| x | y);
-                    shift(slots, steps, 0, |x| x & mask, |x, y| x | y);
-                    let after = slots.iter().fold(0, |x, y| x | y);
-                    let mut gone = before & !after;
+                    let mut gone = s.age_word(w, steps, n, mask);
                     while gone != 0 {
                         let b = w * 64 + gone.trailing_zeros() as usize;
                         if pop[b] > 0 {
@@ -87,10 +81,6 @@ impl Clusters {
                         }
                         gone &= gone - 1;
                     }
-                    for (g, &slot) in slots.iter().enumerate() {
-                        s.bits[w + g * words] = slot;
-                    }
-                    s.all[w] = after;
                 }
                 for p in &mut s.top {
                     p.1 *= halve;
@@ -100,5 +90,42 @@ impl Clusters {
             by.retain(|_, s| !s.is_empty());
         }
         self.renormalize(cfg);
+    }
+}
+
+impl Sketch {
+    /// Ages the partners of word `w` by `steps` generations, of `n` kept: those reaching `n`
+    /// are dropped, but those in `mask` (`cluster.keep`) stay in the oldest kept. Returns
+    /// the partners dropped.
+    fn age_word(&mut self, w: usize, steps: usize, n: usize, mask: u64) -> u64 {
+        let words = self.all.len();
+        let planes = self.age.len() / words;
+        let before = self.all[w];
+        for _ in 0..steps {
+            let present = self.all[w];
+            if present == 0 {
+                break;
+            }
+            // Every present partner one generation older (a ripple add on the planes).
+            let mut carry = present;
+            for p in 0..planes {
+                let x = &mut self.age[p * words + w];
+                let t = *x & carry;
+                *x ^= carry;
+                carry = t;
+            }
+            // Those now `n` old (or past the planes' range).
+            let mut reached = present | carry;
+            for p in 0..planes {
+                let x = self.age[p * words + w];
+                reached &= if n >> p & 1 == 1 { x } else { !x };
+            }
+            reached = (reached | carry) & present;
+            self.set_age(w, reached & mask, n - 1);
+            let dropped = reached & !mask;
+            self.all[w] &= !dropped;
+            self.set_age(w, dropped, 0);
+        }
+        before & !self.all[w]
     }
 }

@@ -85,7 +85,7 @@ fn rotations_remembered(generations: usize) -> usize {
 
 #[test]
 fn partners_and_exposure_are_kept_for_as_many_generations_as_configured() {
-    for n in [2, 4, MAX_GENERATIONS] {
+    for n in [2, 3, 4, 5, 7, MAX_GENERATIONS] {
         assert_eq!(rotations_remembered(n), n - 1, "{n} generations");
     }
     // Exposure moves with the partners, and a snapshot keeps every generation.
@@ -112,16 +112,17 @@ fn partners_and_exposure_are_kept_for_as_many_generations_as_configured() {
         })
     };
     let tiers = sorted(&c);
-    // Reporter 7's partners, one in each generation's bits.
+    // Reporter 7's partners, one recorded in each generation.
     let sevens = &tiers[Tier::Wide as usize]
         .iter()
         .find(|s| s.0 == 7)
         .unwrap()
         .1;
-    let slots: Vec<usize> = sevens
+    let mut slots: Vec<usize> = sevens
         .iter()
         .map(|&b| b as usize / cfg.sketch_bits)
         .collect();
+    slots.sort_unstable();
     assert_eq!(slots, [0, 1, 2, 3]);
     let back = Clusters::from_records(
         c.rotated(),
@@ -142,4 +143,44 @@ fn partners_and_exposure_are_kept_for_as_many_generations_as_configured() {
     // A snapshot written with two generations (bit, now, before) still reads.
     let two = Clusters::from_records(T0, Default::default(), (&[vec![3, 5, 6]], &[]), &cfg, 1);
     assert_eq!(two.exposure_records(), [vec![3, 5, 6, 0, 0]]);
+}
+
+#[test]
+fn a_partner_recorded_again_is_as_old_as_its_last_record() {
+    let cfg = Cluster {
+        generations: 3,
+        ..ConsensusConfig::default().validate().unwrap().cluster
+    };
+    let mut c = Clusters::new(T0);
+    let at = |g: i64| T0 + g * cfg.generation;
+    c.record_in(Tier::Tight, &[0, 1], 1, &cfg, 10);
+    c.record_in(Tier::Tight, &[0, 2], 2, &cfg, 10);
+    c.rotate(at(1), &cfg);
+    c.record_in(Tier::Tight, &[0, 1], 3, &cfg, 10);
+    c.rotate(at(3), &cfg);
+    // Partner 2 (recorded three generations ago) is gone; partner 1 (two ago) is not.
+    let partners = |c: &Clusters| {
+        let r = c.records(Tier::Tight);
+        r.iter().find(|r| r.0 == 0).map_or(0, |r| r.1.len())
+    };
+    assert_eq!(partners(&c), 1);
+    assert!(
+        c.pair(0, 2, Tier::Tight, &cfg).is_none(),
+        "2 has no partner left"
+    );
+    // A snapshot keeps each partner's age; one listing a partner in two generations (as
+    // snapshots did when each generation was a bitset of its own) keeps the newest.
+    let mut records = c.records(Tier::Tight);
+    let zero = records.iter_mut().find(|r| r.0 == 0).unwrap();
+    let b = zero.1[0];
+    assert_eq!(b as usize / cfg.sketch_bits, 2, "two generations old");
+    zero.1
+        .push(b % cfg.sketch_bits as u32 + cfg.sketch_bits as u32);
+    let mut tiers: [Vec<SketchRecord>; TIERS] = Default::default();
+    tiers[Tier::Tight as usize] = records;
+    let mut back = Clusters::from_records(c.rotated(), tiers, (&[], &[]), &cfg, 10);
+    back.rotate(at(4), &cfg);
+    assert_eq!(partners(&back), 1, "one generation old when restored: kept");
+    back.rotate(at(5), &cfg);
+    assert_eq!(partners(&back), 0);
 }

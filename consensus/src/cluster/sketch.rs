@@ -15,19 +15,26 @@ pub const TOP: usize = 16;
 /// One reporter's partners.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sketch {
-    /// `words` a generation, newest first.
-    pub(super) bits: Box<[u64]>,
-    /// Every generation's partners (`bits` of each or-ed), what comparisons read.
+    /// Every generation's partners: what comparisons read.
     pub(super) all: Box<[u64]>,
+    /// For each partner in `all`, the newest generation it was recorded in (0: the current
+    /// one), bit-sliced: one plane of `all.len()` words a bit of the age, the lowest first
+    /// (a generation a bitset would take `generations` planes; ages take its logarithm).
+    pub(super) age: Box<[u64]>,
     /// Frequent partners and their (Misra–Gries, under-estimated) counts.
     pub(super) top: Vec<(u32, f32)>,
+}
+
+/// Planes of a [`Sketch`]'s ages for `generations` generations (ages `0..generations`).
+pub(super) fn planes(generations: usize) -> usize {
+    (usize::BITS - generations.saturating_sub(1).leading_zeros()) as usize
 }
 
 impl Sketch {
     pub(super) fn new(words: usize, generations: usize) -> Sketch {
         Sketch {
-            bits: vec![0; generations * words].into_boxed_slice(),
             all: vec![0; words].into_boxed_slice(),
+            age: vec![0; planes(generations) * words].into_boxed_slice(),
             top: Vec::new(),
         }
     }
@@ -38,13 +45,31 @@ impl Sketch {
         self.all[w]
     }
 
+    /// The age of the partner at bit `m` of word `w` (0 if absent).
+    pub(super) fn age_of(&self, w: usize, m: u64) -> usize {
+        let words = self.all.len();
+        (0..self.age.len() / words)
+            .filter(|p| self.age[p * words + w] & m != 0)
+            .map(|p| 1 << p)
+            .sum()
+    }
+
+    /// Sets the age of the partners at the bits `m` of word `w`.
+    pub(super) fn set_age(&mut self, w: usize, m: u64, age: usize) {
+        let words = self.all.len();
+        for p in 0..self.age.len() / words {
+            let x = &mut self.age[p * words + w];
+            *x = if age >> p & 1 == 1 { *x | m } else { *x & !m };
+        }
+    }
+
     /// Adds `partner` (at `bit`) to the newest generation; whether the bit is new to all of
     /// them.
     pub(super) fn add(&mut self, partner: u32, bit: usize) -> bool {
         let (w, m) = (bit / 64, 1u64 << (bit % 64));
         let new = self.all[w] & m == 0;
-        self.bits[w] |= m;
         self.all[w] |= m;
+        self.set_age(w, m, 0);
         if let Some(s) = self.top.iter_mut().find(|s| s.0 == partner) {
             s.1 += 1.0;
         } else if self.top.len() < TOP {
@@ -387,13 +412,19 @@ pub(super) fn restore_tier(
     let mut sketches = FoldHashMap::default();
     for (r, bits, mut top) in list.into_iter().take(max) {
         let mut s = Sketch::new(words, generations);
+        // Bit `b` of generation `g` is recorded as `g * bits + b`; a partner found in
+        // several generations is as old as the newest.
         for b in bits
             .into_iter()
             .map(|b| b as usize)
             .filter(|b| *b < generations * words * 64)
         {
-            s.bits[b / 64] |= 1 << (b % 64);
-            s.all[b / 64 % words] |= 1 << (b % 64);
+            let (age, b) = (b / (words * 64), b % (words * 64));
+            let (w, m) = (b / 64, 1u64 << (b % 64));
+            if s.all[w] & m == 0 || s.age_of(w, m) > age {
+                s.all[w] |= m;
+                s.set_age(w, m, age);
+            }
         }
         top.truncate(TOP);
         s.top = top;
