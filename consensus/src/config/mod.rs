@@ -216,8 +216,9 @@ pub struct LimitsConfig {
     pub max_scenarios: usize,
     /// How long a removed entry is remembered to tell pullers it was deleted.
     pub tombstone_retention: String,
-    /// Reporters with a co-reporting sketch in one tier (`cluster.sketch_bits / 4` bytes
-    /// each; four tiers); beyond, further reporters get none there and are never linked there.
+    /// Reporters with a co-reporting sketch in one tier (`cluster.sketch_bits / 8` bytes
+    /// times 1 + log2 of `cluster.generations` each, 6 KiB by default; four tiers); beyond,
+    /// further reporters get none there and are never linked there.
     pub max_sketches: usize,
 }
 
@@ -246,8 +247,8 @@ impl Default for ClusterConfig {
     fn default() -> Self {
         ClusterConfig {
             enabled: true,
-            generation: "24h".into(),
-            generations: 2,
+            generation: "12h".into(),
+            generations: 4,
             settle: "1h".into(),
             keep: 0.0,
             max_support: 8,

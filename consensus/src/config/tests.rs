@@ -93,7 +93,7 @@ fn cluster_settings_default_parse_and_validate() {
     let r = ConsensusConfig::default().validate().unwrap();
     let c = &r.cluster;
     assert!(c.enabled);
-    assert_eq!((c.generation, c.max_support, c.partners), (86_400, 8, 4));
+    assert_eq!((c.generation, c.max_support, c.partners), (43_200, 8, 4));
     assert_eq!((c.sketch_bits, c.min_pair), (16_384, 3.0));
     assert_eq!(r.limits.max_sketches, 100_000);
     let yaml = "cluster:\n  enabled: false\n  generation: 48h\n  sketch_bits: 4096\n  min_ratio: 3\nlimits:\n  max_sketches: 10\n";
@@ -160,9 +160,9 @@ fn cluster_settings_default_parse_and_validate() {
     assert_eq!(c.keep, 0.0);
     assert_eq!(cluster_of("cluster:\n  keep: 0.5\n").keep, 0.5);
     assert_eq!(invalid_key("cluster:\n  keep: 1"), "cluster.keep");
-    // Two generations unless told: partners remembered for one to two of them.
-    assert_eq!(c.generations, 2);
-    assert_eq!(cluster_of("cluster:\n  generations: 4\n").generations, 4);
+    // Four generations unless told: partners remembered for three to four of them.
+    assert_eq!(c.generations, 4);
+    assert_eq!(cluster_of("cluster:\n  generations: 2\n").generations, 2);
     assert_eq!(
         invalid_key("cluster:\n  generations: 1"),
         "cluster.generations"

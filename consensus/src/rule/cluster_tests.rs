@@ -395,6 +395,8 @@ fn settle_records_a_tally_once_quiet_and_again_at_its_end_if_more_came() {
             ..ConsensusConfig::default()
         };
         cfg.cluster.settle = settle.into();
+        // No rotation within the test (frequent-partner counts stay whole).
+        cfg.cluster.generation = "24h".into();
         Consensus::new(cfg.validate().unwrap(), Allowlist::default(), T0)
     };
     // The same three push an address an hour: recorded an hour after each push, they are
