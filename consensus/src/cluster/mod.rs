@@ -7,9 +7,9 @@
 //! each supporter records at most `cluster.partners` of the others (its neighbours on a ring
 //! ordered by a hash of the target), so a big tally adds as little as a small listing. Each reporter keeps
 //! a [`Sketch`]:
-//! - a bitset of its partners (`cluster.sketch_bits`, hashed reporter indices), in
-//!   `cluster.generations` generations of `cluster.generation` each (the oldest is dropped at
-//!   each rotation);
+//! - a bitset of its partners (`cluster.sketch_bits`, hashed reporter indices), each with its
+//!   age: the newest generation of `cluster.generation` it was recorded in; a rotation drops
+//!   those that reach `cluster.generations`;
 //! - its most frequent partners (Misra–Gries, [`TOP`] slots), counts halved every
 //!   `cluster.generations / 2` rotations.
 //!
