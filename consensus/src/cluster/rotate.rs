@@ -114,13 +114,13 @@ impl Sketch {
                 *x ^= carry;
                 carry = t;
             }
-            // Those now `n` old (or past the planes' range).
-            let mut reached = present | carry;
+            // Those now `n` old (or carried past the planes, `n` being a power of two).
+            let mut reached = present;
             for p in 0..planes {
                 let x = self.age[p * words + w];
                 reached &= if n >> p & 1 == 1 { x } else { !x };
             }
-            reached = (reached | carry) & present;
+            reached |= carry;
             self.set_age(w, reached & mask, n - 1);
             let dropped = reached & !mask;
             self.all[w] &= !dropped;
