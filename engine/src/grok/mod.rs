@@ -36,6 +36,8 @@ mod tail;
 pub mod translate;
 
 #[cfg(test)]
+mod cut_tests;
+#[cfg(test)]
 pub(crate) mod fast_tests;
 #[cfg(test)]
 mod tests;
