@@ -98,9 +98,9 @@ pub struct ClusterConfig {
     /// recorded then, not only when it ends (`0s`: only when it ends); if more supporters
     /// came by its end, it is recorded again then.
     pub settle: String,
-    /// Share of the older generation's partners kept at each rotation (0: dropped, so that
-    /// partners are remembered one to two generations; ½: a partner is remembered for
-    /// another generation with probability ½, and so on).
+    /// Share of the partners reaching the last generation kept in it at each rotation (0:
+    /// dropped, so that partners are remembered `generations - 1` to `generations`
+    /// generations; ½: a partner stays another generation with probability ½, and so on).
     pub keep: f64,
     /// Tallies with more established supporters than this are not recorded in the wide tier
     /// (but in the broad one, up to `broad_support`).

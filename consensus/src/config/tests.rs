@@ -156,7 +156,7 @@ fn cluster_settings_default_parse_and_validate() {
     assert_eq!(cluster_of("cluster:\n  settle: 0s\n").settle, 0);
     assert_eq!(invalid_key("cluster:\n  settle: 12h"), "cluster.settle");
     assert_eq!(invalid_key("cluster:\n  settle: soon"), "cluster.settle");
-    // An older generation is dropped at rotation unless `keep` says how much of it stays.
+    // The oldest generation is dropped at rotation unless `keep` says how much of it stays.
     assert_eq!(c.keep, 0.0);
     assert_eq!(cluster_of("cluster:\n  keep: 0.5\n").keep, 0.5);
     assert_eq!(invalid_key("cluster:\n  keep: 1"), "cluster.keep");

@@ -37,7 +37,7 @@ pub struct Cluster {
     pub generations: usize,
     /// Seconds of quiet after which a tally is recorded (0: only when it ends).
     pub settle: i64,
-    /// Share of the older generation's partners kept at each rotation.
+    /// Share of the partners reaching the last generation kept at each rotation.
     pub keep: f64,
     /// Largest support recorded in the wide tier.
     pub max_support: usize,
