@@ -249,27 +249,24 @@ impl Consensus {
             let newest = tally.newest();
             let salt = || FixedState::with_seed(0).hash_one(t);
             if newest + rules.window > now {
-                let settle = rules.cluster.settle;
-                let mut next = newest + rules.window;
-                if rules.cluster.enabled && settle > 0 && tally.settled == 0 {
-                    if newest + settle > now {
-                        next = newest + settle;
-                    } else {
-                        // Quiet for `settle`: its established supporters become partners
-                        // now, not only when it ends.
-                        let n = record_partners(
-                            tally,
-                            0,
-                            salt(),
-                            (&self.reporters, &mut self.clusters, &mut self.scratch),
-                            rules,
-                        );
-                        if n >= rules.min_reporters
-                            && crate::cluster::Tier::of(n, &rules.cluster).is_some()
-                        {
-                            tally.settled = n as u16;
-                        }
+                let mut next = newest + tally.wait(rules);
+                if next <= now {
+                    // Quiet for `cluster.settle` (only then is it due before the window
+                    // ends): its established supporters become partners now, not only when
+                    // it ends.
+                    let n = record_partners(
+                        tally,
+                        0,
+                        salt(),
+                        (&self.reporters, &mut self.clusters, &mut self.scratch),
+                        rules,
+                    );
+                    if n >= rules.min_reporters
+                        && crate::cluster::Tier::of(n, &rules.cluster).is_some()
+                    {
+                        tally.settled = n as u16;
                     }
+                    next = newest + rules.window;
                 }
                 self.deadlines.push(Reverse((next, t)));
                 continue;
