@@ -56,11 +56,14 @@
 
 use crate::config::Cluster;
 
+mod activity;
 mod exposure;
 mod rotate;
 mod sketch;
 mod support;
 
+use activity::Activity;
+pub use activity::ActivityRecord;
 use exposure::Exposure;
 pub use exposure::ExposureRecord;
 pub use rotate::MAX_GENERATIONS;
@@ -202,6 +205,10 @@ pub struct Clusters {
     seen: Exposure,
     /// Records and crowds since the likelihoods were last scaled.
     changes: u32,
+    /// Small tallies per reporter (busy reporters).
+    activity: Activity,
+    /// The latest time seen by [`Clusters::rotate`].
+    now: i64,
 }
 
 /// Records and crowds between two scalings of the likelihoods.
@@ -219,6 +226,7 @@ impl Clusters {
     pub fn new(now: i64) -> Clusters {
         Clusters {
             rotated: now,
+            now,
             ..Clusters::default()
         }
     }
@@ -367,6 +375,34 @@ impl Clusters {
         self.changed(cfg);
     }
 
+    /// Counts `reporters` (established supporters of a tally short of a crowd, when first
+    /// recorded as partners) as taking part in one more small tally (at most `max`
+    /// reporters counted).
+    pub fn small(&mut self, reporters: &[u32], cfg: &Cluster, max: usize) {
+        if let Some(tier) = Tier::of(reporters.len(), cfg) {
+            self.activity.small(tier, reporters, cfg, max);
+        }
+    }
+
+    /// The share of the current generation gone by.
+    fn elapsed(&self, cfg: &Cluster) -> f64 {
+        ((self.now - self.rotated) as f64 / cfg.generation as f64).clamp(0.0, 1.0)
+    }
+
+    /// `r`'s recent small tallies, what its history predicts, and how many standard
+    /// deviations beyond it they are in the tier where they are most (`None`: too little
+    /// history).
+    pub fn activity_of(&self, r: u32, cfg: &Cluster) -> (f64, f64, Option<f64>) {
+        let e = self.elapsed(cfg);
+        let (s, p) = self.activity.of(r, e);
+        (s, p, self.activity.excess(r, e))
+    }
+
+    /// Whether `r` is busy (see [`activity`]).
+    fn busy(&self, r: u32, cfg: &Cluster) -> bool {
+        self.activity.busy(r, self.elapsed(cfg), cfg)
+    }
+
     /// Whether `a` and `b` are linked in any tier (see the module doc).
     pub fn linked(&self, a: u32, b: u32, cfg: &Cluster) -> bool {
         Tier::ALL
@@ -426,6 +462,16 @@ impl Clusters {
         self.seen.records()
     }
 
+    /// Small tallies per reporter, for a snapshot.
+    pub fn activity_records(&self) -> Vec<ActivityRecord> {
+        self.activity.records()
+    }
+
+    /// Restores small tallies per reporter from [`Clusters::activity_records`].
+    pub fn restore_activity(&mut self, list: &[ActivityRecord], cfg: &Cluster, max: usize) {
+        self.activity = Activity::from_records(list, cfg, max);
+    }
+
     /// When the generations last rotated (Unix seconds), for a snapshot.
     pub fn rotated(&self) -> i64 {
         self.rotated
@@ -458,6 +504,8 @@ fn bit(r: u32, bits: usize) -> usize {
     (mix(u64::from(r)) as usize) & (bits - 1)
 }
 
+#[cfg(test)]
+mod activity_tests;
 #[cfg(test)]
 mod rare_tests;
 #[cfg(test)]

@@ -36,6 +36,7 @@ impl Clusters {
     /// frequent-partner counts halve every `cluster.generations / 2` generations, empty
     /// sketches are removed.
     pub fn rotate(&mut self, now: i64, cfg: &Cluster) {
+        self.now = self.now.max(now);
         if now - self.rotated < cfg.generation {
             return;
         }
@@ -45,6 +46,7 @@ impl Clusters {
         let steps = passed.min(MAX_GENERATIONS as i64 + 1) as usize;
         self.exposure.rotate(steps, cfg);
         self.seen.rotate(steps, cfg);
+        self.activity.rotate(steps, cfg);
         // Which of the oldest generation's partners are kept (`cluster.keep`): the same bits
         // in every sketch, so that partners two reporters share are kept or lost together.
         let epoch = (self.rotated / cfg.generation) as u64;

@@ -30,8 +30,10 @@ impl Clusters {
             .iter()
             .map(|&(r, _)| (r, Tier::ALL.map(|t| self.tiers[t as usize].by.get(&r))))
             .collect();
+        // Busy supporters are one group, whatever their sketches say.
+        let busy: Vec<bool> = supporters.iter().map(|&(r, _)| self.busy(r, cfg)).collect();
         let group = if cfg.transitive {
-            match self.groups(&sketched, k, cfg) {
+            match self.groups(&sketched, &busy, k, cfg) {
                 Some(g) => g,
                 None => return false,
             }
@@ -45,9 +47,10 @@ impl Clusters {
             let taken = if cfg.transitive {
                 chosen.iter().any(|&c| group[c] == group[i])
             } else {
-                chosen
-                    .iter()
-                    .any(|&c| self.sketches_linked(&sketched[i], &sketched[c], words, cfg))
+                chosen.iter().any(|&c| {
+                    (busy[i] && busy[c])
+                        || self.sketches_linked(&sketched[i], &sketched[c], words, cfg)
+                })
             };
             if taken {
                 continue;
@@ -86,7 +89,13 @@ impl Clusters {
     /// With `cluster.transitive`: each supporter's group (supporters linked to each other
     /// directly or through others), as the index of its first member; `None` as soon as
     /// fewer than `k` groups are left.
-    fn groups(&self, sketched: &[Sketched], k: usize, cfg: &Cluster) -> Option<Vec<usize>> {
+    fn groups(
+        &self,
+        sketched: &[Sketched],
+        busy: &[bool],
+        k: usize,
+        cfg: &Cluster,
+    ) -> Option<Vec<usize>> {
         let words = cfg.sketch_bits / 64;
         let n = sketched.len();
         if n < k {
@@ -101,6 +110,19 @@ impl Clusters {
             i
         }
         let mut left = n;
+        let mut first_busy = None;
+        for i in (0..n).filter(|&i| busy[i]) {
+            match first_busy {
+                None => first_busy = Some(i),
+                Some(f) => {
+                    head[i] = f;
+                    left -= 1;
+                }
+            }
+        }
+        if left < k {
+            return None;
+        }
         for i in 1..n {
             for j in 0..i {
                 let (hi, hj) = (find(&mut head, i), find(&mut head, j));

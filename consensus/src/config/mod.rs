@@ -139,6 +139,10 @@ pub struct ClusterConfig {
     /// partners in the tight tier, summed, are this many standard deviations beyond chance
     /// (0: off).
     pub set_z: f64,
+    /// Supporters taking part in more tallies short of a crowd than their exposure to
+    /// attacks a seed reported too predicts, by this many standard deviations, are *busy*:
+    /// busy supporters count as one group (0: off).
+    pub busy_z: f64,
     /// Supporters linked through others count as one group too (linked pairs joined into
     /// groups): K groups are needed (on by default), not only K supporters no two of which
     /// are linked.
@@ -257,6 +261,7 @@ impl Default for ClusterConfig {
             min_z: 3.0,
             rare_z: 5.0,
             set_z: 3.0,
+            busy_z: 3.0,
             transitive: true,
             popularity_cap: 1.25,
             crowd_support: 0,

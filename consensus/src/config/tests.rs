@@ -135,10 +135,11 @@ fn cluster_settings_default_parse_and_validate() {
             c.min_z,
             c.rare_z,
             c.set_z,
+            c.busy_z,
             c.popularity_cap,
             c.crowd_support
         ),
-        (3.0, 5.0, 3.0, 1.25, 16)
+        (3.0, 5.0, 3.0, 3.0, 1.25, 16)
     );
     let crowd = |yaml: &str| cluster_of(yaml).crowd_support;
     assert_eq!(crowd("limits:\n  max_reports_per_target: 32\n"), 32);
@@ -150,6 +151,8 @@ fn cluster_settings_default_parse_and_validate() {
     assert_eq!(cluster_of("cluster:\n  rare_z: 0\n").rare_z, 0.0);
     assert_eq!(cluster_of("cluster:\n  set_z: 4.5\n").set_z, 4.5);
     assert_eq!(cluster_of("cluster:\n  set_z: 0\n").set_z, 0.0);
+    assert_eq!(cluster_of("cluster:\n  busy_z: 0\n").busy_z, 0.0);
+    assert_eq!(cluster_of("cluster:\n  busy_z: 4\n").busy_z, 4.0);
     assert!(c.transitive && !cluster_of("cluster:\n  transitive: false\n").transitive);
     // Tallies are recorded an hour after their last report; `0s`: when they end only.
     assert_eq!(c.settle, 3600);
@@ -172,6 +175,7 @@ fn cluster_settings_default_parse_and_validate() {
         "cluster.generations"
     );
     assert_eq!(invalid_key("cluster:\n  set_z: -1"), "cluster.set_z");
+    assert_eq!(invalid_key("cluster:\n  busy_z: -1"), "cluster.busy_z");
     assert_eq!(
         invalid_key("cluster:\n  popularity_cap: 0.9"),
         "cluster.popularity_cap"

@@ -65,6 +65,9 @@ pub struct Cluster {
     pub rare_z: f64,
     /// Or a set's summed rare-partner deviation, in standard deviations (0: off).
     pub set_z: f64,
+    /// Busy supporters (small tallies beyond their vouched exposure, in standard
+    /// deviations) count as one group (0: off).
+    pub busy_z: f64,
     /// K groups of transitively linked supporters, not K unlinked supporters.
     pub transitive: bool,
     /// Cap on a partner's likelihood from exposure, over its share of the bits held.
@@ -386,6 +389,7 @@ impl super::ClusterConfig {
             min_z: finite_in("cluster.min_z", self.min_z, 0.0, 1e6)?,
             rare_z: finite_in("cluster.rare_z", self.rare_z, 0.0, 1e6)?,
             set_z: finite_in("cluster.set_z", self.set_z, 0.0, 1e6)?,
+            busy_z: finite_in("cluster.busy_z", self.busy_z, 0.0, 1e6)?,
             transitive: self.transitive,
             popularity_cap: finite_in("cluster.popularity_cap", self.popularity_cap, 1.0, 1e6)?,
             crowd_support,

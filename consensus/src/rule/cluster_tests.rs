@@ -8,7 +8,7 @@ use crate::config::{ConsensusConfig, SeedConfig};
 const HOUR: i64 = 3600;
 
 /// `n` seeds named `r0`.. (established from the start), the default rule.
-fn crowd(n: usize) -> Consensus {
+pub(super) fn crowd(n: usize) -> Consensus {
     let cfg = ConsensusConfig {
         seeds: (0..n)
             .map(|i| SeedConfig {
@@ -22,7 +22,7 @@ fn crowd(n: usize) -> Consensus {
 }
 
 /// SplitMix64 picks of `k` distinct reporters among `from..from + n`.
-fn pick(state: &mut u64, from: usize, n: usize, k: usize) -> Vec<String> {
+pub(super) fn pick(state: &mut u64, from: usize, n: usize, k: usize) -> Vec<String> {
     let mut out: Vec<usize> = Vec::with_capacity(k);
     while out.len() < k {
         *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);

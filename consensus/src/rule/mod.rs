@@ -14,6 +14,8 @@ mod tally;
 #[cfg(test)]
 mod attack_tests;
 #[cfg(test)]
+mod busy_tests;
+#[cfg(test)]
 mod cluster_tests;
 #[cfg(test)]
 mod tests;

@@ -368,6 +368,15 @@ impl Consensus {
         self.clusters.len()
     }
 
+    /// Reporter `id`'s small tallies and vouched exposure (every generation kept), and how
+    /// many standard deviations its small tallies are beyond what the median share predicts
+    /// (`None`: unknown reporter).
+    pub fn activity(&self, id: &str) -> Option<(f64, f64, Option<f64>)> {
+        self.reporters
+            .find(id)
+            .map(|i| self.clusters.activity_of(i, &self.rules.cluster))
+    }
+
     /// The trust of reporter `id` and whether it counts towards K (`None`: unknown).
     pub fn standing(&self, id: &str) -> Option<(f32, bool)> {
         self.reporters.find(id).map(|i| {
@@ -391,6 +400,9 @@ fn record_partners(
     let n = scratch.len();
     if n >= rules.min_reporters && n > after {
         clusters.record(scratch, salt, &rules.cluster, rules.limits.max_sketches);
+        if after == 0 && crate::cluster::Tier::of(n, &rules.cluster).is_some() {
+            clusters.small(scratch, &rules.cluster, rules.limits.max_sketches);
+        }
     }
     n
 }

@@ -60,6 +60,10 @@ pub struct Snapshot {
     /// written before it).
     #[serde(default)]
     pub exposure_seen: Vec<crate::cluster::ExposureRecord>,
+    /// Small tallies per reporter, recent and before (absent from snapshots written before
+    /// it: nobody is busy until a generation of history has been counted again).
+    #[serde(default)]
+    pub activity: Vec<crate::cluster::ActivityRecord>,
 }
 
 /// Why a snapshot cannot be restored.
@@ -100,6 +104,7 @@ impl Consensus {
             clusters_crowd: sorted(Tier::Crowd),
             exposure: self.clusters.exposure_records(),
             exposure_seen: self.clusters.seen_records(),
+            activity: self.clusters.activity_records(),
         }
     }
 
@@ -149,6 +154,11 @@ impl Consensus {
         {
             return Err(SnapshotError::Inconsistent("sketch of an unknown reporter"));
         }
+        if s.activity.iter().any(|a| partner(&a.reporter)) {
+            return Err(SnapshotError::Inconsistent(
+                "activity of an unknown reporter",
+            ));
+        }
         let mut sketches = [
             s.clusters,
             s.clusters_tight,
@@ -162,13 +172,14 @@ impl Consensus {
             exposure.clear();
             seen.clear();
         }
-        let clusters = Clusters::from_records(
+        let mut clusters = Clusters::from_records(
             s.clusters_rotated,
             sketches,
             (&exposure, &seen),
             &rules.cluster,
             rules.limits.max_sketches,
         );
+        clusters.restore_activity(&s.activity, &rules.cluster, rules.limits.max_sketches);
         let mut scenarios = Scenarios::default();
         scenarios.names.push("other".into());
         scenarios.weights.push(rules.default_scenario_weight);

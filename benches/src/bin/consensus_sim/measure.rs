@@ -212,7 +212,7 @@ pub fn links(
         groups.push(("colluders heavy-light", true, Some(true), Some(false)));
         groups.push(("colluders heavy-heavy", true, Some(true), Some(true)));
     }
-    let mut out = String::new();
+    let mut out = busy(c, colluder, knobs, names);
     for (label, want, ha, hb) in groups {
         let n = 2000;
         let mut linked = 0;
@@ -263,6 +263,47 @@ pub fn links(
             ));
         }
         out.push_str("; ");
+    }
+    out
+}
+
+/// Honest reporters and colluders (light and heavy apart, with heavy reporters): mean small
+/// tallies, vouched exposure and excess (standard deviations), and the share that is busy.
+fn busy(c: &Consensus, colluder: &[bool], knobs: &Knobs, names: &[String]) -> String {
+    let z = c.rules().cluster.busy_z;
+    let mut out = String::new();
+    for (label, want, heavy) in [
+        ("honest", false, None),
+        ("colluders", true, None),
+        ("honest heavy", false, Some(true)),
+        ("colluders heavy", true, Some(true)),
+    ] {
+        if heavy.is_some() && knobs.exposure.is_empty() {
+            continue;
+        }
+        let (mut n, mut small, mut vouched, mut excess, mut busy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for r in SEEDS..REPORTERS {
+            if colluder[r as usize] != want || heavy.is_some_and(|h| knobs.is_heavy(r) != h) {
+                continue;
+            }
+            if let Some((s, v, e)) = c.activity(&names[r as usize]) {
+                n += 1.0;
+                small += s;
+                vouched += v;
+                let e = e.unwrap_or(0.0);
+                excess += e;
+                busy += f64::from(u8::from(z > 0.0 && e >= z));
+            }
+        }
+        if n > 0.0 {
+            out.push_str(&format!(
+                "{label}: recent small {:.1}, predicted {:.1}, excess {:.2}, busy {:.2}%; ",
+                small / n,
+                vouched / n,
+                excess / n,
+                100.0 * busy / n
+            ));
+        }
     }
     out
 }

@@ -1,0 +1,274 @@
+//! Busy reporters: those taking part in many more small tallies lately than they used to.
+//!
+//! A coalition pushing innocent addresses makes tallies no honest member joins: each push
+//! adds one to every pusher's count of small tallies of its size (those recorded in the
+//! tight, wide or broad tier). How many an honest member takes part in depends on how
+//! exposed it is, which changes slowly; so each reporter's counts in the generations the
+//! sketches remember (*recent*) are compared to its own rate before them (*history*, older
+//! generations decayed with a half-life of `HISTORY_HALF_LIFE` generations), scaled by how
+//! every reporter's recent counts compare to its history (a wave of scanning raises them
+//! all). A reporter whose recent count in one tier is beyond what its history predicts by
+//! `cluster.busy_z` standard deviations is *busy*. A coalition's members are busy from the
+//! day after they start pushing, before each pair of them has shared enough partners; a
+//! member that pushes from its first day has no quieter past to be compared to.
+
+use foldhash::HashMap as FoldHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::rotate::shift;
+use super::{TIERS, Tier};
+use crate::config::Cluster;
+
+/// Tiers counted (the tight, wide and broad ones).
+const KINDS: [Tier; 3] = [Tier::Tight, Tier::Wide, Tier::Broad];
+
+/// Generations over which history halves.
+const HISTORY_HALF_LIFE: f64 = 14.0;
+
+/// Generations of history a reporter needs before it can be busy.
+const MIN_HISTORY: f64 = 1.0;
+
+/// Small tallies a reporter's history must predict for it to count in the drift.
+const DRIFT_MIN: f64 = 5.0;
+
+/// One reporter's counts.
+#[derive(Debug, Clone)]
+pub(super) struct Counts {
+    /// Per tier counted, `generations` counts (newest first).
+    pub(super) recent: Box<[u32]>,
+    /// Per tier counted, small tallies before the recent generations (decayed).
+    pub(super) history: [f32; KINDS.len()],
+    /// Generations of history (decayed alike).
+    pub(super) span: f32,
+    /// Generations this reporter has been counted in (its first ones are not history
+    /// until they leave the recent window whole).
+    pub(super) age: u16,
+}
+
+/// Small tallies per reporter.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Activity {
+    pub(super) by: FoldHashMap<u32, Counts>,
+    generations: usize,
+    /// How every reporter's recent counts compare to its history (median).
+    pub(super) drift: f64,
+}
+
+/// A reporter's counts as stored in a snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityRecord {
+    /// The reporter.
+    pub reporter: u32,
+    /// Small tallies in the tight, wide and broad tiers, each `generations` counts (newest
+    /// first).
+    pub recent: Vec<u32>,
+    /// Small tallies before those, decayed, per tier.
+    pub history: [f32; KINDS.len()],
+    /// Generations of history, decayed alike.
+    pub span: f32,
+    /// Generations counted.
+    pub age: u16,
+}
+
+fn kind(t: Tier) -> Option<usize> {
+    KINDS.iter().position(|&k| k == t)
+}
+
+impl Activity {
+    /// One more small tally in `tier` for each of `reporters` (at most `max` reporters).
+    pub(super) fn small(&mut self, tier: Tier, reporters: &[u32], cfg: &Cluster, max: usize) {
+        let Some(k) = kind(tier) else { return };
+        let g = cfg.generations;
+        if self.generations != g {
+            self.by.clear();
+            self.generations = g;
+        }
+        for &r in reporters {
+            if !self.by.contains_key(&r) && self.by.len() >= max {
+                continue;
+            }
+            let c = self.by.entry(r).or_insert_with(|| Counts {
+                recent: vec![0; KINDS.len() * g].into_boxed_slice(),
+                history: [0.0; KINDS.len()],
+                span: 0.0,
+                age: 0,
+            });
+            c.recent[k * g] = c.recent[k * g].saturating_add(1);
+        }
+    }
+
+    /// `r`'s small tallies in each tier counted: recent, and what its history predicts
+    /// for the recent generations (`elapsed`: the share of the current one gone by).
+    fn predicted(&self, r: u32, elapsed: f64) -> Option<[(f64, f64); KINDS.len()]> {
+        let g = self.generations;
+        let c = self.by.get(&r)?;
+        if f64::from(c.span) < MIN_HISTORY {
+            return None;
+        }
+        let window = (g - 1) as f64 + elapsed;
+        Some(std::array::from_fn(|k| {
+            let recent = c.recent[k * g..(k + 1) * g]
+                .iter()
+                .map(|&x| f64::from(x))
+                .sum::<f64>();
+            let rate = f64::from(c.history[k]) / f64::from(c.span);
+            (recent, rate * window * self.drift.max(0.0))
+        }))
+    }
+
+    /// How many standard deviations `r`'s recent small tallies are beyond what its history
+    /// predicts, in the tier where they are most (`None`: too little history). Both counts
+    /// are chance: of the tallies in either, the recent window should hold its share of the
+    /// time (binomial, half a tally off for continuity), so a history that was low by
+    /// chance does not make a reporter busy.
+    pub(super) fn excess(&self, r: u32, elapsed: f64) -> Option<f64> {
+        let g = self.generations;
+        let c = self.by.get(&r)?;
+        let span = f64::from(c.span);
+        if span < MIN_HISTORY {
+            return None;
+        }
+        let window = ((g - 1) as f64 + elapsed) * self.drift.max(0.0);
+        let p = window / (window + span);
+        (0..KINDS.len())
+            .filter_map(|k| {
+                let recent = c.recent[k * g..(k + 1) * g]
+                    .iter()
+                    .map(|&x| f64::from(x))
+                    .sum::<f64>();
+                let n = recent + f64::from(c.history[k]);
+                let var = n * p * (1.0 - p);
+                (var > 0.0).then(|| (recent - 0.5 - n * p) / var.sqrt())
+            })
+            .max_by(f64::total_cmp)
+    }
+
+    /// Whether `r` is busy (`cluster.busy_z`; never while it is 0).
+    pub(super) fn busy(&self, r: u32, elapsed: f64, cfg: &Cluster) -> bool {
+        cfg.busy_z > 0.0 && self.excess(r, elapsed).is_some_and(|z| z >= cfg.busy_z)
+    }
+
+    /// `r`'s recent small tallies (every tier counted) and what its history predicts (0:
+    /// too little history).
+    pub(super) fn of(&self, r: u32, elapsed: f64) -> (f64, f64) {
+        let recent = self
+            .by
+            .get(&r)
+            .map_or(0, |c| c.recent.iter().map(|&x| u64::from(x)).sum());
+        let predicted = self
+            .predicted(r, elapsed)
+            .map_or(0.0, |p| p.iter().map(|x| x.1).sum());
+        (recent as f64, predicted)
+    }
+
+    /// Moves every count `steps` generations older: what leaves the recent window joins
+    /// the history. Then measures the drift again.
+    pub(super) fn rotate(&mut self, steps: usize, _cfg: &Cluster) {
+        let g = self.generations;
+        if g == 0 {
+            return;
+        }
+        let decay = 0.5f64.powf(1.0 / HISTORY_HALF_LIFE) as f32;
+        for c in self.by.values_mut() {
+            for _ in 0..steps.min(g + 1) {
+                let whole = usize::from(c.age) + 1 >= g;
+                c.span *= decay;
+                for k in 0..KINDS.len() {
+                    c.history[k] *= decay;
+                    if whole {
+                        c.history[k] += c.recent[k * g + g - 1] as f32;
+                    }
+                }
+                if whole {
+                    c.span += 1.0;
+                }
+                c.age = c.age.saturating_add(1);
+                for k in 0..KINDS.len() {
+                    shift(
+                        &mut c.recent[k * g..(k + 1) * g],
+                        1,
+                        0,
+                        |_| 0,
+                        u32::saturating_add,
+                    );
+                }
+            }
+        }
+        self.by
+            .retain(|_, c| c.span > 0.05 || c.recent.iter().any(|&x| x != 0));
+        self.remeasure();
+    }
+
+    /// The median ratio of recent (whole generations) to predicted, over reporters with
+    /// enough of both.
+    fn remeasure(&mut self) {
+        let saved = std::mem::replace(&mut self.drift, 1.0);
+        let mut ratios: Vec<f64> = self
+            .by
+            .keys()
+            .filter_map(|&r| {
+                let (recent, expected) = self.of(r, 0.0);
+                (expected >= DRIFT_MIN).then(|| recent / expected)
+            })
+            .collect();
+        self.drift = if ratios.len() < 20 {
+            if saved > 0.0 { saved } else { 1.0 }
+        } else {
+            let mid = ratios.len() / 2;
+            *ratios.select_nth_unstable_by(mid, f64::total_cmp).1
+        };
+    }
+}
+
+impl Activity {
+    /// Every reporter's counts, for a snapshot (sorted by reporter).
+    pub(super) fn records(&self) -> Vec<ActivityRecord> {
+        let mut list: Vec<ActivityRecord> = self
+            .by
+            .iter()
+            .map(|(&reporter, c)| ActivityRecord {
+                reporter,
+                recent: c.recent.to_vec(),
+                history: c.history,
+                span: c.span,
+                age: c.age,
+            })
+            .collect();
+        list.sort_unstable_by_key(|a| a.reporter);
+        list
+    }
+
+    /// From [`Activity::records`] (counts of another number of generations keep what fits;
+    /// at most `max` reporters).
+    pub(super) fn from_records(list: &[ActivityRecord], cfg: &Cluster, max: usize) -> Activity {
+        let g = cfg.generations;
+        let mut a = Activity {
+            generations: g,
+            drift: 1.0,
+            ..Activity::default()
+        };
+        for rec in list.iter().take(max) {
+            let stored = rec.recent.len() / KINDS.len();
+            let mut recent = vec![0; KINDS.len() * g];
+            for k in 0..KINDS.len() {
+                for i in 0..g.min(stored) {
+                    recent[k * g + i] = rec.recent[k * stored + i];
+                }
+            }
+            let finite = |x: f32| if x.is_finite() { x.max(0.0) } else { 0.0 };
+            a.by.insert(
+                rec.reporter,
+                Counts {
+                    recent: recent.into_boxed_slice(),
+                    history: rec.history.map(finite),
+                    span: finite(rec.span),
+                    age: rec.age,
+                },
+            );
+        }
+        a.remeasure();
+        a
+    }
+}
+
+const _: () = assert!(TIERS >= KINDS.len());

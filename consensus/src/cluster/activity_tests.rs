@@ -1,0 +1,138 @@
+//! Busy reporters: recent small tallies against each reporter's own history.
+
+use super::tests::{Rng, cfg};
+use super::*;
+
+const T0: i64 = 1_700_000_000;
+
+/// 300 reporters (0..300), each generation for `gens` generations: `attackers` rare
+/// attackers, each reported by 3 of them at random (200: about two small tallies per
+/// reporter), then a rotation. Reporters in `pushing` also take part in `extra` more small
+/// tallies each.
+fn generations(
+    c: &mut Clusters,
+    cfg: &Cluster,
+    (gens, attackers): (i64, u64),
+    (pushing, extra): (&[u32], u32),
+) {
+    let mut rng = Rng(7 + attackers);
+    let start = (c.rotated() - T0) / cfg.generation;
+    for g in start..start + gens {
+        for i in 0..attackers {
+            let victims = rng.pick(0, 300, 3);
+            c.record(&victims, (g as u64) << 32 | i, cfg, 10_000);
+            c.small(&victims, cfg, 10_000);
+        }
+        for e in 0..extra {
+            for (j, &r) in pushing.iter().enumerate() {
+                let others = [r, 1000 + e * 10 + j as u32, 2000 + e * 10 + j as u32];
+                c.small(&others, cfg, 10_000);
+            }
+        }
+        c.rotate(T0 + (g + 1) * cfg.generation, cfg);
+    }
+}
+
+#[test]
+fn a_reporter_taking_part_in_many_more_small_tallies_than_it_used_to_is_busy() {
+    let cfg = cfg();
+    let mut c = Clusters::new(T0);
+    let pushing = [0u32, 1, 2, 3, 4];
+    // A week of honest reports (14 generations), then two generations in which five
+    // reporters take part in six more small tallies each per generation than before.
+    generations(&mut c, &cfg, (28, 200), (&pushing, 0));
+    let busy: Vec<_> = (0..300)
+        .filter(|&r| c.busy(r, &cfg))
+        .map(|r| c.activity_of(r, &cfg))
+        .collect();
+    assert!(busy.is_empty(), "busy while doing as before: {busy:?}");
+    generations(&mut c, &cfg, (3, 200), (&pushing, 6));
+    for r in pushing {
+        let (recent, predicted, z) = c.activity_of(r, &cfg);
+        assert!(c.busy(r, &cfg), "{r}: {recent} against {predicted}, {z:?}");
+    }
+    let busy = (5..300).filter(|&r| c.busy(r, &cfg)).count();
+    assert!(busy <= 3, "{busy} of 295 honest reporters busy");
+    // Off with busy_z 0.
+    let off = Cluster { busy_z: 0.0, ..cfg };
+    assert!(!c.busy(0, &off));
+}
+
+#[test]
+fn a_reporter_without_history_is_not_busy() {
+    let cfg = cfg();
+    let mut c = Clusters::new(T0);
+    // Pushing from its first generation: no quieter past to compare with.
+    generations(&mut c, &cfg, (3, 200), (&[0], 6));
+    let (recent, predicted, z) = c.activity_of(0, &cfg);
+    assert!(recent >= 18.0, "{recent}");
+    assert_eq!(
+        (predicted, z),
+        (0.0, None),
+        "not counted before its first generation has left the window"
+    );
+    assert!(!c.busy(0, &cfg));
+}
+
+#[test]
+fn a_wave_that_raises_everyone_busies_nobody() {
+    let cfg = cfg();
+    let mut c = Clusters::new(T0);
+    generations(&mut c, &cfg, (14, 200), (&[], 0));
+    // Then twice and a half as many rare attackers (a wave of scanning): everyone's
+    // counts rise, and the drift with them.
+    generations(&mut c, &cfg, (4, 500), (&[], 0));
+    let busy = (0..300).filter(|&r| c.busy(r, &cfg)).count();
+    assert!(busy <= 3, "{busy} of 300 busy");
+}
+
+#[test]
+fn busy_supporters_count_as_one_group() {
+    let cfg = cfg();
+    let mut c = Clusters::new(T0);
+    let pushing = [0u32, 1, 2];
+    generations(&mut c, &cfg, (28, 200), (&pushing, 0));
+    generations(&mut c, &cfg, (3, 200), (&pushing, 6));
+    let k = 3;
+    // Three busy supporters are one group; two busy ones and two others, three groups.
+    let mut three = [(0, 1.0), (1, 1.0), (2, 1.0)];
+    assert!(!c.independent(&mut three, k, 1.2, &cfg));
+    let mut mixed = [(0, 1.0), (1, 1.0), (100, 1.0), (200, 1.0)];
+    assert!(c.independent(&mut mixed, k, 1.2, &cfg));
+    let mut two_honest = [(0, 1.0), (1, 1.0), (100, 1.0)];
+    assert!(!c.independent(&mut two_honest, k, 1.2, &cfg));
+    let off = Cluster { busy_z: 0.0, ..cfg };
+    assert!(c.independent(&mut three, k, 1.2, &off));
+    let plain = Cluster {
+        transitive: false,
+        ..cfg
+    };
+    assert!(!c.independent(&mut three, k, 1.2, &plain));
+    assert!(c.independent(&mut mixed, k, 1.2, &plain));
+}
+
+#[test]
+fn activity_survives_a_snapshot() {
+    let cfg = cfg();
+    let mut c = Clusters::new(T0);
+    generations(&mut c, &cfg, (28, 200), (&[0], 0));
+    generations(&mut c, &cfg, (3, 200), (&[0], 6));
+    let mut back = Clusters::new(c.rotated());
+    back.restore_activity(&c.activity_records(), &cfg, 10_000);
+    for r in [0, 1, 150] {
+        assert_eq!(back.activity_of(r, &cfg), c.activity_of(r, &cfg), "{r}");
+    }
+    assert!(back.busy(0, &cfg));
+    // Fewer generations configured: the newest are kept.
+    let fewer = Cluster {
+        generations: 2,
+        ..cfg
+    };
+    let mut two = Clusters::new(c.rotated());
+    two.restore_activity(&c.activity_records(), &fewer, 10_000);
+    assert!(two.activity_of(0, &fewer).0 > 0.0);
+    // At most `max` reporters.
+    let mut few = Clusters::new(c.rotated());
+    few.restore_activity(&c.activity_records(), &cfg, 10);
+    assert_eq!(few.activity_records().len(), 10);
+}

@@ -1,0 +1,93 @@
+//! Busy reporters in the rule: a coalition that starts pushing is stopped by how many more
+//! small tallies its members take part in than they used to, before its pairs share
+//! enough partners to be linked.
+
+use super::attack_tests::{T0, ip, report};
+use super::cluster_tests::pick;
+use super::*;
+use crate::config::{ClusterConfig, ConsensusConfig, SeedConfig};
+
+const HOUR: i64 = 3600;
+const DAY: i64 = 24 * HOUR;
+
+/// 300 established reporters `r0`.. (seeds), linked by nothing but being busy (`busy_z`)
+/// when `busy` (else not at all).
+fn unlinkable(busy: bool) -> Consensus {
+    let cfg = ConsensusConfig {
+        seeds: (0..300)
+            .map(|i| SeedConfig {
+                reporter: format!("r{i}"),
+                confirmed: 20.0,
+            })
+            .collect(),
+        cluster: ClusterConfig {
+            busy_z: if busy { 3.0 } else { 0.0 },
+            min_pair: 1e6,
+            min_common: 65536.0,
+            tight_min_common: 65536.0,
+            broad_min_common: 65536.0,
+            crowd_min_common: 65536.0,
+            ..ClusterConfig::default()
+        },
+        ..ConsensusConfig::default()
+    };
+    Consensus::new(cfg.validate().unwrap(), Allowlist::default(), T0)
+}
+
+/// Ten days: each hour 60 rare attackers, each reported by 3 of the 300 reporters; from
+/// the eighth day, 30 of them (`r0`..`r29`) also push 12 innocent addresses an hour, each
+/// with 3 of them drawn at random (twice as many small tallies again as they took part in
+/// before). Returns, per day from the eighth: pushes listed, and the share of the honest
+/// attackers (reported by at most one colluder) listed.
+fn ten_days(busy: bool) -> Vec<(usize, f64)> {
+    let mut c = unlinkable(busy);
+    let mut state = 3;
+    let colluder = |r: &String| r[1..].parse::<usize>().unwrap() < 30;
+    let mut days = Vec::new();
+    for d in 0..10 {
+        let (mut pushed, mut honest, mut seen) = (0, 0, 0);
+        for h in 0..24 {
+            let at = T0 + d * DAY + h * HOUR;
+            for a in 0..60 {
+                let target = format!("45.{}.{}.{}", 100 + d, h, a + 1);
+                let reporters = pick(&mut state, 0, 300, 3);
+                for (i, r) in reporters.iter().enumerate() {
+                    report(&mut c, r, &target, at + i as i64 * 60);
+                }
+                if reporters.iter().filter(|r| colluder(r)).count() < 2 {
+                    honest += usize::from(c.is_listed(&ip(&target)));
+                    seen += 1;
+                }
+            }
+            if d >= 7 {
+                for p in 0..12 {
+                    let target = format!("46.{}.{}.{}", 100 + d, h, p + 1);
+                    for r in pick(&mut state, 0, 30, 3) {
+                        report(&mut c, &r, &target, at + 1800);
+                    }
+                    pushed += usize::from(c.is_listed(&ip(&target)));
+                }
+            }
+        }
+        if d >= 7 {
+            days.push((pushed, honest as f64 / seen as f64));
+        }
+    }
+    days
+}
+
+#[test]
+fn a_coalition_that_starts_pushing_is_stopped_once_its_members_are_busy() {
+    let on = ten_days(true);
+    let off = ten_days(false);
+    // Nothing else links them: without `busy_z`, every push lists, every day.
+    assert!(off.iter().all(|d| d.0 == 288), "{off:?}");
+    // With it: on the coalition's second day, few pushes list (on its first, those of its
+    // first hours do). From its third, its pushes are more and more of its history:
+    // stopping it then is the sketches' work (`cluster_tests`), off here.
+    assert!(on[0].0 < 288 && on[1].0 <= 15, "{on:?}");
+    // Honest attackers list as before.
+    for (a, b) in on.iter().zip(&off) {
+        assert!(a.1 >= b.1 - 0.02, "{on:?} against {off:?}");
+    }
+}
