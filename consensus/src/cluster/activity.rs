@@ -6,11 +6,16 @@
 //! exposed it is, which changes slowly; so each reporter's counts in the generations the
 //! sketches remember (*recent*) are compared to its own rate before them (*history*, older
 //! generations decayed with a half-life of `HISTORY_HALF_LIFE` generations), scaled by how
-//! every reporter's recent counts compare to its history (a wave of scanning raises them
-//! all). A reporter whose recent count in one tier is beyond what its history predicts by
-//! `cluster.busy_z` standard deviations is *busy*. A coalition's members are busy from the
-//! day after they start pushing, before each pair of them has shared enough partners; a
-//! member that pushes from its first day has no quieter past to be compared to.
+//! every reporter's recent counts compare to its history (the *drift*: a wave of scanning
+//! raises them all). The newest generations are compared first, then one more at a time (the
+//! current one, from a quarter of it gone by; it and the one before; …): a coalition that
+//! started pushing hours ago stands out in the newest before it does in all of them. A
+//! reporter whose count, in one tier and one of those windows, is beyond what its history
+//! predicts by `cluster.busy_z` standard deviations (binomial: of its tallies in the window
+//! and the history, the window's share of the time) is *busy*. A coalition's members are
+//! busy within hours of starting to push, before each pair of them has shared enough
+//! partners; a member that pushes from its first days has no quieter past to be compared
+//! to, and one that keeps pushing for days makes its pushes part of its history.
 
 use foldhash::HashMap as FoldHashMap;
 use serde::{Deserialize, Serialize};
@@ -24,6 +29,10 @@ const KINDS: [Tier; 3] = [Tier::Tight, Tier::Wide, Tier::Broad];
 
 /// Generations over which history halves.
 const HISTORY_HALF_LIFE: f64 = 14.0;
+
+/// The shortest window compared with history, in generations: tallies are recorded when
+/// they settle, so the first ones of a generation were reported in the one before.
+const MIN_WINDOW: f64 = 0.25;
 
 /// Generations of history a reporter needs before it can be busy.
 const MIN_HISTORY: f64 = 1.0;
@@ -72,6 +81,15 @@ pub struct ActivityRecord {
 
 fn kind(t: Tier) -> Option<usize> {
     KINDS.iter().position(|&k| k == t)
+}
+
+/// How many standard deviations `k` of `n` is above a share `p`, for a binomial count:
+/// `2 √n (asin √((k - ½) / n) - asin √p)` (the arcsine makes the spread the same for every
+/// `p`, so that a count of 2 where a tenth of one was expected is not 6 deviations beyond it,
+/// as a normal approximation would have it; half a count off for continuity).
+pub(super) fn deviation(k: f64, n: f64, p: f64) -> f64 {
+    let x = ((k - 0.5).max(0.0) / n).clamp(0.0, 1.0);
+    2.0 * n.sqrt() * (x.sqrt().asin() - p.clamp(0.0, 1.0).sqrt().asin())
 }
 
 impl Activity {
@@ -128,19 +146,28 @@ impl Activity {
         if span < MIN_HISTORY {
             return None;
         }
-        let window = ((g - 1) as f64 + elapsed) * self.drift.max(0.0);
-        let p = window / (window + span);
-        (0..KINDS.len())
-            .filter_map(|k| {
-                let recent = c.recent[k * g..(k + 1) * g]
-                    .iter()
-                    .map(|&x| f64::from(x))
-                    .sum::<f64>();
-                let n = recent + f64::from(c.history[k]);
-                let var = n * p * (1.0 - p);
-                (var > 0.0).then(|| (recent - 0.5 - n * p) / var.sqrt())
-            })
-            .max_by(f64::total_cmp)
+        let drift = self.drift.max(0.0);
+        let mut best: Option<f64> = None;
+        for k in 0..KINDS.len() {
+            let slots = &c.recent[k * g..(k + 1) * g];
+            let history = f64::from(c.history[k]);
+            let mut recent = 0.0;
+            // The newest generations, one more at a time: a coalition that started pushing
+            // hours ago stands out in the last ones before it does in all of them.
+            for (j, &x) in slots.iter().enumerate() {
+                recent += f64::from(x);
+                if j as f64 + elapsed < MIN_WINDOW {
+                    continue;
+                }
+                let window = (j as f64 + elapsed) * drift;
+                let n = recent + history;
+                if n > 0.0 {
+                    let z = deviation(recent, n, window / (window + span));
+                    best = Some(best.map_or(z, |b: f64| b.max(z)));
+                }
+            }
+        }
+        best
     }
 
     /// Whether `r` is busy (`cluster.busy_z`; never while it is 0).

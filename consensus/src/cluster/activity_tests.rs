@@ -38,7 +38,7 @@ fn a_reporter_taking_part_in_many_more_small_tallies_than_it_used_to_is_busy() {
     let cfg = cfg();
     let mut c = Clusters::new(T0);
     let pushing = [0u32, 1, 2, 3, 4];
-    // A week of honest reports (14 generations), then two generations in which five
+    // A fortnight of honest reports (28 generations), then three generations in which five
     // reporters take part in six more small tallies each per generation than before.
     generations(&mut c, &cfg, (28, 200), (&pushing, 0));
     let busy: Vec<_> = (0..300)
@@ -56,6 +56,29 @@ fn a_reporter_taking_part_in_many_more_small_tallies_than_it_used_to_is_busy() {
     // Off with busy_z 0.
     let off = Cluster { busy_z: 0.0, ..cfg };
     assert!(!c.busy(0, &off));
+}
+
+#[test]
+fn the_newest_generations_alone_can_make_a_reporter_busy() {
+    let cfg = cfg();
+    let mut c = Clusters::new(T0);
+    generations(&mut c, &cfg, (28, 200), (&[0, 1], 0));
+    // One generation of ten more small tallies each: diluted in the whole window, plain in
+    // the newest generation.
+    generations(&mut c, &cfg, (1, 200), (&[0, 1], 10));
+    assert!(c.busy(0, &cfg) && c.busy(1, &cfg));
+}
+
+#[test]
+fn a_count_of_two_where_a_tenth_was_expected_is_not_six_deviations_beyond_it() {
+    use super::activity::deviation;
+    // Binomial counts through the arcsine: about what their tails give.
+    assert!(deviation(2.0, 100.0, 0.001) < 2.0);
+    let nine_of_three = deviation(9.0, 100.0, 0.03);
+    assert!((2.2..3.0).contains(&nine_of_three), "{nine_of_three}");
+    let even = deviation(65.0, 100.0, 0.5);
+    assert!((2.5..3.2).contains(&even), "{even}");
+    assert!(deviation(3.0, 100.0, 0.03) < 0.0);
 }
 
 #[test]

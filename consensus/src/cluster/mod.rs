@@ -39,7 +39,9 @@
 //! supporters from different groups (supporters linked directly or through others, with
 //! `cluster.transitive`; else no two of them linked), and whose rare partners in the tight
 //! tier are not, taken together, beyond chance (`cluster.set_z`; [`Clusters::independent`]).
-//! See `docs/consensus.md`.
+//! Supporters that are *busy* (taking part in many more small tallies lately than their own
+//! history predicts, `cluster.busy_z`: a coalition that has started pushing) count as one
+//! group too. See `docs/consensus.md`.
 //!
 //! Sketches come in four [`Tier`]s: tallies with at most `cluster.tight_support` established
 //! supporters (K and K + 1 by default) are recorded in the *tight* tier, bigger ones up to
