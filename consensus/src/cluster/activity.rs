@@ -135,44 +135,57 @@ impl Activity {
     }
 
     /// How many standard deviations `r`'s recent small tallies are beyond what its history
-    /// predicts, in the tier where they are most (`None`: too little history). Both counts
-    /// are chance: of the tallies in either, the recent window should hold its share of the
-    /// time (binomial, half a tally off for continuity), so a history that was low by
+    /// predicts, in the tier and window where they are most (`None`: too little history).
+    /// Both counts are chance: of the tallies in either, the window should hold its share of
+    /// the time (binomial, half a tally off for continuity), so a history that was low by
     /// chance does not make a reporter busy.
     pub(super) fn excess(&self, r: u32, elapsed: f64) -> Option<f64> {
-        let g = self.generations;
-        let c = self.by.get(&r)?;
-        let span = f64::from(c.span);
-        if span < MIN_HISTORY {
-            return None;
-        }
-        let drift = self.drift.max(0.0);
         let mut best: Option<f64> = None;
-        for k in 0..KINDS.len() {
-            let slots = &c.recent[k * g..(k + 1) * g];
-            let history = f64::from(c.history[k]);
-            let mut recent = 0.0;
-            // The newest generations, one more at a time: a coalition that started pushing
-            // hours ago stands out in the last ones before it does in all of them.
-            for (j, &x) in slots.iter().enumerate() {
-                recent += f64::from(x);
-                if j as f64 + elapsed < MIN_WINDOW {
-                    continue;
-                }
-                let window = (j as f64 + elapsed) * drift;
-                let n = recent + history;
-                if n > 0.0 {
-                    let z = deviation(recent, n, window / (window + span));
-                    best = Some(best.map_or(z, |b: f64| b.max(z)));
-                }
-            }
-        }
+        self.windows(r, elapsed, |recent, n, p| {
+            let z = deviation(recent, n, p);
+            best = Some(best.map_or(z, |b| b.max(z)));
+            false
+        });
         best
     }
 
-    /// Whether `r` is busy (`cluster.busy_z`; never while it is 0).
+    /// Whether `r` is busy (`cluster.busy_z`; never while it is 0): as soon as one tier and
+    /// window is.
     pub(super) fn busy(&self, r: u32, elapsed: f64, cfg: &Cluster) -> bool {
-        cfg.busy_z > 0.0 && self.excess(r, elapsed).is_some_and(|z| z >= cfg.busy_z)
+        cfg.busy_z > 0.0
+            && self.windows(r, elapsed, |recent, n, p| {
+                // Not beyond the share at all: no need for the arcsine.
+                recent - 0.5 > n * p && deviation(recent, n, p) >= cfg.busy_z
+            })
+    }
+
+    /// Calls `f(recent, recent + history, share)` for each tier and window of `r` (the
+    /// newest generations, one more at a time: a coalition that started pushing hours ago
+    /// stands out in the last ones before it does in all of them) until it returns true;
+    /// returns whether it did.
+    fn windows(&self, r: u32, elapsed: f64, mut f: impl FnMut(f64, f64, f64) -> bool) -> bool {
+        let g = self.generations;
+        let Some(c) = self.by.get(&r) else {
+            return false;
+        };
+        let span = f64::from(c.span);
+        if span < MIN_HISTORY {
+            return false;
+        }
+        let drift = self.drift.max(0.0);
+        let mut recent = [0.0; KINDS.len()];
+        for j in 0..g {
+            let window = (j as f64 + elapsed) * drift;
+            let p = window / (window + span);
+            for (k, sum) in recent.iter_mut().enumerate() {
+                *sum += f64::from(c.recent[k * g + j]);
+                let n = *sum + f64::from(c.history[k]);
+                if j as f64 + elapsed >= MIN_WINDOW && n > 0.0 && f(*sum, n, p) {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// `r`'s recent small tallies (every tier counted) and what its history predicts (0:

@@ -392,8 +392,8 @@ impl Clusters {
     }
 
     /// `r`'s recent small tallies, what its history predicts, and how many standard
-    /// deviations beyond it they are in the tier where they are most (`None`: too little
-    /// history).
+    /// deviations beyond it they are in the tier and window where they are most (`None`:
+    /// too little history).
     pub fn activity_of(&self, r: u32, cfg: &Cluster) -> (f64, f64, Option<f64>) {
         let e = self.elapsed(cfg);
         let (s, p) = self.activity.of(r, e);

@@ -368,9 +368,10 @@ impl Consensus {
         self.clusters.len()
     }
 
-    /// Reporter `id`'s small tallies and vouched exposure (every generation kept), and how
-    /// many standard deviations its small tallies are beyond what the median share predicts
-    /// (`None`: unknown reporter).
+    /// Reporter `id`'s small tallies in the generations kept, what its history predicts for
+    /// them (0: too little history), and how many standard deviations beyond its history it
+    /// is in the tier and window where it is most (see `cluster.busy_z`; `None` inside: too
+    /// little history; outside: unknown reporter).
     pub fn activity(&self, id: &str) -> Option<(f64, f64, Option<f64>)> {
         self.reporters
             .find(id)
