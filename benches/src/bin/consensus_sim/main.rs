@@ -20,7 +20,8 @@
 //! With `--heavy SHARE,WEIGHT`, SHARE of the reporters are hit WEIGHT times as often as the
 //! others (real members differ: a hosting provider sees far more than a home server); the
 //! `d3` diagnostics then also show honest pairs of a heavy and a light reporter, and of two
-//! heavy ones. `--push-members 3,5` makes pushes take those sizes in turn.
+//! heavy ones. `--push-members 3,5` makes pushes take those sizes in turn; `--push-rate N`
+//! makes each colluder report N innocent addresses a day rather than 30 (a slower coalition).
 //!
 //! Time only goes forward: an attack that began late in a day goes on into the next, and is
 //! replayed with the next day's signals (the measured day after what the day before left);
@@ -32,7 +33,7 @@
 //! parses the wire signal's times and address).
 //!
 //! `cargo run --release -p benches --bin consensus_sim -- [--attackers N] [--warmup-days D]
-//! [--seed S] [--attack-days D] [--shares 0.01,0.1] [--only ATTACK] [--push-members N[,N...]] [--heavy SHARE,WEIGHT] [--set key=value ...]` (`--set` takes the consensus settings' YAML keys, e.g.
+//! [--seed S] [--attack-days D] [--shares 0.01,0.1] [--only ATTACK] [--push-members N[,N...]] [--push-rate N] [--heavy SHARE,WEIGHT] [--set key=value ...]` (`--set` takes the consensus settings' YAML keys, e.g.
 //! `--set threshold=2.0`).
 
 mod measure;
@@ -42,7 +43,7 @@ use consensus::config::SeedConfig;
 use consensus::{Allowlist, Consensus, ConsensusConfig};
 
 use measure::{established, links, measure, name, trust_profile, wire_rate};
-use world::{Attack, Knobs, REPORTERS, Rng, SEEDS, T0, gen_day, replay_day};
+use world::{Attack, Knobs, POISON_PER_COLLUDER, REPORTERS, Rng, SEEDS, T0, gen_day, replay_day};
 
 /// The default settings with the seeds and every `--set key=value` (dotted keys for
 /// sections: `trust.min_trust=0.5`).
@@ -115,6 +116,9 @@ fn main() {
             .filter(|v: &Vec<usize>| !v.is_empty() && v.iter().all(|&n| n >= 1))
             .unwrap_or(vec![k + 2]),
         sleepers_k: k,
+        push_rate: benches::arg("--push-rate")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(POISON_PER_COLLUDER),
         exposure,
     };
     println!(

@@ -101,6 +101,9 @@ pub struct Knobs {
     pub sleepers: Vec<usize>,
     /// Colluders per push in `poison/sleepers-k` (K).
     pub sleepers_k: usize,
+    /// Innocent addresses each colluder reports a day (`POISON_PER_COLLUDER` unless
+    /// `--push-rate` says otherwise).
+    pub push_rate: usize,
     /// Cumulative exposure of reporters 0.. (empty: every reporter is hit as often; else
     /// attackers pick their victims in proportion to it: `--heavy SHARE,WEIGHT`).
     pub exposure: Vec<u64>,
@@ -201,7 +204,7 @@ pub fn gen_day(
     let mut innocents = 0;
     if attack == Attack::PoisonSolo {
         for c in (0..REPORTERS).filter(|&r| colluder[r as usize]) {
-            for _ in 0..POISON_PER_COLLUDER {
+            for _ in 0..members.push_rate {
                 let t = start + rng.below(DAY as u64) as i64;
                 events.push(Ev {
                     t,
@@ -232,9 +235,9 @@ pub fn gen_day(
         } else {
             members.sleepers.clone()
         };
-        // Each colluder still reports `POISON_PER_COLLUDER` addresses a day, whatever the sizes.
+        // Each colluder still reports `push_rate` addresses a day, whatever the sizes.
         let mean = sizes.iter().sum::<usize>() as f64 / sizes.len() as f64;
-        let pushes = (cols.len() * POISON_PER_COLLUDER) as f64 / mean;
+        let pushes = (cols.len() * members.push_rate) as f64 / mean;
         let pushes = pushes as usize;
         for j in 0..pushes {
             let group = sizes[j % sizes.len()];
