@@ -234,8 +234,11 @@ impl Activity {
                 }
             }
         }
-        self.by
-            .retain(|_, c| c.span > 0.05 || c.recent.iter().any(|&x| x != 0));
+        // A reporter with no recent tally and less than half of one in its history (quiet
+        // for weeks) is forgotten: its slot goes to others (`limits.max_sketches`).
+        self.by.retain(|_, c| {
+            c.recent.iter().any(|&x| x != 0) || c.history.iter().sum::<f32>() >= 0.5
+        });
         self.remeasure();
     }
 

@@ -159,3 +159,17 @@ fn activity_survives_a_snapshot() {
     few.restore_activity(&c.activity_records(), &cfg, 10);
     assert_eq!(few.activity_records().len(), 10);
 }
+
+#[test]
+fn a_reporter_quiet_for_weeks_is_forgotten() {
+    let cfg = cfg();
+    let mut c = Clusters::new(T0);
+    generations(&mut c, &cfg, (14, 200), (&[], 0));
+    assert_eq!(c.activity_records().len(), 300);
+    // Eight weeks without a small tally: history halves every week.
+    let start = (c.rotated() - T0) / cfg.generation;
+    for g in start..start + 112 {
+        c.rotate(T0 + (g + 1) * cfg.generation, &cfg);
+    }
+    assert!(c.activity_records().is_empty());
+}
