@@ -42,25 +42,26 @@ const DRIFT_MIN: f64 = 5.0;
 
 /// One reporter's counts.
 #[derive(Debug, Clone)]
-pub(super) struct Counts {
+struct Counts {
     /// Per tier counted, `generations` counts (newest first).
-    pub(super) recent: Box<[u32]>,
+    recent: Box<[u32]>,
     /// Per tier counted, small tallies before the recent generations (decayed).
-    pub(super) history: [f32; KINDS.len()],
+    history: [f32; KINDS.len()],
     /// Generations of history (decayed alike).
-    pub(super) span: f32,
+    span: f32,
     /// Generations this reporter has been counted in (its first ones are not history
     /// until they leave the recent window whole).
-    pub(super) age: u16,
+    age: u16,
 }
 
 /// Small tallies per reporter.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Activity {
-    pub(super) by: FoldHashMap<u32, Counts>,
+    by: FoldHashMap<u32, Counts>,
     generations: usize,
-    /// How every reporter's recent counts compare to its history (median).
-    pub(super) drift: f64,
+    /// How every reporter's recent counts compare to its history (median; 0: not
+    /// measured yet, taken as 1).
+    drift: f64,
 }
 
 /// A reporter's counts as stored in a snapshot.
@@ -93,6 +94,10 @@ pub(super) fn deviation(k: f64, n: f64, p: f64) -> f64 {
 }
 
 impl Activity {
+    fn drift(&self) -> f64 {
+        if self.drift > 0.0 { self.drift } else { 1.0 }
+    }
+
     /// One more small tally in `tier` for each of `reporters` (at most `max` reporters).
     pub(super) fn small(&mut self, tier: Tier, reporters: &[u32], cfg: &Cluster, max: usize) {
         let Some(k) = kind(tier) else { return };
@@ -130,7 +135,7 @@ impl Activity {
                 .map(|&x| f64::from(x))
                 .sum::<f64>();
             let rate = f64::from(c.history[k]) / f64::from(c.span);
-            (recent, rate * window * self.drift.max(0.0))
+            (recent, rate * window * self.drift())
         }))
     }
 
@@ -172,7 +177,7 @@ impl Activity {
         if span < MIN_HISTORY {
             return false;
         }
-        let drift = self.drift.max(0.0);
+        let drift = self.drift();
         let mut recent = [0.0; KINDS.len()];
         for j in 0..g {
             let window = (j as f64 + elapsed) * drift;
@@ -203,7 +208,7 @@ impl Activity {
 
     /// Moves every count `steps` generations older: what leaves the recent window joins
     /// the history. Then measures the drift again.
-    pub(super) fn rotate(&mut self, steps: usize, _cfg: &Cluster) {
+    pub(super) fn rotate(&mut self, steps: usize) {
         let g = self.generations;
         if g == 0 {
             return;

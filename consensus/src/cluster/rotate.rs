@@ -46,7 +46,7 @@ impl Clusters {
         let steps = passed.min(MAX_GENERATIONS as i64 + 1) as usize;
         self.exposure.rotate(steps, cfg);
         self.seen.rotate(steps, cfg);
-        self.activity.rotate(steps, cfg);
+        self.activity.rotate(steps);
         // Which of the oldest generation's partners are kept (`cluster.keep`): the same bits
         // in every sketch, so that partners two reporters share are kept or lost together.
         let epoch = (self.rotated / cfg.generation) as u64;
