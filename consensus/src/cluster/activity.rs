@@ -286,9 +286,14 @@ impl Activity {
         list
     }
 
-    /// From [`Activity::records`] (counts of another number of generations keep what fits;
-    /// at most `max` reporters).
-    pub(super) fn from_records(list: &[ActivityRecord], cfg: &Cluster, max: usize) -> Activity {
+    /// From [`Activity::records`] and the drift (counts of another number of generations
+    /// keep what fits; at most `max` reporters; the drift measured again if not given).
+    pub(super) fn from_records(
+        list: &[ActivityRecord],
+        drift: f64,
+        cfg: &Cluster,
+        max: usize,
+    ) -> Activity {
         let g = cfg.generations;
         let mut a = Activity {
             generations: g,
@@ -314,8 +319,17 @@ impl Activity {
                 },
             );
         }
-        a.remeasure();
+        if drift.is_finite() && drift > 0.0 {
+            a.drift = drift;
+        } else {
+            a.remeasure();
+        }
         a
+    }
+
+    /// The drift, for a snapshot (0: not measured yet).
+    pub(super) fn drift_record(&self) -> f64 {
+        self.drift
     }
 }
 

@@ -141,7 +141,7 @@ fn activity_survives_a_snapshot() {
     generations(&mut c, &cfg, (28, 200), (&[0], 0));
     generations(&mut c, &cfg, (3, 200), (&[0], 6));
     let mut back = Clusters::new(c.rotated());
-    back.restore_activity(&c.activity_records(), &cfg, 10_000);
+    back.restore_activity((&c.activity_records(), c.activity_drift()), &cfg, 10_000);
     for r in [0, 1, 150] {
         assert_eq!(back.activity_of(r, &cfg), c.activity_of(r, &cfg), "{r}");
     }
@@ -152,11 +152,11 @@ fn activity_survives_a_snapshot() {
         ..cfg
     };
     let mut two = Clusters::new(c.rotated());
-    two.restore_activity(&c.activity_records(), &fewer, 10_000);
+    two.restore_activity((&c.activity_records(), 0.0), &fewer, 10_000);
     assert!(two.activity_of(0, &fewer).0 > 0.0);
     // At most `max` reporters.
     let mut few = Clusters::new(c.rotated());
-    few.restore_activity(&c.activity_records(), &cfg, 10);
+    few.restore_activity((&c.activity_records(), 0.0), &cfg, 10);
     assert_eq!(few.activity_records().len(), 10);
 }
 

@@ -469,9 +469,21 @@ impl Clusters {
         self.activity.records()
     }
 
-    /// Restores small tallies per reporter from [`Clusters::activity_records`].
-    pub fn restore_activity(&mut self, list: &[ActivityRecord], cfg: &Cluster, max: usize) {
-        self.activity = Activity::from_records(list, cfg, max);
+    /// How every reporter's recent small tallies compare to its history (the median taken
+    /// at the last rotation; 0: not measured yet), for a snapshot.
+    pub fn activity_drift(&self) -> f64 {
+        self.activity.drift_record()
+    }
+
+    /// Restores small tallies per reporter from [`Clusters::activity_records`] and
+    /// [`Clusters::activity_drift`] (0: measured again from the records).
+    pub fn restore_activity(
+        &mut self,
+        (list, drift): (&[ActivityRecord], f64),
+        cfg: &Cluster,
+        max: usize,
+    ) {
+        self.activity = Activity::from_records(list, drift, cfg, max);
     }
 
     /// When the generations last rotated (Unix seconds), for a snapshot.

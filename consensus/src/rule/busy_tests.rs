@@ -3,7 +3,7 @@
 //! enough partners to be linked.
 
 use super::attack_tests::{T0, ip, report};
-use super::cluster_tests::pick;
+use super::cluster_tests::{pick, restarted};
 use super::*;
 use crate::config::{ClusterConfig, ConsensusConfig, SeedConfig};
 
@@ -38,8 +38,8 @@ fn unlinkable(busy: bool) -> Consensus {
 /// the eighth day, 30 of them (`r0`..`r29`) also push 12 innocent addresses an hour, each
 /// with 3 of them drawn at random (twice as many small tallies again as they took part in
 /// before). Returns, per day from the eighth: pushes listed, and the share of the honest
-/// attackers (reported by at most one colluder) listed.
-fn ten_days(busy: bool) -> Vec<(usize, f64)> {
+/// attackers (reported by at most one colluder) listed; and the consensus at the end.
+fn ten_days(busy: bool) -> (Vec<(usize, f64)>, Consensus) {
     let mut c = unlinkable(busy);
     let mut state = 3;
     let colluder = |r: &String| r[1..].parse::<usize>().unwrap() < 30;
@@ -73,13 +73,13 @@ fn ten_days(busy: bool) -> Vec<(usize, f64)> {
             days.push((pushed, honest as f64 / seen as f64));
         }
     }
-    days
+    (days, c)
 }
 
 #[test]
 fn a_coalition_that_starts_pushing_is_stopped_once_its_members_are_busy() {
-    let on = ten_days(true);
-    let off = ten_days(false);
+    let (on, _) = ten_days(true);
+    let (off, _) = ten_days(false);
     // Nothing else links them: without `busy_z`, every push lists, every day.
     assert!(off.iter().all(|d| d.0 == 288), "{off:?}");
     // With it: on the coalition's first day, those of its first hours list (its last
@@ -91,4 +91,30 @@ fn a_coalition_that_starts_pushing_is_stopped_once_its_members_are_busy() {
     for (a, b) in on.iter().zip(&off) {
         assert!(a.1 >= b.1 - 0.02, "{on:?} against {off:?}");
     }
+}
+
+#[test]
+fn busy_reporters_stay_busy_across_a_restart() {
+    let (_, c) = ten_days(true);
+    let busy = |c: &Consensus, r: &str| {
+        let z = c.activity(r).unwrap().2;
+        z.is_some_and(|z| z >= c.rules().cluster.busy_z)
+    };
+    let colluders: Vec<String> = (0..30).map(|i| format!("r{i}")).collect();
+    assert!(colluders.iter().all(|r| busy(&c, r)));
+    let r = restarted(&c);
+    for id in colluders
+        .iter()
+        .chain(&["r100".to_string(), "r200".to_string()])
+    {
+        assert_eq!(r.activity(id), c.activity(id), "{id}");
+    }
+    // A snapshot written before busy reporters (no `activity`) restores with nobody busy.
+    let mut old = serde_json::to_value(c.snapshot()).unwrap();
+    let fields = old.as_object_mut().unwrap();
+    fields.remove("activity").unwrap();
+    fields.remove("activity_drift").unwrap();
+    let old = serde_json::from_value(old).unwrap();
+    let r = Consensus::restore(c.rules().clone(), Allowlist::default(), old, c.now()).unwrap();
+    assert!(colluders.iter().all(|id| !busy(&r, id)));
 }

@@ -38,7 +38,7 @@ pub(super) fn pick(state: &mut u64, from: usize, n: usize, k: usize) -> Vec<Stri
 }
 
 /// `c` written to a snapshot (as JSON) and restored under the same rules.
-fn restarted(c: &Consensus) -> Consensus {
+pub(super) fn restarted(c: &Consensus) -> Consensus {
     let json = serde_json::to_string(&c.snapshot()).unwrap();
     let back = serde_json::from_str(&json).unwrap();
     Consensus::restore(c.rules().clone(), Allowlist::default(), back, c.now()).unwrap()

@@ -64,6 +64,10 @@ pub struct Snapshot {
     /// it: nobody is busy until a generation of history has been counted again).
     #[serde(default)]
     pub activity: Vec<crate::cluster::ActivityRecord>,
+    /// How every reporter's recent small tallies compared to its history at the last
+    /// rotation (absent or 0: measured again from `activity`).
+    #[serde(default)]
+    pub activity_drift: f64,
 }
 
 /// Why a snapshot cannot be restored.
@@ -105,6 +109,7 @@ impl Consensus {
             exposure: self.clusters.exposure_records(),
             exposure_seen: self.clusters.seen_records(),
             activity: self.clusters.activity_records(),
+            activity_drift: self.clusters.activity_drift(),
         }
     }
 
@@ -179,7 +184,13 @@ impl Consensus {
             &rules.cluster,
             rules.limits.max_sketches,
         );
-        clusters.restore_activity(&s.activity, &rules.cluster, rules.limits.max_sketches);
+        clusters.restore_activity(
+            (&s.activity, s.activity_drift),
+            &rules.cluster,
+            rules.limits.max_sketches,
+        );
+        // The clusters' clock at the snapshot's time (how much of the generation has gone by).
+        clusters.rotate(s.now, &rules.cluster);
         let mut scenarios = Scenarios::default();
         scenarios.names.push("other".into());
         scenarios.weights.push(rules.default_scenario_weight);
