@@ -215,7 +215,9 @@ impl Activity {
         }
         let decay = 0.5f64.powf(1.0 / HISTORY_HALF_LIFE) as f32;
         for c in self.by.values_mut() {
-            for _ in 0..steps.min(g + 1) {
+            // Every step (at most `MAX_GENERATIONS` + 1): once the counts have all moved on,
+            // the generations left still lengthen the history, with nothing in them.
+            for _ in 0..steps {
                 let whole = usize::from(c.age) + 1 >= g;
                 c.span *= decay;
                 for k in 0..KINDS.len() {

@@ -173,3 +173,32 @@ fn a_reporter_quiet_for_weeks_is_forgotten() {
     }
     assert!(c.activity_records().is_empty());
 }
+
+#[test]
+fn generations_skipped_at_once_count_as_quiet_history() {
+    let cfg = cfg();
+    let (mut one, mut all) = (Clusters::new(T0), Clusters::new(T0));
+    for c in [&mut one, &mut all] {
+        generations(c, &cfg, (14, 200), (&[], 0));
+    }
+    // Eight quiet generations, one rotation at a time or all at once.
+    let start = (one.rotated() - T0) / cfg.generation;
+    for g in start..start + 8 {
+        one.rotate(T0 + (g + 1) * cfg.generation, &cfg);
+    }
+    all.rotate(T0 + (start + 8) * cfg.generation, &cfg);
+    let (a, b) = (one.activity_records(), all.activity_records());
+    assert_eq!(a.len(), b.len());
+    for (a, b) in a.iter().zip(&b) {
+        assert_eq!(
+            (a.reporter, &a.recent, a.age),
+            (b.reporter, &b.recent, b.age)
+        );
+        let close = |x: f32, y: f32| (x - y).abs() <= 1e-4 * x.abs().max(1.0);
+        assert!(close(a.span, b.span), "{a:?} against {b:?}");
+        assert!(
+            a.history.iter().zip(&b.history).all(|(x, y)| close(*x, *y)),
+            "{a:?} against {b:?}"
+        );
+    }
+}
