@@ -120,25 +120,6 @@ impl Activity {
         }
     }
 
-    /// `r`'s small tallies in each tier counted: recent, and what its history predicts
-    /// for the recent generations (`elapsed`: the share of the current one gone by).
-    fn predicted(&self, r: u32, elapsed: f64) -> Option<[(f64, f64); KINDS.len()]> {
-        let g = self.generations;
-        let c = self.by.get(&r)?;
-        if f64::from(c.span) < MIN_HISTORY {
-            return None;
-        }
-        let window = (g - 1) as f64 + elapsed;
-        Some(std::array::from_fn(|k| {
-            let recent = c.recent[k * g..(k + 1) * g]
-                .iter()
-                .map(|&x| f64::from(x))
-                .sum::<f64>();
-            let rate = f64::from(c.history[k]) / f64::from(c.span);
-            (recent, rate * window * self.drift())
-        }))
-    }
-
     /// How many standard deviations `r`'s recent small tallies are beyond what its history
     /// predicts, in the tier and window where they are most (`None`: too little history).
     /// Both counts are chance: of the tallies in either, the window should hold its share of
@@ -193,17 +174,22 @@ impl Activity {
         false
     }
 
-    /// `r`'s recent small tallies (every tier counted) and what its history predicts (0:
-    /// too little history).
+    /// `r`'s recent small tallies (every tier counted) and what its history predicts for
+    /// the recent generations (`elapsed`: the share of the current one gone by; 0: too
+    /// little history).
     pub(super) fn of(&self, r: u32, elapsed: f64) -> (f64, f64) {
-        let recent = self
-            .by
-            .get(&r)
-            .map_or(0, |c| c.recent.iter().map(|&x| u64::from(x)).sum());
-        let predicted = self
-            .predicted(r, elapsed)
-            .map_or(0.0, |p| p.iter().map(|x| x.1).sum());
-        (recent as f64, predicted)
+        let Some(c) = self.by.get(&r) else {
+            return (0.0, 0.0);
+        };
+        let recent = c.recent.iter().map(|&x| f64::from(x)).sum();
+        let span = f64::from(c.span);
+        let predicted = if span < MIN_HISTORY {
+            0.0
+        } else {
+            let history: f64 = c.history.iter().map(|&x| f64::from(x)).sum();
+            history / span * ((self.generations - 1) as f64 + elapsed) * self.drift()
+        };
+        (recent, predicted)
     }
 
     /// Moves every count `steps` generations older: what leaves the recent window joins

@@ -401,7 +401,7 @@ fn record_partners(
     let n = scratch.len();
     if n >= rules.min_reporters && n > after {
         clusters.record(scratch, salt, &rules.cluster, rules.limits.max_sketches);
-        if after == 0 && crate::cluster::Tier::of(n, &rules.cluster).is_some() {
+        if after == 0 {
             clusters.small(scratch, &rules.cluster, rules.limits.max_sketches);
         }
     }

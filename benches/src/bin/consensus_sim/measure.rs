@@ -267,8 +267,9 @@ pub fn links(
     out
 }
 
-/// Honest reporters and colluders (light and heavy apart, with heavy reporters): mean small
-/// tallies, vouched exposure and excess (standard deviations), and the share that is busy.
+/// Honest reporters and colluders (heavy ones apart too, with heavy reporters): mean recent
+/// small tallies, what their history predicts, excess (standard deviations, in the tier and
+/// window where it is most), and the share that is busy.
 fn busy(c: &Consensus, colluder: &[bool], knobs: &Knobs, names: &[String]) -> String {
     let z = c.rules().cluster.busy_z;
     let mut out = String::new();
@@ -281,15 +282,15 @@ fn busy(c: &Consensus, colluder: &[bool], knobs: &Knobs, names: &[String]) -> St
         if heavy.is_some() && knobs.exposure.is_empty() {
             continue;
         }
-        let (mut n, mut small, mut vouched, mut excess, mut busy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        let (mut n, mut small, mut predicted, mut excess, mut busy) = (0.0, 0.0, 0.0, 0.0, 0.0);
         for r in SEEDS..REPORTERS {
             if colluder[r as usize] != want || heavy.is_some_and(|h| knobs.is_heavy(r) != h) {
                 continue;
             }
-            if let Some((s, v, e)) = c.activity(&names[r as usize]) {
+            if let Some((s, p, e)) = c.activity(&names[r as usize]) {
                 n += 1.0;
                 small += s;
-                vouched += v;
+                predicted += p;
                 let e = e.unwrap_or(0.0);
                 excess += e;
                 busy += f64::from(u8::from(z > 0.0 && e >= z));
@@ -299,7 +300,7 @@ fn busy(c: &Consensus, colluder: &[bool], knobs: &Knobs, names: &[String]) -> St
             out.push_str(&format!(
                 "{label}: recent small {:.1}, predicted {:.1}, excess {:.2}, busy {:.2}%; ",
                 small / n,
-                vouched / n,
+                predicted / n,
                 excess / n,
                 100.0 * busy / n
             ));
