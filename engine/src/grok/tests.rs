@@ -71,6 +71,10 @@ fn quoting_escapes_and_classes() {
     assert!(rx(r"^[]a]+$").is_match("]a"));
     assert!(rx(r"^[~~]$").is_match("~"));
     assert!(rx(r"^[[:alpha:]]+$").is_match("abc") && !rx(r"^[[:alpha:]]$").is_match("é"));
+    assert!(
+        rx(r"^[[:]+$").is_match("[:[") && !rx(r"^[[:]$").is_match("]"),
+        "`[:]` holds no class name: `[` and `:` are literal"
+    );
     assert!(rx(r"^\pN+$").is_match("1٣"));
     assert!(rx(r"(?i)^abc$").is_match("ABC"));
     assert!(rx(r"(?s)^a.b$").is_match("a\nb"));

@@ -264,7 +264,9 @@ fn class_item(chars: &[char], i: usize) -> Result<(Item, usize), String> {
     let c = chars[i];
     if c == '[' && chars.get(i + 1) == Some(&':') {
         let rest: String = chars[i..chars.len().min(i + 14)].iter().collect();
-        if let Some(end) = rest.find(":]") {
+        // The closing `:]` is looked for after the opening `[:` (as Go does: in `[:]` the
+        // colon is not both), so `[[:]` is a class of `[` and `:`.
+        if let Some(end) = rest.get(2..).and_then(|r| r.find(":]")).map(|e| e + 2) {
             let name = rest[2..end].trim_start_matches('^');
             const NAMES: [&str; 14] = [
                 "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print",
