@@ -20,7 +20,7 @@
 use foldhash::HashMap as FoldHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::rotate::shift;
+use super::rotate::{MAX_GENERATIONS, shift};
 use super::{TIERS, Tier};
 use crate::config::Cluster;
 
@@ -143,6 +143,43 @@ impl Activity {
                 // Not beyond the share at all: no need for the arcsine.
                 recent - 0.5 > n * p && deviation(recent, n, p) >= cfg.busy_z
             })
+    }
+
+    /// How many standard deviations `members`' small tallies, taken together, are beyond
+    /// what their histories predict: in each tier and window, their deviations summed over
+    /// the square root of their number; the most of any tier and window. A coalition's
+    /// members each stand out a little within hours of their first pushes, long before
+    /// each one alone is busy; honest members' deviations, independent, seldom add up.
+    /// Each member's deviation counts at most `cap`: one member busy alone, with honest
+    /// ones, is not a busy set (it is a group of its own already). Members with too little
+    /// history count as none.
+    pub(super) fn joint(&self, members: &[u32], elapsed: f64, cap: f64) -> f64 {
+        let mut sums = [0.0f64; KINDS.len() * MAX_GENERATIONS];
+        let g = self.generations.min(MAX_GENERATIONS);
+        let drift = self.drift();
+        for c in members.iter().filter_map(|r| self.by.get(r)) {
+            let span = f64::from(c.span);
+            if span < MIN_HISTORY {
+                continue;
+            }
+            for k in 0..KINDS.len() {
+                let mut recent = 0.0;
+                for j in 0..g {
+                    recent += f64::from(c.recent[k * self.generations + j]);
+                    let n = recent + f64::from(c.history[k]);
+                    let window = (j as f64 + elapsed) * drift;
+                    if j as f64 + elapsed >= MIN_WINDOW && n > 0.0 {
+                        let z = deviation(recent, n, window / (window + span));
+                        sums[k * g + j] += z.min(cap);
+                    }
+                }
+            }
+        }
+        let most = sums[..KINDS.len() * g]
+            .iter()
+            .copied()
+            .fold(f64::MIN, f64::max);
+        most / (members.len().max(1) as f64).sqrt()
     }
 
     /// Calls `f(recent, recent + history, share)` for each tier and window of `r` (the

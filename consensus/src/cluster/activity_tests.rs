@@ -54,7 +54,11 @@ fn a_reporter_taking_part_in_many_more_small_tallies_than_it_used_to_is_busy() {
     let busy = (5..300).filter(|&r| c.busy(r, &cfg)).count();
     assert!(busy <= 3, "{busy} of 295 honest reporters busy");
     // Off with busy_z 0.
-    let off = Cluster { busy_z: 0.0, ..cfg };
+    let off = Cluster {
+        busy_z: 0.0,
+        busy_set_z: 0.0,
+        ..cfg
+    };
     assert!(!c.busy(0, &off));
 }
 
@@ -124,7 +128,11 @@ fn busy_supporters_count_as_one_group() {
     assert!(c.independent(&mut mixed, k, 1.2, &cfg));
     let mut two_honest = [(0, 1.0), (1, 1.0), (100, 1.0)];
     assert!(!c.independent(&mut two_honest, k, 1.2, &cfg));
-    let off = Cluster { busy_z: 0.0, ..cfg };
+    let off = Cluster {
+        busy_z: 0.0,
+        busy_set_z: 0.0,
+        ..cfg
+    };
     assert!(c.independent(&mut three, k, 1.2, &off));
     let plain = Cluster {
         transitive: false,
@@ -201,4 +209,32 @@ fn generations_skipped_at_once_count_as_quiet_history() {
             "{a:?} against {b:?}"
         );
     }
+}
+
+#[test]
+fn reporters_each_a_little_busier_are_one_group_together() {
+    let cfg = cfg();
+    let mut c = Clusters::new(T0);
+    let pushing = [0u32, 1, 2];
+    // A fortnight, then one generation in which three reporters take part in four more
+    // small tallies each (about two, before): none of them is busy alone.
+    generations(&mut c, &cfg, (28, 200), (&pushing, 0));
+    generations(&mut c, &cfg, (1, 200), (&pushing, 4));
+    assert!(pushing.iter().all(|&r| !c.busy(r, &cfg)));
+    let together = c.busy_together(&pushing, &cfg);
+    assert!(together >= cfg.busy_set_z, "{together}");
+    let mut three = [(0, 1.0), (1, 1.0), (2, 1.0)];
+    assert!(!c.independent(&mut three, 3, 1.2, &cfg));
+    let off = Cluster {
+        busy_set_z: 0.0,
+        ..cfg
+    };
+    assert!(c.independent(&mut three, 3, 1.2, &off));
+    // Honest triples are not that far; nor is one of the three with two honest reporters.
+    for a in 3..100u32 {
+        let z = c.busy_together(&[a, a + 100, a + 200], &cfg);
+        assert!(z < cfg.busy_set_z, "{a}: {z}");
+    }
+    let mut mixed = [(0, 1.0), (150, 1.0), (250, 1.0), (1, 0.5)];
+    assert!(c.independent(&mut mixed, 3, 1.2, &cfg));
 }

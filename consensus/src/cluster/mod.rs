@@ -71,6 +71,7 @@ pub use exposure::ExposureRecord;
 pub use rotate::MAX_GENERATIONS;
 pub use sketch::{Sketch, TOP};
 use sketch::{Sketches, restore_tier};
+pub use support::Links;
 
 /// Which sketches: of small tallies (at most `cluster.tight_support` supporters), of the
 /// bigger ones (at most `cluster.max_support`), of those short of a crowd, or of crowds.
@@ -215,6 +216,11 @@ pub struct Clusters {
 
 /// Records and crowds between two scalings of the likelihoods.
 const RENORMALIZE_EVERY: u32 = 64;
+
+/// The most one member's deviation adds to a set's small tallies taken together
+/// (`cluster.busy_set_z`): K members each this far beyond their histories are a busy set
+/// (K = 3: 2 × √3 ≥ 3), while one busy member among honest ones seldom makes one.
+const JOINT_CAP: f64 = 2.0;
 
 pub(super) fn mix(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -398,6 +404,12 @@ impl Clusters {
         let e = self.elapsed(cfg);
         let (s, p) = self.activity.of(r, e);
         (s, p, self.activity.excess(r, e))
+    }
+
+    /// How far beyond their histories `members`' small tallies are together (see
+    /// [`activity`]).
+    fn busy_together(&self, members: &[u32], cfg: &Cluster) -> f64 {
+        self.activity.joint(members, self.elapsed(cfg), JOINT_CAP)
     }
 
     /// Whether `r` is busy (see [`activity`]).

@@ -8,6 +8,17 @@ use crate::config::Cluster;
 /// A supporter's sketches in each tier.
 type Sketched<'a> = (u32, [Option<&'a Sketch>; TIERS]);
 
+/// What links supporters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// Their sketches (shared partners, the set test), and being busy.
+    All,
+    /// Being busy only: for a target held since the rule first held (`hold`), whose own
+    /// supporters have been recorded as each other's partners since, so that its sketches
+    /// would count it against itself; they were looked at when the rule first held.
+    Busy,
+}
+
 impl Clusters {
     /// Whether `supporters` (reporter, weight) hold `k` reporters, no two of them linked
     /// (with `cluster.transitive`: no two in one group of supporters linked directly or
@@ -23,6 +34,19 @@ impl Clusters {
         threshold: f64,
         cfg: &Cluster,
     ) -> bool {
+        self.independent_by(supporters, k, threshold, cfg, Links::All)
+    }
+
+    /// [`Clusters::independent`], counting only the `links` given.
+    pub fn independent_by(
+        &self,
+        supporters: &mut [(u32, f64)],
+        k: usize,
+        threshold: f64,
+        cfg: &Cluster,
+        links: Links,
+    ) -> bool {
+        let sketches = links == Links::All;
         supporters.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
         let words = cfg.sketch_bits / 64;
         // Each supporter's sketches are looked up once, not once per other supporter.
@@ -33,7 +57,7 @@ impl Clusters {
         // Busy supporters are one group, whatever their sketches say.
         let busy: Vec<bool> = supporters.iter().map(|&(r, _)| self.busy(r, cfg)).collect();
         let group = if cfg.transitive {
-            match self.groups(&sketched, &busy, k, cfg) {
+            match self.groups(&sketched, &busy, k, cfg, sketches) {
                 Some(g) => g,
                 None => return false,
             }
@@ -41,7 +65,6 @@ impl Clusters {
             Vec::new()
         };
         let mut chosen: Vec<usize> = Vec::with_capacity(k);
-        let mut set: Vec<Sketched> = Vec::with_capacity(k);
         let mut weight = 0.0;
         for (i, &(_, w)) in supporters.iter().enumerate() {
             let taken = if cfg.transitive {
@@ -49,7 +72,8 @@ impl Clusters {
             } else {
                 chosen.iter().any(|&c| {
                     (busy[i] && busy[c])
-                        || self.sketches_linked(&sketched[i], &sketched[c], words, cfg)
+                        || (sketches
+                            && self.sketches_linked(&sketched[i], &sketched[c], words, cfg))
                 })
             };
             if taken {
@@ -58,12 +82,7 @@ impl Clusters {
             chosen.push(i);
             weight += w;
             if chosen.len() >= k && weight >= threshold {
-                if cfg.set_z <= 0.0 {
-                    return true;
-                }
-                set.clear();
-                set.extend(chosen.iter().map(|&c| sketched[c]));
-                if self.set_deviation(&set, words, cfg) < cfg.set_z {
+                if self.together(&chosen, &sketched, words, cfg, sketches) {
                     return true;
                 }
                 // No two linked, but together beyond chance: look for another.
@@ -72,6 +91,30 @@ impl Clusters {
             }
         }
         false
+    }
+
+    /// Whether `chosen` (no two linked) count as K: neither their rare partners
+    /// (`cluster.set_z`, with `sketches`) nor their small tallies (`cluster.busy_set_z`) are
+    /// beyond chance taken together.
+    fn together(
+        &self,
+        chosen: &[usize],
+        sketched: &[Sketched],
+        words: usize,
+        cfg: &Cluster,
+        sketches: bool,
+    ) -> bool {
+        if cfg.busy_set_z > 0.0 {
+            let members: Vec<u32> = chosen.iter().map(|&c| sketched[c].0).collect();
+            if self.busy_together(&members, cfg) >= cfg.busy_set_z {
+                return false;
+            }
+        }
+        if cfg.set_z <= 0.0 || !sketches {
+            return true;
+        }
+        let set: Vec<Sketched> = chosen.iter().map(|&c| sketched[c]).collect();
+        self.set_deviation(&set, words, cfg) < cfg.set_z
     }
 
     /// Whether two supporters are linked in any tier both have a sketch in.
@@ -87,14 +130,15 @@ impl Clusters {
     }
 
     /// With `cluster.transitive`: each supporter's group (supporters linked to each other
-    /// directly or through others), as the index of its first member; `None` as soon as
-    /// fewer than `k` groups are left.
+    /// directly or through others; busy ones: one group; `sketches` false: busy ones only),
+    /// as the index of its first member; `None` as soon as fewer than `k` groups are left.
     fn groups(
         &self,
         sketched: &[Sketched],
         busy: &[bool],
         k: usize,
         cfg: &Cluster,
+        sketches: bool,
     ) -> Option<Vec<usize>> {
         let words = cfg.sketch_bits / 64;
         let n = sketched.len();
@@ -123,7 +167,7 @@ impl Clusters {
         if left < k {
             return None;
         }
-        for i in 1..n {
+        for i in (1..n).filter(|_| sketches) {
             for j in 0..i {
                 let (hi, hj) = (find(&mut head, i), find(&mut head, j));
                 if hi != hj && self.sketches_linked(&sketched[i], &sketched[j], words, cfg) {

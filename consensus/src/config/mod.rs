@@ -60,6 +60,11 @@ pub struct ConsensusConfig {
     pub window: String,
     /// How long an entry stays in the feed after the rule last held.
     pub entry_ttl: String,
+    /// How long after the rule first holds a target is listed, if it still holds then (`0s`:
+    /// at once; default: half the window): time for a coalition that started pushing to
+    /// stand out. What a seed reported too is not held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold: Option<String>,
     /// How trust is earned and lost.
     pub trust: TrustConfig,
     /// Weight of a report per scenario name (default: `default_scenario_weight`).
@@ -143,6 +148,11 @@ pub struct ClusterConfig {
     /// attacks a seed reported too predicts, by this many standard deviations, are *busy*:
     /// busy supporters count as one group (0: off).
     pub busy_z: f64,
+    /// K supporters from different groups are still one group when their small tallies,
+    /// taken together (each one's deviation beyond its history, summed over the square root
+    /// of their number), are this many standard deviations beyond what their histories
+    /// predict (0: off).
+    pub busy_set_z: f64,
     /// Supporters linked through others count as one group too (linked pairs joined into
     /// groups): K groups are needed (on by default), not only K supporters no two of which
     /// are linked.
@@ -233,6 +243,7 @@ impl Default for ConsensusConfig {
             threshold: 1.2,
             window: "12h".into(),
             entry_ttl: "24h".into(),
+            hold: None,
             trust: TrustConfig::default(),
             scenario_weights: BTreeMap::new(),
             default_scenario_weight: 1.0,
@@ -262,6 +273,7 @@ impl Default for ClusterConfig {
             rare_z: 5.0,
             set_z: 3.0,
             busy_z: 3.0,
+            busy_set_z: 3.0,
             transitive: true,
             popularity_cap: 1.25,
             crowd_support: 0,

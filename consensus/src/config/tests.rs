@@ -28,8 +28,8 @@ fn defaults_validate() {
         .validate()
         .unwrap();
     assert_eq!(
-        (r.min_reporters, r.window, r.entry_ttl),
-        (3, 43_200, 86_400)
+        (r.min_reporters, r.window, r.entry_ttl, r.hold),
+        (3, 43_200, 86_400, 21_600)
     );
     // New reporters start below the bar: prior 1/(1+4) = 0.2 < min_trust.
     assert!(r.trust(0.0, 0.0) < r.min_trust);
@@ -46,6 +46,8 @@ fn a_file_sets_weights_and_seeds() {
         (r.min_reporters, r.window, r.half_life),
         (4, 21_600, 14 * 86_400)
     );
+    // Held for half the window unless told.
+    assert_eq!(r.hold, 10_800);
     assert_eq!(r.scenario_weights.get("crowdsecurity/ssh-bf"), Some(&1.5));
     assert_eq!(r.seeds, vec![("sensor-1".to_string(), 50.0)]);
 }
@@ -55,6 +57,8 @@ fn validation_names_the_key() {
     assert_eq!(invalid_key("min_reporters: 1"), "min_reporters");
     assert_eq!(invalid_key("threshold: 0"), "threshold");
     assert_eq!(invalid_key("window: 12"), "window");
+    assert_eq!(invalid_key("hold: soon"), "hold");
+    assert_eq!(invalid_key("hold: 12h"), "hold");
     assert_eq!(
         invalid_key("trust:\n  min_confirmed: 0"),
         "trust.min_confirmed"
@@ -176,6 +180,12 @@ fn cluster_settings_default_parse_and_validate() {
     );
     assert_eq!(invalid_key("cluster:\n  set_z: -1"), "cluster.set_z");
     assert_eq!(invalid_key("cluster:\n  busy_z: -1"), "cluster.busy_z");
+    assert_eq!(
+        invalid_key("cluster:\n  busy_set_z: -1"),
+        "cluster.busy_set_z"
+    );
+    assert_eq!(c.busy_set_z, 3.0);
+    assert_eq!(cluster_of("cluster:\n  busy_set_z: 0\n").busy_set_z, 0.0);
     assert_eq!(
         invalid_key("cluster:\n  popularity_cap: 0.9"),
         "cluster.popularity_cap"

@@ -68,6 +68,8 @@ pub struct Cluster {
     /// Busy supporters (small tallies beyond their vouched exposure, in standard
     /// deviations) count as one group (0: off).
     pub busy_z: f64,
+    /// Or their small tallies taken together, in standard deviations (0: off).
+    pub busy_set_z: f64,
     /// K groups of transitively linked supporters, not K unlinked supporters.
     pub transitive: bool,
     /// Cap on a partner's likelihood from exposure, over its share of the bits held.
@@ -94,6 +96,8 @@ pub struct Rules {
     pub window: i64,
     /// Seconds an entry stays after the rule last held.
     pub entry_ttl: i64,
+    /// Seconds after the rule first holds that a target is listed (0: at once).
+    pub hold: i64,
     /// Prior α.
     pub prior_confirmed: f64,
     /// Prior β.
@@ -258,11 +262,21 @@ impl ConsensusConfig {
         if cluster.settle >= window {
             return Err(invalid("cluster.settle", "must be shorter than the window"));
         }
+        let hold = match &self.hold {
+            None => window / 2,
+            Some(text) => parse_duration(text).ok_or_else(|| {
+                invalid("hold", format!("{text:?} is not a duration (e.g. 6h, 0s)"))
+            })?,
+        };
+        if hold >= window {
+            return Err(invalid("hold", "must be shorter than the window"));
+        }
         Ok(Rules {
             min_reporters: k,
             threshold: self.threshold,
             window,
             entry_ttl: positive_duration("entry_ttl", &self.entry_ttl)?,
+            hold,
             prior_confirmed,
             prior_unconfirmed,
             min_confirmed,
@@ -390,6 +404,7 @@ impl super::ClusterConfig {
             rare_z: finite_in("cluster.rare_z", self.rare_z, 0.0, 1e6)?,
             set_z: finite_in("cluster.set_z", self.set_z, 0.0, 1e6)?,
             busy_z: finite_in("cluster.busy_z", self.busy_z, 0.0, 1e6)?,
+            busy_set_z: finite_in("cluster.busy_set_z", self.busy_set_z, 0.0, 1e6)?,
             transitive: self.transitive,
             popularity_cap: finite_in("cluster.popularity_cap", self.popularity_cap, 1.0, 1e6)?,
             crowd_support,

@@ -8,6 +8,7 @@
 //! without a listing are charged (their reporters lose trust). See `docs/consensus.md`.
 
 mod feed;
+mod list;
 mod snapshot;
 mod tally;
 
@@ -206,6 +207,8 @@ pub struct Consensus {
     scenarios: Scenarios,
     tallies: FoldHashMap<Target, Tally>,
     deadlines: BinaryHeap<Reverse<(i64, Target)>>,
+    /// When held targets are due to be looked at again (`hold`).
+    held: BinaryHeap<Reverse<(i64, Target)>>,
     feed: Feed,
     now: i64,
     stats: Stats,

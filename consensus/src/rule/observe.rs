@@ -5,6 +5,7 @@ use std::hash::BuildHasher;
 use foldhash::fast::FixedState;
 
 use super::*;
+use crate::cluster::Links;
 
 impl Consensus {
     /// An empty consensus at `now` with the operator's seeds.
@@ -22,6 +23,7 @@ impl Consensus {
             scenarios,
             tallies: FoldHashMap::default(),
             deadlines: BinaryHeap::new(),
+            held: BinaryHeap::new(),
             feed: Feed::default(),
             now,
             stats: Stats::default(),
@@ -196,38 +198,51 @@ impl Consensus {
             // Listed: extend while the rule holds, by steps (each step is sent to pullers).
             let step = (ttl / 8).max(60);
             if now + ttl >= e.until + step
-                && tally.holds(now, rules, &self.reporters, weights, &self.clusters)
+                && tally.holds(
+                    now,
+                    rules,
+                    &self.reporters,
+                    weights,
+                    (&self.clusters, Links::All),
+                )
             {
                 let sc = tally.dominant(now, rules, &self.reporters, weights);
                 self.feed.extend(&t, sc, now + ttl, step);
             }
             return Outcome::Counted;
         }
-        if !self.reporters.get(rep).established
-            || !tally.holds(now, rules, &self.reporters, weights, &self.clusters)
+        // Held (`hold`): looked at again when the hold ends (`list_held`), not at each report
+        // before; after it, only who is busy is (its own supporters have become each other's
+        // partners since). What a seed reported too is not held.
+        let links = if tally.held_since == 0 {
+            Links::All
+        } else {
+            Links::Busy
+        };
+        let holding =
+            tally.held_since != 0 && now < tally.held_since + rules.hold && !tally.seen_by_seed;
+        if holding
+            || !self.reporters.get(rep).established
+            || !tally.holds(
+                now,
+                rules,
+                &self.reporters,
+                weights,
+                (&self.clusters, links),
+            )
         {
             return Outcome::Counted;
         }
-        let sc = tally.dominant(now, rules, &self.reporters, weights);
-        if !self
-            .feed
-            .add(t, sc, now, now + ttl, rules.limits.max_feed_entries)
-        {
-            self.stats.feed_full += 1;
+        if rules.hold > 0 && tally.held_since == 0 && !tally.seen_by_seed {
+            tally.held_since = now;
+            self.held.push(Reverse((now + rules.hold, t)));
             return Outcome::Counted;
         }
-        tally.listed = true;
-        let cutoff = now - rules.window;
-        for r in tally.reports.iter_mut().filter(|r| !r.resolved) {
-            r.resolved = true;
-            let rep = self.reporters.get_mut(r.reporter);
-            rep.pending = rep.pending.saturating_sub(1);
-            if r.last > cutoff {
-                self.reporters.confirm(r.reporter, rules);
-                self.stats.confirmed += 1;
-            }
+        if self.list(t, now, now) {
+            Outcome::Listed
+        } else {
+            Outcome::Counted
         }
-        Outcome::Listed
     }
 
     /// Moves time to `now`: tallies whose reports all left the window are dropped (their
@@ -237,6 +252,7 @@ impl Consensus {
             return;
         }
         self.now = now;
+        self.list_held(now);
         let rules = &self.rules;
         while let Some(&Reverse((at, t))) = self.deadlines.peek() {
             if at > now {

@@ -212,9 +212,13 @@ impl Consensus {
             reporters.seed(id, *credit, s.now, &rules);
         }
         let mut deadlines = BinaryHeap::new();
+        let mut held = BinaryHeap::new();
         let mut tallies = FoldHashMap::default();
         for (t, tally) in s.tallies {
             deadlines.push(Reverse((tally.newest() + tally.wait(&rules), t)));
+            if tally.held_since != 0 && !tally.listed {
+                held.push(Reverse((tally.held_since + rules.hold, t)));
+            }
             tallies.insert(t, tally);
         }
         let mut c = Consensus {
@@ -226,6 +230,7 @@ impl Consensus {
             scenarios,
             tallies,
             deadlines,
+            held,
             now: s.now,
             stats: s.stats,
             scratch: Vec::new(),

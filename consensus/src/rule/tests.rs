@@ -236,3 +236,77 @@ fn a_full_target_remembers_who_took_its_slots_first() {
     let bad = serde_json::from_value(bad).unwrap();
     assert!(Consensus::restore(c.rules().clone(), Allowlist::default(), bad, c.now()).is_err());
 }
+
+/// Seeds `s0`..`s2` (that vouch for what they report with `vouch`), targets held (the
+/// default: half the window, 6 h).
+fn held(vouch: bool) -> Consensus {
+    let cfg = ConsensusConfig {
+        seeds: ["s0", "s1", "s2"]
+            .iter()
+            .map(|s| crate::config::SeedConfig {
+                reporter: s.to_string(),
+                confirmed: 20.0,
+            })
+            .collect(),
+        trust: crate::config::TrustConfig {
+            seeds_vouch: vouch,
+            ..Default::default()
+        },
+        ..ConsensusConfig::default()
+    };
+    Consensus::new(cfg.validate().unwrap(), Allowlist::default(), T0)
+}
+
+#[test]
+fn a_held_target_is_listed_when_its_hold_ends() {
+    let mut c = held(false);
+    assert_eq!(c.rules().hold, 6 * 3600);
+    let t = ip("45.130.0.1");
+    for (i, s) in ["s0", "s1", "s2"].iter().enumerate() {
+        assert_eq!(
+            report(&mut c, s, "45.130.0.1", T0 + i as i64),
+            Outcome::Counted
+        );
+    }
+    // Held: a report during the hold does not list it either.
+    assert_eq!(
+        report(&mut c, "s0", "45.130.0.1", T0 + 3600),
+        Outcome::Counted
+    );
+    let due = T0 + 2 + 6 * 3600;
+    c.advance(due - 1);
+    assert!(!c.is_listed(&t));
+    assert!(c.pull(None).new.is_empty());
+    // Across a restart too.
+    let mut c = super::cluster_tests::restarted(&c);
+    c.advance(due);
+    assert!(c.is_listed(&t));
+    assert_eq!(c.stats().listed, 1);
+    let p = c.pull(None);
+    assert_eq!((p.new.len(), p.new[0].until), (1, due + 24 * 3600));
+    // Its reports were confirmed: nothing is pending.
+    assert!(c.reporters().records().iter().all(|r| r.pending == 0));
+    // What a seed that vouches reported is listed at once.
+    let mut v = held(true);
+    report(&mut v, "s0", "45.130.0.1", T0);
+    report(&mut v, "s1", "45.130.0.1", T0);
+    assert_eq!(report(&mut v, "s2", "45.130.0.1", T0), Outcome::Listed);
+}
+
+#[test]
+fn a_held_target_whose_supporters_left_the_window_is_still_listed() {
+    // Reported at 0 h, 1 h and 11 h: the rule holds at 11 h; at 17 h, when the hold ends,
+    // the first two reports are out of the window, but they were in it when it first held.
+    let mut c = held(false);
+    report(&mut c, "s0", "45.130.0.2", T0);
+    report(&mut c, "s1", "45.130.0.2", T0 + 3600);
+    report(&mut c, "s2", "45.130.0.2", T0 + 11 * 3600);
+    c.advance(T0 + 17 * 3600);
+    assert!(c.is_listed(&ip("45.130.0.2")));
+    // The hold must be shorter than the window.
+    let cfg = ConsensusConfig {
+        hold: Some("12h".into()),
+        ..ConsensusConfig::default()
+    };
+    assert!(cfg.validate().is_err());
+}

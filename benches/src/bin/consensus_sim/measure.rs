@@ -95,7 +95,22 @@ pub fn measure(
     // Pushes listed, by hour of the day (a day's last pushes are listed in the next one's
     // first hours: 24 and beyond).
     let mut by_hour = [0u32; 37];
-    let secs = replay(&mut c, &events, names, |ip, t| {
+    let secs = replay(&mut c, &events, names, |_, _| {});
+    // Targets held (`hold`) are listed when time moves past their hold, not by a report:
+    // listings are read from the feed once the day's reports have all left the window
+    // (and been charged or confirmed), time moving in steps as a live consensus sees it.
+    let last = events.last().map_or(0, |e| e.t);
+    let mut at = last;
+    while at < last + c.rules().window {
+        at = (at + 300).min(last + c.rules().window);
+        c.advance(at);
+    }
+    for e in c.feed().entries() {
+        let t = e.target;
+        if t.is_v6() || t.is_range() {
+            continue;
+        }
+        let (ip, t) = (t.bounds().0 as u32, e.listed_at);
         if ip >= INNOCENT_BASE {
             if innocents.contains(&ip) {
                 fp += 1;
@@ -107,7 +122,7 @@ pub fn measure(
         {
             *slot = t;
         }
-    });
+    }
     if fp > 0 {
         eprintln!("{label}: pushes listed by hour {by_hour:?}");
     }
@@ -133,7 +148,6 @@ pub fn measure(
     };
     // Colluders still established once the day's reports left the window (and were charged
     // or confirmed); for Sybils, the reporters created that day.
-    c.advance(events.last().map_or(0, |e| e.t) + c.rules().window);
     let standing = match attack {
         Attack::PoisonSybils => (REPORTERS..REPORTERS + (share * f64::from(REPORTERS)) as u32)
             .filter(|&i| c.standing(&name(i)).is_some_and(|(_, e)| e))
