@@ -144,9 +144,9 @@ pub struct ClusterConfig {
     /// partners in the tight tier, summed, are this many standard deviations beyond chance
     /// (0: off).
     pub set_z: f64,
-    /// Supporters taking part in more tallies short of a crowd than their exposure to
-    /// attacks a seed reported too predicts, by this many standard deviations, are *busy*:
-    /// busy supporters count as one group (0: off).
+    /// Supporters taking part in more small tallies (short of a crowd) lately than their
+    /// own history predicts, by this many standard deviations, are *busy*: busy supporters
+    /// count as one group (0: off).
     pub busy_z: f64,
     /// K supporters from different groups are still one group when their small tallies,
     /// taken together (each one's deviation beyond its history, summed over the square root

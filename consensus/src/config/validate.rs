@@ -65,8 +65,8 @@ pub struct Cluster {
     pub rare_z: f64,
     /// Or a set's summed rare-partner deviation, in standard deviations (0: off).
     pub set_z: f64,
-    /// Busy supporters (small tallies beyond their vouched exposure, in standard
-    /// deviations) count as one group (0: off).
+    /// Busy supporters (recent small tallies beyond their history, in standard deviations)
+    /// count as one group (0: off).
     pub busy_z: f64,
     /// Or their small tallies taken together, in standard deviations (0: off).
     pub busy_set_z: f64,
