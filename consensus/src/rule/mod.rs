@@ -127,6 +127,9 @@ pub struct Stats {
     pub refused: u64,
     /// Times the rule held but the feed was full.
     pub feed_full: u64,
+    /// Targets held when the rule first held for them (`hold`).
+    #[serde(default)]
+    pub held: u64,
     /// Reports confirmed.
     pub confirmed: u64,
     /// Reports charged (unconfirmed when they left the window).

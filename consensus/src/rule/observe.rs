@@ -236,6 +236,7 @@ impl Consensus {
         if rules.hold > 0 && tally.held_since == 0 && !tally.seen_by_seed {
             tally.held_since = now;
             self.held.push(Reverse((now + rules.hold, t)));
+            self.stats.held += 1;
             return Outcome::Counted;
         }
         if self.list(t, now, now) {

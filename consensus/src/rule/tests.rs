@@ -281,7 +281,7 @@ fn a_held_target_is_listed_when_its_hold_ends() {
     let mut c = super::cluster_tests::restarted(&c);
     c.advance(due);
     assert!(c.is_listed(&t));
-    assert_eq!(c.stats().listed, 1);
+    assert_eq!((c.stats().held, c.stats().listed), (1, 1));
     let p = c.pull(None);
     assert_eq!((p.new.len(), p.new[0].until), (1, due + 24 * 3600));
     // Its reports were confirmed: nothing is pending.
