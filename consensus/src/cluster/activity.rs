@@ -150,9 +150,9 @@ impl Activity {
     /// the square root of their number; the most of any tier and window. A coalition's
     /// members each stand out a little within hours of their first pushes, long before
     /// each one alone is busy; honest members' deviations, independent, seldom add up.
-    /// Each member's deviation counts at most `cap`: one member busy alone, with honest
-    /// ones, is not a busy set (it is a group of its own already). Members with too little
-    /// history count as none.
+    /// Each member's deviation counts at most `cap` (`cluster.busy_z`): one member busy
+    /// alone among honest ones is not a busy set (it is a group of its own already).
+    /// Members with too little history count as none.
     pub(super) fn joint(&self, members: &[u32], elapsed: f64, cap: f64) -> f64 {
         let mut sums = [0.0f64; KINDS.len() * MAX_GENERATIONS];
         let g = self.generations.min(MAX_GENERATIONS);

@@ -217,11 +217,6 @@ pub struct Clusters {
 /// Records and crowds between two scalings of the likelihoods.
 const RENORMALIZE_EVERY: u32 = 64;
 
-/// The most one member's deviation adds to a set's small tallies taken together
-/// (`cluster.busy_set_z`): K members each this far beyond their histories are a busy set
-/// (K = 3: 2 × √3 ≥ 3), while one busy member among honest ones seldom makes one.
-const JOINT_CAP: f64 = 2.0;
-
 pub(super) fn mix(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -409,7 +404,13 @@ impl Clusters {
     /// How far beyond their histories `members`' small tallies are together (see
     /// [`activity`]).
     fn busy_together(&self, members: &[u32], cfg: &Cluster) -> f64 {
-        self.activity.joint(members, self.elapsed(cfg), JOINT_CAP)
+        // One member counts at most as far as makes it busy alone.
+        let cap = if cfg.busy_z > 0.0 {
+            cfg.busy_z
+        } else {
+            f64::INFINITY
+        };
+        self.activity.joint(members, self.elapsed(cfg), cap)
     }
 
     /// Whether `r` is busy (see [`activity`]).

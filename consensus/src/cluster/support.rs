@@ -8,6 +8,16 @@ use crate::config::Cluster;
 /// A supporter's sketches in each tier.
 type Sketched<'a> = (u32, [Option<&'a Sketch>; TIERS]);
 
+/// Whether K chosen supporters count as K.
+enum Together {
+    /// They do.
+    Yes,
+    /// Their rare partners are beyond chance as a set.
+    Partners,
+    /// Their small tallies are beyond their histories together.
+    Busy,
+}
+
 /// What links supporters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Links {
@@ -26,7 +36,9 @@ impl Clusters {
     /// first: it stops as soon as they are found, and never finds them where there are
     /// none). With `cluster.set_z`, such a set whose rare partners are beyond chance taken
     /// together (summed pair deviations, see `set_deviation`) is passed over: its last
-    /// member is skipped.
+    /// member is skipped. With `cluster.busy_set_z`, one whose small tallies are beyond
+    /// their histories taken together is not enough either: the next supporter joins it
+    /// (one busy alone among them leaves it).
     pub fn independent(
         &self,
         supporters: &mut [(u32, f64)],
@@ -82,12 +94,26 @@ impl Clusters {
             chosen.push(i);
             weight += w;
             if chosen.len() >= k && weight >= threshold {
-                if self.together(&chosen, &sketched, words, cfg, sketches) {
-                    return true;
+                match self.together(&chosen, &sketched, words, cfg, sketches) {
+                    Together::Yes => return true,
+                    Together::Partners => {
+                        // No two linked, but together beyond chance: look for another.
+                        chosen.pop();
+                        weight -= w;
+                    }
+                    Together::Busy => {
+                        // Busy together. One of them busy alone (a group of its own) leaves
+                        // the set; else the next supporter joins it: honest supporters can
+                        // outweigh a coalition's members in it, while more of a coalition's
+                        // members only add to their deviation (retrying with another in
+                        // the last one's place let a coalition pushing with K + 2 members
+                        // pick its least busy three).
+                        if let Some(at) = chosen.iter().position(|&c| busy[c]) {
+                            weight -= supporters[chosen[at]].1;
+                            chosen.remove(at);
+                        }
+                    }
                 }
-                // No two linked, but together beyond chance: look for another.
-                chosen.pop();
-                weight -= w;
             }
         }
         false
@@ -103,18 +129,22 @@ impl Clusters {
         words: usize,
         cfg: &Cluster,
         sketches: bool,
-    ) -> bool {
+    ) -> Together {
         if cfg.busy_set_z > 0.0 {
             let members: Vec<u32> = chosen.iter().map(|&c| sketched[c].0).collect();
             if self.busy_together(&members, cfg) >= cfg.busy_set_z {
-                return false;
+                return Together::Busy;
             }
         }
         if cfg.set_z <= 0.0 || !sketches {
-            return true;
+            return Together::Yes;
         }
         let set: Vec<Sketched> = chosen.iter().map(|&c| sketched[c]).collect();
-        self.set_deviation(&set, words, cfg) < cfg.set_z
+        if self.set_deviation(&set, words, cfg) < cfg.set_z {
+            Together::Yes
+        } else {
+            Together::Partners
+        }
     }
 
     /// Whether two supporters are linked in any tier both have a sketch in.

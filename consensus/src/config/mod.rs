@@ -61,8 +61,8 @@ pub struct ConsensusConfig {
     /// How long an entry stays in the feed after the rule last held.
     pub entry_ttl: String,
     /// How long after the rule first holds a target is listed, if it still holds then (`0s`:
-    /// at once; default: half the window): time for a coalition that started pushing to
-    /// stand out. What a seed reported too is not held.
+    /// at once; default: two thirds of the window): time for a coalition that started
+    /// pushing to stand out. What a seed reported too is not held.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold: Option<String>,
     /// How trust is earned and lost.

@@ -29,7 +29,7 @@ fn defaults_validate() {
         .unwrap();
     assert_eq!(
         (r.min_reporters, r.window, r.entry_ttl, r.hold),
-        (3, 43_200, 86_400, 21_600)
+        (3, 43_200, 86_400, 28_800)
     );
     // New reporters start below the bar: prior 1/(1+4) = 0.2 < min_trust.
     assert!(r.trust(0.0, 0.0) < r.min_trust);
@@ -46,8 +46,8 @@ fn a_file_sets_weights_and_seeds() {
         (r.min_reporters, r.window, r.half_life),
         (4, 21_600, 14 * 86_400)
     );
-    // Held for half the window unless told.
-    assert_eq!(r.hold, 10_800);
+    // Held for two thirds of the window unless told.
+    assert_eq!(r.hold, 14_400);
     assert_eq!(r.scenario_weights.get("crowdsecurity/ssh-bf"), Some(&1.5));
     assert_eq!(r.seeds, vec![("sensor-1".to_string(), 50.0)]);
 }

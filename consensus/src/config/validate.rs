@@ -263,7 +263,7 @@ impl ConsensusConfig {
             return Err(invalid("cluster.settle", "must be shorter than the window"));
         }
         let hold = match &self.hold {
-            None => window / 2,
+            None => window * 2 / 3,
             Some(text) => parse_duration(text).ok_or_else(|| {
                 invalid("hold", format!("{text:?} is not a duration (e.g. 6h, 0s)"))
             })?,

@@ -46,7 +46,9 @@ fn unlinkable(busy: bool, held: bool) -> Consensus {
 /// the eighth day, 30 of them (`r0`..`r29`) also push 12 innocent addresses an hour, each
 /// with 3 of them drawn at random (twice as many small tallies again as they took part in
 /// before). Returns, per day from the eighth: pushes listed, and the share of the honest
-/// attackers (reported by at most one colluder) listed, once every hold has ended; and the
+/// attackers (reported by honest members only, K of them, as the simulation's recall counts
+/// them: with a colluder among the three, the other two are not K) listed, once every hold
+/// has ended; and the
 /// consensus at the end.
 fn ten_days(busy: bool, held: bool) -> (Vec<(usize, f64)>, Consensus) {
     let mut c = unlinkable(busy, held);
@@ -64,7 +66,7 @@ fn ten_days(busy: bool, held: bool) -> (Vec<(usize, f64)>, Consensus) {
                 for (i, r) in reporters.iter().enumerate() {
                     report(&mut c, r, &target, at + i as i64 * 60);
                 }
-                if reporters.iter().filter(|r| colluder(r)).count() < 2 {
+                if !reporters.iter().any(colluder) {
                     honest.push(ip(&target));
                 }
             }
@@ -141,14 +143,14 @@ fn busy_reporters_stay_busy_across_a_restart() {
 
 #[test]
 fn a_coalition_that_starts_pushing_is_held_until_its_members_stand_out() {
-    // Held (6 h), each push is looked at again once its pushers have pushed for six hours
+    // Held (8 h), each push is looked at again once its pushers have pushed for eight hours
     // more: by then they stand out, together if not each alone.
     let (on, _) = ten_days(true, true);
     let (off, _) = ten_days(false, true);
     assert!(off.iter().all(|d| d.0 == 288), "{off:?}");
-    // Its first day: a few of 288 (listed at once, 53).
-    assert!(on[0].0 <= 15 && on[1].0 == 0 && on[2].0 == 0, "{on:?}");
+    // Its first day: none of 288 (listed at once, 53).
+    assert!(on[0].0 <= 10 && on[1].0 == 0 && on[2].0 == 0, "{on:?}");
     for (a, b) in on.iter().zip(&off) {
-        assert!(a.1 >= b.1 - 0.02, "{on:?} against {off:?}");
+        assert!(a.1 >= b.1 - 0.01, "{on:?} against {off:?}");
     }
 }

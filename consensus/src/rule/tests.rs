@@ -238,7 +238,7 @@ fn a_full_target_remembers_who_took_its_slots_first() {
 }
 
 /// Seeds `s0`..`s2` (that vouch for what they report with `vouch`), targets held (the
-/// default: half the window, 6 h).
+/// default: two thirds of the window, 8 h).
 fn held(vouch: bool) -> Consensus {
     let cfg = ConsensusConfig {
         seeds: ["s0", "s1", "s2"]
@@ -260,7 +260,7 @@ fn held(vouch: bool) -> Consensus {
 #[test]
 fn a_held_target_is_listed_when_its_hold_ends() {
     let mut c = held(false);
-    assert_eq!(c.rules().hold, 6 * 3600);
+    assert_eq!(c.rules().hold, 8 * 3600);
     let t = ip("45.130.0.1");
     for (i, s) in ["s0", "s1", "s2"].iter().enumerate() {
         assert_eq!(
@@ -273,7 +273,7 @@ fn a_held_target_is_listed_when_its_hold_ends() {
         report(&mut c, "s0", "45.130.0.1", T0 + 3600),
         Outcome::Counted
     );
-    let due = T0 + 2 + 6 * 3600;
+    let due = T0 + 2 + 8 * 3600;
     c.advance(due - 1);
     assert!(!c.is_listed(&t));
     assert!(c.pull(None).new.is_empty());
@@ -295,13 +295,15 @@ fn a_held_target_is_listed_when_its_hold_ends() {
 
 #[test]
 fn a_held_target_whose_supporters_left_the_window_is_still_listed() {
-    // Reported at 0 h, 1 h and 11 h: the rule holds at 11 h; at 17 h, when the hold ends,
+    // Reported at 0 h, 1 h and 11 h: the rule holds at 11 h; at 19 h, when the hold ends,
     // the first two reports are out of the window, but they were in it when it first held.
     let mut c = held(false);
     report(&mut c, "s0", "45.130.0.2", T0);
     report(&mut c, "s1", "45.130.0.2", T0 + 3600);
     report(&mut c, "s2", "45.130.0.2", T0 + 11 * 3600);
-    c.advance(T0 + 17 * 3600);
+    c.advance(T0 + 19 * 3600 - 1);
+    assert!(!c.is_listed(&ip("45.130.0.2")));
+    c.advance(T0 + 19 * 3600);
     assert!(c.is_listed(&ip("45.130.0.2")));
     // The hold must be shorter than the window.
     let cfg = ConsensusConfig {
