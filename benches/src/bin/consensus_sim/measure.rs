@@ -95,7 +95,7 @@ pub fn measure(
     // Pushes listed, by hour of the day (a day's last pushes are listed in the next one's
     // first hours: 24 and beyond).
     let mut by_hour = [0u32; 37];
-    let secs = replay(&mut c, &events, names, |_, _| {});
+    let secs = replay(&mut c, &events, names);
     // Targets held (`hold`) are listed when time moves past their hold, not by a report:
     // listings are read from the feed once the day's reports have all left the window
     // (and been charged or confirmed), time moving in steps as a live consensus sees it.

@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
-use consensus::{Consensus, Observation, Outcome, Target};
+use consensus::{Consensus, Observation, Target};
 
 /// SplitMix64: deterministic for a seed, whatever the `rand` version.
 pub struct Rng(pub u64);
@@ -295,16 +295,13 @@ pub fn replay_day(
     let end = T0 + (index as i64 + 1) * DAY;
     let cut = all.partition_point(|e| e.t < end);
     *carry = all.split_off(cut);
-    let secs = replay(c, &all, names, |_, _| {});
+    let secs = replay(c, &all, names);
     (all.len(), secs)
 }
 
-pub fn replay(
-    c: &mut Consensus,
-    events: &[Ev],
-    names: &[String],
-    mut listed: impl FnMut(u32, i64),
-) -> f64 {
+/// Observes `events` in order; returns the seconds it took. Listings are read from the feed
+/// afterwards: a held target (`hold`) is listed when time passes its hold, not by a report.
+pub fn replay(c: &mut Consensus, events: &[Ev], names: &[String]) -> f64 {
     let t = Instant::now();
     for e in events {
         let obs = Observation {
@@ -313,9 +310,7 @@ pub fn replay(
             target: Target::from_ip(IpAddr::V4(Ipv4Addr::from(e.ip))),
             last_seen: e.t,
         };
-        if let Ok(Outcome::Listed) = c.observe(obs, e.t) {
-            listed(e.ip, e.t);
-        }
+        let _ = c.observe(obs, e.t);
     }
     t.elapsed().as_secs_f64()
 }
