@@ -148,10 +148,11 @@ pub struct ClusterConfig {
     /// own history predicts, by this many standard deviations, are *busy*: busy supporters
     /// count as one group (0: off).
     pub busy_z: f64,
-    /// K supporters from different groups are still one group when their small tallies,
-    /// taken together (each one's deviation beyond its history, summed over the square root
-    /// of their number), are this many standard deviations beyond what their histories
-    /// predict (0: off).
+    /// K supporters from different groups are not enough when their small tallies, taken
+    /// together (each one's deviation beyond its history, at most `busy_z`, summed over the
+    /// square root of their number), are this many standard deviations beyond what their
+    /// histories predict: one of them busy alone leaves the set, or the next supporter joins
+    /// it (0: off).
     pub busy_set_z: f64,
     /// Supporters linked through others count as one group too (linked pairs joined into
     /// groups): K groups are needed (on by default), not only K supporters no two of which

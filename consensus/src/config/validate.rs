@@ -68,7 +68,7 @@ pub struct Cluster {
     /// Busy supporters (recent small tallies beyond their history, in standard deviations)
     /// count as one group (0: off).
     pub busy_z: f64,
-    /// Or their small tallies taken together, in standard deviations (0: off).
+    /// K supporters' small tallies taken together, in standard deviations (0: off).
     pub busy_set_z: f64,
     /// K groups of transitively linked supporters, not K unlinked supporters.
     pub transitive: bool,

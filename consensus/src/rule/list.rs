@@ -1,11 +1,11 @@
 //! Listing a target: into the feed, its pending reports confirmed; and the targets held
 //! (`hold`) listed once their time has come, if the rule still holds.
 //!
-//! Holding gives the rule time to learn who is pushing: a coalition that starts pushing
-//! innocent addresses is listed at once only because nothing yet tells its members from
-//! honest ones (each has taken part in half a push in its first half hour); some hours
-//! later its members are busy ([`crate::cluster`]) and its held pushes count as one
-//! reporter when they are looked at again.
+//! Holding gives the rule time to learn who is pushing: listed at once, a coalition's first
+//! pushes of innocent addresses would be, since nothing yet tells its members from honest
+//! ones (each has taken part in half a push in its first half hour); hours later its
+//! members stand out, busy alone or together ([`crate::cluster`]), and its held pushes
+//! count as fewer than K when they are looked at again.
 
 use super::*;
 use crate::cluster::Links;
