@@ -2,9 +2,10 @@
 //!
 //! Each reporter (a hivewall, or a CrowdSec agent through the CAPI-style endpoint) shares a
 //! minimal [`wire::signal::Signal`] per alert. [`Consensus`] tallies them per address or
-//! range and lists a target once enough *established* reporters agree; trust is earned by
-//! reports the crowd confirms and lost by reports nobody does, so new reporters (Sybils) weigh
-//! nothing and a reporter that keeps lying stops counting. The rule, the attacks it resists
+//! range and lists a target once enough *established* reporters agree, independently, and
+//! still do after a hold (time for a coalition that started pushing to stand out); trust is
+//! earned by reports the crowd confirms and lost by reports nobody does, so new reporters
+//! (Sybils) weigh nothing and a reporter that keeps lying stops counting. The rule, the attacks it resists
 //! and those it does not are in `docs/consensus.md`.
 //!
 //! The rule ([`rule`]) is pure and synchronous: no tokio, no clock (`now` is passed in), no

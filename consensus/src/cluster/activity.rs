@@ -153,11 +153,17 @@ impl Activity {
     /// Each member's deviation counts at most `cap` (`cluster.busy_z`): one member busy
     /// alone among honest ones is not a busy set (it is a group of its own already).
     /// Members with too little history count as none.
-    pub(super) fn joint(&self, members: &[u32], elapsed: f64, cap: f64) -> f64 {
+    pub(super) fn joint(
+        &self,
+        members: impl ExactSizeIterator<Item = u32>,
+        elapsed: f64,
+        cap: f64,
+    ) -> f64 {
+        let count = members.len();
         let mut sums = [0.0f64; KINDS.len() * MAX_GENERATIONS];
         let g = self.generations.min(MAX_GENERATIONS);
         let drift = self.drift();
-        for c in members.iter().filter_map(|r| self.by.get(r)) {
+        for c in members.filter_map(|r| self.by.get(&r)) {
             let span = f64::from(c.span);
             if span < MIN_HISTORY {
                 continue;
@@ -179,7 +185,7 @@ impl Activity {
             .iter()
             .copied()
             .fold(f64::MIN, f64::max);
-        most / (members.len().max(1) as f64).sqrt()
+        most / (count.max(1) as f64).sqrt()
     }
 
     /// Calls `f(recent, recent + history, share)` for each tier and window of `r` (the

@@ -221,7 +221,7 @@ fn reporters_each_a_little_busier_are_one_group_together() {
     generations(&mut c, &cfg, (28, 200), (&pushing, 0));
     generations(&mut c, &cfg, (1, 200), (&pushing, 4));
     assert!(pushing.iter().all(|&r| !c.busy(r, &cfg)));
-    let together = c.busy_together(&pushing, &cfg);
+    let together = c.busy_together(pushing.into_iter(), &cfg);
     assert!(together >= cfg.busy_set_z, "{together}");
     let mut three = [(0, 1.0), (1, 1.0), (2, 1.0)];
     assert!(!c.independent(&mut three, 3, 1.2, &cfg));
@@ -232,7 +232,7 @@ fn reporters_each_a_little_busier_are_one_group_together() {
     assert!(c.independent(&mut three, 3, 1.2, &off));
     // Honest triples are not that far; nor is one of the three with two honest reporters.
     for a in 3..100u32 {
-        let z = c.busy_together(&[a, a + 100, a + 200], &cfg);
+        let z = c.busy_together([a, a + 100, a + 200].into_iter(), &cfg);
         assert!(z < cfg.busy_set_z, "{a}: {z}");
     }
     let mut mixed = [(0, 1.0), (150, 1.0), (250, 1.0), (1, 0.5)];

@@ -403,7 +403,7 @@ impl Clusters {
 
     /// How far beyond their histories `members`' small tallies are together (see
     /// [`activity`]).
-    fn busy_together(&self, members: &[u32], cfg: &Cluster) -> f64 {
+    fn busy_together(&self, members: impl ExactSizeIterator<Item = u32>, cfg: &Cluster) -> f64 {
         // One member counts at most as far as makes it busy alone.
         let cap = if cfg.busy_z > 0.0 {
             cfg.busy_z

@@ -131,8 +131,8 @@ impl Clusters {
         sketches: bool,
     ) -> Together {
         if cfg.busy_set_z > 0.0 {
-            let members: Vec<u32> = chosen.iter().map(|&c| sketched[c].0).collect();
-            if self.busy_together(&members, cfg) >= cfg.busy_set_z {
+            let members = chosen.iter().map(|&c| sketched[c].0);
+            if self.busy_together(members, cfg) >= cfg.busy_set_z {
                 return Together::Busy;
             }
         }
